@@ -1,0 +1,47 @@
+"""`repsled` command line: one subcommand per module in firmware/commands.
+
+Command modules import their heavy dependencies inside `run`, so `repsled --help` and the
+device's start-up stay lean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from firmware import __version__
+
+COMMANDS: dict[str, str] = {
+    "replay": "replay a recorded trace through the engine and print reps and sets",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="repsled", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"repsled {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"firmware.commands.{name}")
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; user errors print one line and exit 2, never a traceback."""
+    from firmware.errors import USER_ERRORS
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._module.run(args) or 0)
+    except USER_ERRORS as exc:
+        print(f"repsled {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

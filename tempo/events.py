@@ -1,0 +1,81 @@
+"""Events the engine emits. They are the public vocabulary of repsled.
+
+`to_dict()` gives the fields of the JSON payloads (docs/payloads.md); the firmware adds
+`type`, `schema`, `id`, `station` and `leg` at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Phase = Literal["rest", "concentric", "top_pause", "eccentric", "bottom_pause"]
+
+# Flags a rep can carry (docs/engine.md explains each).
+FAST_ECCENTRIC = "fast_eccentric"
+BOUNCE = "bounce"
+LOCKED_KNEES = "locked_knees"
+PARTIAL = "partial"
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChanged:
+    """The sled entered `phase` at `t_s` (backdated to the 2 % boundary, see docs/engine.md)."""
+
+    t_s: float
+    phase: Phase
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Rep:
+    """One completed repetition; times in trace seconds, velocities in m/s."""
+
+    set: int
+    rep: int
+    t_start: float
+    t_top: float
+    t_ecc: float
+    t_end: float
+    concentric_s: float
+    top_pause_s: float
+    eccentric_s: float
+    bottom_pause_s: float
+    rom_mm: float
+    rom_fraction: float
+    lockout: Literal["locked", "full", "partial"]
+    eccentric_score: int
+    mean_concentric_velocity_m_s: float
+    peak_concentric_velocity_m_s: float
+    flags: tuple[str, ...]
+    t_confirmed: float  # time of the sample that confirmed the rep's end (emission time)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["flags"] = list(self.flags)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class SetDone:
+    """A set ended: rest on the start side for `rest_s`, an explicit end, or end of stream."""
+
+    set: int
+    reps: int
+    t_start: float
+    t_end: float
+    mean_eccentric_s: float
+    time_under_tension_s: float
+    mean_concentric_velocity_m_s: float
+    best_concentric_velocity_m_s: float
+    last_concentric_velocity_m_s: float
+    velocity_loss_pct: float
+    reason: Literal["rest", "ended", "end_of_stream"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Event = PhaseChanged | Rep | SetDone

@@ -1,0 +1,1 @@
+"""Test package: lets shared helpers be imported as `tests.mosquitto`."""
