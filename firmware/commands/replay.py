@@ -84,8 +84,9 @@ def write(payloads: Any, fmt: str, out: TextIO) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from firmware import config as config_mod
-    from firmware.replay import replay_payloads
 
     cfg = config_mod.load(args.config or _default_config(args.trace))
+    from firmware.replay import replay_payloads
+
     write(replay_payloads(args.trace, cfg.engine, station=args.station), args.format, sys.stdout)
     return 0
