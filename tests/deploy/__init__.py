@@ -1,0 +1,1 @@
+"""Tests of deploy/, systemd/ and firmware.sdnotify."""

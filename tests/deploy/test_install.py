@@ -1,0 +1,200 @@
+"""deploy/install.sh in --root mode (no apt, systemctl, useradd: only the files), and lint."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from firmware.config import load
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "deploy" / "install.sh"
+CONFIG = "etc/repsled/config.toml"
+UNIT = "etc/systemd/system/repsled.service"
+
+
+def install(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), "--root", str(root), "--no-venv", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        env={**os.environ, "LC_ALL": "C"},
+    )
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes | str]]:
+    """Every file and link under root with its mtime and content."""
+    out: dict[str, tuple[int, bytes | str]] = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            out[rel] = (0, os.readlink(path))
+        elif path.is_file():
+            out[rel] = (path.stat().st_mtime_ns, path.read_bytes())
+    return out
+
+
+def test_shellcheck_clean():
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck not installed (apt-get install shellcheck)")
+    proc = subprocess.run([shellcheck, str(SCRIPT)], check=False, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_install_writes_config_and_unit(tmp_path):
+    out = install(tmp_path).stdout
+    assert (tmp_path / CONFIG).read_bytes() == (REPO / "deploy/config.example.toml").read_bytes()
+    assert (tmp_path / UNIT).read_bytes() == (REPO / "systemd/repsled.service").read_bytes()
+    assert (tmp_path / CONFIG).stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "etc/repsled").stat().st_mode & 0o777 == 0o750
+    load(tmp_path / CONFIG)
+    # Nothing of the running system is touched: it is only reported.
+    skipped = [ln for ln in out.splitlines() if ln.startswith("skipped (--root): ")]
+    for command in ("apt-get install", "useradd", "raspi-config", "systemctl enable"):
+        assert any(command in ln for ln in skipped), out
+    assert "repsled check" in out and "repsled calibrate" in out
+    assert not (tmp_path / "opt").exists()  # --no-venv
+
+
+def test_second_run_changes_nothing_and_says_so(tmp_path):
+    first = install(tmp_path).stdout
+    assert "Done: 3 changes made" in first
+    before = snapshot(tmp_path)
+    second = install(tmp_path).stdout
+    assert "Nothing to do: repsled is already installed as asked." in second
+    assert "-> " not in second
+    assert snapshot(tmp_path) == before
+
+
+def test_existing_config_is_never_overwritten(tmp_path):
+    config = tmp_path / CONFIG
+    config.parent.mkdir(parents=True)
+    config.write_text("version = 1\n[sled]\nbottom_mm = 90\nlockout_mm = 700\n")
+    out = install(tmp_path).stdout
+    assert "kept /etc/repsled/config.toml" in out
+    assert config.read_text() == "version = 1\n[sled]\nbottom_mm = 90\nlockout_mm = 700\n"
+
+
+def test_changed_unit_is_replaced_and_reloaded(tmp_path):
+    install(tmp_path)
+    (tmp_path / UNIT).write_text("[Service]\nExecStart=/bin/false\n")
+    out = install(tmp_path).stdout
+    assert "-> install /etc/systemd/system/repsled.service" in out
+    assert "systemctl daemon-reload" in out
+    assert (tmp_path / UNIT).read_bytes() == (REPO / "systemd/repsled.service").read_bytes()
+
+
+def test_dry_run_prints_every_action_and_changes_nothing(tmp_path):
+    out = install(tmp_path, "--dry-run").stdout
+    assert list(tmp_path.iterdir()) == []
+    for line in (
+        "would: create /etc/repsled",
+        "would: install /etc/repsled/config.toml",
+        "would: install /etc/systemd/system/repsled.service",
+        "skipped (--root): reload systemd: systemctl daemon-reload",
+        "skipped (--root): systemctl enable repsled.service",
+        "Dry run: 3 actions above would be taken; nothing was changed.",
+    ):
+        assert line in out, out
+    assert "-> " not in out
+
+
+def test_dry_run_after_install_has_nothing_to_do(tmp_path):
+    install(tmp_path)
+    out = install(tmp_path, "--dry-run").stdout
+    assert "would:" not in out
+    assert "Nothing to do" in out
+
+
+def test_uninstall_keeps_config_and_outbox(tmp_path):
+    install(tmp_path)
+    outbox = tmp_path / "var/lib/repsled/outbox"
+    outbox.parent.mkdir(parents=True)
+    outbox.write_text("unsent\n")
+    venv_python = tmp_path / "opt/repsled/venv/bin/python"  # as a real install leaves it
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text("")
+    out = install(tmp_path, "--uninstall").stdout
+    assert not (tmp_path / UNIT).exists()
+    assert not (tmp_path / "opt/repsled").exists()
+    assert (tmp_path / CONFIG).exists() and outbox.read_text() == "unsent\n"
+    assert "kept /etc/repsled (--purge removes it)" in out
+    assert "kept /var/lib/repsled (--purge removes it)" in out
+    assert "skipped (--root): stop and disable repsled.service" in out
+    again = install(tmp_path, "--uninstall").stdout
+    assert "Nothing to do: repsled is not installed." in again
+
+
+def test_purge_removes_config_and_outbox(tmp_path):
+    install(tmp_path)
+    (tmp_path / "var/lib/repsled").mkdir(parents=True)
+    out = install(tmp_path, "--uninstall", "--purge").stdout
+    assert not (tmp_path / "etc/repsled").exists()
+    assert not (tmp_path / "var/lib/repsled").exists()
+    assert "skipped (--root): userdel repsled" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "unknown option --bogus"),
+        (["--purge"], "--purge only goes with --uninstall"),
+        (["--wheel", "nope.whl"], "--wheel nope.whl: not a wheel file"),
+        (["--station", "a/b"], "--station a/b:"),
+    ],
+)
+def test_bad_options_give_one_line_errors(tmp_path, args, message):
+    proc = install(tmp_path, *args, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("install.sh: error: ") and message in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_single_box_mode_sets_up_broker_files(tmp_path):
+    if shutil.which("mosquitto_passwd") is None:
+        pytest.skip("mosquitto_passwd not installed (apt-get install mosquitto)")
+    out = install(tmp_path, "--with-mosquitto", "--station", "legpress-1").stdout
+    conf = tmp_path / "etc/mosquitto/conf.d/repsled.conf"
+    assert conf.read_bytes() == (REPO / "deploy/mosquitto/repsled.conf").read_bytes()
+    assert (tmp_path / "etc/mosquitto/repsled.acl").read_bytes() == (
+        REPO / "deploy/mosquitto/acl"
+    ).read_bytes()
+    users = [
+        line.split(":")[0]
+        for line in (tmp_path / "etc/mosquitto/repsled.passwd").read_text().splitlines()
+    ]
+    assert users == ["legpress-1", "dashboard"]
+    secret = tmp_path / "etc/repsled/mqtt-password"
+    assert secret.stat().st_mode & 0o777 == 0o640 and len(secret.read_text().strip()) >= 20
+    assert (tmp_path / "etc/repsled/dashboard-password").stat().st_mode & 0o777 == 0o600
+    assert "***" not in out and secret.read_text().strip() not in out
+    cfg = load(tmp_path / CONFIG)
+    assert cfg.mqtt["host"] == "localhost"
+    assert cfg.mqtt["station"] == cfg.mqtt["username"] == "legpress-1"
+    assert cfg.mqtt["password_file"] == "/etc/repsled/mqtt-password"
+    assert "skipped (--root): restart mosquitto" in out
+    before = snapshot(tmp_path)
+    again = install(tmp_path, "--with-mosquitto", "--station", "legpress-1").stdout
+    assert "Nothing to do" in again
+    assert snapshot(tmp_path) == before
+    out = install(tmp_path, "--uninstall").stdout
+    assert not conf.exists()
+    assert (tmp_path / "etc/mosquitto/repsled.passwd").exists()
+    assert "kept /etc/mosquitto/repsled.passwd (--purge removes it)" in out
+
+
+def test_dry_run_hides_broker_passwords(tmp_path):
+    out = install(tmp_path, "--dry-run", "--with-mosquitto", "--station", "s1").stdout
+    assert "would: add broker user s1: mosquitto_passwd -c -b" in out
+    assert "s1 ***" in out
