@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from firmware.config import ConfigError
+from firmware.outbox import OutboxError
 from sensor.source import SensorError
 from sensor.trace import TraceError
 from tempo.settings import SettingsError
 
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, SensorError, TraceError, SettingsError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    OutboxError,
+    SensorError,
+    TraceError,
+    SettingsError,
+)

@@ -3,21 +3,33 @@
 Usage::
 
     with Mosquitto(tmp_path, websockets=True) as broker:
-        client.connect(broker.host, broker.port)
+        client.connect(broker.host, broker.port)      # MQTT over TCP
+        page.goto(f"...?broker={broker.url()}")          # MQTT over WebSockets
 
 `stop()` then `start()` restarts the broker on the same ports (the broker-down tests);
-`terminate()` ends it for good. The broker is skipped (pytest.skip) when the binary is missing.
+`terminate()` ends it for good. Tests are skipped (pytest.skip) when the binary is missing.
+
+WebSockets: mosquitto 2.0's WebSockets listener binds every interface whatever address is
+given, and tests must listen on the loopback only. So `websockets=True` serves WebSockets
+from a small bridge in this process, bound to 127.0.0.1, that carries each WebSocket
+connection's MQTT bytes to the broker's TCP listener (MQTT over WebSockets is exactly the
+MQTT byte stream in binary frames). Clients see the same thing as mosquitto's own listener:
+subprotocol "mqtt", connections dropped while the broker is stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pytest
 
@@ -50,6 +62,90 @@ def _accepts(port: int) -> bool:
         return False
 
 
+class _WebSocketBridge:
+    """WebSockets on 127.0.0.1:ws_port, each connection piped to the broker's TCP port."""
+
+    def __init__(self, ws_port: int, tcp_port: int) -> None:
+        self.ws_port = ws_port
+        self.tcp_port = tcp_port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        try:
+            import websockets.asyncio.server  # noqa: F401  (fail here with a skip reason)
+        except ImportError:
+            pytest.skip("the websockets package is missing (pip install -e '.[dev]')")
+        self._ready.clear()
+        self._thread = threading.Thread(target=self._main, name="ws-bridge", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT_S):
+            raise RuntimeError("WebSocket bridge did not start")
+        if self._error is not None:
+            raise RuntimeError(f"WebSocket bridge failed: {self._error}")
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(STOP_TIMEOUT_S)
+        self._thread = None
+
+    def _main(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._serve())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+        finally:
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        from websockets.asyncio.server import serve
+
+        self._stop = asyncio.Event()
+        async with serve(
+            self._pipe,
+            HOST,
+            self.ws_port,
+            subprotocols=["mqtt", "mqttv3.1"],  # type: ignore[list-item]
+            compression=None,
+            ping_interval=None,
+        ):
+            self._ready.set()
+            await self._stop.wait()
+
+    async def _pipe(self, ws: Any) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(HOST, self.tcp_port)
+        except OSError:
+            await ws.close(1011, "broker down")
+            return
+
+        async def ws_to_tcp() -> None:
+            async for message in ws:
+                writer.write(message if isinstance(message, bytes) else message.encode())
+                await writer.drain()
+
+        async def tcp_to_ws() -> None:
+            while data := await reader.read(65536):
+                await ws.send(data)
+
+        tasks = [asyncio.ensure_future(ws_to_tcp()), asyncio.ensure_future(tcp_to_ws())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                writer.close()
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+
 class Mosquitto:
     """One broker process with its config and log under `tmp_dir`."""
 
@@ -59,6 +155,7 @@ class Mosquitto:
         websockets: bool = False,
         password_file: str | os.PathLike[str] | None = None,
         acl_file: str | os.PathLike[str] | None = None,
+        persistence: bool = False,
     ) -> None:
         binary = mosquitto_binary()
         if binary is None:
@@ -71,14 +168,16 @@ class Mosquitto:
         self.ws_port: int | None = free_port() if websockets else None
         self.password_file = Path(password_file) if password_file else None
         self.acl_file = Path(acl_file) if acl_file else None
+        # persistence=True keeps sessions and queued messages across stop()/start().
+        self.persistence = persistence
         self.config_path = self.dir / "mosquitto.conf"
         self.log_path = self.dir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._bridge: _WebSocketBridge | None = None
         self._write_config()
 
     def _write_config(self) -> None:
         lines = [
-            "persistence false",
             "log_dest stderr",
             "log_type error",
             "log_type warning",
@@ -87,8 +186,10 @@ class Mosquitto:
             f"listener {self.port} {HOST}",
             "protocol mqtt",
         ]
-        if self.ws_port is not None:
-            lines += [f"listener {self.ws_port} {HOST}", "protocol websockets"]
+        if self.persistence:
+            lines += ["persistence true", f"persistence_location {self.dir}/"]
+        else:
+            lines.append("persistence false")
         if os.name == "posix" and os.geteuid() == 0:
             # As root mosquitto would switch to the "mosquitto" user, which cannot read tmp dirs.
             lines.insert(0, "user root")
@@ -98,7 +199,6 @@ class Mosquitto:
             lines.append("allow_anonymous true")
         if self.acl_file is not None:
             lines.append(f"acl_file {self.acl_file}")
-        # per_listener_settings is false: auth options apply to every listener.
         self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     @property
@@ -113,7 +213,7 @@ class Mosquitto:
             return ""
 
     def start(self) -> Mosquitto:
-        """Start (or restart) on the same ports; returns once every listener accepts."""
+        """Start (or restart) on the same ports; returns once the listener accepts."""
         if self.running:
             return self
         with self.log_path.open("ab") as log:
@@ -123,21 +223,25 @@ class Mosquitto:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        ports = [self.port] + ([self.ws_port] if self.ws_port is not None else [])
         deadline = time.monotonic() + START_TIMEOUT_S
-        waiting = list(ports)
-        while waiting:
+        while not _accepts(self.port):
             if self._proc.poll() is not None:
-                tail = self.log()[-2000:]
                 self._proc = None
-                raise RuntimeError(f"mosquitto exited on start; log:\n{tail}")
+                raise RuntimeError(f"mosquitto exited on start; log:\n{self.log()[-2000:]}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"mosquitto did not accept on {ports} in {START_TIMEOUT_S} s")
-            if _accepts(waiting[0]):
-                waiting.pop(0)
-            else:
-                time.sleep(0.01)  # poll interval while waiting for the listener
+                raise RuntimeError(
+                    f"mosquitto did not accept on {self.port} in {START_TIMEOUT_S} s"
+                )
+            time.sleep(0.01)  # poll interval while waiting for the listener
+        if self.ws_port is not None and self._bridge is None:
+            self._bridge = _WebSocketBridge(self.ws_port, self.port)
+            try:
+                self._bridge.start()
+            except BaseException:
+                self._bridge = None
+                self.stop()
+                raise
         return self
 
     def stop(self) -> None:
@@ -154,8 +258,11 @@ class Mosquitto:
                 proc.wait(timeout=STOP_TIMEOUT_S)
 
     def terminate(self) -> None:
-        """End the broker for good."""
+        """End the broker and the WebSocket bridge for good."""
         self.stop()
+        if self._bridge is not None:
+            self._bridge.stop()
+            self._bridge = None
 
     def url(self) -> str:
         """The WebSockets URL for browsers (needs websockets=True)."""

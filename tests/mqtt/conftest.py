@@ -1,0 +1,189 @@
+"""Fixtures for the MQTT tests: a real mosquitto, a real paho subscriber, publishers, payloads."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from firmware.config import SCHEMA
+from firmware.mqtt import MqttPublisher
+from firmware.outbox import Outbox
+from firmware.payloads import rep_payload, set_payload
+from tempo.events import Rep, SetDone
+from tests.mosquitto import Mosquitto
+
+WAIT_S = 15.0  # upper bound for things that happen in milliseconds when all is well
+STATION = "legpress-1"
+
+
+def make_rep(set_no: int, rep_no: int, session: str = "20250101T000000Z") -> dict[str, Any]:
+    t0 = 10.0 * rep_no
+    rep = Rep(
+        set=set_no,
+        rep=rep_no,
+        t_start=t0,
+        t_top=t0 + 1.0,
+        t_ecc=t0 + 1.5,
+        t_end=t0 + 4.5,
+        concentric_s=1.0,
+        top_pause_s=0.5,
+        eccentric_s=3.0,
+        bottom_pause_s=0.2,
+        rom_mm=350.0,
+        rom_fraction=0.95,
+        lockout="full",
+        eccentric_score=90 + rep_no % 10,
+        mean_concentric_velocity_m_s=0.35,
+        peak_concentric_velocity_m_s=0.6,
+        flags=(),
+        t_confirmed=t0 + 4.6,
+    )
+    return rep_payload(rep, station=STATION, session=session)
+
+
+def make_set(set_no: int, reps: int, session: str = "20250101T000000Z") -> dict[str, Any]:
+    done = SetDone(
+        set=set_no,
+        reps=reps,
+        t_start=0.0,
+        t_end=50.0,
+        mean_eccentric_s=3.0,
+        time_under_tension_s=40.0,
+        mean_concentric_velocity_m_s=0.35,
+        best_concentric_velocity_m_s=0.4,
+        last_concentric_velocity_m_s=0.3,
+        velocity_loss_pct=25.0,
+        reason="rest",
+    )
+    return set_payload(done, station=STATION, session=session)
+
+
+def mqtt_section(broker: Mosquitto, **overrides: Any) -> dict[str, Any]:
+    section = {key: spec.default for key, spec in SCHEMA["mqtt"].items()}
+    section.update(host=broker.host, port=broker.port, station=STATION)
+    section.update(overrides)
+    return section
+
+
+class Subscriber:
+    """A real paho client recording every message; tests wait on it with a bound."""
+
+    def __init__(self, broker: Mosquitto, topics: list[str], *, persistent: bool = False) -> None:
+        self.messages: list[tuple[str, str, bool]] = []
+        self._cond = threading.Condition()
+        self._subscribed = threading.Event()
+        self._topics = topics
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"sub-{uuid.uuid4().hex[:8]}",
+            clean_session=not persistent,
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.05, 0.2)  # type: ignore[arg-type]
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        assert self._subscribed.wait(WAIT_S), "subscriber got no SUBACK"
+
+    def _on_connect(self, client, userdata, flags, rc, props):
+        client.subscribe([(t, 1) for t in self._topics])
+
+    def _on_subscribe(self, client, userdata, mid, rcs, props):
+        self._subscribed.set()
+
+    def _on_message(self, client, userdata, msg):
+        with self._cond:
+            self.messages.append((msg.topic, msg.payload.decode(), bool(msg.retain)))
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[tuple[str, str, bool]]], bool]) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.messages), WAIT_S)
+
+    def payloads(self, topic: str) -> list[str]:
+        with self._cond:
+            return [p for t, p, _ in self.messages if t == topic]
+
+    def json(self, topic: str) -> list[dict[str, Any]]:
+        return [json.loads(p) for p in self.payloads(topic)]
+
+    def clear(self) -> None:
+        with self._cond:
+            self.messages.clear()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class Watch:
+    """Connection changes reported by a publisher, to wait on."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[bool, str]] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, connected: bool, reason: str) -> None:
+        with self._cond:
+            self.changes.append((connected, reason))
+            self._cond.notify_all()
+
+    def wait(self, connected: bool, count: int = 1) -> bool:
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: sum(1 for c, _ in self.changes if c is connected) >= count, WAIT_S
+            )
+
+
+@pytest.fixture
+def broker(tmp_path) -> Iterator[Mosquitto]:
+    with Mosquitto(tmp_path / "broker") as b:
+        yield b
+
+
+@pytest.fixture
+def outbox(tmp_path) -> Iterator[Outbox]:
+    box = Outbox(tmp_path / "outbox.sqlite3", 1000)
+    yield box
+    box.close()
+
+
+@pytest.fixture
+def subscribe() -> Iterator[Callable[..., Subscriber]]:
+    made: list[Subscriber] = []
+
+    def make(broker: Mosquitto, topics: list[str], **kwargs: Any) -> Subscriber:
+        sub = Subscriber(broker, topics, **kwargs)
+        made.append(sub)
+        return sub
+
+    yield make
+    for sub in made:
+        sub.close()
+
+
+@pytest.fixture
+def publisher() -> Iterator[Callable[..., tuple[MqttPublisher, Watch]]]:
+    """Make started publishers with fast reconnects; all are closed at teardown."""
+    made: list[MqttPublisher] = []
+
+    def make(section: dict[str, Any], box: Outbox, **kwargs: Any) -> tuple[MqttPublisher, Watch]:
+        watch = Watch()
+        kwargs.setdefault("reconnect_min_s", 0.05)
+        kwargs.setdefault("reconnect_max_s", 0.5)
+        pub = MqttPublisher(
+            section, box, station=section["station"], on_connection_change=watch, **kwargs
+        )
+        made.append(pub)
+        return pub.start(), watch
+
+    yield make
+    for pub in made:
+        pub.close()

@@ -1,0 +1,78 @@
+"""Publisher set-up errors: one line naming the key and file; the password never shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware.config import SCHEMA, ConfigError
+from firmware.mqtt import MqttPublisher
+
+
+def section(**overrides):
+    s = {key: spec.default for key, spec in SCHEMA["mqtt"].items()}
+    s.update(host="127.0.0.1", port=1, station="st")
+    s.update(overrides)
+    return s
+
+
+def test_missing_password_file_names_it(tmp_path, outbox):
+    missing = tmp_path / "nope.pw"
+    with pytest.raises(ConfigError, match=r"^\[mqtt\] password_file: .*nope\.pw: no such file$"):
+        MqttPublisher(section(username="u", password_file=str(missing)), outbox, station="st")
+
+
+def test_unreadable_password_file_names_it(tmp_path, outbox):
+    # A directory is unreadable as a file for root too.
+    with pytest.raises(ConfigError, match=r"^\[mqtt\] password_file: .*: cannot read"):
+        MqttPublisher(section(username="u", password_file=str(tmp_path)), outbox, station="st")
+
+
+def test_empty_password_file(tmp_path, outbox):
+    pw = tmp_path / "pw"
+    pw.write_text("\n")
+    with pytest.raises(ConfigError, match="is empty"):
+        MqttPublisher(section(username="u", password_file=str(pw)), outbox, station="st")
+
+
+def test_password_needs_username(tmp_path, outbox):
+    pw = tmp_path / "pw"
+    pw.write_text("secret\n")
+    with pytest.raises(ConfigError, match="needs \\[mqtt\\] username"):
+        MqttPublisher(section(password_file=str(pw)), outbox, station="st")
+
+
+def test_missing_ca_file_names_it(tmp_path, outbox):
+    with pytest.raises(ConfigError, match=r"^\[mqtt\] ca_file: .*ca\.pem: no such file$"):
+        MqttPublisher(section(ca_file=str(tmp_path / "ca.pem")), outbox, station="st")
+
+
+def test_cert_without_ca(tmp_path, outbox):
+    with pytest.raises(ConfigError, match="needs \\[mqtt\\] ca_file"):
+        MqttPublisher(section(cert_file=str(tmp_path / "c.pem")), outbox, station="st")
+
+
+@pytest.mark.parametrize("bad", ["a/b", "a+", "#", "", " x"])
+def test_station_must_be_one_topic_level(outbox, bad):
+    with pytest.raises(ConfigError, match=r"\[mqtt\] station"):
+        MqttPublisher(section(), outbox, station=bad)
+
+
+def test_no_host(outbox):
+    with pytest.raises(ConfigError, match=r"\[mqtt\] host"):
+        MqttPublisher(section(host=None), outbox, station="st")
+
+
+def test_publish_rejects_the_wrong_payload_kind(outbox):
+    pub = MqttPublisher(section(), outbox, station="st")
+    with pytest.raises(ValueError, match="rep payload"):
+        pub.publish_rep({"type": "set"})
+    assert len(outbox) == 0
+
+
+def test_rep_is_stored_before_any_connection(outbox):
+    from .conftest import make_rep
+
+    pub = MqttPublisher(section(), outbox, station="st")  # never started: no broker at all
+    row = pub.publish_rep(make_rep(1, 1))
+    assert [i.row_id for i in outbox.pending(5)] == [row]
+    assert outbox.pending(5)[0].topic == "repsled/st/rep"
