@@ -1,0 +1,186 @@
+"""`repsled record OUT.csv`: record the raw distance stream to a trace file.
+
+The trace is fsynced at least once a second, so a power cut loses at most a second; Ctrl-C,
+SIGTERM, --duration and the end of a fake trace all end the recording cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+TTY_REFRESH_S = 0.2
+LOG_EVERY_S = 5.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out", type=Path, metavar="OUT.csv", help="trace file to write")
+    parser.add_argument(
+        "--sensor", metavar="SPEC", help='"vl53l0x" or "fake:TRACE.csv" (default: [sensor] kind)'
+    )
+    parser.add_argument("--config", type=Path, metavar="FILE", help="config TOML")
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, metavar="N", help="play a fake sensor N times faster"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite OUT.csv if it exists")
+
+
+class LiveLine:
+    """The recorder's progress on stderr: redrawn in place on a terminal, else a line now and
+    then so that logs (journald, CI) stay readable."""
+
+    def __init__(self, out: TextIO, label: str) -> None:
+        import time
+
+        self._monotonic = time.monotonic
+        self.out = out
+        self.label = label
+        self.tty = out.isatty()
+        self.every_s = TTY_REFRESH_S if self.tty else LOG_EVERY_S
+        self.samples = 0
+        self.errors = 0
+        self.t_s = 0.0
+        self.distance_mm: int | None = None
+        self._last_shown = self._monotonic()
+        self._dirty = False
+
+    def sample(self, t_s: float, distance_mm: int | None) -> None:
+        self.t_s = t_s
+        if distance_mm is None:
+            self.errors += 1
+        else:
+            self.samples += 1
+            self.distance_mm = distance_mm
+        now = self._monotonic()
+        if now - self._last_shown >= self.every_s:
+            self._last_shown = now
+            self.show()
+
+    def text(self) -> str:
+        rate_hz = self.samples / self.t_s if self.t_s > 0 else 0.0
+        if self.distance_mm is None:
+            dist = "-"
+        elif self.distance_mm >= 8000:
+            dist = "out of range"
+        else:
+            dist = f"{self.distance_mm} mm"
+        return (
+            f"{self.label}: {self.samples} samples, {rate_hz:.1f} Hz, {dist}, "
+            f"{self.errors} read errors, {self.t_s:.1f} s"
+        )
+
+    def show(self) -> None:
+        if self.tty:
+            self.out.write("\r\x1b[K" + self.text())
+            self._dirty = True
+        else:
+            self.out.write(self.text() + "\n")
+        self.out.flush()
+
+    def message(self, text: str) -> None:
+        """A line of its own (status changes), not overwritten by the next redraw."""
+        if self._dirty:
+            self.out.write("\n")
+            self._dirty = False
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def end(self) -> None:
+        if self._dirty:
+            self.out.write("\n")
+            self._dirty = False
+        self.out.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    import datetime
+    import signal
+
+    from firmware import __version__
+    from firmware import config as config_mod
+    from firmware.loop import SamplingLoop, SensorStatus
+    from firmware.sensors import (
+        fake_trace_path,
+        make_clock,
+        open_source,
+        resolve_spec,
+        trace_origin_s,
+    )
+    from sensor.trace import TraceError, TraceWriter
+
+    cfg = config_mod.load(args.config)
+    spec = resolve_spec(args.sensor, cfg)
+    if args.duration is not None and not args.duration > 0:
+        raise config_mod.ConfigError(f"--duration: must be positive, not {args.duration:g}")
+    if args.out.exists() and not args.force:
+        raise TraceError(f"{args.out}: already exists (pass --force to overwrite)")
+    clock = make_clock(spec, args.speed)
+    sensor = cfg.sensor
+    source = open_source(
+        spec,
+        bus=sensor["bus"],
+        address=sensor["address"],
+        timing_budget_ms=sensor["timing_budget_ms"],
+        io_timeout_s=sensor["io_timeout_s"],
+        clock=clock,
+        speed=args.speed,
+    )
+    fake = fake_trace_path(spec)
+    metadata = {
+        "sensor": f"fake:{fake.name}" if fake is not None else spec,
+        "timing_budget_ms": f"{sensor['timing_budget_ms']:g}",
+        "start_time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "software": f"repsled {__version__}",
+    }
+    if fake is not None and args.speed != 1.0:
+        metadata["speed"] = f"{args.speed:g}"
+    try:
+        writer = TraceWriter(args.out, metadata, flush_every_s=1.0)
+    except OSError as exc:
+        raise TraceError(f"{args.out}: cannot write: {exc.strerror}") from None
+
+    live = LiveLine(sys.stderr, f"recording {args.out}")
+
+    def status(s: SensorStatus) -> None:
+        if s.state == "sensor_ok":
+            live.message(f"sensor ok ({s.reason}) at {s.t_s:.1f} s")
+        else:
+            live.message(f"sensor fault: {s.reason} at {s.t_s:.1f} s ({s.errors_total} errors)")
+
+    loop = SamplingLoop(
+        source,
+        clock,
+        period_s=sensor["timing_budget_ms"] / 1000.0,
+        trace=writer,
+        on_sample=live.sample,
+        on_status=status,
+        # A fake's trace time is the loop's; a real recording starts at zero now.
+        t0_s=trace_origin_s(source),
+    )
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        loop.stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stats = loop.run(args.duration)
+    except BaseException:
+        writer.close()
+        if writer.samples_written == 0:  # e.g. no I2C bus: leave no empty trace behind
+            args.out.unlink(missing_ok=True)
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        writer.close()
+        live.end()
+    ended = {"end_of_trace": "end of the fake trace", "duration": "duration reached"}
+    print(
+        f"wrote {writer.samples_written} samples ({stats.errors_total} read errors, "
+        f"{stats.overruns} overruns) to {args.out}; {ended.get(stats.ended_by, 'stopped')}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,126 @@
+"""Sensor specs ("vl53l0x", "fake:TRACE.csv") to distance sources and the clock to run them on.
+
+One spec string names the sensor everywhere: `--sensor` on the command line and `[sensor] kind`
+in the config. A fake plays a recorded trace through the fake chip under the real driver, so
+everything above the I2C bus runs exactly as on the device.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from firmware.clock import Clock, ScaledClock, SystemClock
+from firmware.config import Config, ConfigError
+from sensor.fake_vl53l0x import FakeVL53L0X, fake_source, trace_signal
+from sensor.source import DistanceSource
+from sensor.vl53l0x import VL53L0XSource
+
+REAL = "vl53l0x"
+FAKE_PREFIX = "fake:"
+
+
+def fake_trace_path(spec: str) -> Path | None:
+    """The trace of a "fake:TRACE.csv" spec, None for the real sensor; errors on anything else."""
+    if spec == REAL:
+        return None
+    if spec.startswith(FAKE_PREFIX):
+        path_text = spec[len(FAKE_PREFIX) :]
+        if not path_text:
+            raise ConfigError(f'sensor {spec!r}: "fake:" needs a trace file, e.g. fake:trace.csv')
+        return Path(path_text)
+    raise ConfigError(f'sensor {spec!r}: unknown sensor (expected "vl53l0x" or "fake:TRACE.csv")')
+
+
+def resolve_spec(cli_spec: str | None, cfg: Config) -> str:
+    """--sensor wins over [sensor] kind; a relative fake trace in the config is relative to it."""
+    if cli_spec:
+        fake_trace_path(cli_spec)
+        return cli_spec
+    spec = str(cfg.sensor["kind"])
+    where = f"{cfg.path}: [sensor] kind" if cfg.path else "[sensor] kind"
+    try:
+        trace = fake_trace_path(spec)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if trace is not None and not trace.is_absolute() and cfg.path is not None:
+        return FAKE_PREFIX + str(cfg.path.parent / trace)
+    return spec
+
+
+class FakeSensor:
+    """The fake chip under the real driver, playing a trace; a DistanceSource.
+
+    `origin_s` is the clock reading at the trace's time zero (the chip's power-on): the loop
+    takes it as its own zero, so recorded times are the trace's times.
+    """
+
+    def __init__(self, source: VL53L0XSource, chip: FakeVL53L0X, clock: Clock) -> None:
+        self.source = source
+        self.chip = chip
+        self.origin_s = clock.monotonic() - chip.now_s()
+
+    def start(self) -> None:
+        self.source.start()
+
+    def read_mm(self) -> int:
+        return self.source.read_mm()
+
+    def close(self) -> None:
+        self.source.close()
+
+    def model_id(self) -> int:
+        return self.source.model_id()
+
+
+def trace_origin_s(source: object) -> float | None:
+    """Clock time of a fake trace's zero, for SamplingLoop(t0_s=...); None for a real sensor."""
+    return source.origin_s if isinstance(source, FakeSensor) else None
+
+
+def make_clock(spec: str, speed: float = 1.0) -> Clock:
+    """Real time for the real sensor; a fake may run `speed` times faster."""
+    if not speed > 0:
+        raise ConfigError(f"--speed: must be positive, not {speed:g}")
+    if speed != 1.0:
+        if fake_trace_path(spec) is None:
+            raise ConfigError("--speed: only a fake sensor (fake:TRACE.csv) can run faster")
+        return ScaledClock(speed)
+    return SystemClock()
+
+
+def open_source(
+    spec: str,
+    *,
+    bus: int,
+    address: int,
+    timing_budget_ms: float,
+    io_timeout_s: float,
+    clock: Clock,
+    speed: float = 1.0,
+    loop: bool = False,
+) -> DistanceSource:
+    """The source a spec names, not started yet; `clock` drives a fake (see make_clock).
+
+    A fake's trace time zero is its creation: pass trace_origin_s(source) to the loop.
+    `loop` plays a fake trace over and over (the demo) instead of ending with it.
+    """
+    trace = fake_trace_path(spec)
+    if trace is None:
+        if speed != 1.0:
+            raise ConfigError("--speed: only a fake sensor (fake:TRACE.csv) can run faster")
+        return VL53L0XSource(
+            bus=bus,
+            address=address,
+            timing_budget_ms=timing_budget_ms,
+            io_timeout_s=io_timeout_s,
+        )
+    if not trace.is_file():
+        raise ConfigError(f"sensor {spec!r}: {trace}: no such trace file")
+    source, chip = fake_source(
+        trace_signal(trace, loop=loop),
+        clock,
+        timing_budget_ms=timing_budget_ms,
+        io_timeout_s=io_timeout_s,
+        address=address,
+    )
+    return FakeSensor(source, chip, clock)
