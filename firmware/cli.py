@@ -14,6 +14,12 @@ from firmware import __version__
 
 COMMANDS: dict[str, str] = {
     "replay": "replay a recorded trace through the engine and print reps and sets",
+    "record": "record a raw trace from the sensor",
+    "check": "hardware self-test: I2C bus, sensor, buzzer, broker",
+    "calibrate": "measure bottom and lockout positions and write them to the config",
+    "run": "count reps live: sensor, cues, MQTT",
+    "dashboard": "serve the live web dashboard",
+    "demo": "everything on one laptop: embedded broker, dashboard, simulated stations",
 }
 
 

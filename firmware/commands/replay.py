@@ -24,28 +24,31 @@ def _default_config(trace: Path) -> Path | None:
     return beside if beside.is_file() else None
 
 
+# (payload key, title, width, format): the person-readable table of `--format table`.
 _TABLE_COLUMNS = (
-    ("set", "set", "{:>3}"),
-    ("rep", "rep", "{:>3}"),
-    ("t_start", "start s", "{:>8.2f}"),
-    ("concentric_s", "conc s", "{:>6.2f}"),
-    ("top_pause_s", "top s", "{:>5.2f}"),
-    ("eccentric_s", "ecc s", "{:>5.2f}"),
-    ("eccentric_score", "score", "{:>5}"),
-    ("rom_fraction", "ROM", "{:>5.0%}"),
-    ("lockout", "lockout", "{:<7}"),
-    ("mean_concentric_velocity_m_s", "v m/s", "{:>5.2f}"),
+    ("set", "set", 3, "{:>3}"),
+    ("rep", "rep", 3, "{:>3}"),
+    ("t_start", "start s", 8, "{:>8.2f}"),
+    ("concentric_s", "conc s", 6, "{:>6.2f}"),
+    ("top_pause_s", "top s", 6, "{:>6.2f}"),
+    ("eccentric_s", "ecc s", 6, "{:>6.2f}"),
+    ("eccentric_score", "score", 5, "{:>5}"),
+    ("rom_fraction", "ROM", 5, "{:>5.0%}"),
+    ("lockout", "lockout", 7, "{:<7}"),
+    ("mean_concentric_velocity_m_s", "v m/s", 5, "{:>5.2f}"),
 )
 
 
 def _table_header() -> str:
-    widths = [len(fmt.format(0 if "s}" not in fmt else "")) for _, _, fmt in _TABLE_COLUMNS]
-    names = [title.rjust(w) for (_, title, _), w in zip(_TABLE_COLUMNS, widths, strict=True)]
-    return "  ".join(names) + "  flags"
+    titles = [
+        title.ljust(width) if fmt.startswith("{:<") else title.rjust(width)
+        for _, title, width, fmt in _TABLE_COLUMNS
+    ]
+    return "  ".join(titles) + "  flags"
 
 
 def _table_row(p: dict[str, Any]) -> str:
-    cells = [fmt.format(p[key]) for key, _, fmt in _TABLE_COLUMNS]
+    cells = [fmt.format(p[key]) for key, _, _, fmt in _TABLE_COLUMNS]
     return "  ".join(cells) + "  " + ",".join(p["flags"])
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from firmware.config import SCHEMA
@@ -16,9 +13,8 @@ from firmware.mqtt import MqttPublisher
 from firmware.outbox import Outbox
 from firmware.payloads import rep_payload, set_payload
 from tempo.events import Rep, SetDone
-from tests.mosquitto import Mosquitto
+from tests.mosquitto import WAIT_S, Mosquitto, Subscriber
 
-WAIT_S = 15.0  # upper bound for things that happen in milliseconds when all is well
 STATION = "legpress-1"
 
 
@@ -69,58 +65,6 @@ def mqtt_section(broker: Mosquitto, **overrides: Any) -> dict[str, Any]:
     section.update(host=broker.host, port=broker.port, station=STATION)
     section.update(overrides)
     return section
-
-
-class Subscriber:
-    """A real paho client recording every message; tests wait on it with a bound."""
-
-    def __init__(self, broker: Mosquitto, topics: list[str], *, persistent: bool = False) -> None:
-        self.messages: list[tuple[str, str, bool]] = []
-        self._cond = threading.Condition()
-        self._subscribed = threading.Event()
-        self._topics = topics
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"sub-{uuid.uuid4().hex[:8]}",
-            clean_session=not persistent,
-        )
-        self.client.on_connect = self._on_connect
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(0.05, 0.2)  # type: ignore[arg-type]
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        assert self._subscribed.wait(WAIT_S), "subscriber got no SUBACK"
-
-    def _on_connect(self, client, userdata, flags, rc, props):
-        client.subscribe([(t, 1) for t in self._topics])
-
-    def _on_subscribe(self, client, userdata, mid, rcs, props):
-        self._subscribed.set()
-
-    def _on_message(self, client, userdata, msg):
-        with self._cond:
-            self.messages.append((msg.topic, msg.payload.decode(), bool(msg.retain)))
-            self._cond.notify_all()
-
-    def wait_for(self, predicate: Callable[[list[tuple[str, str, bool]]], bool]) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: predicate(self.messages), WAIT_S)
-
-    def payloads(self, topic: str) -> list[str]:
-        with self._cond:
-            return [p for t, p, _ in self.messages if t == topic]
-
-    def json(self, topic: str) -> list[dict[str, Any]]:
-        return [json.loads(p) for p in self.payloads(topic)]
-
-    def clear(self) -> None:
-        with self._cond:
-            self.messages.clear()
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 class Watch:

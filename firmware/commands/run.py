@@ -1,0 +1,98 @@
+"""`repsled run`: count reps live, cue the lifter, publish over MQTT; the systemd service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, metavar="FILE", help="config TOML")
+    parser.add_argument(
+        "--sensor", metavar="SPEC", help='"vl53l0x" or "fake:TRACE.csv" (default: [sensor] kind)'
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, metavar="N", help="play a fake sensor N times faster"
+    )
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    parser.add_argument("--record", type=Path, metavar="OUT.csv", help="also record the trace")
+    parser.add_argument(
+        "--text-cues", action="store_true", help="print cues on stdout instead of beeping"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log phases and debug lines")
+
+
+def setup_logging(verbose: bool) -> None:
+    """One line per event on stderr; journald adds the time stamps."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    if not verbose:  # libraries' chatter (the demo's embedded broker is verbose at INFO)
+        for name in ("paho", "amqtt", "transitions", "websockets"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run(args: argparse.Namespace) -> int:
+    from firmware import __version__
+    from firmware.config import load
+    from firmware.sensors import make_clock, resolve_spec
+
+    setup_logging(args.verbose)
+    cfg = load(args.config)
+    spec = resolve_spec(args.sensor, cfg)
+    clock = make_clock(spec, args.speed)
+
+    from firmware.mqtt import MqttPublisher
+    from firmware.outbox import open_outbox
+    from firmware.sdnotify import Notifier
+    from firmware.station import build_station
+    from sensor.trace import TraceWriter
+
+    outbox = publisher = trace = None
+    try:
+        if cfg.mqtt["host"]:
+            outbox = open_outbox(cfg.storage)
+            publisher = MqttPublisher.from_config(cfg, outbox).start()
+        else:
+            logging.getLogger("repsled").info("[mqtt] host not set: reps are not published")
+        if args.record:
+            trace = TraceWriter(
+                args.record,
+                {
+                    "sensor": spec,
+                    "timing_budget_ms": str(cfg.sensor["timing_budget_ms"]),
+                    "software": f"repsled {__version__}",
+                },
+            )
+        station = build_station(
+            cfg,
+            sensor_spec=spec,
+            speed=args.speed,
+            clock=clock,
+            publisher=publisher,
+            cue_text=sys.stdout if args.text_cues else None,
+            notifier=Notifier.from_env(),
+            trace=trace,
+        )
+
+        def on_signal(signum: int, _frame: object) -> None:
+            logging.getLogger("repsled").info("%s: stopping", signal.Signals(signum).name)
+            station.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        station.run(args.duration)
+    finally:
+        if trace is not None:
+            trace.close()
+        if publisher is not None:
+            publisher.close()
+        if outbox is not None:
+            outbox.close()
+    return 0

@@ -1,0 +1,252 @@
+"""One station: sensor -> sampling loop -> engine -> cues, MQTT and logs.
+
+This is the only place the pieces meet; `repsled run` and each simulated station of
+`repsled demo` are a Station. Everything it touches is passed in or built from the config,
+so tests run it on a fake chip, a fake clock and gpiozero's MockFactory.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from firmware.button import SetButton, build_button
+from firmware.clock import Clock
+from firmware.config import Config
+from firmware.cues import CuePlayer, CueThread, build_cues
+from firmware.legs import LegTracker
+from firmware.loop import LoopStats, SamplingLoop, SensorStatus
+from firmware.mqtt import MqttPublisher
+from firmware.payloads import rep_payload, set_payload
+from firmware.sdnotify import Notifier, WatchdogPinger
+from firmware.sensors import open_source, trace_origin_s
+from sensor.source import DistanceSource
+from sensor.trace import TraceWriter
+from tempo.engine import TempoEngine
+from tempo.events import Event, PhaseChanged, Rep, SetDone
+
+
+def new_session_id(wall_time_s: float | None = None) -> str:
+    """Session ids are the UTC start time: unique per station, readable, sortable."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(wall_time_s))
+
+
+@dataclass(slots=True)
+class Progress:
+    """Set and rep numbers as the lifter sees them, for the live state topic."""
+
+    set_no: int = 1
+    rep_no: int = 0
+
+
+class Station:
+    """Wires one sensor to the engine and to the outputs; `run` blocks until stopped."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock,
+        source: DistanceSource,
+        publisher: MqttPublisher | None = None,
+        cues: CuePlayer | None = None,
+        button: SetButton | None = None,
+        notifier: Notifier | None = None,
+        trace: TraceWriter | None = None,
+        session: str | None = None,
+        cue_thread: bool = False,
+        loop_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.station = config.station
+        self.log = logging.getLogger(f"repsled.{self.station}")
+        self.clock = clock
+        self.session = session or new_session_id()
+        self.engine = TempoEngine(config.engine)
+        self.publisher = publisher
+        self.cues = cues
+        self.button = button
+        self.notifier = notifier or Notifier(None)
+        self.legs = LegTracker()
+        self.progress = Progress()
+        self.reps: list[dict[str, Any]] = []  # this session's rep payloads, for tests and logs
+        self._pinger = WatchdogPinger(self.notifier, clock)
+        self._end_set_requested = False
+        self._cue_thread = CueThread(cues) if cues is not None and cue_thread else None
+        self.loop = SamplingLoop(
+            source,
+            clock,
+            period_s=config.sensor["timing_budget_ms"] / 1000.0,
+            engine=self.engine,
+            trace=trace,
+            on_sample=self._on_sample,
+            on_event=self._on_event,
+            on_status=self._on_status,
+            watchdog=self._on_good_read,
+            t0_s=trace_origin_s(source),
+            **(loop_options or {}),
+        )
+        if button is not None:
+            button.on_end_set = self.request_end_set
+
+    # -- control ---------------------------------------------------------------------------
+
+    def run(self, duration_s: float | None = None) -> LoopStats:
+        """Sample until stopped; then flush the engine and say goodbye to the broker."""
+        self.log.info(
+            "station %s session %s: start (sensor timing budget %g ms)",
+            self.station,
+            self.session,
+            self.config.sensor["timing_budget_ms"],
+        )
+        if self._cue_thread is not None:
+            self._cue_thread.start()
+        try:
+            stats = self.loop.run(duration_s)
+        finally:
+            self.notifier.stopping()
+            if self._cue_thread is not None:
+                self._cue_thread.stop()
+        self.log.info(
+            "station %s: stopped (%s): %d samples, %d read errors, %d faults",
+            self.station,
+            stats.ended_by,
+            stats.samples,
+            stats.errors_total,
+            stats.faults,
+        )
+        return stats
+
+    def stop(self) -> None:
+        """Safe from a signal handler: the loop ends after its current reading."""
+        self.loop.stop()
+
+    def request_end_set(self) -> None:
+        """From the button's thread: only a flag, the sampling thread acts on it."""
+        self._end_set_requested = True
+
+    # -- loop callbacks (sampling thread) ---------------------------------------------------
+
+    def _on_good_read(self) -> None:
+        self.notifier.ready()
+        self._pinger.ping()
+
+    def _on_sample(self, t_s: float, distance_mm: int | None) -> None:
+        if self._end_set_requested:
+            self._end_set_requested = False
+            for event in self.engine.end_set(t_s):
+                self._on_event(event)
+        now = self.clock.monotonic()
+        if self.button is not None:
+            self.button.update(now)
+        if self.cues is not None and self._cue_thread is None:
+            self.cues.update(now)
+        if self.publisher is not None:
+            self.publisher.publish_state(
+                t_s=t_s,
+                phase=self.engine.phase,
+                position=self.engine.position_fraction,
+                distance_mm=distance_mm,
+                set_no=self.progress.set_no,
+                rep_no=self.progress.rep_no,
+            )
+
+    def _selected_leg(self) -> Any:
+        return self.button.next_leg if self.button is not None else "both"
+
+    def _on_event(self, event: Event) -> None:
+        if self.cues is not None:
+            self.cues.handle(event)
+        if isinstance(event, Rep):
+            leg = self.legs.leg_for_set(event.set, self._selected_leg())
+            payload = rep_payload(event, station=self.station, session=self.session, leg=leg)
+            self.progress.set_no, self.progress.rep_no = event.set, event.rep
+            self.reps.append(payload)
+            if self.publisher is not None:
+                self.publisher.publish_rep(payload)
+            self.log.info(
+                "rep %d.%d: concentric %.2f s, top %.2f s, eccentric %.2f s (score %d), "
+                "%s, %.2f m/s%s",
+                event.set,
+                event.rep,
+                event.concentric_s,
+                event.top_pause_s,
+                event.eccentric_s,
+                event.eccentric_score,
+                event.lockout,
+                event.mean_concentric_velocity_m_s,
+                f", flags {','.join(event.flags)}" if event.flags else "",
+            )
+        elif isinstance(event, SetDone):
+            leg, imbalance = self.legs.finish_set(event, self._selected_leg())
+            payload = set_payload(
+                event, station=self.station, session=self.session, leg=leg, imbalance=imbalance
+            )
+            self.progress.set_no, self.progress.rep_no = event.set + 1, 0
+            if self.publisher is not None:
+                self.publisher.publish_set(payload)
+            self.log.info(
+                "set %d done (%s): %d reps, mean eccentric %.2f s, velocity loss %.0f %%",
+                event.set,
+                event.reason,
+                event.reps,
+                event.mean_eccentric_s,
+                event.velocity_loss_pct,
+            )
+        elif isinstance(event, PhaseChanged):
+            self.log.debug("phase %s at %.3f s", event.phase, event.t_s)
+
+    def _on_status(self, status: SensorStatus) -> None:
+        if self.cues is not None:
+            self.cues.handle(status)
+        self.notifier.status(f"{status.state}: {status.reason}")
+        level = logging.WARNING if status.state == "sensor_fault" else logging.INFO
+        self.log.log(
+            level,
+            "%s (%s) at %.2f s, %d errors so far",
+            status.state,
+            status.reason,
+            status.t_s,
+            status.errors_total,
+        )
+
+
+def build_station(
+    config: Config,
+    *,
+    sensor_spec: str,
+    speed: float = 1.0,
+    clock: Clock,
+    publisher: MqttPublisher | None,
+    cue_text: TextIO | None = None,
+    pin_factory: Any = None,
+    notifier: Notifier | None = None,
+    trace: TraceWriter | None = None,
+    loop_trace: bool = False,
+) -> Station:
+    """A station from its config: sensor, cues (buzzer or text) and the optional button."""
+    source = open_source(
+        sensor_spec,
+        bus=config.sensor["bus"],
+        address=config.sensor["address"],
+        timing_budget_ms=config.sensor["timing_budget_ms"],
+        io_timeout_s=config.sensor["io_timeout_s"],
+        clock=clock,
+        speed=speed,
+        loop=loop_trace,
+    )
+    cues = build_cues(config.cues, pin_factory=pin_factory, text_stream=cue_text)
+    button = build_button(config.button, clock=clock, pin_factory=pin_factory)
+    return Station(
+        config,
+        clock=clock,
+        source=source,
+        publisher=publisher,
+        cues=cues,
+        button=button,
+        notifier=notifier,
+        trace=trace,
+        cue_thread=cue_text is None and config.cues["buzzer"] != "none",
+    )
