@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/repsled replay examples/traces/reverse_clean.csv
+	$(BIN)/repsled demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

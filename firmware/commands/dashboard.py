@@ -1,0 +1,87 @@
+"""`repsled dashboard`: serve the live web dashboard until Ctrl-C.
+
+The page connects to the broker's WebSockets listener itself; this command only serves it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from urllib.parse import urlsplit
+
+DEFAULT_PORT = 8080
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker-ws",
+        metavar="URL",
+        help="broker WebSockets URL for the page, e.g. ws://gym-pi.local:9001 "
+        "(default: port 9001 on the host the page was loaded from)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT}; 0: any)"
+    )
+    parser.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)",
+    )
+    parser.add_argument("--prefix", default="repsled", help="MQTT topic prefix (default repsled)")
+
+
+def check_broker_url(url: str) -> str | None:
+    """The problem with a --broker-ws value, or None: the browser can only use ws:// or wss://."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        return f"--broker-ws {url!r}: must start with ws:// or wss://"
+    if not parts.hostname:
+        return f"--broker-ws {url!r}: no host"
+    try:
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        return f"--broker-ws {url!r}: bad port"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from firmware.dashboard.server import DashboardServer
+
+    def fail(message: str) -> int:
+        print(f"repsled dashboard: error: {message}", file=sys.stderr)
+        return 2
+
+    if args.broker_ws is not None and (problem := check_broker_url(args.broker_ws)):
+        return fail(problem)
+    if not 0 <= args.port <= 65535:
+        return fail(f"--port {args.port}: must be 0..65535")
+    prefix = args.prefix.strip("/")
+    if not prefix or any(c in prefix for c in "+#"):
+        return fail(f"--prefix {args.prefix!r}: must be a topic without wildcards")
+
+    server = DashboardServer(args.broker_ws, prefix, host=args.bind, port=args.port)
+    try:
+        server.start()
+    except OSError as exc:
+        return fail(f"cannot listen on {args.bind}:{args.port}: {exc.strerror or exc}")
+
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # systemd stops services with SIGTERM: shut down as cleanly as on Ctrl-C.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    print(server.url, flush=True)
+    if args.bind not in ("127.0.0.1", "localhost", "::1"):
+        print(f"listening on {args.bind}:{server.port} (open to the network)", flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0

@@ -1,0 +1,173 @@
+"""Serve the dashboard's static files and `/config.json` from a background thread.
+
+Standard library only: the page does the MQTT itself, so the server stays tiny and safe to
+run next to the counting loop. It binds 127.0.0.1 unless told otherwise, serves only the
+files shipped in static/ (no directory listing, no path from the request touches the disk),
+and sends a Content-Security-Policy that keeps the page from loading anything off the box.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from importlib.resources.abc import Traversable
+from urllib.parse import urlsplit
+
+DEFAULT_PREFIX = "repsled"
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".md": "text/plain; charset=utf-8",
+}
+
+# connect-src allows any ws:/wss: so `?broker=ws://other-host:9001` works; workers from blob:
+# are the MQTT client's background-tab-proof timers.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; worker-src 'self' blob:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def static_files() -> dict[str, bytes]:
+    """URL path -> content of every file shipped in static/ (read once: they are small)."""
+    root = resources.files("firmware.dashboard") / "static"
+    files: dict[str, bytes] = {}
+
+    def walk(node: Traversable, prefix: str) -> None:
+        for child in node.iterdir():
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif child.is_file() and not child.name.startswith("."):
+                files[f"{prefix}{child.name}"] = child.read_bytes()
+
+    walk(root, "/")
+    if "/index.html" not in files:
+        raise FileNotFoundError("dashboard static files are missing from the package")
+    return files
+
+
+def config_json(broker_ws_url: str | None, prefix: str) -> bytes:
+    """What the page needs to connect; a null broker means ws://<page host>:9001."""
+    return json.dumps({"broker_ws": broker_ws_url, "prefix": prefix}).encode("utf-8")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "repsled-dashboard"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(send_body=False)
+
+    def _respond(self, *, send_body: bool) -> None:
+        path = urlsplit(self.path).path
+        if path in ("", "/"):
+            path = "/index.html"
+        if path == "/config.json":
+            body, ctype = self.server.config_body, "application/json"
+        elif path in self.server.files:
+            body = self.server.files[path]
+            suffix = path[path.rfind(".") :] if "." in path else ""
+            ctype = CONTENT_TYPES.get(suffix, "application/octet-stream")
+        else:
+            self.send_error(HTTPStatus.NOT_FOUND, "not found")
+            return
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        # Files change only with an upgrade; revalidating is cheap on a LAN and avoids a stale page.
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        if ctype.startswith("text/html"):
+            self.send_header("Content-Security-Policy", CSP)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: one line per request would drown the console where the URL was printed."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    files: dict[str, bytes]
+    config_body: bytes
+
+
+class DashboardServer:
+    """The dashboard on http://HOST:PORT/ until `.stop()`; port 0 picks a free one."""
+
+    def __init__(
+        self,
+        broker_ws_url: str | None,
+        prefix: str = DEFAULT_PREFIX,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.broker_ws_url = broker_ws_url
+        self.prefix = prefix
+        self.host = host
+        self.port = port
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The address to open; for a wildcard bind, the loopback one (works on this machine)."""
+        host = self.host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/"
+
+    def start(self) -> DashboardServer:
+        """Listen now (errors such as a taken port raise OSError here) and serve in a thread."""
+        if self._httpd is not None:
+            return self
+        server_class = _Server
+        if ":" in self.host:
+            server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
+        httpd = server_class((self.host, self.port), _Handler)
+        httpd.files = static_files()
+        httpd.config_body = config_json(self.broker_ws_url, self.prefix)
+        self.port = int(httpd.server_address[1])
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, name="dashboard-http", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; safe to repeat."""
+        httpd, thread = self._httpd, self._thread
+        self._httpd = self._thread = None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> DashboardServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,106 @@
+"""The static server: the shipped files, /config.json, nothing else, on 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from firmware.dashboard.server import DashboardServer, static_files
+from tests.dashboard.helpers import REPO
+
+
+@pytest.fixture
+def server() -> Iterator[DashboardServer]:
+    with DashboardServer("ws://127.0.0.1:9001", "repsled") as server:
+        yield server
+
+
+def fetch(
+    server: DashboardServer, path: str, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def test_binds_loopback_and_reports_its_url(server: DashboardServer) -> None:
+    assert server.host == "127.0.0.1"
+    assert server.port > 0
+    assert server.url == f"http://127.0.0.1:{server.port}/"
+
+
+def test_index_with_security_headers(server: DashboardServer) -> None:
+    status, headers, body = fetch(server, "/")
+    assert status == 200
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert b'data-testid="connection"' in body
+
+
+def test_config_json(server: DashboardServer) -> None:
+    status, headers, body = fetch(server, "/config.json?x=1")
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"broker_ws": "ws://127.0.0.1:9001", "prefix": "repsled"}
+
+
+def test_config_json_without_broker_lets_the_page_choose() -> None:
+    with DashboardServer(None, "gym") as server:
+        _, _, body = fetch(server, "/config.json")
+    assert json.loads(body) == {"broker_ws": None, "prefix": "gym"}
+
+
+def test_every_asset_the_page_names_is_served(server: DashboardServer) -> None:
+    _, _, body = fetch(server, "/index.html")
+    refs = re.findall(r'(?:src|href)="([^"#:]+)"', body.decode("utf-8"))
+    assert "vendor/mqtt.min.js" in refs
+    for ref in refs:
+        status, headers, content = fetch(server, "/" + ref)
+        assert status == 200, ref
+        assert content, ref
+        if ref.endswith(".js"):
+            assert headers["content-type"].startswith("text/javascript"), ref
+
+
+def test_head_has_no_body(server: DashboardServer) -> None:
+    status, headers, body = fetch(server, "/app.js", method="HEAD")
+    assert status == 200
+    assert int(headers["content-length"]) > 0
+    assert body == b""
+
+
+@pytest.mark.parametrize(
+    "path", ["/nope.js", "/../server.py", "/%2e%2e/server.py", "/static/index.html", "/vendor/"]
+)
+def test_only_shipped_files(server: DashboardServer, path: str) -> None:
+    status, _, _ = fetch(server, path)
+    assert status == 404
+
+
+def test_stop_frees_the_port() -> None:
+    server = DashboardServer(None).start()
+    port = server.port
+    server.stop()
+    server.stop()
+    again = DashboardServer(None, port=port).start()
+    again.stop()
+
+
+def test_vendored_client_is_documented_with_its_licence() -> None:
+    files = static_files()
+    assert "/vendor/mqtt.min.js" in files
+    notes = files["/vendor/VENDORED.md"].decode("utf-8")
+    assert "mqtt.min.js" in notes
+    assert "MIT" in notes
+    assert "Permission is hereby granted" in files["/vendor/mqtt.LICENSE.md"].decode("utf-8")
+    # The docs tell users where the client came from too.
+    assert "mqtt.min.js" in (REPO / "docs" / "dashboard.md").read_text(encoding="utf-8")
