@@ -1,5 +1,6 @@
 """The pure tempo engine: (t_s, distance_mm) samples in, events out. Standard library only."""
 
+from tempo.engine import TempoEngine
 from tempo.events import (
     BOUNCE,
     FAST_ECCENTRIC,
@@ -25,4 +26,5 @@ __all__ = [
     "Rep",
     "SetDone",
     "SettingsError",
+    "TempoEngine",
 ]

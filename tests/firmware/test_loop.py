@@ -525,10 +525,6 @@ def unmatched_reps(live: list[Event], replayed: list[Event]) -> list[Rep]:
     ]
 
 
-@pytest.mark.xfail(
-    reason="needs the engine to drop a rep in progress across a gap of missing samples",
-    strict=False,
-)
 @pytest.mark.parametrize(
     ("fault", "at_s", "for_s"),
     [

@@ -1,0 +1,627 @@
+"""The streaming tempo engine: distances in, phases, reps and sets out (docs/engine.md).
+
+Everything happens in one coordinate, the excursion `p` in millimetres away from the start
+side (0 at the start side, the calibrated range of motion at the far side), so the mounting
+direction and the start side never appear in the logic below.
+
+Two levels work on the smoothed track from `tempo.filters`:
+
+* a segmenter cuts it into movements and stops (a turnaround, or a hold where the sled is
+  still), detecting each with thresholds well above the noise and then backdating the
+  boundaries to the 2 % convention by interpolation in a short ring buffer;
+* a rep machine reads those movements: an excursion of at least 30 % of the range of
+  motion away from the start side and back is a rep, emitted as soon as the stop that ends
+  its last phase is confirmed.
+
+Memory is bounded: a ring buffer of recent smoothed samples and the current set's reps.
+"""
+
+from __future__ import annotations
+
+from tempo.events import Event, Phase, PhaseChanged, Rep, SetDone
+from tempo.filters import RobustFilter
+from tempo.scoring import BOUNCE_MAX_S, eccentric_score, lockout_verdict, rep_flags, set_summary
+from tempo.settings import EngineSettings
+
+# Readings outside [MIN_VALID_MM, OUT_OF_RANGE_MM) are missing samples, not distances:
+# the VL53L0X reports 8190/8191 (and other codes) when it sees nothing, and collapses to a
+# few millimetres when the signal fails.
+MIN_VALID_MM = 20
+OUT_OF_RANGE_MM = 8000
+
+BOUNDARY_FRACTION = 0.02  # the phase boundary convention
+REP_FRACTION = 0.30  # smallest excursion (out and back) that is a rep
+REP_NOISE = 1.5  # ... plus this many noise deviations, so noise alone never completes one
+MOVE_FRACTION = 0.05  # leaving a stop by this much confirms a movement
+MOVE_NOISE = 1.5  # ... or by this many noise deviations, whichever is larger
+STILL_FRACTION = 0.025  # the track stays within this band while still
+STILL_NOISE = 1.5
+TREND_FRACTION = 0.01  # ... and drifts less than this across the still window
+TREND_NOISE = 0.8
+STILL_WINDOW_S = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
+STILL_WINDOW_MAX_S = 0.6
+NOISE_REF_MM = 4.0
+MERGE_HOLD_S = 0.4  # a shorter hold between movements the same way is no real stop
+STILL_MIN_SAMPLES = 4
+RELEVEL_WINDOW_S = 0.5  # a small shift (under the movement threshold) that then stays
+# still this long moves the hold level
+HOLD_MEAN_MAX = 100  # the hold level is a running mean over at most this many samples
+FAULT_GAP_S = 2.0  # no valid reading this long is a fault: a rep in progress is dropped
+GAP_TURN_S = 0.2  # a turnaround next to a gap this long is looked for inside the gap
+BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
+
+_HOLD = 0
+_MOVING = 1
+_LOW = 0  # rep machine: near the start side, no excursion yet
+_OUT = 1  # an excursion of 30 % is under way
+_BACK = 2  # it came back by 30 %: the next stop ends the rep
+
+_TURN = "turn"
+_HOLDING = "hold"
+_FORCED = "forced"
+
+
+class TempoEngine:
+    """Pure and deterministic: the same samples in give the same events out."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self._s = settings
+        rom = settings.rom_mm
+        self._rom = rom
+        if settings.start == "bottom":
+            self._start_mm = settings.bottom_mm
+            self._sign = float(settings.direction)
+            self._names: tuple[Phase, Phase, Phase, Phase] = (
+                "concentric",
+                "top_pause",
+                "eccentric",
+                "bottom_pause",
+            )
+        else:
+            self._start_mm = settings.lockout_mm
+            self._sign = float(-settings.direction)
+            self._names = ("eccentric", "bottom_pause", "concentric", "top_pause")
+        self._band = BOUNDARY_FRACTION * rom
+        self._rep_mm = REP_FRACTION * rom
+        self._move_base = MOVE_FRACTION * rom
+        self._still_base = STILL_FRACTION * rom
+        self._trend_base = TREND_FRACTION * rom
+        self._level_tol = 0.25 * self._band
+        self._filter = RobustFilter(gate_base_mm=max(40.0, 0.12 * rom))
+        self._bt = [0.0] * BUFFER
+        self._by = [0.0] * BUFFER
+        self._n = 0
+        self._y: float | None = None
+        self._last_valid_t = 0.0
+        self._restart = False
+        # segmenter
+        self._mode = _HOLD
+        self._dir = 0
+        self._level = 0.0
+        self._hold_n = 1
+        self._ext = 0.0
+        self._n_ext = 0
+        self._mv_t0 = 0.0
+        self._mv_from = 0.0
+        self._peak_v = 0.0
+        # the movement that ended in the current hold: direction, arrival, start, from, peak
+        self._held_move: tuple[int, float, float, float, float] | None = None
+        # rep machine
+        self._state = _LOW
+        self._base = 0.0
+        self._high = 0.0
+        self._rep_t0 = 0.0
+        self._rep_from = 0.0
+        self._far: tuple[float, float, str, float] | None = None  # level, t_arrive, kind, band
+        self._out_peak = 0.0
+        self._back_t0 = 0.0
+        # sets
+        self._set_no = 0
+        self._set_open = False
+        self._set_reps: list[Rep] = []
+        self._last_end = 0.0
+        # live phase
+        self._phase: Phase = "rest"
+        self._phase_t = float("-inf")
+        self._out: list[Event] = []
+        self._t = 0.0
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def phase(self) -> Phase:
+        """Current phase as last confirmed (for the live state topic)."""
+        return self._phase
+
+    @property
+    def position_fraction(self) -> float | None:
+        """Filtered position, 0 at bottom_mm and 1 at lockout_mm; None before any."""
+        y = self._y
+        if y is None:
+            return None
+        f = y / self._rom
+        return f if self._s.start == "bottom" else 1.0 - f
+
+    def feed(self, t_s: float, distance_mm: int | None) -> list[Event]:
+        """One sample; missing readings (None, near-zero, out-of-range codes) are skipped."""
+        out: list[Event] = []
+        self._out = out
+        self._t = t_s
+        if distance_mm is not None and MIN_VALID_MM <= distance_mm < OUT_OF_RANGE_MM:
+            if t_s - self._last_valid_t > FAULT_GAP_S and self._n:
+                self._after_fault_gap()
+            self._last_valid_t = t_s
+            f = self._filter
+            got = f.push(t_s, self._sign * (distance_mm - self._start_mm))
+            if f.backlog:
+                for t_b, y_b in f.backlog:
+                    self._step(t_b, y_b)
+                f.backlog.clear()
+            if got is not None:
+                self._step(got[0], got[1])
+        if self._set_open and self._state == _LOW and t_s - self._last_end >= self._s.rest_s:
+            self._maybe_rest_end(t_s)
+        return out
+
+    def end_set(self, t_s: float) -> list[Event]:
+        """Close the set now (the user said so); a rep on its way back is finished first."""
+        out: list[Event] = []
+        self._out = out
+        self._t = t_s
+        self._close_set(t_s, "ended")
+        return out
+
+    def finish(self) -> list[Event]:
+        """End of stream: finish a rep on its way back and close the open set."""
+        out: list[Event] = []
+        self._out = out
+        for t_b, y_b in self._filter.flush():
+            self._step(t_b, y_b)
+        self._close_set(self._t, "end_of_stream")
+        return out
+
+    # ------------------------------------------------------------------ segmenter
+
+    def _step(self, t: float, y: float) -> None:
+        bt, by = self._bt, self._by
+        n = self._n
+        i = n % BUFFER
+        bt[i] = t
+        by[i] = y
+        self._n = n + 1
+        self._y = y
+        if n == 0 or self._restart:
+            self._restart = False
+            self._level = y
+            self._base = y
+            return
+        noise = self._filter.noise_mm
+        move = self._move_base
+        move = max(move, MOVE_NOISE * noise)
+        if self._mode == _MOVING:
+            d = self._dir
+            if n >= 3:
+                j = (n - 3) % BUFFER
+                dt = t - bt[j]
+                if dt > 0.0:
+                    v = d * (y - by[j]) / dt
+                    self._peak_v = max(self._peak_v, v)
+            if d * (y - self._ext) > 0.0:
+                self._ext = y
+                self._n_ext = n
+            elif d * (self._ext - y) >= move:
+                self._reversal(n, t, y)
+            else:
+                trend = self._trend_base
+                trend = max(trend, TREND_NOISE * noise)
+                if n >= 3 and abs(y - by[(n - 3) % BUFFER]) <= trend:
+                    self._check_still(n, t, noise, trend)
+        else:
+            off = y - self._level
+            if off >= move or -off >= move:
+                self._departure(n, t, y)
+            elif off * off <= self._level_tol * self._level_tol or off * off <= noise * noise:
+                # Follow slow drift with a running mean of the samples that sit right on
+                # the level, so a slowly starting movement does not drag it along.
+                if self._hold_n < HOLD_MEAN_MAX:
+                    self._hold_n += 1
+                self._level += off / self._hold_n
+            else:
+                self._maybe_relevel(n, t, noise)
+        st = self._state
+        if st == _LOW:
+            # The base is the lowest stop (hold level or turning point), not the lowest
+            # noisy sample; the margin keeps noise from making up the missing millimetres.
+            if (
+                y - self._base >= self._rep_mm + REP_NOISE * noise
+                and self._mode == _MOVING
+                and self._dir > 0
+            ):
+                self._begin_rep()
+        elif st == _OUT:
+            if y > self._high:
+                self._high = y
+            elif (
+                self._high - y >= self._rep_mm + REP_NOISE * noise
+                and self._mode == _MOVING
+                and self._dir < 0
+            ):
+                self._state = _BACK
+                self._back_t0 = self._mv_t0
+
+    def _after_fault_gap(self) -> None:
+        """No reading for longer than a glitch: whatever the sled did then is unknown.
+
+        A rep in progress is dropped rather than completed with made-up times, and the
+        segmenter starts afresh from where the sled is found.
+        """
+        for t_b, y_b in self._filter.flush():
+            self._step(t_b, y_b)
+        self._mode = _HOLD
+        self._dir = 0
+        self._hold_n = 1
+        self._held_move = None
+        self._peak_v = 0.0
+        self._restart = True
+        if self._state != _LOW:
+            self._state = _LOW
+            self._far = None
+            if self._set_open:
+                self._set_phase(self._names[3], self._t)
+
+    def _check_still(self, n: int, t: float, noise: float, trend: float) -> None:
+        bt, by = self._bt, self._by
+        band = self._still_base
+        band = max(band, STILL_NOISE * noise)
+        lo = hi = by[n % BUFFER]
+        k = n - 1
+        count = 1
+        window = STILL_WINDOW_S * noise / NOISE_REF_MM
+        t_from = t - min(max(window, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
+        stop = max(n - BUFFER + 1, 0)
+        while k >= stop:
+            j = k % BUFFER
+            if bt[j] < t_from and count >= STILL_MIN_SAMPLES:
+                break
+            v = by[j]
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+            if hi - lo > band:
+                return
+            count += 1
+            k -= 1
+        if count < STILL_MIN_SAMPLES:
+            return
+        first = (by[(k + 1) % BUFFER] + by[(k + 2) % BUFFER] + by[(k + 3) % BUFFER]) / 3.0
+        last = (by[n % BUFFER] + by[(n - 1) % BUFFER] + by[(n - 2) % BUFFER]) / 3.0
+        if abs(last - first) > trend:
+            return
+        # Still: the movement ended where the sled now rests.
+        d = self._dir
+        level = last
+        target = level - d * self._band
+        k = n
+        while k > stop and d * (by[k % BUFFER] - target) >= 0.0:
+            k -= 1
+        t_arrive = self._crossing(k, target)
+        peak = self._peak_v
+        self._mode = _HOLD
+        self._level = level
+        self._hold_n = 3
+        self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak)
+        self._on_stop(_HOLDING, d, t_arrive, level, t_depart=None, peak=peak)
+
+    def _maybe_relevel(self, n: int, t: float, noise: float) -> None:
+        """The sled moved a little and stopped again: that is the new hold level."""
+        bt, by = self._bt, self._by
+        band = max(self._still_base, STILL_NOISE * noise)
+        trend = max(self._trend_base, TREND_NOISE * noise)
+        t_from = t - RELEVEL_WINDOW_S
+        stop = max(n - BUFFER + 1, 0)
+        lo = hi = total = by[n % BUFFER]
+        k = n - 1
+        while k >= stop and bt[k % BUFFER] >= t_from:
+            v = by[k % BUFFER]
+            lo = min(lo, v)
+            hi = max(hi, v)
+            if hi - lo > band:
+                return
+            total += v
+            k -= 1
+        count = n - k
+        if count < 2 * STILL_MIN_SAMPLES or k < stop:
+            return
+        first = (by[(k + 1) % BUFFER] + by[(k + 2) % BUFFER] + by[(k + 3) % BUFFER]) / 3.0
+        last = (by[n % BUFFER] + by[(n - 1) % BUFFER] + by[(n - 2) % BUFFER]) / 3.0
+        mean = total / count
+        if abs(last - first) > trend or abs(by[n % BUFFER] - mean) > max(self._level_tol, noise):
+            return  # still moving, if slowly: not a new level (yet)
+        self._level = mean
+        self._hold_n = count
+
+    def _reversal(self, n: int, t: float, y: float) -> None:
+        bt, by = self._bt, self._by
+        d = self._dir
+        ext = self._ext
+        stop = max(n - BUFFER + 1, 0)
+        # Arrival: the last entry into the band before the turning point.
+        target_in = ext - d * self._band
+        k = self._n_ext
+        k = max(k, stop)
+        while k > stop and d * (by[k % BUFFER] - target_in) >= 0.0:
+            k -= 1
+        t_arrive = self._crossing(k, target_in)
+        # Departure: the last exit from the band on the way back.
+        target_out = ext - d * self._band
+        k = n
+        while k > stop and d * (by[k % BUFFER] - target_out) < 0.0:
+            k -= 1
+        t_depart = self._crossing(k, target_out)
+        t_ext = bt[self._n_ext % BUFFER] if self._n_ext >= stop else t_arrive
+        t_arrive = min(t_arrive, t_ext)
+        t_depart = max(t_depart, t_ext)
+        hidden = self._turn_in_gap(n, stop)
+        if hidden is not None:
+            ext, t_arrive, t_depart = hidden
+        peak = self._peak_v
+        self._dir = -d
+        self._ext = y
+        self._n_ext = n
+        self._peak_v = 0.0
+        self._mv_t0 = t_depart
+        self._mv_from = ext
+        self._on_stop(_TURN, d, t_arrive, ext, t_depart=t_depart, peak=peak)
+        self._on_start(-d, t_depart)
+
+    def _turn_in_gap(self, n: int, stop: int) -> tuple[float, float, float] | None:
+        """A turnaround hidden in a gap: where the lines before and after it meet.
+
+        Without this a bounce during a gap of half a second would look like a turn
+        well short of the bottom, and the next rep would seem too small to count.
+        """
+        bt, by = self._bt, self._by
+        d = self._dir
+        k = self._n_ext
+        if k - 2 < stop or k >= n:
+            return None
+        if bt[(k + 1) % BUFFER] - bt[k % BUFFER] > GAP_TURN_S:
+            a = k  # the gap follows the extreme
+        elif bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S and k - 3 >= stop:
+            a = k - 1  # the extreme is the first sample after the gap
+        else:
+            return None
+        if a + 2 > n:
+            return None
+        t1, y1 = bt[a % BUFFER], by[a % BUFFER]
+        t0, y0 = bt[(a - 2) % BUFFER], by[(a - 2) % BUFFER]
+        t2, y2 = bt[(a + 1) % BUFFER], by[(a + 1) % BUFFER]
+        b = min(a + 3, n)
+        t3, y3 = bt[b % BUFFER], by[b % BUFFER]
+        if t1 <= t0 or t3 <= t2:
+            return None
+        v1 = (y1 - y0) / (t1 - t0)
+        v2 = (y3 - y2) / (t3 - t2)
+        if d * v1 <= 0.0 or d * v2 >= 0.0:
+            return None
+        t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
+        t_turn = min(max(t_turn, t1), t2)
+        ext = y1 + v1 * (t_turn - t1)
+        if d * (ext - self._ext) <= 0.0:
+            return None
+        edge = ext - d * self._band
+        t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
+        t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
+        return ext, t_arrive, t_depart
+
+    def _departure(self, n: int, t: float, y: float) -> None:
+        by = self._by
+        level = self._level
+        d = 1 if y > level else -1
+        target = level + d * self._band
+        stop = max(n - BUFFER + 1, 0)
+        k = n
+        while k > stop and d * (by[k % BUFFER] - target) > 0.0:
+            k -= 1
+        t_depart = self._crossing(k, target)
+        self._mode = _MOVING
+        self._dir = d
+        self._ext = y
+        self._n_ext = n
+        self._peak_v = 0.0
+        self._mv_t0 = t_depart
+        self._mv_from = level
+        held = self._held_move
+        if held is not None and held[0] == d and t_depart - held[1] < MERGE_HOLD_S:
+            # A brief stall (or noise that looked still): the earlier movement goes on.
+            self._mv_t0 = held[2]
+            self._mv_from = held[3]
+            self._peak_v = held[4]
+        self._on_start(d, t_depart)
+
+    def _crossing(self, k: int, target: float) -> float:
+        """Time between smoothed samples k and k+1 where the track passes `target`."""
+        bt, by = self._bt, self._by
+        if k + 1 >= self._n:
+            return bt[k % BUFFER]
+        t0, y0 = bt[k % BUFFER], by[k % BUFFER]
+        t1, y1 = bt[(k + 1) % BUFFER], by[(k + 1) % BUFFER]
+        if y1 == y0:
+            return t1
+        a = (target - y0) / (y1 - y0)
+        if a < 0.0:
+            a = 0.0
+        elif a > 1.0:
+            a = 1.0
+        return t0 + a * (t1 - t0)
+
+    # ------------------------------------------------------------------ rep machine
+
+    def _on_start(self, d: int, t: float) -> None:
+        st = self._state
+        out_phase, _, back_phase, _ = self._names
+        if st == _OUT:
+            self._set_phase(out_phase if d > 0 else back_phase, t)
+        elif st == _LOW and self._set_open and d > 0:
+            self._set_phase(out_phase, t)
+
+    def _on_stop(
+        self,
+        kind: str,
+        d: int,
+        t_arrive: float,
+        level: float,
+        *,
+        t_depart: float | None,
+        peak: float,
+    ) -> None:
+        """The movement in direction `d` ended at `level`, reached at `t_arrive`."""
+        st = self._state
+        _, far_pause, _, start_pause = self._names
+        if st == _OUT:
+            if d > 0 and peak > self._out_peak:
+                self._out_peak = peak
+            far = self._far
+            if far is None or level > far[0]:
+                band = (t_depart - t_arrive) if t_depart is not None else 1e9
+                self._far = (level, t_arrive, kind, band)
+            self._set_phase(far_pause, t_arrive)
+        elif st == _BACK:
+            self._emit_rep(kind, t_arrive, level, t_depart, peak)
+            self._set_phase(start_pause, t_arrive)
+        else:
+            self._base = min(self._base, level)
+            if self._set_open:
+                self._set_phase(start_pause, t_arrive)
+
+    def _begin_rep(self) -> None:
+        self._state = _OUT
+        self._rep_t0 = self._mv_t0
+        self._rep_from = self._mv_from
+        self._high = self._y if self._y is not None else 0.0
+        self._far = None
+        self._out_peak = self._peak_v
+        if self._set_open and self._last_end > self._rep_t0:
+            self._rep_t0 = self._last_end
+        self._set_phase(self._names[0], self._rep_t0)
+
+    def _emit_rep(
+        self, kind: str, t_end: float, end_level: float, t_depart: float | None, peak: float
+    ) -> None:
+        s = self._s
+        rom = self._rom
+        far = self._far
+        if far is None:  # cannot happen: coming back needs a turn first
+            far = (self._high, self._back_t0, _FORCED, 1e9)
+        far_level, t_far, far_kind, far_band = far
+        t0 = self._rep_t0
+        t_back = max(self._back_t0, t_far)
+        t_end = max(t_end, t_back)
+        prev_pause = (t0 - self._last_end) if self._set_open and self._set_reps else 0.0
+        if s.start == "bottom":
+            t_top, t_ecc = t_far, t_back
+            concentric_s = t_far - t0
+            top_pause_s = t_back - t_far
+            eccentric_s = t_end - t_back
+            bottom_pause_s = prev_pause
+            rom_mm = far_level - self._rep_from
+            lock_fraction = far_level / rom
+            peak_v = self._out_peak
+            bounce = kind == _TURN and t_depart is not None and t_depart - t_end < BOUNCE_MAX_S
+        else:
+            t_top, t_ecc = t_end, t0
+            eccentric_s = t_far - t0
+            bottom_pause_s = t_back - t_far
+            concentric_s = t_end - t_back
+            top_pause_s = prev_pause
+            rom_mm = far_level - end_level
+            lock_fraction = 1.0 - end_level / rom
+            peak_v = peak
+            bounce = far_kind == _TURN and far_band < BOUNCE_MAX_S
+        rom_fraction = rom_mm / rom
+        lockout = lockout_verdict(s, lock_fraction, rom_fraction)
+        travel = rom_mm - 2.0 * self._band
+        mean_v = travel / concentric_s / 1000.0 if concentric_s > 0.0 and travel > 0.0 else 0.0
+        if not self._set_open:
+            self._set_open = True
+            self._set_no += 1
+            self._set_reps = []
+        rep = Rep(
+            set=self._set_no,
+            rep=len(self._set_reps) + 1,
+            t_start=t0,
+            t_top=t_top,
+            t_ecc=t_ecc,
+            t_end=t_end,
+            concentric_s=concentric_s,
+            top_pause_s=top_pause_s,
+            eccentric_s=eccentric_s,
+            bottom_pause_s=bottom_pause_s,
+            rom_mm=rom_mm,
+            rom_fraction=rom_fraction,
+            lockout=lockout,
+            eccentric_score=eccentric_score(eccentric_s, s.target_eccentric_s),
+            mean_concentric_velocity_m_s=mean_v,
+            peak_concentric_velocity_m_s=max(peak_v, 0.0) / 1000.0,
+            flags=rep_flags(s, lockout, eccentric_s, bounce),
+            t_confirmed=self._t,
+        )
+        self._set_reps.append(rep)
+        self._last_end = t_end
+        self._state = _LOW
+        self._base = end_level
+        self._far = None
+        self._out.append(rep)
+
+    # ------------------------------------------------------------------ sets and phases
+
+    def _maybe_rest_end(self, t: float) -> None:
+        deadline = self._last_end + self._s.rest_s
+        if self._mode == _MOVING and self._mv_t0 < deadline:
+            return  # a movement that began during the rest: wait to see whether it is a rep
+        self._finish_set(t, "rest")
+
+    def _close_set(self, t: float, reason: str) -> None:
+        if self._state == _BACK and self._mode == _MOVING:
+            # Finish the rep where the sled got to: its last extreme is the stop.
+            d = self._dir
+            ext = self._ext
+            n = self._n
+            stop = max(n - BUFFER + 1, 0)
+            target = ext - d * self._band
+            k = min(self._n_ext, n - 1)
+            while k > stop and d * (self._by[k % BUFFER] - target) >= 0.0:
+                k -= 1
+            self._emit_rep(_FORCED, self._crossing(k, target), ext, None, self._peak_v)
+        self._state = _LOW
+        self._far = None
+        if self._y is not None:
+            self._base = self._y
+        if self._set_open:
+            self._finish_set(t, reason)
+
+    def _finish_set(self, t: float, reason: str) -> None:
+        reps = self._set_reps
+        summary = set_summary(reps)
+        self._out.append(
+            SetDone(
+                set=self._set_no,
+                reps=len(reps),
+                t_start=reps[0].t_start if reps else t,
+                t_end=reps[-1].t_end if reps else t,
+                reason=reason,  # type: ignore[arg-type]
+                **summary,
+            )
+        )
+        self._set_open = False
+        self._set_reps = []
+        self._set_phase("rest", t)
+
+    def _set_phase(self, phase: Phase, t: float) -> None:
+        if phase == self._phase:
+            return
+        t = max(t, self._phase_t)
+        self._phase = phase
+        self._phase_t = t
+        self._out.append(PhaseChanged(t_s=t, phase=phase))

@@ -1,0 +1,253 @@
+"""Causal robust smoothing of raw distances for the engine (docs/engine.md, "Filtering").
+
+Three stages, each cheap enough for a few microseconds per sample:
+
+1. Short runs of identical readings from a sensor known to be noisy are a stuck sensor:
+   the repeats count as missing. A gate holds back readings that are physically impossible
+   given the recent track (spikes, bursts of wrong readings); its allowance grows a
+   little with the time since the last reading. Held readings that persist and agree
+   with each other are taken back in, in order, so a violent turnaround, a gap or the
+   jump after a stuck sensor costs a few samples of delay but no information.
+2. A running median of five accepted readings, labelled with the time of its middle reading,
+   so a constant-velocity ramp comes out without bias or time lag, only late.
+3. A mean of three consecutive medians (skipped across gaps) to tame the noise further.
+
+The output is therefore three samples late; the engine backdates all boundaries, so this
+delay only affects when events are emitted, not the times they carry.
+"""
+
+from __future__ import annotations
+
+# Rejected readings that persist this many samples and agree with each other are the truth
+# after all (a violent turnaround, the sled elsewhere after a gap): they are taken back in.
+REACQUIRE_N = 6
+# ... provided the sled could have got there: no faster than this since the track's last
+# news (a run of identical readings is no news: the sensor may have been stuck) ...
+MAX_SPEED_MM_S = 1500.0
+# ... or, failing that, once they have persisted this long.
+HELD_MAX_S = 1.2
+EXTRAPOLATE_MAX_S = 0.2  # the track's velocity is not trusted further ahead than this
+HELD_KEEP = 64  # held readings kept at most (bounded memory)
+# Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
+GATE_ACCEL_MM_S2 = 3000.0
+GATE_NOISE = 4.0
+TRACK_ALPHA = 0.6
+TRACK_BETA = 0.25
+# A noisy sensor does not repeat itself: beyond this many identical readings in a row, while
+# the noise on a still sled is at least STUCK_NOISE_MM, the sensor is stuck and they are
+# missing (the noise estimate while moving also holds the sled's acceleration);
+# a run longer than STUCK_MAX_S is a quiet sensor on a still sled after all and counts.
+STUCK_REPEATS = 3
+STUCK_NOISE_MM = 1.5
+STUCK_MAX_S = 1.0
+STILL_SPEED_MM_S = 50.0
+GAP_MEAN_S = 0.25
+GAP_GROWTH_MAX_S = 0.12  # the gate stops growing after this long without readings
+NOISE_ALPHA = 0.05
+NOISE_INITIAL_MM = 1.0
+
+
+class RobustFilter:
+    """Turns raw readings into a smoothed, late, but backdatable position track."""
+
+    __slots__ = (
+        "_gate_base_mm",
+        "_held_t",
+        "_held_x",
+        "_last_raw",
+        "_m_t",
+        "_m_v",
+        "_noise_mm",
+        "_prev_t",
+        "_repeats",
+        "_run_n",
+        "_run_t",
+        "_same_t",
+        "_still_noise_mm",
+        "_trk_t",
+        "_trk_v",
+        "_trk_x",
+        "_w_t",
+        "_w_x",
+        "backlog",
+    )
+
+    def __init__(self, gate_base_mm: float) -> None:
+        self._gate_base_mm = gate_base_mm
+        self._w_t: list[float] = []  # accepted readings, oldest first, at most five
+        self._w_x: list[float] = []
+        self._m_t: list[float] = []  # last three medians
+        self._m_v: list[float] = []
+        self._held_t: list[float] = []  # rejected readings waiting for a verdict
+        self._held_x: list[float] = []
+        self._noise_mm = NOISE_INITIAL_MM
+        self._still_noise_mm = NOISE_INITIAL_MM
+        self._run_n = 0  # accepted readings identical to the one before, in a row
+        self._run_t = 0.0  # time the current run of identical readings began
+        self._last_raw = -1.0
+        self._repeats = 0
+        self._same_t = 0.0  # time the current run of identical raw readings began
+        self._prev_t = 0.0  # time of the previous valid reading, accepted or held
+        self._trk_t: float | None = None  # alpha-beta tracker of accepted readings (gate only)
+        self._trk_x = 0.0
+        self._trk_v = 0.0
+        self.backlog: list[tuple[float, float]] = []
+        """Extra outputs when held readings were taken back in; the caller drains it."""
+
+    @property
+    def noise_mm(self) -> float:
+        """Running estimate of the raw reading noise (about one standard deviation)."""
+        return self._noise_mm
+
+    def push(self, t_s: float, x_mm: float) -> tuple[float, float] | None:
+        """Feed one valid reading; returns a smoothed (t_s, position) when one is ready."""
+        if x_mm == self._last_raw:
+            self._repeats += 1
+            if (
+                self._repeats >= STUCK_REPEATS
+                and self._still_noise_mm >= STUCK_NOISE_MM
+                and t_s - self._same_t < STUCK_MAX_S
+            ):
+                return None
+        else:
+            self._last_raw = x_mm
+            self._repeats = 0
+            self._same_t = t_s
+        trk_t = self._trk_t
+        gap = t_s - self._prev_t
+        self._prev_t = t_s
+        if trk_t is None:
+            self._trk_t = t_s
+            self._trk_x = x_mm
+            return self._accept(t_s, x_mm)
+        # After a gap the sled may be anywhere, but the first readings after it may also be
+        # nonsense: a far reading is held like any other until a few agree with each other.
+        gap = min(gap, GAP_GROWTH_MAX_S)
+        dt = min(t_s - trk_t, EXTRAPOLATE_MAX_S)
+        pred = self._trk_x + self._trk_v * dt
+        r = x_mm - pred
+        # The allowance grows with the time without any reading (not with time spent
+        # holding readings back, or a persistent wrong value would end up accepted), and
+        # only a little: larger jumps must be confirmed by readings that agree.
+        gate = max(self._gate_base_mm, GATE_NOISE * self._noise_mm)
+        gate += 0.5 * GATE_ACCEL_MM_S2 * gap * gap
+        if r > gate or r < -gate:
+            return self._hold(t_s, x_mm, gate)
+        if self._held_t:
+            self._held_t.clear()
+            self._held_x.clear()
+        if self._w_x and x_mm == self._w_x[-1]:
+            self._run_n += 1
+        else:
+            self._run_n = 0
+            self._run_t = t_s
+        if dt > 0.0:
+            self._trk_x = pred + TRACK_ALPHA * r
+            self._trk_v += TRACK_BETA * r / dt
+            self._trk_t = t_s
+        return self._accept(t_s, x_mm)
+
+    def _hold(self, t_s: float, x_mm: float, gate: float) -> tuple[float, float] | None:
+        ht, hx = self._held_t, self._held_x
+        ht.append(t_s)
+        hx.append(x_mm)
+        n = len(ht)
+        if n > HELD_KEEP or (n > 1 and t_s - ht[-2] > GAP_MEAN_S):
+            # Too many, or a gap: what came before says nothing about where the sled is now.
+            del ht[:-1]
+            del hx[:-1]
+            n = 1
+        if n < REACQUIRE_N:
+            return None
+        # Persistent: if the latest held readings lie on a line (one outlier forgiven),
+        # the sled really is there.
+        wt = ht[-REACQUIRE_N:]
+        wx = hx[-REACQUIRE_N:]
+        mt = sum(wt) / REACQUIRE_N
+        mx = sum(wx) / REACQUIRE_N
+        sxx = sum((a - mt) * (a - mt) for a in wt)
+        slope = sum((a - mt) * (b - mx) for a, b in zip(wt, wx, strict=True)) / sxx if sxx else 0.0
+        res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
+        tol = max(0.35 * gate, 3.0 * self._noise_mm)
+        if sorted(res)[-2] > tol or abs(slope) > MAX_SPEED_MM_S:
+            return None
+        news_t = self._run_t if self._run_n >= 2 else self._trk_t or ht[0]
+        jump = abs(mx + slope * (ht[0] - mt) - self._trk_x)
+        allowed = gate + MAX_SPEED_MM_S * (ht[0] - news_t)
+        lost_s = t_s - (self._trk_t or t_s)
+        if jump > allowed and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
+            return None
+        self._trk_t = wt[-1]
+        self._trk_x = mx + slope * (wt[-1] - mt)
+        self._trk_v = slope
+        # Every held reading on that line goes back in; the others were nonsense.
+        pts = [
+            (a, b) for a, b in zip(ht, hx, strict=True) if abs(b - (mx + slope * (a - mt))) <= tol
+        ]
+        ht.clear()
+        hx.clear()
+        out = None
+        for pt, px in pts:
+            got = self._accept(pt, px)
+            if got is not None:
+                if out is not None:
+                    self.backlog.append(out)
+                out = got
+        return out
+
+    def flush(self) -> list[tuple[float, float]]:
+        """The outputs still owed for the newest readings (end of stream, or before a gap).
+
+        They come from shrinking windows, so they are noisier than the rest, but a stop
+        right at the end of a trace or before a gap is not lost.
+        """
+        wt, wx, mt, mv = self._w_t, self._w_x, self._m_t, self._m_v
+        out: list[tuple[float, float]] = []
+        if len(wx) == 5 and len(mv) == 3:
+            out.append((mt[2], (mv[1] + mv[2]) / 2.0))
+            four = sorted(wx[1:])
+            out.append((wt[3], (four[1] + four[2]) / 2.0))
+            out.append((wt[4], sorted(wx[2:])[1]))
+        wt.clear()
+        wx.clear()
+        mt.clear()
+        mv.clear()
+        return out
+
+    def _accept(self, t_s: float, x_mm: float) -> tuple[float, float] | None:
+        wt, wx = self._w_t, self._w_x
+        if wt and t_s - wt[-1] > GAP_MEAN_S:
+            # A gap: the sled may have turned in it; windows must not smear across it.
+            self.backlog.extend(self.flush())
+        wt.append(t_s)
+        wx.append(x_mm)
+        n = len(wx)
+        if n > 5:
+            del wt[0]
+            del wx[0]
+            n = 5
+        if n >= 3:
+            # Noise from the second difference around the previous reading (linear motion
+            # cancels); capped so one slipped spike cannot blow the estimate up.
+            t0, t1, t2 = wt[-3], wt[-2], wt[-1]
+            span = t2 - t0
+            if span > 0:
+                mid = wx[-3] + (wx[-1] - wx[-3]) * (t1 - t0) / span
+                r = min(abs(wx[-2] - mid), 3.0 * self._noise_mm + 5.0)
+                self._noise_mm += NOISE_ALPHA * (r - self._noise_mm)
+                if -STILL_SPEED_MM_S < self._trk_v < STILL_SPEED_MM_S:
+                    # the same on a still sled: what the sensor does when nothing moves
+                    self._still_noise_mm += NOISE_ALPHA * (r - self._still_noise_mm)
+        if n < 5:
+            return None
+        m = sorted(wx)[2]
+        mt, mv = self._m_t, self._m_v
+        mt.append(wt[2])
+        mv.append(m)
+        if len(mv) > 3:
+            del mt[0]
+            del mv[0]
+        elif len(mv) < 3:
+            return None
+        y = mv[1] if mt[2] - mt[0] > GAP_MEAN_S else (mv[0] + mv[1] + mv[2]) / 3.0
+        return mt[1], y

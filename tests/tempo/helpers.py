@@ -1,0 +1,64 @@
+"""Shared helpers: piecewise-linear sled signals and running the engine over samples."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from tempo import EngineSettings, Event, PhaseChanged, Rep, SetDone, TempoEngine
+
+BOTTOM = EngineSettings(bottom_mm=150, lockout_mm=520, start="bottom")
+TOP = EngineSettings(bottom_mm=150, lockout_mm=520, start="top")
+
+
+def piecewise(knots: Sequence[tuple[float, float]], rate_hz: float = 50.0, t0: float = 0.0):
+    """Samples of the polyline through (t_s, mm) knots at a regular rate, rounded to mm."""
+    dt = 1.0 / rate_hz
+    out: list[tuple[float, int | None]] = []
+    t = t0
+    k = 0
+    end = knots[-1][0]
+    while t <= end:
+        while knots[k + 1][0] < t:
+            k += 1
+        (ta, a), (tb, b) = knots[k], knots[k + 1]
+        x = a if tb == ta else a + (b - a) * (t - ta) / (tb - ta)
+        out.append((round(t, 6), round(x)))
+        t += dt
+    return out
+
+
+def crossing(knots: Sequence[tuple[float, float]], seg: int, level: float) -> float:
+    """Exact time at which linear segment `seg` of the polyline passes `level`."""
+    (ta, a), (tb, b) = knots[seg], knots[seg + 1]
+    return ta + (level - a) / (b - a) * (tb - ta)
+
+
+def as_settings(settings: Any) -> EngineSettings:
+    """EngineSettings from itself or from a synthetic trace's Sled (same fields)."""
+    return settings if isinstance(settings, EngineSettings) else EngineSettings(**asdict(settings))
+
+
+def run(
+    settings: Any, samples: Iterable[tuple[float, int | None]], finish: bool = True
+) -> list[Event]:
+    engine = TempoEngine(as_settings(settings))
+    events: list[Event] = []
+    for t_s, d in samples:
+        events += engine.feed(t_s, d)
+    if finish:
+        events += engine.finish()
+    return events
+
+
+def reps_of(events: Sequence[Event]) -> list[Rep]:
+    return [e for e in events if isinstance(e, Rep)]
+
+
+def sets_of(events: Sequence[Event]) -> list[SetDone]:
+    return [e for e in events if isinstance(e, SetDone)]
+
+
+def phases_of(events: Sequence[Event]) -> list[PhaseChanged]:
+    return [e for e in events if isinstance(e, PhaseChanged)]
