@@ -18,15 +18,6 @@ from tests.dashboard.helpers import REPO
 
 START_TIMEOUT_S = 20.0
 
-# The command as firmware.cli runs it, without importing every other command module.
-LAUNCH = """
-import argparse, sys
-from firmware.commands import dashboard
-parser = argparse.ArgumentParser(prog="repsled dashboard")
-dashboard.add_arguments(parser)
-sys.exit(dashboard.run(parser.parse_args()))
-"""
-
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
@@ -107,7 +98,7 @@ def test_taken_port_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_serves_until_interrupted(stop_signal: signal.Signals) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, "--port", "0", "--prefix", "gym"],
+        [sys.executable, "-m", "firmware.cli", "dashboard", "--port", "0", "--prefix", "gym"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

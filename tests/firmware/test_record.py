@@ -89,14 +89,14 @@ def test_record_then_replay_gives_the_reps_of_the_input(tmp_path: Path, fake_tim
 def test_record_at_speed_50_in_real_time(tmp_path: Path) -> None:
     """ScaledClock: 45 s of trace in about a second of real time.
 
-    Scheduling delays are magnified 50 times (1 ms late is 50 ms of trace time, and a loaded
-    machine drops samples), so rep times are only checked loosely here; the test above checks
-    them to one sample period with the same command on a fake clock.
+    Scheduling delays are magnified 50 times (1 ms late is 50 ms of trace time), so on a real
+    clock only the count is compared; the test above checks times to one sample period with
+    the same command on a fake clock.
     """
     source = set_trace(tmp_path / "in.csv")
     out = tmp_path / "out.csv"
     assert main(["record", str(out), "--sensor", f"fake:{source}", "--speed", str(SPEED)]) == 0
-    assert_reps_match(replayed_reps(out), replayed_reps(source), tolerance_s=0.5)
+    assert len(replayed_reps(out)) == len(replayed_reps(source)) == 5
 
 
 def test_duration_stops_the_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,8 +106,9 @@ def test_duration_stops_the_recording(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(args) == 0
     _, err = capsys.readouterr()
     samples = list(read_trace(out))
-    # Two seconds of (trace) time from the first reading to the last.
-    assert 1.8 < samples[-1].t_s - samples[0].t_s < 2.0
+    # Two seconds of (trace) time from the first reading to the last; a read that was under
+    # way when time ran out completes (one measurement period, 33.6 ms, at most).
+    assert 1.8 < samples[-1].t_s - samples[0].t_s < 2.0 + 0.034
     assert "duration reached" in err
 
 
