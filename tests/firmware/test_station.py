@@ -7,12 +7,15 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from firmware.button import build_button
 from firmware.clock import FakeClock
 from firmware.config import load
 from firmware.cues import FLAG_CUES, PATTERNS, build_cues
 from firmware.replay import replay_payloads
+from firmware.sdnotify import Notifier, WatchdogPinger
 from firmware.sensors import open_source
 from firmware.station import Station, new_session_id
+from tests.deploy.test_sdnotify import FakeSystemd
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "traces" / "reverse_press_clean.csv"
@@ -102,3 +105,111 @@ def test_bad_speed_is_a_one_line_error(speed: float, capsys) -> None:
     assert capsys.readouterr().err.strip().splitlines() == [
         f"repsled run: error: --speed: must be positive, not {speed:g}"
     ]
+
+
+def _press(factory: MockFactory, station: Station, pin: int, hold_s: float) -> None:
+    """Press and release the button on the station's fake clock (MockPin edges)."""
+    factory.pin(pin).drive_low()
+    station.clock.advance(hold_s)
+    factory.pin(pin).drive_high()
+
+
+def test_button_marks_single_leg_sets_and_ends_a_set(tmp_path: Path) -> None:
+    """Short presses pick left then right for the next sets; a long press ends a set now."""
+    cfg_text = EXAMPLE.with_suffix(".toml").read_text(encoding="utf-8")
+    config = tmp_path / "c.toml"
+    config.write_text(cfg_text + "\n[button]\npin = 5\n", encoding="utf-8")
+    cfg = load(config)
+    factory = MockFactory()
+    clock = FakeClock()
+    source = open_source(
+        f"fake:{EXAMPLE}", bus=1, address=0x29, timing_budget_ms=33, io_timeout_s=0.5, clock=clock
+    )
+    button = build_button(cfg.button, clock=clock, pin_factory=factory)
+    station = Station(cfg, clock=clock, source=source, button=button, session="S1")
+    publish = Recorder()
+    station.publisher = publish  # type: ignore[assignment]
+    # trace time -> hold: left, right, then end the set between reps 3 (ends ~24.7 s) and 4
+    plan = {1.0: 0.2, 1.5: 0.2, 24.8: 1.2}
+    original = station._on_sample
+
+    def on_sample(t_s: float, distance_mm: int | None) -> None:
+        for at_s in [a for a in plan if a <= t_s]:
+            _press(factory, station, 5, plan.pop(at_s))
+        original(t_s, distance_mm)
+
+    station.loop.on_sample = on_sample
+    station.run()
+    assert [(s["set"], s["reps"], s["reason"]) for s in publish.sets] == [
+        (1, 3, "ended"),
+        (2, 3, "rest"),
+    ]
+    assert [(r["set"], r["rep"], r["leg"]) for r in publish.reps] == [
+        (1, 1, "right"),
+        (1, 2, "right"),
+        (1, 3, "right"),
+        (2, 1, "right"),
+        (2, 2, "right"),
+        (2, 3, "right"),
+    ]
+    assert publish.states > 0
+
+
+class Recorder:
+    """Stands in for MqttPublisher: keeps the payloads the station hands over."""
+
+    def __init__(self) -> None:
+        self.reps: list[dict] = []
+        self.sets: list[dict] = []
+        self.states = 0
+
+    def publish_rep(self, payload: dict) -> int:
+        self.reps.append(payload)
+        return len(self.reps)
+
+    def publish_set(self, payload: dict) -> int:
+        self.sets.append(payload)
+        return len(self.sets)
+
+    def publish_state(self, **_fields: object) -> bool:
+        self.states += 1
+        return True
+
+
+def test_watchdog_pings_only_while_the_sensor_answers(tmp_path: Path) -> None:
+    """A real AF_UNIX datagram socket stands in for systemd's notify socket."""
+    address = str(tmp_path / "notify.sock")
+    systemd = FakeSystemd(address)
+    try:
+        notifier = Notifier.from_env({"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "2000000"})
+        station = _station(EXAMPLE)
+        station.notifier = notifier
+        station._pinger = WatchdogPinger(notifier, station.clock)
+        station.loop.source.chip.inject("vanish", at_s=20.0, for_s=12.0)
+        messages: list[str] = []
+        inner_sample, inner_status = station.loop.on_sample, station.loop.on_status
+
+        def drained(inner):  # the kernel queues few datagrams: read them as they come
+            def hook(*args):
+                inner(*args)
+                messages.extend(systemd.received())
+
+            return hook
+
+        station.loop.on_sample = drained(inner_sample)
+        station.loop.on_status = drained(inner_status)
+        station.run()
+        messages.extend(systemd.received())
+    finally:
+        systemd.sock.close()
+    assert messages[0].startswith("READY=1")
+    assert sum(m.startswith("READY=1") for m in messages) == 1
+    fault = next(i for i, m in enumerate(messages) if m.startswith("STATUS=sensor_fault"))
+    recovered = next(i for i, m in enumerate(messages) if m == "STATUS=sensor_ok: recovered")
+    assert fault < recovered
+    assert "WATCHDOG=1" in messages[:fault]
+    # silent through the fault; the good read that ends it pings just before "recovered"
+    assert "WATCHDOG=1" not in messages[fault : recovered - 1]
+    assert messages[recovered - 1] == "WATCHDOG=1"
+    assert "WATCHDOG=1" in messages[recovered:]
+    assert messages[-1] == "STOPPING=1"
