@@ -27,7 +27,7 @@ from firmware.config import SCHEMA
 from firmware.mqtt import MqttPublisher
 from firmware.outbox import Outbox
 from firmware.payloads import rep_payload
-from tempo.events import Rep
+from tests.factories import make_rep
 from tests.mosquitto import Mosquitto, mosquitto_binary
 
 MESSAGES = 200
@@ -36,28 +36,7 @@ STATION = "bench"
 
 
 def rep(n: int) -> dict:
-    t0 = 5.0 * n
-    r = Rep(
-        set=1,
-        rep=n,
-        t_start=t0,
-        t_top=t0 + 1,
-        t_ecc=t0 + 1.5,
-        t_end=t0 + 4.5,
-        concentric_s=1.0,
-        top_pause_s=0.5,
-        eccentric_s=3.0,
-        bottom_pause_s=0.2,
-        rom_mm=350.0,
-        rom_fraction=0.95,
-        lockout="full",
-        eccentric_score=95,
-        mean_concentric_velocity_m_s=0.35,
-        peak_concentric_velocity_m_s=0.6,
-        flags=(),
-        t_confirmed=t0 + 4.6,
-    )
-    return rep_payload(r, station=STATION, session="bench")
+    return rep_payload(make_rep(1, n), station=STATION, session="bench")
 
 
 def describe(name: str, values_s: list[float]) -> None:

@@ -7,8 +7,12 @@ everything above the I2C bus runs exactly as on the device.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from firmware import __version__
 from firmware.clock import Clock, ScaledClock, SystemClock
 from firmware.config import Config, ConfigError
 from sensor.fake_vl53l0x import FakeVL53L0X, fake_source, trace_signal
@@ -124,3 +128,40 @@ def open_source(
         address=address,
     )
     return FakeSensor(source, chip, clock)
+
+
+def configured_source(
+    spec: str,
+    sensor: Mapping[str, Any],
+    clock: Clock,
+    *,
+    speed: float = 1.0,
+    loop: bool = False,
+) -> DistanceSource:
+    """open_source with the bus, address, budget and timeout of a [sensor] config section."""
+    return open_source(
+        spec,
+        bus=sensor["bus"],
+        address=sensor["address"],
+        timing_budget_ms=sensor["timing_budget_ms"],
+        io_timeout_s=sensor["io_timeout_s"],
+        clock=clock,
+        speed=speed,
+        loop=loop,
+    )
+
+
+def recording_metadata(
+    spec: str, sensor: Mapping[str, Any], *, speed: float = 1.0
+) -> dict[str, str]:
+    """The `# key=value` lines of a recorded trace (docs/trace-format.md)."""
+    fake = fake_trace_path(spec)
+    metadata = {
+        "sensor": f"fake:{fake.name}" if fake is not None else spec,
+        "timing_budget_ms": f"{sensor['timing_budget_ms']:g}",
+        "start_time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "software": f"repsled {__version__}",
+    }
+    if fake is not None and speed != 1.0:
+        metadata["speed"] = f"{speed:g}"
+    return metadata

@@ -21,7 +21,7 @@ from firmware.loop import LoopStats, SamplingLoop, SensorStatus
 from firmware.mqtt import MqttPublisher
 from firmware.payloads import rep_payload, set_payload
 from firmware.sdnotify import Notifier, WatchdogPinger
-from firmware.sensors import open_source, trace_origin_s
+from firmware.sensors import configured_source, trace_origin_s
 from sensor.source import DistanceSource
 from sensor.trace import TraceWriter
 from tempo.engine import TempoEngine
@@ -227,16 +227,7 @@ def build_station(
     loop_trace: bool = False,
 ) -> Station:
     """A station from its config: sensor, cues (buzzer or text) and the optional button."""
-    source = open_source(
-        sensor_spec,
-        bus=config.sensor["bus"],
-        address=config.sensor["address"],
-        timing_budget_ms=config.sensor["timing_budget_ms"],
-        io_timeout_s=config.sensor["io_timeout_s"],
-        clock=clock,
-        speed=speed,
-        loop=loop_trace,
-    )
+    source = configured_source(sensor_spec, config.sensor, clock, speed=speed, loop=loop_trace)
     cues = build_cues(config.cues, pin_factory=pin_factory, text_stream=cue_text)
     button = build_button(config.button, clock=clock, pin_factory=pin_factory)
     return Station(

@@ -178,21 +178,14 @@ def write_sled(path: Path, values: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from firmware import config as config_mod
-    from firmware.sensors import make_clock, open_source, resolve_spec
+    from firmware.sensors import configured_source, make_clock, resolve_spec
 
     path: Path = args.config
     cfg = config_mod.load(path) if path.exists() else config_mod.parse({}, str(path))
     spec = resolve_spec(args.sensor, cfg)
     sensor = cfg.sensor
     clock = make_clock(spec)
-    source = open_source(
-        spec,
-        bus=sensor["bus"],
-        address=sensor["address"],
-        timing_budget_ms=sensor["timing_budget_ms"],
-        io_timeout_s=sensor["io_timeout_s"],
-        clock=clock,
-    )
+    source = configured_source(spec, sensor, clock)
     try:
         measured = guided(source, clock, period_s=sensor["timing_budget_ms"] / 1000.0)
     except (CalibrationError, EOFError) as exc:

@@ -237,7 +237,7 @@ def format_table(rows: list[Row]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from firmware import config as config_mod
-    from firmware.sensors import fake_trace_path, make_clock, open_source, resolve_spec
+    from firmware.sensors import configured_source, fake_trace_path, make_clock, resolve_spec
 
     cfg = config_mod.load(args.config)
     spec = resolve_spec(args.sensor, cfg)
@@ -255,14 +255,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append(Row("ranging", "skip", "no I2C bus"))
     else:
         clock = make_clock(spec)
-        source = open_source(
-            spec,
-            bus=sensor["bus"],
-            address=sensor["address"],
-            timing_budget_ms=sensor["timing_budget_ms"],
-            io_timeout_s=sensor["io_timeout_s"],
-            clock=clock,
-        )
+        source = configured_source(spec, sensor, clock)
         try:
             rows.append(check_sensor(source, sensor["address"]))
             if rows[-1].result == "ok":

@@ -96,16 +96,14 @@ class LiveLine:
 
 
 def run(args: argparse.Namespace) -> int:
-    import datetime
     import signal
 
-    from firmware import __version__
     from firmware import config as config_mod
     from firmware.loop import SamplingLoop, SensorStatus
     from firmware.sensors import (
-        fake_trace_path,
+        configured_source,
         make_clock,
-        open_source,
+        recording_metadata,
         resolve_spec,
         trace_origin_s,
     )
@@ -119,24 +117,8 @@ def run(args: argparse.Namespace) -> int:
         raise TraceError(f"{args.out}: already exists (pass --force to overwrite)")
     clock = make_clock(spec, args.speed)
     sensor = cfg.sensor
-    source = open_source(
-        spec,
-        bus=sensor["bus"],
-        address=sensor["address"],
-        timing_budget_ms=sensor["timing_budget_ms"],
-        io_timeout_s=sensor["io_timeout_s"],
-        clock=clock,
-        speed=args.speed,
-    )
-    fake = fake_trace_path(spec)
-    metadata = {
-        "sensor": f"fake:{fake.name}" if fake is not None else spec,
-        "timing_budget_ms": f"{sensor['timing_budget_ms']:g}",
-        "start_time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "software": f"repsled {__version__}",
-    }
-    if fake is not None and args.speed != 1.0:
-        metadata["speed"] = f"{args.speed:g}"
+    source = configured_source(spec, sensor, clock, speed=args.speed)
+    metadata = recording_metadata(spec, sensor, speed=args.speed)
     try:
         writer = TraceWriter(args.out, metadata, flush_every_s=1.0)
     except OSError as exc:

@@ -47,9 +47,8 @@ def setup_logging(verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware import __version__
     from firmware.config import load
-    from firmware.sensors import make_clock, resolve_spec
+    from firmware.sensors import make_clock, recording_metadata, resolve_spec
 
     setup_logging(args.verbose)
     cfg = load(args.config)
@@ -70,14 +69,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             logging.getLogger("repsled").info("[mqtt] host not set: reps are not published")
         if args.record:
-            trace = TraceWriter(
-                args.record,
-                {
-                    "sensor": spec,
-                    "timing_budget_ms": str(cfg.sensor["timing_budget_ms"]),
-                    "software": f"repsled {__version__}",
-                },
-            )
+            trace = TraceWriter(args.record, recording_metadata(spec, cfg.sensor, speed=args.speed))
         station = build_station(
             cfg,
             sensor_spec=spec,

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from firmware.payloads import dumps, rep_payload, set_payload
-from tempo.events import Rep, SetDone
+from tempo.events import Rep
+from tests.factories import make_set_done
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -56,38 +57,6 @@ class Publisher:
         self.client.loop_stop()
 
 
-def make_rep(
-    set_no: int,
-    rep_no: int,
-    *,
-    eccentric_s: float = 3.0,
-    velocity_m_s: float = 0.5,
-    lockout: str = "full",
-    flags: tuple[str, ...] = (),
-) -> Rep:
-    t0 = 10.0 * rep_no + 100.0 * set_no
-    return Rep(
-        set=set_no,
-        rep=rep_no,
-        t_start=t0,
-        t_top=t0 + 0.9,
-        t_ecc=t0 + 1.2,
-        t_end=t0 + 1.2 + eccentric_s,
-        concentric_s=0.9,
-        top_pause_s=0.3,
-        eccentric_s=eccentric_s,
-        bottom_pause_s=0.4,
-        rom_mm=360.0,
-        rom_fraction=0.97,
-        lockout=lockout,  # type: ignore[arg-type]
-        eccentric_score=max(0, min(100, round(eccentric_s / 3.0 * 100))),
-        mean_concentric_velocity_m_s=velocity_m_s,
-        peak_concentric_velocity_m_s=velocity_m_s * 1.4,
-        flags=flags,
-        t_confirmed=t0 + 1.5 + eccentric_s,
-    )
-
-
 def rep_json(station: str, rep: Rep, leg: str = "both") -> dict[str, Any]:
     return rep_payload(rep, station=station, session=SESSION, leg=leg)  # type: ignore[arg-type]
 
@@ -95,19 +64,7 @@ def rep_json(station: str, rep: Rep, leg: str = "both") -> dict[str, Any]:
 def set_json(
     station: str, set_no: int, reps: int, leg: str = "both", imbalance: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    done = SetDone(
-        set=set_no,
-        reps=reps,
-        t_start=100.0 * set_no,
-        t_end=100.0 * set_no + 60.0,
-        mean_eccentric_s=2.9,
-        time_under_tension_s=41.0,
-        mean_concentric_velocity_m_s=0.48,
-        best_concentric_velocity_m_s=0.55,
-        last_concentric_velocity_m_s=0.41,
-        velocity_loss_pct=25.5,
-        reason="rest",
-    )
+    done = make_set_done(set_no, reps)
     return set_payload(done, station=station, session=SESSION, leg=leg, imbalance=imbalance)  # type: ignore[arg-type]
 
 

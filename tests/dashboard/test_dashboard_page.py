@@ -14,13 +14,13 @@ from tests.dashboard.helpers import (
     SESSION,
     Publisher,
     artifact,
-    make_rep,
     panel,
     rep_json,
     set_json,
     state_json,
     station_order,
 )
+from tests.factories import make_rep
 from tests.mosquitto import Mosquitto, free_port
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -74,7 +74,7 @@ def test_two_stations_counts_lockout_status_and_order(
     alpha_reps = [
         make_rep(1, 1, eccentric_s=3.2, velocity_m_s=0.55),
         make_rep(1, 2, eccentric_s=3.0, velocity_m_s=0.52),
-        make_rep(1, 3, eccentric_s=2.8, velocity_m_s=0.47, lockout="partial", flags=("partial",)),
+        make_rep(1, 3, eccentric_s=2.8, velocity_m_s=0.47, flags=("partial",)),
     ]
     for rep in alpha_reps:
         publisher.publish("alpha", "rep", rep_json("alpha", rep))
@@ -89,7 +89,7 @@ def test_two_stations_counts_lockout_status_and_order(
     publisher.publish("bravo", "set", set_json("bravo", 1, 1, leg="left"))
     bravo_set2 = [
         make_rep(2, 1, eccentric_s=3.1, velocity_m_s=0.58),
-        make_rep(2, 2, eccentric_s=1.6, lockout="locked", flags=("locked_knees",)),
+        make_rep(2, 2, eccentric_s=1.6, flags=("locked_knees",)),
     ]
     for rep in bravo_set2:
         publisher.publish("bravo", "rep", rep_json("bravo", rep, leg="right"))

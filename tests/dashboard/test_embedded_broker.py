@@ -11,7 +11,8 @@ import pytest
 
 from firmware.broker import EmbeddedBroker
 from firmware.dashboard.server import DashboardServer
-from tests.dashboard.helpers import Publisher, artifact, make_rep, panel, rep_json
+from tests.dashboard.helpers import Publisher, artifact, panel, rep_json
+from tests.factories import make_rep
 
 pytest.importorskip("amqtt")
 

@@ -31,6 +31,7 @@ from firmware.cues import (
     build_cues,
 )
 from tempo.events import FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, PhaseChanged, Rep, SetDone
+from tests.factories import make_rep, make_set_done
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN = 17
@@ -38,42 +39,11 @@ OFF, ON = False, True
 
 
 def rep(set_no: int = 1, rep_no: int = 1, flags: tuple[str, ...] = (), v: float = 0.5) -> Rep:
-    return Rep(
-        set=set_no,
-        rep=rep_no,
-        t_start=0.0,
-        t_top=1.0,
-        t_ecc=1.2,
-        t_end=4.2,
-        concentric_s=1.0,
-        top_pause_s=0.2,
-        eccentric_s=3.0,
-        bottom_pause_s=0.3,
-        rom_mm=350.0,
-        rom_fraction=0.95,
-        lockout="partial" if PARTIAL in flags else "full",
-        eccentric_score=90,
-        mean_concentric_velocity_m_s=v,
-        peak_concentric_velocity_m_s=v * 1.5,
-        flags=flags,
-        t_confirmed=4.5,
-    )
+    return make_rep(set_no, rep_no, flags=flags, velocity_m_s=v)
 
 
 def set_done(set_no: int = 1) -> SetDone:
-    return SetDone(
-        set=set_no,
-        reps=3,
-        t_start=0.0,
-        t_end=20.0,
-        mean_eccentric_s=3.0,
-        time_under_tension_s=15.0,
-        mean_concentric_velocity_m_s=0.5,
-        best_concentric_velocity_m_s=0.55,
-        last_concentric_velocity_m_s=0.45,
-        velocity_loss_pct=18.2,
-        reason="rest",
-    )
+    return make_set_done(set_no)
 
 
 FAULT = SimpleNamespace(state="sensor_fault", reason="timeout")

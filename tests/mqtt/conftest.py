@@ -12,51 +12,21 @@ from firmware.config import SCHEMA
 from firmware.mqtt import MqttPublisher
 from firmware.outbox import Outbox
 from firmware.payloads import rep_payload, set_payload
-from tempo.events import Rep, SetDone
+from tests import factories
 from tests.mosquitto import WAIT_S, Mosquitto, Subscriber
 
 STATION = "legpress-1"
 
 
 def make_rep(set_no: int, rep_no: int, session: str = "20250101T000000Z") -> dict[str, Any]:
-    t0 = 10.0 * rep_no
-    rep = Rep(
-        set=set_no,
-        rep=rep_no,
-        t_start=t0,
-        t_top=t0 + 1.0,
-        t_ecc=t0 + 1.5,
-        t_end=t0 + 4.5,
-        concentric_s=1.0,
-        top_pause_s=0.5,
-        eccentric_s=3.0,
-        bottom_pause_s=0.2,
-        rom_mm=350.0,
-        rom_fraction=0.95,
-        lockout="full",
-        eccentric_score=90 + rep_no % 10,
-        mean_concentric_velocity_m_s=0.35,
-        peak_concentric_velocity_m_s=0.6,
-        flags=(),
-        t_confirmed=t0 + 4.6,
+    rep = factories.make_rep(
+        set_no, rep_no, velocity_m_s=0.35, eccentric_score=90 + rep_no % 10, rom_fraction=0.95
     )
     return rep_payload(rep, station=STATION, session=session)
 
 
 def make_set(set_no: int, reps: int, session: str = "20250101T000000Z") -> dict[str, Any]:
-    done = SetDone(
-        set=set_no,
-        reps=reps,
-        t_start=0.0,
-        t_end=50.0,
-        mean_eccentric_s=3.0,
-        time_under_tension_s=40.0,
-        mean_concentric_velocity_m_s=0.35,
-        best_concentric_velocity_m_s=0.4,
-        last_concentric_velocity_m_s=0.3,
-        velocity_loss_pct=25.0,
-        reason="rest",
-    )
+    done = factories.make_set_done(set_no, reps)
     return set_payload(done, station=STATION, session=session)
 
 
