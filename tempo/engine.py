@@ -48,6 +48,9 @@ RELEVEL_WINDOW_S = 0.5  # a small shift (under the movement threshold) that then
 HOLD_MEAN_MAX = 100  # the hold level is a running mean over at most this many samples
 FAULT_GAP_S = 2.0  # no valid reading this long is a fault: a rep in progress is dropped
 GAP_TURN_S = 0.2  # a turnaround next to a gap this long is looked for inside the gap
+GAP_SLOPE_BACK = (2, 4, 6)  # samples back for the slope into such a gap
+GAP_SLOPE_MAX_S = 0.4
+GAP_FLAT_N = 4  # ... or within this many samples after the extreme
 BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
 
 _HOLD = 0
@@ -210,7 +213,10 @@ class TempoEngine:
                 self._ext = y
                 self._n_ext = n
             elif d * (self._ext - y) >= move:
-                self._reversal(n, t, y)
+                a = self._gap_at_turn(n)
+                if a is None or n >= a + 3:
+                    self._reversal(n, t, y)
+                # else: a turn in a gap needs three samples after it to be placed
             else:
                 trend = self._trend_base
                 trend = max(trend, TREND_NOISE * noise)
@@ -365,6 +371,9 @@ class TempoEngine:
         hidden = self._turn_in_gap(n, stop)
         if hidden is not None:
             ext, t_arrive, t_depart = hidden
+            if self._state == _OUT and d > 0 and ext > self._high:
+                # the far turn happened unseen: the way back is measured from it
+                self._high = ext
         peak = self._peak_v
         self._dir = -d
         self._ext = y
@@ -383,25 +392,27 @@ class TempoEngine:
         """
         bt, by = self._bt, self._by
         d = self._dir
-        k = self._n_ext
-        if k - 2 < stop or k >= n:
-            return None
-        if bt[(k + 1) % BUFFER] - bt[k % BUFFER] > GAP_TURN_S:
-            a = k  # the gap follows the extreme
-        elif bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S and k - 3 >= stop:
-            a = k - 1  # the extreme is the first sample after the gap
-        else:
-            return None
-        if a + 2 > n:
+        a = self._gap_at_turn(n)
+        if a is None or a + 2 > n:
             return None
         t1, y1 = bt[a % BUFFER], by[a % BUFFER]
-        t0, y0 = bt[(a - 2) % BUFFER], by[(a - 2) % BUFFER]
         t2, y2 = bt[(a + 1) % BUFFER], by[(a + 1) % BUFFER]
         b = min(a + 3, n)
         t3, y3 = bt[b % BUFFER], by[b % BUFFER]
-        if t1 <= t0 or t3 <= t2:
+        if t3 <= t2:
             return None
-        v1 = (y1 - y0) / (t1 - t0)
+        v1 = 0.0
+        # The slope into the gap; a sensor that stuck before going silent flattens the
+        # last samples, so look a little further back when they show no movement.
+        for back in GAP_SLOPE_BACK:
+            if a - back < stop:
+                break
+            t0, y0 = bt[(a - back) % BUFFER], by[(a - back) % BUFFER]
+            if t1 <= t0 or t1 - t0 > GAP_SLOPE_MAX_S:
+                break
+            v1 = (y1 - y0) / (t1 - t0)
+            if d * v1 > 0.0:
+                break
         v2 = (y3 - y2) / (t3 - t2)
         if d * v1 <= 0.0 or d * v2 >= 0.0:
             return None
@@ -414,6 +425,20 @@ class TempoEngine:
         t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
         t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
         return ext, t_arrive, t_depart
+
+    def _gap_at_turn(self, n: int) -> int | None:
+        """The last sample before a gap of GAP_TURN_S next to the extreme, if any."""
+        bt = self._bt
+        k = self._n_ext
+        if k - 2 < max(n - BUFFER + 1, 0) or k >= n:
+            return None
+        for j in range(k, min(k + GAP_FLAT_N, n)):
+            # the gap follows the extreme (or a few samples stuck at it)
+            if bt[(j + 1) % BUFFER] - bt[j % BUFFER] > GAP_TURN_S:
+                return j
+        if bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S and k - 3 >= max(n - BUFFER + 1, 0):
+            return k - 1  # the extreme is the first sample after the gap
+        return None
 
     def _departure(self, n: int, t: float, y: float) -> None:
         by = self._by

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 # Rejected readings that persist this many samples and agree with each other are the truth
 # after all (a violent turnaround, the sled elsewhere after a gap): they are taken back in.
-REACQUIRE_N = 6
+REACQUIRE_N = 7
 # ... provided the sled could have got there: no faster than this since the track's last
 # news (a run of identical readings is no news: the sensor may have been stuck) ...
 MAX_SPEED_MM_S = 1500.0
@@ -45,6 +45,16 @@ GAP_MEAN_S = 0.25
 GAP_GROWTH_MAX_S = 0.12  # the gate stops growing after this long without readings
 NOISE_ALPHA = 0.05
 NOISE_INITIAL_MM = 1.0
+
+
+def _line(ts: list[float], xs: list[float]) -> tuple[float, float, float]:
+    """Least-squares line through the points: mean time, mean value, slope."""
+    n = len(ts)
+    mt = sum(ts) / n
+    mx = sum(xs) / n
+    sxx = sum((a - mt) * (a - mt) for a in ts)
+    sxy = sum((a - mt) * (b - mx) for a, b in zip(ts, xs, strict=True))
+    return mt, mx, (sxy / sxx if sxx else 0.0)
 
 
 class RobustFilter:
@@ -163,13 +173,22 @@ class RobustFilter:
         # the sled really is there.
         wt = ht[-REACQUIRE_N:]
         wx = hx[-REACQUIRE_N:]
-        mt = sum(wt) / REACQUIRE_N
-        mx = sum(wx) / REACQUIRE_N
-        sxx = sum((a - mt) * (a - mt) for a in wt)
-        slope = sum((a - mt) * (b - mx) for a, b in zip(wt, wx, strict=True)) / sxx if sxx else 0.0
-        res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
         tol = max(0.35 * gate, 3.0 * self._noise_mm)
-        if sorted(res)[-2] > tol or abs(slope) > MAX_SPEED_MM_S:
+        mt, mx, slope = _line(wt, wx)
+        res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
+        # The outlier forgiven must not bend the line: fit again without it, and use
+        # that line when the others lie on it.
+        worst = res.index(max(res))
+        del wt[worst]
+        del wx[worst]
+        line = _line(wt, wx)
+        if all(
+            abs(b - (line[1] + line[2] * (a - line[0]))) <= tol for a, b in zip(wt, wx, strict=True)
+        ):
+            mt, mx, slope = line
+        elif sorted(res)[-2] > tol:
+            return None
+        if abs(slope) > MAX_SPEED_MM_S:
             return None
         news_t = self._run_t if self._run_n >= 2 else self._trk_t or ht[0]
         jump = abs(mx + slope * (ht[0] - mt) - self._trk_x)

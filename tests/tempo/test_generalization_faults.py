@@ -1,0 +1,65 @@
+"""Regression tests for failure modes found by bench/bench_generalization.py."""
+
+from __future__ import annotations
+
+import random
+
+from tests.tempo.helpers import BOTTOM, TOP, piecewise, reps_of, run
+
+
+def _rep_knots(t0: float, lo: float, hi: float) -> list[tuple[float, float]]:
+    return [(t0, lo), (t0 + 1.0, hi), (t0 + 2.0, hi), (t0 + 4.0, lo), (t0 + 5.0, lo)]
+
+
+def test_a_burst_of_six_consistent_wrong_readings_is_no_rep():
+    # start at the bottom (150 mm), one real rep, then a still sled hit by a burst of six
+    # readings all about 70 mm off (more than the gate, less than a rep)
+    knots = [(0.0, 150.0), (1.0, 150.0), *_rep_knots(1.0, 150.0, 480.0)[1:]]
+    knots.append((12.0, 150.0))
+    samples = piecewise(knots)
+    burst_from = next(i for i, (t, _) in enumerate(samples) if t >= 8.0)
+    for i in range(burst_from, burst_from + 6):
+        t, d = samples[i]
+        samples[i] = (t, (d or 0) + 70 + (i % 2))
+    reps = reps_of(run(BOTTOM, samples))
+    assert len(reps) == 1
+
+
+def test_turn_hidden_behind_a_stuck_sensor_and_gap_still_counts():
+    # start at the top (520 mm); a partial rep whose bottom turn falls entirely inside a
+    # stuck reading followed by silence: the sled went down to 300 mm, the sensor saw 400
+    knots = [(0.0, 520.0), (2.0, 520.0), (3.2, 400.0), (4.0, 300.0), (4.8, 400.0)]
+    knots += [(6.0, 520.0), (9.0, 520.0)]
+    rng = random.Random(7)
+    samples = [(t, (d or 0) + round(rng.gauss(0.0, 2.5))) for t, d in piecewise(knots)]
+    out: list[tuple[float, int | None]] = []
+    stuck = None
+    for t, d in samples:
+        if 3.2 <= t < 3.6:
+            stuck = stuck or d
+            out.append((t, stuck))  # the same value, stuck
+        elif 3.6 <= t < 4.5:
+            continue  # silence
+        else:
+            out.append((t, d))
+    reps = reps_of(run(TOP, out))
+    assert len(reps) == 1
+    assert reps[0].rom_fraction > 0.35  # measured from the turn placed inside the gap
+
+
+def test_the_filter_drops_a_burst_of_six_consistent_wrong_readings():
+    from tempo.filters import RobustFilter
+
+    f = RobustFilter(gate_base_mm=44.0)
+    rng = random.Random(3)
+    outs = []
+    for i in range(200):
+        x = 200.0 + rng.gauss(0.0, 2.0)
+        if 100 <= i < 106:
+            x += 70.0  # six wrong readings that agree with each other
+        got = f.push(i * 0.02, round(x))
+        outs += f.backlog
+        f.backlog.clear()
+        if got is not None:
+            outs.append(got)
+    assert max(y for _, y in outs) < 215.0
