@@ -98,7 +98,8 @@ def main() -> int:
                 publisher=publisher,
             )
             print(f"playing {truth.duration_s:.0f} s of a {len(truth.reps)}-rep set in real time")
-            station.run()
+            stats = station.run()
+            rate_hz = stats.samples / truth.duration_s
             with got:
                 got.wait_for(lambda: len(arrivals) >= len(station.reps), timeout=10)
             publisher.close()
@@ -115,7 +116,10 @@ def main() -> int:
                     latencies_ms.append((arrived - true_rep.t_stop) * 1000)
                     from_boundary_ms.append((arrived - true_rep.t_end) * 1000)
                     confirm_ms.append((rep["t_confirmed"] - true_rep.t_stop) * 1000)
-        print(f"broker: {broker_name}; reps true {len(truth.reps)}, counted {len(station.reps)}")
+        print(
+            f"broker: {broker_name}; sampling {rate_hz:.1f} Hz; "
+            f"reps true {len(truth.reps)}, counted {len(station.reps)}"
+        )
         if not latencies_ms:
             print("no rep arrived")
             return 1
