@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -26,6 +27,8 @@ from sensor.source import DistanceSource
 from sensor.trace import TraceWriter
 from tempo.engine import TempoEngine
 from tempo.events import Event, PhaseChanged, Rep, SetDone
+
+RECENT_REPS = 1000
 
 
 def new_session_id(wall_time_s: float | None = None) -> str:
@@ -71,7 +74,8 @@ class Station:
         self.notifier = notifier or Notifier(None)
         self.legs = LegTracker()
         self.progress = Progress()
-        self.reps: list[dict[str, Any]] = []  # this session's rep payloads, for tests and logs
+        # The latest rep payloads (bounded: a device runs for weeks), for tests and benches.
+        self.reps: deque[dict[str, Any]] = deque(maxlen=RECENT_REPS)
         self._pinger = WatchdogPinger(self.notifier, clock)
         self._end_set_requested = False
         self._cue_thread = CueThread(cues) if cues is not None and cue_thread else None

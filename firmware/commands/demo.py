@@ -109,8 +109,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             for station_name, trace in demo_traces(args.stations, work):
                 data = tomllib.loads(trace.with_suffix(".toml").read_text(encoding="utf-8"))
-                data["mqtt"] = {"host": "127.0.0.1", "port": broker.tcp_port}
-                data["mqtt"]["station"] = station_name
+                data["mqtt"] = {
+                    "host": "127.0.0.1",
+                    "port": broker.tcp_port,
+                    "station": station_name,
+                }
                 data["storage"] = {"state_dir": str(work / station_name)}
                 cfg = parse(data, str(trace.with_suffix(".toml")))
                 spec = f"fake:{trace}"
