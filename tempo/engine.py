@@ -51,6 +51,7 @@ GAP_TURN_S = 0.2  # a turnaround next to a gap this long is looked for inside th
 GAP_SLOPE_BACK = (2, 4, 6)  # samples back for the slope into such a gap
 GAP_SLOPE_MAX_S = 0.4
 GAP_FLAT_N = 4  # ... or within this many samples after the extreme
+STILL_GAP_S = 0.4  # a hold is never confirmed across a gap this long
 BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
 
 _HOLD = 0
@@ -289,6 +290,8 @@ class TempoEngine:
             j = k % BUFFER
             if bt[j] < t_from and count >= STILL_MIN_SAMPLES:
                 break
+            if bt[(k + 1) % BUFFER] - bt[j] > STILL_GAP_S:
+                return  # a gap inside the window: the sled was not seen to be still
             v = by[j]
             if v < lo:
                 lo = v
@@ -374,6 +377,15 @@ class TempoEngine:
             if self._state == _OUT and d > 0 and ext > self._high:
                 # the far turn happened unseen: the way back is measured from it
                 self._high = ext
+            elif self._state == _OUT and d < 0:
+                # The way back ended unseen (a stuck sensor or a gap over the start-side
+                # turn): the rep is complete if the hidden turn is 30 % back. The lines
+                # overshoot when the sled paused there, so it turned no further than it
+                # started.
+                ext = max(ext, self._rep_from)
+                if self._high - ext >= self._rep_mm + REP_NOISE * self._filter.noise_mm:
+                    self._state = _BACK
+                    self._back_t0 = self._mv_t0
         peak = self._peak_v
         self._dir = -d
         self._ext = y
@@ -403,16 +415,16 @@ class TempoEngine:
             return None
         v1 = 0.0
         # The slope into the gap; a sensor that stuck before going silent flattens the
-        # last samples, so look a little further back when they show no movement.
+        # last samples, so look a little further back and take the steepest.
         for back in GAP_SLOPE_BACK:
             if a - back < stop:
                 break
             t0, y0 = bt[(a - back) % BUFFER], by[(a - back) % BUFFER]
             if t1 <= t0 or t1 - t0 > GAP_SLOPE_MAX_S:
                 break
-            v1 = (y1 - y0) / (t1 - t0)
-            if d * v1 > 0.0:
-                break
+            v = (y1 - y0) / (t1 - t0)
+            if d * v > 2.0 * d * v1:
+                v1 = v
         v2 = (y3 - y2) / (t3 - t2)
         if d * v1 <= 0.0 or d * v2 >= 0.0:
             return None

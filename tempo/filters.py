@@ -26,6 +26,9 @@ REACQUIRE_N = 7
 MAX_SPEED_MM_S = 1500.0
 # ... or, failing that, once they have persisted this long.
 HELD_MAX_S = 1.2
+# ... or once this many readings in a row were held back, not all alike: longer than any
+# burst of wrong readings, so it is the track that lost the sled (a fast start in glare).
+HELD_TRUST_N = 20
 EXTRAPOLATE_MAX_S = 0.2  # the track's velocity is not trusted further ahead than this
 HELD_KEEP = 64  # held readings kept at most (bounded memory)
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
@@ -192,9 +195,12 @@ class RobustFilter:
             return None
         news_t = self._run_t if self._run_n >= 2 else self._trk_t or ht[0]
         jump = abs(mx + slope * (ht[0] - mt) - self._trk_x)
-        allowed = gate + MAX_SPEED_MM_S * (ht[0] - news_t)
+        allowed = 0.5 * (gate + tol) + MAX_SPEED_MM_S * (ht[0] - news_t)
         lost_s = t_s - (self._trk_t or t_s)
-        if jump > allowed and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
+        # A long run of held readings is trusted only if they vary: a stuck sensor
+        # repeating one wrong value is no news.
+        trusted = n >= HELD_TRUST_N and len(set(hx[-REACQUIRE_N:])) > 2
+        if jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
             return None
         self._trk_t = wt[-1]
         self._trk_x = mx + slope * (wt[-1] - mt)

@@ -1,0 +1,94 @@
+"""Regression tests for miscounts found by bench/bench_accuracy.py and
+bench/bench_generalization.py: a start-side turn hidden by a stuck sensor, a fast start
+the gate lost during glare, a burst of seven wrong readings at 20 Hz."""
+
+from __future__ import annotations
+
+import random
+
+from tempo.filters import RobustFilter
+from tests.tempo.helpers import TOP, piecewise, reps_of, run
+
+
+def _filtered(readings: list[tuple[float, float | None]]) -> list[tuple[float, float, float]]:
+    """(push time, output time, output position) of everything the filter emits."""
+    f = RobustFilter(gate_base_mm=44.0)
+    outs = []
+    for t, x in readings:
+        if x is None:
+            continue
+        got = f.push(t, x)
+        outs += [(t, a, b) for a, b in f.backlog]
+        f.backlog.clear()
+        if got is not None:
+            outs.append((t, got[0], got[1]))
+    return outs
+
+
+def test_start_side_turn_hidden_by_a_stuck_sensor_ends_the_rep():
+    # start at the top (520 mm): a partial rep down to 300 mm, back up to the top with a
+    # short pause, and straight into a full rep. The sensor sticks on the way back up and
+    # stays stuck through the top pause until the sled is on its way down again.
+    knots = [(0.0, 520.0), (2.0, 520.0), (3.2, 300.0), (4.2, 520.0), (4.4, 520.0)]
+    knots += [(5.4, 160.0), (7.4, 520.0), (11.0, 520.0)]
+    rng = random.Random(11)
+    samples = [(t, (d or 0) + round(rng.gauss(0.0, 3.0))) for t, d in piecewise(knots, 39.0)]
+    out: list[tuple[float, int | None]] = []
+    stuck = None
+    for t, d in samples:
+        if 3.65 <= t < 4.6:
+            stuck = stuck or d
+            out.append((t, stuck))  # the same value, stuck for about 0.95 s
+        else:
+            out.append((t, d))
+    reps = reps_of(run(TOP, out))
+    assert len(reps) == 2
+    assert reps[0].rom_fraction < 0.8  # the partial one stays partial
+    assert reps[1].rom_fraction > 0.85
+
+
+def test_a_fast_start_the_gate_lost_is_found_again_before_long():
+    # a still sled at 200 mm, then it moves off at 1 m/s to 600 mm; the first readings of
+    # the move are missing and one wrong reading at the old position is accepted right
+    # after, so the held readings never look like a jump the sled could have made
+    rng = random.Random(5)
+    readings: list[tuple[float, float | None]] = []
+    for i in range(200):
+        t = i * 0.02
+        x = 200.0 if t < 2.0 else min(200.0 + 1000.0 * (t - 2.0), 600.0)
+        x += rng.gauss(0.0, 2.0)
+        if 2.0 <= t < 2.07:
+            readings.append((t, None))
+        elif abs(t - 2.12) < 0.005:
+            readings.append((t, 201.0))  # wrong, where the sled used to be
+        else:
+            readings.append((t, round(x)))
+    outs = _filtered(readings)
+    found = [pushed for pushed, _, y in outs if y > 450.0]
+    assert found and found[0] < 2.8  # not only after the 1.2 s a lost track waits
+
+
+def test_a_stuck_wrong_value_on_a_quiet_sensor_is_not_trusted():
+    # a quiet sensor (a millimetre of noise) on a still sled repeats one wrong value for
+    # 0.8 s: a long run of held readings, but no news
+    rng = random.Random(2)
+    readings: list[tuple[float, float | None]] = []
+    for i in range(200):
+        t = i * 0.025
+        readings.append((t, 359.0 if 2.0 <= t < 2.8 else 200.0 + rng.choice((-1, 0, 1, 2))))
+    outs = _filtered(readings)
+    assert max(y for _, _, y in outs) < 210.0
+
+
+def test_a_burst_of_seven_wrong_readings_at_20_hz_is_dropped():
+    rng = random.Random(9)
+    burst = [126.0, 125.0, 120.0, 171.0, 157.0, 168.0, 166.0]
+    readings: list[tuple[float, float | None]] = []
+    for i in range(120):
+        t = i * 0.05
+        x = 200.0 + rng.gauss(0.0, 5.0)
+        if 60 <= i < 67:
+            x = 195.0 + burst[i - 60]
+        readings.append((t, round(x)))
+    outs = _filtered(readings)
+    assert max(y for _, _, y in outs) < 225.0
