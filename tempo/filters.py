@@ -33,7 +33,7 @@ EXTRAPOLATE_MAX_S = 0.2  # the track's velocity is not trusted further ahead tha
 HELD_KEEP = 64  # held readings kept at most (bounded memory)
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
 GATE_ACCEL_MM_S2 = 3000.0
-GATE_NOISE = 4.0
+GATE_NOISE = 2.5
 TRACK_ALPHA = 0.6
 TRACK_BETA = 0.25
 # A noisy sensor does not repeat itself: beyond this many identical readings in a row, while
@@ -48,6 +48,13 @@ GAP_MEAN_S = 0.25
 GAP_GROWTH_MAX_S = 0.12  # the gate stops growing after this long without readings
 NOISE_ALPHA = 0.05
 NOISE_INITIAL_MM = 1.0
+# The noise is the median size of the last NOISE_WINDOW second differences of every valid
+# reading (accepted or held back), scaled to one standard deviation of Gaussian noise: a
+# spike or a burst of wrong readings only makes a few large differences, at its edges, so
+# it cannot inflate the estimate (and open the gate for itself), while seconds of glare
+# raise it within a few samples, whether the gate lets those readings in or not.
+NOISE_WINDOW = 25
+NOISE_SCALE = 1.2
 
 
 def _line(ts: list[float], xs: list[float]) -> tuple[float, float, float]:
@@ -65,6 +72,7 @@ class RobustFilter:
 
     __slots__ = (
         "_gate_base_mm",
+        "_gate_noise_mm",
         "_held_t",
         "_held_x",
         "_last_raw",
@@ -72,6 +80,10 @@ class RobustFilter:
         "_m_v",
         "_noise_mm",
         "_prev_t",
+        "_r2",
+        "_r2_i",
+        "_raw_t",
+        "_raw_x",
         "_repeats",
         "_run_n",
         "_run_t",
@@ -94,6 +106,11 @@ class RobustFilter:
         self._held_t: list[float] = []  # rejected readings waiting for a verdict
         self._held_x: list[float] = []
         self._noise_mm = NOISE_INITIAL_MM
+        self._gate_noise_mm = NOISE_INITIAL_MM
+        self._raw_t: list[float] = []  # the last two valid readings (stuck repeats excluded)
+        self._raw_x: list[float] = []
+        self._r2: list[float] = []  # sizes of the last NOISE_WINDOW second differences
+        self._r2_i = 0
         self._still_noise_mm = NOISE_INITIAL_MM
         self._run_n = 0  # accepted readings identical to the one before, in a row
         self._run_t = 0.0  # time the current run of identical readings began
@@ -112,6 +129,11 @@ class RobustFilter:
         """Running estimate of the raw reading noise (about one standard deviation)."""
         return self._noise_mm
 
+    @property
+    def gate_noise_mm(self) -> float:
+        """Robust noise of every valid reading (gated or not), as the gate uses it."""
+        return self._gate_noise_mm
+
     def push(self, t_s: float, x_mm: float) -> tuple[float, float] | None:
         """Feed one valid reading; returns a smoothed (t_s, position) when one is ready."""
         if x_mm == self._last_raw:
@@ -126,6 +148,7 @@ class RobustFilter:
             self._last_raw = x_mm
             self._repeats = 0
             self._same_t = t_s
+        self._update_noise(t_s, x_mm)
         trk_t = self._trk_t
         gap = t_s - self._prev_t
         self._prev_t = t_s
@@ -142,7 +165,8 @@ class RobustFilter:
         # The allowance grows with the time without any reading (not with time spent
         # holding readings back, or a persistent wrong value would end up accepted), and
         # only a little: larger jumps must be confirmed by readings that agree.
-        gate = max(self._gate_base_mm, GATE_NOISE * self._noise_mm)
+        gate_n = GATE_NOISE * self._gate_noise_mm
+        gate = max(self._gate_base_mm, gate_n)
         gate += 0.5 * GATE_ACCEL_MM_S2 * gap * gap
         if r > gate or r < -gate:
             return self._hold(t_s, x_mm, gate)
@@ -155,10 +179,38 @@ class RobustFilter:
             self._run_n = 0
             self._run_t = t_s
         if dt > 0.0:
-            self._trk_x = pred + TRACK_ALPHA * r
-            self._trk_v += TRACK_BETA * r / dt
+            # When the noise sets the gate (glare) the tracker trusts each reading less,
+            # as a Kalman filter would: a noisy reading (or the first of a burst) must
+            # not swing its velocity and open the gate for the next wrong one.
+            k = self._gate_base_mm / gate_n if gate_n > self._gate_base_mm else 1.0
+            self._trk_x = pred + TRACK_ALPHA * k * r
+            self._trk_v += TRACK_BETA * k * k * r / dt
             self._trk_t = t_s
         return self._accept(t_s, x_mm)
+
+    def _update_noise(self, t_s: float, x_mm: float) -> None:
+        rt, rx = self._raw_t, self._raw_x
+        if rx and x_mm == rx[-1]:
+            return  # a repeat says nothing new (and a stuck sensor would talk it down)
+        if len(rt) == 2:
+            t0, t1 = rt
+            span = t_s - t0
+            if span > 0.0 and t_s - t1 <= GAP_MEAN_S:
+                # linear motion cancels in the second difference
+                mid = rx[0] + (x_mm - rx[0]) * (t1 - t0) / span
+                r = abs(rx[1] - mid)
+                r2 = self._r2
+                if len(r2) < NOISE_WINDOW:
+                    r2.append(r)
+                else:
+                    r2[self._r2_i] = r
+                    self._r2_i = (self._r2_i + 1) % NOISE_WINDOW
+                if len(r2) >= 5:
+                    self._gate_noise_mm = NOISE_SCALE * sorted(r2)[len(r2) // 2]
+            del rt[0]
+            del rx[0]
+        rt.append(t_s)
+        rx.append(x_mm)
 
     def _hold(self, t_s: float, x_mm: float, gate: float) -> tuple[float, float] | None:
         ht, hx = self._held_t, self._held_x
@@ -252,8 +304,9 @@ class RobustFilter:
             del wx[0]
             n = 5
         if n >= 3:
-            # Noise from the second difference around the previous reading (linear motion
-            # cancels); capped so one slipped spike cannot blow the estimate up.
+            # Noise from the second difference of accepted readings around the previous
+            # one (linear motion cancels); capped so one slipped spike cannot blow the
+            # estimate up. The engine's thresholds use it; the gate has its own (above).
             t0, t1, t2 = wt[-3], wt[-2], wt[-1]
             span = t2 - t0
             if span > 0:
