@@ -99,7 +99,10 @@ def test_record_at_speed_50_in_real_time(tmp_path: Path) -> None:
     assert len(replayed_reps(out)) == len(replayed_reps(source)) == 5
 
 
-def test_duration_stops_the_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_duration_stops_the_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_time: None
+) -> None:
+    """On the fake clock: --duration is trace time, whatever the machine's load."""
     source = ramp_trace(tmp_path / "in.csv", seconds=20)
     out = tmp_path / "out.csv"
     args = ["record", str(out), "--sensor", f"fake:{source}", "--speed", "40", "--duration", "2"]

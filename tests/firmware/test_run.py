@@ -75,7 +75,7 @@ def test_run_publishes_every_rep_and_set_then_goes_offline(tmp_path: Path) -> No
         sub = Subscriber(broker, [f"repsled/{STATION}/#"])
         try:
             proc = _run(
-                _config(tmp_path, broker.port), "--sensor", f"fake:{EXAMPLE}", "--speed", "20"
+                _config(tmp_path, broker.port), "--sensor", f"fake:{EXAMPLE}", "--speed", "10"
             )
             _, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err
