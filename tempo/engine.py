@@ -163,6 +163,11 @@ class TempoEngine:
                 f.backlog.clear()
             if got is not None:
                 self._step(got[0], got[1])
+        if self._n:
+            # No reading accepted for a while (a gap, a stuck sensor): what the filter
+            # still owes is known now, not only when the next reading arrives.
+            for t_b, y_b in self._filter.idle(t_s):
+                self._step(t_b, y_b)
         if self._set_open and self._state == _LOW and t_s - self._last_end >= self._s.rest_s:
             self._maybe_rest_end(t_s)
         return out

@@ -272,6 +272,19 @@ class RobustFilter:
                 out = got
         return out
 
+    def idle(self, t_s: float) -> list[tuple[float, float]]:
+        """The outputs owed once no reading has been accepted for GAP_MEAN_S by `t_s`.
+
+        The next accepted reading would flush them anyway (a gap: the windows restart);
+        flushing them as soon as the gap is known gives the same outputs, only sooner, so
+        a stop just before a gap (or a stuck sensor) is not confirmed only after it.
+        Readings held back by the gate may still be taken back in: then nothing yet.
+        """
+        wt = self._w_t
+        if wt and not self._held_t and t_s - wt[-1] > GAP_MEAN_S:
+            return self.flush()
+        return []
+
     def flush(self) -> list[tuple[float, float]]:
         """The outputs still owed for the newest readings (end of stream, or before a gap).
 
