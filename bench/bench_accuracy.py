@@ -15,46 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sensor.synthetic import Faults, SyntheticTrace, TrueRep, generate
-from tempo import EngineSettings, Rep, SetDone, TempoEngine
+from scoring import engine_events, match, pct
+
+from sensor.synthetic import Faults, generate
+from tempo import EngineSettings
 
 FIRST_SEED = 900_000  # far from the seeds the tests use (0-10 000)
 TIMES = ("t_start", "t_top", "t_ecc", "t_end")
-
-
-def run(trace: SyntheticTrace) -> tuple[list[Rep], list[SetDone]]:
-    engine = TempoEngine(EngineSettings(**asdict(trace.settings)))
-    events = []
-    for t_s, d in trace.samples:
-        events += engine.feed(t_s, d)
-    events += engine.finish()
-    reps = [e for e in events if isinstance(e, Rep)]
-    return reps, [e for e in events if isinstance(e, SetDone)]
-
-
-def match(truth: list[TrueRep], reps: list[Rep]) -> list[tuple[TrueRep, Rep]]:
-    """Pair each true rep with the engine rep whose span overlaps it most (greedy, in order)."""
-    pairs = []
-    used: set[int] = set()
-    for tr in truth:
-        best, best_overlap = None, 0.0
-        for i, r in enumerate(reps):
-            if i in used:
-                continue
-            overlap = min(tr.t_end, r.t_end) - max(tr.t_start, r.t_start)
-            if overlap > best_overlap:
-                best, best_overlap = i, overlap
-        if best is not None:
-            used.add(best)
-            pairs.append((tr, reps[best]))
-    return pairs
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))]
 
 
 def main() -> None:
@@ -72,7 +39,7 @@ def main() -> None:
     lock_ok = lock_n = 0
     for seed in range(args.first, args.first + args.seeds):
         trace = generate(seed, faults=faults)
-        reps, sets = run(trace)
+        reps, sets = engine_events(EngineSettings(**asdict(trace.settings)), trace.samples)
         traces += 1
         true_total += len(trace.reps)
         got_total += len(reps)

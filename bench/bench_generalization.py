@@ -33,7 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tempo import EngineSettings, Rep, SetDone, TempoEngine
+from scoring import engine_events, match, pct
+
+from tempo import EngineSettings
 
 FIRST_SEED = 31_000
 TIMES = ("t_start", "t_top", "t_ecc", "t_end")
@@ -415,39 +417,6 @@ def make(seed: int, clean: bool = False) -> Session:
 # ---------------------------------------------------------------------- scoring
 
 
-def run(sess: Session) -> tuple[list[Rep], list[SetDone]]:
-    engine = TempoEngine(sess.settings)
-    events = []
-    for t, d in sess.samples:
-        events += engine.feed(t, d)
-    events += engine.finish()
-    return [e for e in events if isinstance(e, Rep)], [e for e in events if isinstance(e, SetDone)]
-
-
-def match(truth: list[Truth], reps: list[Rep]) -> list[tuple[Truth, Rep]]:
-    pairs = []
-    used: set[int] = set()
-    for tr in truth:
-        best, best_overlap = None, 0.0
-        for i, r in enumerate(reps):
-            if i in used:
-                continue
-            overlap = min(tr.t_end, r.t_end) - max(tr.t_start, r.t_start)
-            if overlap > best_overlap:
-                best, best_overlap = i, overlap
-        if best is not None:
-            used.add(best)
-            pairs.append((tr, reps[best]))
-    return pairs
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=150)
@@ -463,7 +432,7 @@ def main() -> None:
     lock_ok = lock_n = clear_ok = clear_n = 0
     for seed in range(args.first, args.first + args.seeds):
         sess = make(seed, args.clean)
-        reps, sets = run(sess)
+        reps, sets = engine_events(sess.settings, sess.samples)
         n += 1
         true_total += len(sess.reps)
         got_total += len(reps)
