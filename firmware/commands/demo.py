@@ -9,8 +9,10 @@ printed as text instead of beeping.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
+from typing import TextIO
 
 DEFAULT_PORT = 8080
 # Station name -> bundled example trace (examples/traces/NAME.csv with NAME.toml beside it).
@@ -49,20 +51,20 @@ def demo_traces(count: int, work_dir: Path) -> list[tuple[str, Path]]:
     return pairs
 
 
-class _Prefixed:
+class _Prefixed(io.TextIOBase):
     """A text stream that prefixes each line with the station, for the demo's printed cues."""
 
-    def __init__(self, station: str, out: object) -> None:
+    def __init__(self, station: str, out: TextIO) -> None:
         self.station = station
         self.out = out
 
     def write(self, text: str) -> int:
         for line in text.splitlines():
-            self.out.write(f"[{self.station}] {line}\n")  # type: ignore[attr-defined]
+            self.out.write(f"[{self.station}] {line}\n")
         return len(text)
 
     def flush(self) -> None:
-        self.out.flush()  # type: ignore[attr-defined]
+        self.out.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
                     speed=args.speed,
                     clock=make_clock(spec, args.speed),
                     publisher=publisher,
-                    cue_text=_Prefixed(station_name, sys.stdout),  # type: ignore[arg-type]
+                    cue_text=_Prefixed(station_name, sys.stdout),
                     loop_trace=True,
                 )
                 stations.append(station)
