@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 from gpiozero import Buzzer, GPIOZeroError, TonalBuzzer
 from gpiozero.tones import Tone
@@ -119,10 +119,18 @@ class NullOutput:
         pass
 
 
+class TextSink(Protocol):
+    """Where text cues go: sys.stdout, or anything with write and flush."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class TextOutput:
     """One line per cue ("cue: rep"): the demo and tests have no buzzer to listen to."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextSink) -> None:
         self.stream = stream
 
     def begin(self, name: str) -> None:
@@ -412,7 +420,7 @@ def build_cues(
     cues_section: Mapping[str, Any],
     *,
     pin_factory: Any = None,
-    text_stream: TextIO | None = None,
+    text_stream: TextSink | None = None,
 ) -> CuePlayer:
     """The player for a [cues] config section; `text_stream` prints cues instead of beeping.
 

@@ -11,12 +11,12 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from firmware.button import SetButton, build_button
 from firmware.clock import Clock
 from firmware.config import Config
-from firmware.cues import CuePlayer, CueThread, build_cues
+from firmware.cues import CuePlayer, CueThread, TextSink, build_cues
 from firmware.legs import LegTracker
 from firmware.loop import LoopStats, SamplingLoop, SensorStatus
 from firmware.mqtt import MqttPublisher
@@ -224,7 +224,7 @@ def build_station(
     speed: float = 1.0,
     clock: Clock,
     publisher: MqttPublisher | None,
-    cue_text: TextIO | None = None,
+    cue_text: TextSink | None = None,
     pin_factory: Any = None,
     notifier: Notifier | None = None,
     trace: TraceWriter | None = None,

@@ -119,14 +119,14 @@ class TraceReader:
             d_text = fields[d_col].strip()
             if d_text:
                 try:
-                    distance_mm: int | None = int(d_text)
+                    reading = int(d_text)
                 except ValueError:
                     raise self._fail(f"distance_mm is not an integer: {d_text!r}") from None
-                if distance_mm < 0:
-                    raise self._fail(f"distance_mm is negative: {distance_mm}")
+                if reading < 0:
+                    raise self._fail(f"distance_mm is negative: {reading}")
+                yield Sample(t_s, reading)
             else:
-                distance_mm = None
-            yield Sample(t_s, distance_mm)
+                yield Sample(t_s, None)
         self.close()
 
     def close(self) -> None:

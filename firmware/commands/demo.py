@@ -9,7 +9,6 @@ printed as text instead of beeping.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -51,7 +50,7 @@ def demo_traces(count: int, work_dir: Path) -> list[tuple[str, Path]]:
     return pairs
 
 
-class _Prefixed(io.TextIOBase):
+class _Prefixed:
     """A text stream that prefixes each line with the station, for the demo's printed cues."""
 
     def __init__(self, station: str, out: TextIO) -> None:

@@ -109,6 +109,12 @@ class _Server(ThreadingHTTPServer):
     config_body: bytes
 
 
+class _Server6(_Server):
+    """The same for an IPv6 bind address (`--bind ::`)."""
+
+    address_family = socket.AF_INET6
+
+
 class DashboardServer:
     """The dashboard on http://HOST:PORT/ until `.stop()`; port 0 picks a free one."""
 
@@ -142,9 +148,7 @@ class DashboardServer:
         """Listen now (errors such as a taken port raise OSError here) and serve in a thread."""
         if self._httpd is not None:
             return self
-        server_class = _Server
-        if ":" in self.host:
-            server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
+        server_class = _Server6 if ":" in self.host else _Server
         httpd = server_class((self.host, self.port), _Handler)
         httpd.files = static_files()
         httpd.config_body = config_json(self.broker_ws_url, self.prefix)
