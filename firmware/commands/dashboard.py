@@ -9,6 +9,7 @@ import argparse
 import signal
 import sys
 import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_PORT = 8080
@@ -69,19 +70,19 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"cannot listen on {args.bind}:{args.port}: {exc.strerror or exc}")
 
     stop = threading.Event()
-    previous = None
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        # systemd stops services with SIGTERM: shut down as cleanly as on Ctrl-C.
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    print(server.url, flush=True)
-    if args.bind not in ("127.0.0.1", "localhost", "::1"):
-        print(f"listening on {args.bind}:{server.port} (open to the network)", flush=True)
+        # Ctrl-C and systemd's SIGTERM both just set the flag, installed before the URL is
+        # printed: a signal can never land between two statements and escape as a traceback.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
     try:
+        print(server.url, flush=True)
+        if args.bind not in ("127.0.0.1", "localhost", "::1"):
+            print(f"listening on {args.bind}:{server.port} (open to the network)", flush=True)
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
