@@ -33,12 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import engine_events, match, pct
+from scoring import Scoreboard, engine_events
 
 from tempo import EngineSettings
 
 FIRST_SEED = 31_000
-TIMES = ("t_start", "t_top", "t_ecc", "t_end")
 BAND = 0.02  # the boundary convention, fraction of the calibrated range of motion
 TABLE = 256  # resolution of a motion profile's position table
 
@@ -424,55 +423,23 @@ def main() -> None:
     parser.add_argument("--clean", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
-    n = exact = sets_exact = true_total = got_total = 0
-    errors: dict[str, list[float]] = {k: [] for k in TIMES}
-    d_end: list[float] = []
-    d_stop: list[float] = []
-    d_stop50: list[float] = []
-    lock_ok = lock_n = clear_ok = clear_n = 0
+    board = Scoreboard()
     for seed in range(args.first, args.first + args.seeds):
         sess = make(seed, args.clean)
         reps, sets = engine_events(sess.settings, sess.samples)
-        n += 1
-        true_total += len(sess.reps)
-        got_total += len(reps)
-        exact += len(reps) == len(sess.reps)
-        sets_exact += [x.reps for x in sets] == sess.sets
+        board.add(sess.reps, sess.sets, reps, sets, sess.rate)
         if args.verbose and len(reps) != len(sess.reps):
             s = sess.settings
             print(
                 f"  seed {seed}: true {len(sess.reps)} got {len(reps)} "
                 f"({s.start}, rom {s.rom_mm:.0f}, {sess.rate:.0f} Hz)"
             )
-        for tr, r in match(sess.reps, reps):
-            for k in TIMES:
-                errors[k].append(abs(getattr(r, k) - getattr(tr, k)) * 1000.0)
-            d_end.append((r.t_confirmed - tr.t_end) * 1000.0)
-            d_stop.append((r.t_confirmed - tr.t_stop) * 1000.0)
-            if sess.rate == 50.0:
-                d_stop50.append((r.t_confirmed - tr.t_stop) * 1000.0)
-            lock_n += 1
-            lock_ok += r.lockout == tr.lockout
-            if tr.clear:
-                clear_n += 1
-                clear_ok += r.lockout == tr.lockout
     kind = "perfect sensor" if args.clean else "all sensor faults"
-    print(f"{n} independent-model sessions ({kind}), seeds {args.first}..{args.first + n - 1}")
-    print(f"rep count exact:        {exact}/{n} traces ({100.0 * exact / n:.1f} %)")
-    print(f"set split exact:        {sets_exact}/{n} traces")
-    print(f"reps true/counted:      {true_total}/{got_total}")
-    print("phase time error |engine - truth| in ms (median / 95th pct):")
-    for k in TIMES:
-        print(f"  {k:8s}  {pct(errors[k], 0.5):6.0f} / {pct(errors[k], 0.95):6.0f}")
-    print(
-        f"lockout verdict:        {lock_ok}/{lock_n} ({100.0 * lock_ok / max(lock_n, 1):.1f} %), "
-        f"clear of thresholds {clear_ok}/{clear_n} "
-        f"({100.0 * clear_ok / max(clear_n, 1):.1f} %)"
+    last = args.first + board.sessions - 1
+    board.report(
+        f"{board.sessions} independent-model sessions ({kind}), seeds {args.first}..{last}",
+        with_clear=True,
     )
-    print("confirmation delay in ms (median / 95th pct):")
-    print(f"  after t_end (2 % boundary):   {pct(d_end, 0.5):5.0f} / {pct(d_end, 0.95):5.0f}")
-    print(f"  after the sled stopped:       {pct(d_stop, 0.5):5.0f} / {pct(d_stop, 0.95):5.0f}")
-    print(f"  after it stopped, 50 Hz only: {pct(d_stop50, 0.5):5.0f} / {pct(d_stop50, 0.95):5.0f}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tempo import EngineSettings, Rep, SetDone, TempoEngine
 
@@ -52,3 +52,73 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s) - 1, int(q * len(s)))]
+
+
+TIMES = ("t_start", "t_top", "t_ecc", "t_end")
+
+
+class Scoreboard:
+    """Tallies sessions of either sensor model the same way and prints the same figures."""
+
+    def __init__(self) -> None:
+        self.sessions = self.exact = self.sets_exact = self.true_total = self.got_total = 0
+        self.errors: dict[str, list[float]] = {k: [] for k in TIMES}
+        self.delay_end: list[float] = []
+        self.delay_stop: list[float] = []
+        self.delay_stop_50: list[float] = []
+        self.lock_ok = self.lock_n = 0
+        self.clear_ok = self.clear_n = 0  # reps whose truth is clear of the verdict thresholds
+
+    def add(
+        self,
+        truth: list[Any],
+        true_set_reps: list[int],
+        reps: list[Rep],
+        sets: list[SetDone],
+        rate_hz: float,
+    ) -> None:
+        """One session: true reps (with t_stop, lockout, optional `clear`) against the engine's."""
+        self.sessions += 1
+        self.true_total += len(truth)
+        self.got_total += len(reps)
+        self.exact += len(reps) == len(truth)
+        self.sets_exact += [s.reps for s in sets] == true_set_reps
+        for tr, r in match(truth, reps):
+            for k in TIMES:
+                self.errors[k].append(abs(getattr(r, k) - getattr(tr, k)) * 1000.0)
+            self.delay_end.append((r.t_confirmed - tr.t_end) * 1000.0)
+            self.delay_stop.append((r.t_confirmed - tr.t_stop) * 1000.0)
+            if rate_hz == 50.0:
+                self.delay_stop_50.append((r.t_confirmed - tr.t_stop) * 1000.0)
+            self.lock_n += 1
+            self.lock_ok += r.lockout == tr.lockout
+            if getattr(tr, "clear", False):
+                self.clear_n += 1
+                self.clear_ok += r.lockout == tr.lockout
+
+    def report(self, header: str, *, with_clear: bool = False) -> None:
+        n = self.sessions
+        print(header)
+        print(f"rep count exact:        {self.exact}/{n} traces ({100.0 * self.exact / n:.1f} %)")
+        print(f"set split exact:        {self.sets_exact}/{n} traces")
+        print(f"reps true/counted:      {self.true_total}/{self.got_total}")
+        print("phase time error |engine - truth| in ms (median / 95th pct):")
+        for k in TIMES:
+            print(f"  {k:8s}  {pct(self.errors[k], 0.5):6.0f} / {pct(self.errors[k], 0.95):6.0f}")
+        lockout = (
+            f"lockout verdict:        {self.lock_ok}/{self.lock_n} "
+            f"({100.0 * self.lock_ok / max(self.lock_n, 1):.1f} %)"
+        )
+        if with_clear:
+            lockout += (
+                f", clear of thresholds {self.clear_ok}/{self.clear_n} "
+                f"({100.0 * self.clear_ok / max(self.clear_n, 1):.1f} %)"
+            )
+        print(lockout)
+        print("confirmation delay in ms (median / 95th pct):")
+        for label, values in (
+            ("after t_end (2 % boundary):  ", self.delay_end),
+            ("after the sled stopped:      ", self.delay_stop),
+            ("after it stopped, 50 Hz only:", self.delay_stop_50),
+        ):
+            print(f"  {label} {pct(values, 0.5):5.0f} / {pct(values, 0.95):5.0f}")
