@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware.clock import SystemClock
 from firmware.config import parse
-from firmware.mqtt import MqttPublisher
-from firmware.outbox import Outbox
-from firmware.station import build_station
+from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.outbox import Outbox
+from firmware.station.station import build_station
 from sensor.synthetic import Faults, Plan, generate, write
 from tempo.settings import EngineSettings
 
@@ -42,7 +42,7 @@ def broker_in(tmp: Path) -> tuple[contextlib.AbstractContextManager, str, int]:
     if mosquitto_binary():
         m = Mosquitto(tmp / "broker")
         return m, "mosquitto", m.port
-    from firmware.broker import EmbeddedBroker
+    from firmware.publishing.broker import EmbeddedBroker
 
     b = EmbeddedBroker(tcp_port=0, ws_port=0)
     return b, "embedded amqtt", -1

@@ -14,7 +14,7 @@ import sys
 import time
 
 from firmware.clock import FakeClock
-from firmware.loop import SamplingLoop
+from firmware.station.loop import SamplingLoop
 from sensor.fake_vl53l0x import fake_source
 from tempo.engine import TempoEngine
 from tempo.settings import EngineSettings

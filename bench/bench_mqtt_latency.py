@@ -24,9 +24,9 @@ import paho.mqtt.client as mqtt
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.mosquitto
 
 from firmware.config import SCHEMA
-from firmware.mqtt import MqttPublisher
-from firmware.outbox import Outbox
-from firmware.payloads import rep_payload
+from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.outbox import Outbox
+from firmware.publishing.payloads import rep_payload
 from tests.factories import make_rep
 from tests.mosquitto import Mosquitto, mosquitto_binary
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from firmware.config import ConfigError
-from firmware.outbox import OutboxError
+from firmware.publishing.outbox import OutboxError
 from sensor.source import SensorError
 from sensor.trace import TraceError
 from tempo.settings import SettingsError

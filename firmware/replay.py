@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from firmware.payloads import rep_payload, set_payload
+from firmware.publishing.payloads import rep_payload, set_payload
 from sensor.trace import read_trace
 from tempo.engine import TempoEngine
 from tempo.events import Rep, SetDone

@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def measure(source: Any, clock: Any, *, period_s: float, hold_s: float = HOLD_S) -> Measurement:
     """Sample for `hold_s` through the sampling loop; refuse a wobbly or flaky hold."""
-    from firmware.loop import SamplingLoop
+    from firmware.station.loop import SamplingLoop
 
     readings: list[int] = []
     failed = 0
@@ -178,7 +178,7 @@ def write_sled(path: Path, values: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from firmware import config as config_mod
-    from firmware.sensors import configured_source, make_clock, resolve_spec
+    from firmware.station.sensors import configured_source, make_clock, resolve_spec
 
     path: Path = args.config
     cfg = config_mod.load(path) if path.exists() else config_mod.parse({}, str(path))

@@ -237,7 +237,12 @@ def format_table(rows: list[Row]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from firmware import config as config_mod
-    from firmware.sensors import configured_source, fake_trace_path, make_clock, resolve_spec
+    from firmware.station.sensors import (
+        configured_source,
+        fake_trace_path,
+        make_clock,
+        resolve_spec,
+    )
 
     cfg = config_mod.load(args.config)
     spec = resolve_spec(args.sensor, cfg)

@@ -49,7 +49,7 @@ def check_broker_url(url: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware.dashboard.server import DashboardServer
+    from firmware.web.server import DashboardServer
 
     def fail(message: str) -> int:
         print(f"repsled dashboard: error: {message}", file=sys.stderr)

@@ -74,14 +74,14 @@ def run(args: argparse.Namespace) -> int:
     import tomllib
     import webbrowser
 
-    from firmware.broker import EmbeddedBroker
     from firmware.commands.run import setup_logging
     from firmware.config import ConfigError, parse
-    from firmware.dashboard.server import DashboardServer
-    from firmware.mqtt import MqttPublisher
-    from firmware.outbox import Outbox
-    from firmware.sensors import make_clock
-    from firmware.station import Station, build_station
+    from firmware.publishing.broker import EmbeddedBroker
+    from firmware.publishing.mqtt import MqttPublisher
+    from firmware.publishing.outbox import Outbox
+    from firmware.station.sensors import make_clock
+    from firmware.station.station import Station, build_station
+    from firmware.web.server import DashboardServer
 
     if not 1 <= args.stations <= len(DEMO_STATIONS):
         raise ConfigError(f"--stations: must be between 1 and {len(DEMO_STATIONS)}")

@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from firmware import config as config_mod
-    from firmware.loop import SamplingLoop, SensorStatus
-    from firmware.sensors import (
+    from firmware.station.loop import SamplingLoop, SensorStatus
+    from firmware.station.sensors import (
         configured_source,
         make_clock,
         recording_metadata,

@@ -62,7 +62,7 @@ def _set_line(p: dict[str, Any]) -> str:
 
 def write(payloads: Any, fmt: str, out: TextIO) -> int:
     """Print payloads; returns the number of reps."""
-    from firmware.payloads import dumps
+    from firmware.publishing.payloads import dumps
 
     reps = 0
     header_done = False

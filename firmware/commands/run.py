@@ -48,17 +48,17 @@ def setup_logging(verbose: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from firmware.config import load
-    from firmware.sensors import make_clock, recording_metadata, resolve_spec
+    from firmware.station.sensors import make_clock, recording_metadata, resolve_spec
 
     setup_logging(args.verbose)
     cfg = load(args.config)
     spec = resolve_spec(args.sensor, cfg)
     clock = make_clock(spec, args.speed)
 
-    from firmware.mqtt import MqttPublisher
-    from firmware.outbox import open_outbox
-    from firmware.sdnotify import Notifier
-    from firmware.station import build_station
+    from firmware.publishing.mqtt import MqttPublisher
+    from firmware.publishing.outbox import open_outbox
+    from firmware.station.sdnotify import Notifier
+    from firmware.station.station import build_station
     from sensor.trace import TraceWriter
 
     outbox = publisher = trace = None

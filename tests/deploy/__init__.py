@@ -1,1 +1,1 @@
-"""Tests of deploy/, systemd/ and firmware.sdnotify."""
+"""Tests of deploy/, systemd/ and firmware.station.sdnotify."""

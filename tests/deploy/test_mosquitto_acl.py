@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
-from firmware import discovery
+from firmware.publishing import discovery
 from tests.mosquitto import HOST, Mosquitto, free_port
 
 pytestmark = pytest.mark.broker
@@ -205,7 +205,7 @@ def connect(broker) -> Iterator:
 
 
 def test_station_publishes_its_discovery_configs_and_hears_home_assistant(connect):
-    """Every topic firmware.discovery publishes must pass the ACL's per-sensor patterns."""
+    """Every topic that discovery publishes must pass the ACL's per-sensor patterns."""
     station = connect("legpress-1")
     assert station.subscribe("homeassistant/status") < 0x80
     messages = discovery.config_messages(

@@ -1,4 +1,4 @@
-"""firmware.sdnotify against a real AF_UNIX datagram socket standing in for systemd's."""
+"""firmware.station.sdnotify against a real AF_UNIX datagram socket standing in for systemd's."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from firmware.clock import FakeClock
-from firmware.sdnotify import Notifier, WatchdogPinger
+from firmware.station.sdnotify import Notifier, WatchdogPinger
 
 WATCHDOG_10S = {"WATCHDOG_USEC": "10000000"}
 
@@ -122,7 +122,7 @@ def test_abstract_socket_address():
 def test_missing_socket_never_raises_and_logs_once(tmp_path, caplog):
     notifier = Notifier.from_env({"NOTIFY_SOCKET": str(tmp_path / "gone.sock"), **WATCHDOG_10S})
     pinger = WatchdogPinger(notifier, FakeClock())
-    with caplog.at_level(logging.WARNING, logger="firmware.sdnotify"):
+    with caplog.at_level(logging.WARNING, logger="firmware.station.sdnotify"):
         notifier.ready()
         notifier.status("x")
         assert pinger.ping()
@@ -132,7 +132,7 @@ def test_missing_socket_never_raises_and_logs_once(tmp_path, caplog):
 
 
 def test_unsupported_address_is_disabled(caplog):
-    with caplog.at_level(logging.WARNING, logger="firmware.sdnotify"):
+    with caplog.at_level(logging.WARNING, logger="firmware.station.sdnotify"):
         notifier = Notifier.from_env({"NOTIFY_SOCKET": "vsock:2:1234"})
     assert not notifier.enabled
     assert "vsock:2:1234" in caplog.text

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from firmware.button import LEG_CYCLE, SetButton, build_button, next_in_cycle
 from firmware.clock import FakeClock
 from firmware.config import ConfigError
+from firmware.station.button import LEG_CYCLE, SetButton, build_button, next_in_cycle
 
 PIN = 27
 UP, DOWN = True, False

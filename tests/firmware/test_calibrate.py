@@ -179,9 +179,11 @@ def test_write_refuses_a_broken_file(tmp_path: Path) -> None:
 @pytest.fixture
 def fake_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake sensor plays on a FakeClock: each 3 s hold takes no real time."""
-    import firmware.sensors
+    import firmware.station.sensors
 
-    monkeypatch.setattr(firmware.sensors, "make_clock", lambda spec, speed=1.0: FakeClock(100.0))
+    monkeypatch.setattr(
+        firmware.station.sensors, "make_clock", lambda spec, speed=1.0: FakeClock(100.0)
+    )
 
 
 def holds_trace(path: Path, positions: tuple[int, ...], hold_s: float = 3.0) -> Path:

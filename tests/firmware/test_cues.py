@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from firmware.clock import FakeClock
 from firmware.config import ConfigError
-from firmware.cues import (
+from firmware.station.cues import (
     CUE_KEYS,
     MAX_QUEUED,
     METRONOME_MAX_TICKS,

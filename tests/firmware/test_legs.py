@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from firmware.button import build_button
 from firmware.clock import FakeClock
-from firmware.legs import LegTracker, diff_pct
-from firmware.payloads import set_payload
+from firmware.publishing.payloads import set_payload
+from firmware.station.button import build_button
+from firmware.station.legs import LegTracker, diff_pct
 from tempo.events import SetDone
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from firmware.clock import FakeClock
-from firmware.loop import END_OF_TRACE, SamplingLoop, SensorStatus
-from firmware.sensors import FakeSensor, open_source, trace_origin_s
+from firmware.station.loop import END_OF_TRACE, SamplingLoop, SensorStatus
+from firmware.station.sensors import FakeSensor, open_source, trace_origin_s
 from sensor.source import SensorError
 from sensor.trace import TraceWriter, read_trace
 from tempo.engine import TempoEngine

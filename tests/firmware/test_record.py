@@ -30,9 +30,11 @@ def ramp_trace(path: Path, seconds: float = 3.0, *, errors_at: tuple[int, ...] =
 @pytest.fixture
 def fake_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake sensor plays on a FakeClock: --speed is parsed, nothing waits, no jitter."""
-    import firmware.sensors
+    import firmware.station.sensors
 
-    monkeypatch.setattr(firmware.sensors, "make_clock", lambda spec, speed=1.0: FakeClock(500.0))
+    monkeypatch.setattr(
+        firmware.station.sensors, "make_clock", lambda spec, speed=1.0: FakeClock(500.0)
+    )
 
 
 def test_record_copies_a_fake_trace_with_metadata(

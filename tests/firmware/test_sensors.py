@@ -9,7 +9,7 @@ import pytest
 from firmware import config as config_mod
 from firmware.clock import FakeClock, ScaledClock, SystemClock
 from firmware.config import ConfigError
-from firmware.sensors import (
+from firmware.station.sensors import (
     FakeSensor,
     fake_trace_path,
     make_clock,

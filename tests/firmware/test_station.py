@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from firmware.button import build_button
 from firmware.clock import FakeClock
 from firmware.config import load
-from firmware.cues import FLAG_CUES, PATTERNS, build_cues
 from firmware.replay import replay_payloads
-from firmware.sdnotify import Notifier, WatchdogPinger
-from firmware.sensors import open_source
-from firmware.station import Station, new_session_id
+from firmware.station.button import build_button
+from firmware.station.cues import FLAG_CUES, PATTERNS, build_cues
+from firmware.station.sdnotify import Notifier, WatchdogPinger
+from firmware.station.sensors import open_source
+from firmware.station.station import Station, new_session_id
 from tests.deploy.test_sdnotify import FakeSystemd
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.helpers import artifact, panel
+from tests.web.helpers import artifact, panel
 
 ROOT = Path(__file__).resolve().parents[2]
 

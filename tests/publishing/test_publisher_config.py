@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from firmware.config import SCHEMA, ConfigError
-from firmware.mqtt import MqttPublisher
+from firmware.publishing.mqtt import MqttPublisher
 
 
 def section(**overrides):

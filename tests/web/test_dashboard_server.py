@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from firmware.dashboard.server import DashboardServer, static_files
-from tests.dashboard.helpers import REPO
+from firmware.web.server import DashboardServer, static_files
+from tests.web.helpers import REPO
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from firmware.clock import FakeClock
-from firmware.outbox import Outbox
-from firmware.payloads import dumps
+from firmware.publishing.outbox import Outbox
+from firmware.publishing.payloads import dumps
 from tests.mosquitto import Mosquitto
 
 from .conftest import STATION, WAIT_S, make_rep, make_set, mqtt_section
@@ -106,9 +106,9 @@ def test_broker_restart_loses_nothing_and_keeps_order(tmp_path, outbox, subscrib
 
 CHILD = r"""
 import sys, threading
-from firmware.mqtt import MqttPublisher
-from firmware.outbox import Outbox
-from tests.mqtt.conftest import STATION, make_rep
+from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.outbox import Outbox
+from tests.publishing.conftest import STATION, make_rep
 path, host, port, count, wait = sys.argv[1:6]
 port, count = int(port), int(count)
 box = Outbox(path, 1000)
@@ -231,7 +231,7 @@ class LogWatch(logging.Handler):
 @pytest.fixture
 def logwatch():
     handler = LogWatch()
-    logger = logging.getLogger("firmware.mqtt")
+    logger = logging.getLogger("firmware.publishing.mqtt")
     level = logger.level
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)

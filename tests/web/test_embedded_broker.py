@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from firmware.broker import EmbeddedBroker
-from firmware.dashboard.server import DashboardServer
-from tests.dashboard.helpers import Publisher, artifact, panel, rep_json
+from firmware.publishing.broker import EmbeddedBroker
+from firmware.web.server import DashboardServer
 from tests.factories import make_rep
+from tests.web.helpers import Publisher, artifact, panel, rep_json
 
 pytest.importorskip("amqtt")
 

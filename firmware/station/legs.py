@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from firmware.payloads import Leg
+from firmware.publishing.payloads import Leg
 from tempo.events import SetDone
 
 LEGS: tuple[Leg, ...] = ("both", "left", "right")

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from firmware.dashboard.server import DashboardServer
-from tests.dashboard.helpers import (
+from firmware.web.server import DashboardServer
+from tests.factories import make_rep
+from tests.mosquitto import Mosquitto, free_port
+from tests.web.helpers import (
     SESSION,
     Publisher,
     artifact,
@@ -20,8 +22,6 @@ from tests.dashboard.helpers import (
     state_json,
     station_order,
 )
-from tests.factories import make_rep
-from tests.mosquitto import Mosquitto, free_port
 
 expect = pytest.importorskip("playwright.sync_api").expect
 

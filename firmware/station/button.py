@@ -16,7 +16,7 @@ from gpiozero import Button, GPIOZeroError
 
 from firmware.clock import Clock, SystemClock
 from firmware.config import ConfigError
-from firmware.payloads import Leg
+from firmware.publishing.payloads import Leg
 
 LEG_CYCLE: tuple[Leg, ...] = ("both", "left", "right")
 MIN_PRESS_S = 0.05  # shorter contacts are bounce or noise, not a press

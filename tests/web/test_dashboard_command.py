@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from firmware.commands import dashboard
-from tests.dashboard.helpers import REPO
+from tests.web.helpers import REPO
 
 START_TIMEOUT_S = 20.0
 
@@ -86,7 +86,7 @@ def test_bad_arguments_are_one_line_errors(
 
 
 def test_taken_port_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from firmware.dashboard.server import DashboardServer
+    from firmware.web.server import DashboardServer
 
     with DashboardServer(None) as busy:
         assert dashboard.run(parse(["--port", str(busy.port)])) == 2

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from firmware.payloads import dumps, rep_payload, set_payload
+from firmware.publishing.payloads import dumps, rep_payload, set_payload
 from tempo.events import Rep
 from tests.factories import make_set_done
 

@@ -29,11 +29,12 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from firmware import __version__, discovery
+from firmware import __version__
 from firmware.clock import Clock, SystemClock
 from firmware.config import Config, ConfigError
-from firmware.outbox import Outbox, OutboxError
-from firmware.payloads import dumps
+from firmware.publishing import discovery
+from firmware.publishing.outbox import Outbox, OutboxError
+from firmware.publishing.payloads import dumps
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ class MqttPublisher:
         return self
 
     def publish_rep(self, payload: dict[str, Any]) -> int:
-        """Store a rep payload (firmware.payloads.rep_payload) durably, then publish it.
+        """Store a rep payload (firmware.publishing.payloads.rep_payload) durably, then publish it.
 
         Returns the outbox row id (0 if the disk failed and the rep went out from memory).
         """
@@ -238,7 +239,7 @@ class MqttPublisher:
         return row_id
 
     def publish_set(self, payload: dict[str, Any]) -> int:
-        """Store a set payload (firmware.payloads.set_payload) durably, then publish it."""
+        """Store a set payload (publishing.payloads.set_payload) durably, then publish it."""
         if payload.get("type") != "set":
             raise ValueError("publish_set needs a set payload")
         row_id = self._store(self.set_topic, dumps(payload))

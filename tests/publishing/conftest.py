@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from firmware.config import SCHEMA
-from firmware.mqtt import MqttPublisher
-from firmware.outbox import Outbox
-from firmware.payloads import rep_payload, set_payload
+from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.outbox import Outbox
+from firmware.publishing.payloads import rep_payload, set_payload
 from tests import factories
 from tests.mosquitto import WAIT_S, Mosquitto, Subscriber
 

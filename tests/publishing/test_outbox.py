@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from firmware.config import ConfigError
-from firmware.outbox import OUTBOX_FILENAME, Outbox, OutboxError, open_outbox, state_dir
+from firmware.publishing.outbox import OUTBOX_FILENAME, Outbox, OutboxError, open_outbox, state_dir
 
 
 def test_pending_in_insertion_order_and_ack_removes(tmp_path):
@@ -32,7 +32,7 @@ def test_full_outbox_drops_oldest_and_warns_with_count(tmp_path, caplog):
     box = Outbox(tmp_path / "o.db", 3)
     for i in range(3):
         box.put("t", f"m{i}")
-    with caplog.at_level(logging.WARNING, logger="firmware.outbox"):
+    with caplog.at_level(logging.WARNING, logger="firmware.publishing.outbox"):
         box.put("t", "m3")
         box.put("t", "m4")
     assert [i.payload for i in box.pending(10)] == ["m2", "m3", "m4"]

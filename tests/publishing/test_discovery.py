@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from firmware import discovery
+from firmware.publishing import discovery
 
 from .conftest import STATION, make_rep, make_set
 

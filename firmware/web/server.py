@@ -41,7 +41,7 @@ CSP = (
 
 def static_files() -> dict[str, bytes]:
     """URL path -> content of every file shipped in static/ (read once: they are small)."""
-    root = resources.files("firmware.dashboard") / "static"
+    root = resources.files("firmware.web") / "static"
     files: dict[str, bytes] = {}
 
     def walk(node: Traversable, prefix: str) -> None:

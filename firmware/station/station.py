@@ -13,16 +13,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from firmware.button import SetButton, build_button
 from firmware.clock import Clock
 from firmware.config import Config
-from firmware.cues import CuePlayer, CueThread, TextSink, build_cues
-from firmware.legs import LegTracker
-from firmware.loop import LoopStats, SamplingLoop, SensorStatus
-from firmware.mqtt import MqttPublisher
-from firmware.payloads import rep_payload, set_payload
-from firmware.sdnotify import Notifier, WatchdogPinger
-from firmware.sensors import configured_source, trace_origin_s
+from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.payloads import rep_payload, set_payload
+from firmware.station.button import SetButton, build_button
+from firmware.station.cues import CuePlayer, CueThread, TextSink, build_cues
+from firmware.station.legs import LegTracker
+from firmware.station.loop import LoopStats, SamplingLoop, SensorStatus
+from firmware.station.sdnotify import Notifier, WatchdogPinger
+from firmware.station.sensors import configured_source, trace_origin_s
 from sensor.source import DistanceSource
 from sensor.trace import TraceWriter
 from tempo.engine import TempoEngine

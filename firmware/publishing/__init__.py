@@ -1,0 +1,1 @@
+"""Publishing: rep and set payloads, the outbox, MQTT, Home Assistant discovery, a broker."""
