@@ -1,0 +1,273 @@
+"""The next-set message: validation with reasons, set binding, persistence across restarts."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from firmware.station.next_set import (
+    MAX_LOAD_KG,
+    MAX_MESSAGE_BYTES,
+    NextSet,
+    NextSetError,
+    NextSetStore,
+    NextSetTracker,
+    decode,
+    encode,
+    from_config,
+    from_message,
+    on_message,
+    start_tracker,
+)
+from tempo.prescription import parse_tempo
+
+TOPIC = "repsled/legpress-1/next"
+
+
+def message(**fields):
+    base = {
+        "type": "next",
+        "schema": 1,
+        "athlete": "Ana",
+        "load_kg": 140,
+        "leg": "both",
+        "tempo": "3-1-X-0",
+    }
+    base.update(fields)
+    return base
+
+
+ANA = NextSet("Ana", 140.0, "both", parse_tempo("3-1-X-0"))
+BEN = NextSet("Ben", 100.0, "left", None)
+
+
+# ---- the message ----
+
+
+def test_valid_message_round_trips():
+    assert decode(json.dumps(message())) == ANA
+    text = encode(ANA)
+    assert text == (
+        '{"type":"next","schema":1,"athlete":"Ana","load_kg":140.0,"leg":"both","tempo":"3-1-X-0"}'
+    )
+    assert decode(text) == ANA
+    assert decode(text.encode()) == ANA
+
+
+def test_nulls_mean_not_given():
+    got = decode(json.dumps(message(athlete=None, load_kg=None, tempo=None)))
+    assert got == NextSet(None, None, "both", None)
+    assert got.stamp() == {"athlete": None, "load_kg": None, "tempo": None}
+
+
+def test_stamp_carries_the_canonical_tempo():
+    got = decode(json.dumps(message(tempo="31x0", load_kg=142.5)))
+    assert got.stamp() == {"athlete": "Ana", "load_kg": 142.5, "tempo": "3-1-X-0"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Ana", "José", "Zoë Müller", "J. O'Neil", "Ana-Lu", "bob_2", "李小龍", "Ольга", " Ana "],
+)
+def test_names_in_any_script(name):
+    assert decode(json.dumps(message(athlete=name))).athlete == name.strip()
+
+
+def test_names_are_normalised_so_one_person_is_one_name():
+    decomposed = "Jose\u0301"  # e + combining acute accent, as some keyboards send it
+    assert decode(json.dumps(message(athlete=decomposed))).athlete == "José"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (
+            {"athlete": "Ana/Ben"},
+            "athlete: 'Ana/Ben' has characters not allowed in a name: '/' "
+            "(letters, digits, space and . ' - _ are)",
+        ),
+        (
+            {"athlete": "<b>Ana</b>"},
+            "athlete: '<b>Ana</b>' has characters not allowed in a name: '/' '<' '>' "
+            "(letters, digits, space and . ' - _ are)",
+        ),
+        (
+            {"athlete": "Ana\nBen"},
+            "athlete: 'Ana\\nBen' has characters not allowed in a name: '\\n' "
+            "(letters, digits, space and . ' - _ are)",
+        ),
+        ({"athlete": "   "}, "athlete: empty name (use null for nobody)"),
+        ({"athlete": "A" * 41}, "athlete: 41 characters, at most 40"),
+        ({"athlete": 7}, "athlete: expected a name or null, got int"),
+        ({"load_kg": -20}, "load_kg: -20 kg: must be more than 0 (the sled itself counts)"),
+        ({"load_kg": 0}, "load_kg: 0 kg: must be more than 0 (the sled itself counts)"),
+        ({"load_kg": 14000}, "load_kg: 14000 kg is over the 1500 kg maximum"),
+        ({"load_kg": "140"}, "load_kg: expected a number of kg or null, got '140'"),
+        ({"load_kg": True}, "load_kg: expected a number of kg or null, got True"),
+        ({"leg": "middle"}, "leg: must be one of both, left, right, not 'middle'"),
+        ({"leg": None}, "leg: must be one of both, left, right, not None"),
+        (
+            {"tempo": "3-1-1"},
+            "tempo '3-1-1': 3 part(s), expected 4 "
+            "(eccentric-bottom pause-concentric-top pause, e.g. 3-1-X-0)",
+        ),
+        ({"tempo": 3110}, "tempo must be a string like 3-1-X-0, not int 3110"),
+        ({"type": "rep"}, "type: expected 'next', got 'rep'"),
+        ({"schema": 2}, "schema 2 is not supported (this repsled reads schema 1)"),
+        ({"schema": True}, "schema True is not supported (this repsled reads schema 1)"),
+        (
+            {"load": 140},
+            "unknown field(s) 'load' (known: type, schema, athlete, load_kg, leg, tempo)",
+        ),
+    ],
+)
+def test_invalid_messages_give_the_reason(fields, reason):
+    with pytest.raises(NextSetError) as info:
+        decode(json.dumps(message(**fields)))
+    assert str(info.value) == reason
+
+
+def test_missing_fields_are_named():
+    data = message()
+    del data["tempo"], data["leg"]
+    with pytest.raises(NextSetError, match=r"^missing field\(s\) leg, tempo$"):
+        from_message(data)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xff\xfe", "not UTF-8 text"),
+        (b"hello", "not JSON: Expecting value: line 1 column 1 (char 0)"),
+        (b"[1, 2]", "expected a JSON object, got list"),
+        (b'"3-1-X-0"', "expected a JSON object, got str"),
+        (
+            b'{"type":"next","schema":1,"athlete":null,"load_kg":NaN,"leg":"both","tempo":null}',
+            "not JSON: NaN is not a number in JSON",
+        ),
+        (
+            b'{"type":"next","schema":1,"athlete":null,"load_kg":1e999,"leg":"both","tempo":null}',
+            "load_kg: inf is not a finite number",
+        ),
+        (b"{" + b" " * MAX_MESSAGE_BYTES + b"}", "1026 bytes, over the 1024-byte limit"),
+    ],
+)
+def test_hostile_payloads_give_one_line_reasons(payload, reason):
+    with pytest.raises(NextSetError) as info:
+        decode(payload)
+    assert str(info.value) == reason
+    assert "\n" not in str(info.value)
+
+
+def test_load_is_kept_to_hundredths_and_the_maximum_is_allowed():
+    assert decode(json.dumps(message(load_kg=142.499999))).load_kg == 142.5
+    assert decode(json.dumps(message(load_kg=MAX_LOAD_KG))).load_kg == MAX_LOAD_KG
+
+
+def test_config_defaults():
+    assert from_config({"name": "Ana", "load_kg": 140}) == NextSet("Ana", 140.0)
+    assert from_config({"name": None, "load_kg": None}) == NextSet()
+    assert from_config({}) == NextSet()
+    with pytest.raises(NextSetError, match=r"^\[athlete\] name: 'A/B' has characters"):
+        from_config({"name": "A/B"})
+    with pytest.raises(NextSetError, match=r"^\[athlete\] load_kg: -1 kg: must be more"):
+        from_config({"load_kg": -1})
+
+
+# ---- which set follows which next set ----
+
+
+def test_applies_from_the_next_set_that_starts():
+    tracker = NextSetTracker(ANA)
+    assert tracker.for_set(1) == ANA  # first rep of set 1 binds it
+    tracker.offer(BEN)  # set from the dashboard during set 1
+    assert tracker.for_set(1) == ANA  # the rest of set 1 keeps what it started with
+    assert tracker.finish_set(1) == ANA
+    assert tracker.for_set(2) == BEN
+
+
+def test_a_set_that_ends_with_no_rep_follows_the_pending_one():
+    tracker = NextSetTracker(ANA)
+    tracker.offer(BEN)
+    assert tracker.finish_set(3) == BEN
+
+
+def test_invalid_message_keeps_the_previous_next_set():
+    tracker = NextSetTracker(ANA)
+    with pytest.raises(NextSetError):
+        tracker.receive(json.dumps(message(load_kg=-5)))
+    assert tracker.pending == ANA
+
+
+def test_cleared_retained_message_restores_config_defaults():
+    defaults = NextSet("Solo", 80.0)
+    tracker = NextSetTracker(ANA, defaults)
+    assert tracker.receive(b"") == defaults
+    assert tracker.pending == defaults
+
+
+# ---- persistence ----
+
+
+def test_store_round_trip_leaves_no_temporary_files(tmp_path):
+    store = NextSetStore(tmp_path / "next_set.json")
+    assert store.load() is None
+    assert store.save(ANA)
+    assert store.save(BEN)
+    assert store.load() == BEN
+    assert [p.name for p in tmp_path.iterdir()] == ["next_set.json"]
+    assert json.loads(store.path.read_text()) == BEN.to_message()
+
+
+def test_store_in_state_dir(tmp_path):
+    store = NextSetStore.in_state_dir({"state_dir": str(tmp_path / "state")})
+    assert store.path == tmp_path / "state" / "next_set.json"
+    assert store.save(ANA)
+    assert store.load() == ANA
+
+
+def test_corrupt_saved_file_is_logged_and_ignored(tmp_path, caplog):
+    path = tmp_path / "next_set.json"
+    path.write_text('{"type":"next","schema":1,"athle', encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert NextSetStore(path).load() is None
+    assert "ignoring the saved next set: not JSON" in caplog.text
+
+
+def test_failed_save_is_logged_not_raised(tmp_path, caplog):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("", encoding="utf-8")
+    store = NextSetStore(blocker / "next_set.json")
+    with caplog.at_level(logging.ERROR):
+        assert store.save(ANA) is False
+    assert "cannot save the next set" in caplog.text
+
+
+def test_a_restarted_station_keeps_its_next_set(tmp_path, caplog):
+    defaults = NextSet("Solo", 80.0)
+    store = NextSetStore(tmp_path / "next_set.json")
+    tracker = start_tracker(store, defaults)
+    assert tracker.pending == defaults
+    assert on_message(tracker, store, TOPIC, encode(ANA).encode())
+
+    with caplog.at_level(logging.WARNING):  # a bad message later changes nothing, on disk too
+        assert not on_message(tracker, store, TOPIC, b'{"type":"next"}')
+    assert f"{TOPIC}: message ignored: missing field(s)" in caplog.text
+    assert "the next set stays: athlete Ana, load 140 kg, leg both, tempo 3-1-X-0" in caplog.text
+
+    restarted = start_tracker(NextSetStore(tmp_path / "next_set.json"), defaults)
+    assert restarted.pending == ANA
+    assert restarted.for_set(1) == ANA
+
+
+def test_clearing_the_retained_message_forgets_the_saved_one(tmp_path):
+    defaults = NextSet("Solo", 80.0)
+    store = NextSetStore(tmp_path / "next_set.json")
+    tracker = start_tracker(store, defaults)
+    on_message(tracker, store, TOPIC, encode(ANA).encode())
+    assert on_message(tracker, store, TOPIC, b"")
+    assert tracker.pending == defaults
+    assert not store.path.exists()
+    assert start_tracker(store, defaults).pending == defaults
