@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "check": "hardware self-test: I2C bus, sensor, buzzer, broker",
     "calibrate": "measure bottom and lockout positions and write them to the config",
     "run": "count reps live: sensor, cues, MQTT",
+    "next": "set a station's next set: athlete, load, leg, tempo (retained MQTT message)",
     "dashboard": "serve the live web dashboard",
     "demo": "everything on one laptop: embedded broker, dashboard, simulated stations",
 }
