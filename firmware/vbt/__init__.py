@@ -1,0 +1,1 @@
+"""Velocity-based training: load-velocity profiles, estimated 1RM, velocity zones."""
