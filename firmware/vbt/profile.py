@@ -22,9 +22,8 @@ DEFAULT_WINDOW_DAYS = 42
 MIN_DISTINCT_LOADS = 3
 # Loads closer than this are the same load (the next-set message keeps hundredths of a kg).
 LOAD_RESOLUTION_KG = 0.01
-# A first rep within this of the target velocity is on target. Day-to-day spread of a
-# lifter's mean velocity at one load is a few hundredths of a m/s; this is an engineering
-# choice, not a value from the literature.
+# A first rep within this of the target velocity is on target: an engineering choice, not a
+# value from the literature.
 VELOCITY_ZONE_TOLERANCE_M_S = 0.05
 # Suggested loads are rounded to what a lifter can load: the dashboard's +/- step.
 LOAD_STEP_KG = 2.5

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from pathlib import Path
 
 import pytest
 
@@ -271,3 +273,32 @@ def test_clearing_the_retained_message_forgets_the_saved_one(tmp_path):
     assert tracker.pending == defaults
     assert not store.path.exists()
     assert start_tracker(store, defaults).pending == defaults
+
+
+# ---- the docs ----
+
+
+def _doc() -> str:
+    return (Path(__file__).resolve().parents[2] / "docs" / "prescriptions.md").read_text("utf-8")
+
+
+def test_documented_message_is_what_the_station_reads_and_writes():
+    examples = re.findall(r"```json\n(.*?)\n```", _doc(), re.S)
+    assert len(examples) == 1
+    assert decode(examples[0]) == ANA
+    assert encode(ANA) == examples[0]
+
+
+def test_documented_fields_are_the_message_fields():
+    section = _doc().split("## The next set", 1)[1].split("### `repsled next`", 1)[0]
+    documented = re.findall(r"^\| `([a-z_]+)` \|", section, re.M)
+    assert documented == list(ANA.to_message())
+
+
+def test_documented_log_line_is_the_real_one(tmp_path, caplog):
+    line = next(x for x in _doc().splitlines() if ": message ignored: " in x)
+    tracker = NextSetTracker(ANA)
+    store = NextSetStore(tmp_path / "next_set.json")
+    with caplog.at_level(logging.WARNING):
+        on_message(tracker, store, TOPIC, json.dumps(message(load_kg=-20)).encode())
+    assert [r.getMessage() for r in caplog.records] == [line]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tempo.prescription import (
@@ -223,3 +226,30 @@ def test_pause_cut_short():
 
 def test_no_pause_prescribed_is_never_cut_short():
     assert pauses_cut_short(RepPhases(3.0, 0.0, 1.0, 0.0), parse_tempo("3-0-X-0")) == ()
+
+
+# ---- the docs ----
+
+
+def _doc() -> str:
+    return (Path(__file__).resolve().parents[2] / "docs" / "prescriptions.md").read_text("utf-8")
+
+
+def test_documented_tempo_errors_are_the_real_ones():
+    section = _doc().split("## Tempo notation", 1)[1].split("## Tempo score", 1)[0]
+    block = re.search(r"```text\n(.*?)\n```", section, re.S)
+    assert block is not None
+    lines = block.group(1).splitlines()
+    assert len(lines) == 5
+    for line in lines:
+        text = re.match(r"tempo '([^']*)'", line)
+        assert text is not None, line
+        with pytest.raises(TempoError) as info:
+            parse_tempo(text.group(1))
+        assert str(info.value) == line
+
+
+def test_documented_worked_example_is_the_real_score():
+    assert "`tempo_score = (3 × 70 + 1 × 70 + 1 × 100) / 5 = 76`" in _doc()
+    result = tempo_score(RepPhases(1.6, 0.2, 0.9, 0.1), parse_tempo("3-1-X-0"))
+    assert result.score == 76
