@@ -19,8 +19,8 @@ import math
 import os
 import tempfile
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -78,6 +78,19 @@ class NextSet:
             "load_kg": self.load_kg,
             "tempo": None if self.tempo is None else self.tempo.text,
         }
+
+    def with_field(self, name: str, value: object) -> NextSet:
+        """A copy with one field changed and checked, as a Home Assistant `select`, `number`
+        or `text` entity sets one value at a time; NextSetError for a bad name or value."""
+        checks: dict[str, Callable[[object], Any]] = {
+            "athlete": check_athlete,
+            "load_kg": check_load_kg,
+            "leg": check_leg,
+            "tempo": check_tempo,
+        }
+        if name not in checks:
+            raise NextSetError(f"{name!r} is not a next-set field (athlete, load_kg, leg, tempo)")
+        return replace(self, **{name: checks[name](value)})
 
     def describe(self) -> str:
         """Short text for log lines."""

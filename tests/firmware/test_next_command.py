@@ -59,7 +59,7 @@ def test_publishes_a_retained_next_set_with_broker_url(broker, capsys):
 
 @pytest.mark.broker
 def test_broker_and_prefix_from_the_config(tmp_path, broker):
-    config = _config(tmp_path, broker, 'topic_prefix = "gym"\n')
+    config = _config(tmp_path, broker, 'topic_prefix = "gym"\nprotocol = "5"\n')
     argv = ["next", "--station", "press-b", "--config", config, "--athlete", "Ben"]
     assert main([*argv, "--leg", "left", "--tempo", "31x0"]) == 0
     payload, _ = _retained(broker, "gym/press-b/next")

@@ -178,6 +178,18 @@ def test_config_defaults():
         from_config({"load_kg": -1})
 
 
+def test_one_field_at_a_time_as_home_assistant_entities_set_them():
+    assert ANA.with_field("load_kg", 142.5) == NextSet("Ana", 142.5, "both", ANA.tempo)
+    assert ANA.with_field("tempo", "4-0-x-0").stamp()["tempo"] == "4-0-X-0"
+    assert ANA.with_field("tempo", None).tempo is None
+    assert ANA.with_field("leg", "right").leg == "right"
+    assert ANA.with_field("athlete", " Ben ").athlete == "Ben"
+    with pytest.raises(NextSetError, match=r"^load_kg: -1 kg: must be more than 0"):
+        ANA.with_field("load_kg", -1)
+    with pytest.raises(NextSetError, match=r"^'schema' is not a next-set field"):
+        ANA.with_field("schema", 2)
+
+
 # ---- which set follows which next set ----
 
 
