@@ -31,7 +31,11 @@ class _Failure(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--station", required=True, metavar="S", help="station name in topics")
+    parser.add_argument(
+        "--station",
+        metavar="S",
+        help="station name in topics (default: the config's [mqtt] station)",
+    )
     parser.add_argument("--athlete", metavar="A", help="who lifts (default: nobody named)")
     parser.add_argument(
         "--load-kg",
@@ -74,7 +78,9 @@ def parse_broker_url(url: str) -> tuple[str, int]:
     return parts.hostname, port or DEFAULT_PORT
 
 
-def check_station(station: str) -> str:
+def check_station(station: str | None) -> str:
+    if station is None:
+        raise _Failure("--station: required (or [mqtt] station in --config FILE)", EXIT_USAGE)
     if not station or station.strip() != station or any(c in station for c in "/+# "):
         raise _Failure(
             f"--station {station!r}: must be one topic level (no '/', '+', '#' or spaces)",
@@ -200,11 +206,11 @@ def run(args: argparse.Namespace) -> int:
     from firmware.config import load
 
     try:
-        station = check_station(args.station)
         payload = build_payload(args)
         broker = parse_broker_url(args.broker) if args.broker else None
         cfg = load(args.config)
         mqtt = dict(cfg.mqtt)
+        station = check_station(args.station or mqtt.get("station"))
         if broker is not None:
             mqtt["host"], mqtt["port"] = broker
         if not mqtt.get("host"):

@@ -74,6 +74,21 @@ def test_broker_and_prefix_from_the_config(tmp_path, broker):
 
 
 @pytest.mark.broker
+def test_station_from_the_config(tmp_path, broker):
+    config = _config(tmp_path, broker, 'station = "press-c"\n')
+    assert main(["next", "--config", config, "--load-kg", "90"]) == 0
+    payload, _ = _retained(broker, "repsled/press-c/next")
+    assert decode(payload).load_kg == 90.0
+
+
+def test_station_is_required_without_a_config_station(capsys):
+    assert main(["next", "--broker", "mqtt://127.0.0.1:1", "--athlete", "Ana"]) == 2
+    assert capsys.readouterr().err == (
+        "repsled next: error: --station: required (or [mqtt] station in --config FILE)\n"
+    )
+
+
+@pytest.mark.broker
 def test_a_later_next_set_replaces_the_retained_one(broker):
     url = f"mqtt://{broker.host}:{broker.port}"
     assert main(["next", "--station", STATION, "--athlete", "Ana", "--broker", url]) == 0
