@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from firmware.station.next_set import MAX_LOAD_KG
+
 # Mean velocity at which a leg press 1RM was reached: mean propulsive velocity 0.21 ± 0.06 m/s
 # over 15 lifters (Conceição et al. 2016, J Sports Sci 34(12):1099-1106,
 # doi:10.1080/02640414.2015.1090010). A default only: `[vbt] mvt_m_s` sets the lifter's own.
@@ -25,6 +27,8 @@ LOAD_RESOLUTION_KG = 0.01
 # A first rep within this of the target velocity is on target: an engineering choice, not a
 # value from the literature.
 VELOCITY_ZONE_TOLERANCE_M_S = 0.05
+# No leg press sled moves this fast on average; a larger value is a measurement fault.
+MAX_PLAUSIBLE_VELOCITY_M_S = 5.0
 # Suggested loads are rounded to what a lifter can load: the dashboard's +/- step.
 LOAD_STEP_KG = 2.5
 
@@ -94,15 +98,16 @@ def best_per_load(sets: Iterable[tuple[float | None, float | None]]) -> tuple[Pr
     """One point per distinct load from (load_kg, set's best mean concentric velocity) pairs.
 
     A load keeps the fastest of its sets: slower sets at the same load are fatigue or a bad
-    day, not what the lifter can do at that load. Sets with no load, or no positive finite
-    velocity, are left out. Sorted by load.
+    day, not what the lifter can do at that load. Sets with no load, a load the next-set
+    message would refuse, or a velocity that is not a positive plausible number are left
+    out. Sorted by load.
     """
     best: dict[int, tuple[float, float, int]] = {}
     for load, velocity in sets:
         if load is None or velocity is None:
             continue
-        if not (math.isfinite(load) and math.isfinite(velocity)) or load <= 0 or velocity <= 0:
-            continue
+        if not (0 < load <= MAX_LOAD_KG and 0 < velocity <= MAX_PLAUSIBLE_VELOCITY_M_S):
+            continue  # also NaN, which fails every comparison
         key = round(load / LOAD_RESOLUTION_KG)
         if key in best:
             kept_load, kept_velocity, count = best[key]

@@ -8,8 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware.station.next_set import (
+    FIELDS,
     MAX_LOAD_KG,
     MAX_MESSAGE_BYTES,
     NextSet,
@@ -314,3 +317,31 @@ def test_documented_log_line_is_the_real_one(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         on_message(tracker, store, TOPIC, json.dumps(message(load_kg=-20)).encode())
     assert [r.getMessage() for r in caplog.records] == [line]
+
+
+# ---- properties ----
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.binary(max_size=200)
+    | st.dictionaries(st.sampled_from(FIELDS), json_values).map(
+        lambda d: json.dumps({**message(), **d}).encode()
+    )
+)
+def test_any_payload_is_a_next_set_or_one_reason(payload):
+    tracker = NextSetTracker(ANA)
+    try:
+        got = tracker.receive(payload)
+    except NextSetError as exc:
+        assert "\n" not in str(exc)
+        assert tracker.pending == ANA
+    else:
+        assert tracker.pending == got
+        assert decode(encode(got)) == got  # what is kept on disk reads back the same

@@ -6,9 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tempo.prescription import (
     MAX_PHASE_S,
+    PHASES,
     TIMING_TOLERANCE_S,
     RepPhases,
     TempoError,
@@ -253,3 +256,48 @@ def test_documented_worked_example_is_the_real_score():
     assert "`tempo_score = (3 × 70 + 1 × 70 + 1 × 100) / 5 = 76`" in _doc()
     result = tempo_score(RepPhases(1.6, 0.2, 0.9, 0.1), parse_tempo("3-1-X-0"))
     assert result.score == 76
+
+
+# ---- properties ----
+
+PROPS = settings(max_examples=200, deadline=None, derandomize=True)
+tenths = st.integers(min_value=0, max_value=300).map(lambda n: n / 10)
+moving = st.one_of(st.none(), tenths.filter(lambda v: v > 0))
+prescriptions = st.builds(TempoPrescription, moving, tenths, moving, tenths)
+measured = st.one_of(st.none(), st.floats(min_value=0, max_value=60, allow_nan=False))
+
+
+@PROPS
+@given(prescriptions)
+def test_canonical_text_parses_back_to_the_same_prescription(prescription):
+    assert parse_tempo(prescription.text) == prescription
+
+
+@PROPS
+@given(st.text(max_size=20))
+def test_any_text_parses_or_gives_one_line(text):
+    try:
+        parse_tempo(text)
+    except TempoError as exc:
+        assert "\n" not in str(exc)
+
+
+@PROPS
+@given(st.builds(RepPhases, measured, measured, measured, measured), prescriptions)
+def test_score_is_within_0_100_and_deviations_match(phases, prescription):
+    score, deviations = tempo_score(phases, prescription)
+    assert score is None or 0 <= score <= 100
+    for phase, actual in zip(deviations, phases, strict=True):
+        target = prescription.target_s(phase)
+        if target is None or actual is None:
+            assert deviations[phase] is None
+        else:
+            assert deviations[phase] == pytest.approx(actual - target, abs=5e-4)
+
+
+@PROPS
+@given(prescriptions)
+def test_doing_exactly_the_prescription_scores_100(prescription):
+    targets = [prescription.target_s(p) for p in PHASES]
+    phases = RepPhases(*(0.7 if t is None else t for t in targets))  # X: any duration
+    assert tempo_score(phases, prescription).score == 100

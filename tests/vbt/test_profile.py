@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware.vbt.profile import (
     DEFAULT_MVT_M_S,
@@ -68,7 +70,18 @@ def test_each_load_keeps_its_fastest_set():
 
 
 def test_sets_without_load_or_velocity_are_left_out():
-    sets = [(None, 0.8), (100.0, None), (100.0, 0.0), (-5.0, 0.9), (80.0, math.inf), (60.0, 0.9)]
+    sets = [
+        (None, 0.8),
+        (100.0, None),
+        (100.0, 0.0),
+        (-5.0, 0.9),
+        (80.0, math.inf),
+        (80.0, math.nan),
+        (math.nan, 0.5),
+        (1e308, 0.1),  # an absurd load (the next-set message refuses over 1500 kg)
+        (90.0, 50.0),  # an absurd velocity: a measurement fault
+        (60.0, 0.9),
+    ]
     assert best_per_load(sets) == (ProfilePoint(60.0, 0.9, 1),)
 
 
@@ -165,3 +178,48 @@ def test_round_to_step():
     assert round_to_step(121.2) == 120.0
     assert round_to_step(121.3) == 122.5
     assert round_to_step(84.0) == 85.0
+
+
+# ---- properties ----
+
+PROPS = settings(max_examples=200, deadline=None, derandomize=True)
+
+
+@PROPS
+@given(
+    st.floats(min_value=0.5, max_value=2.0),  # intercept, m/s
+    st.floats(min_value=0.001, max_value=0.02),  # velocity lost per kg
+    st.lists(st.integers(min_value=8, max_value=120), min_size=3, max_size=8, unique=True),
+)
+def test_points_on_a_falling_line_give_that_line_back(intercept, loss_per_kg, steps):
+    loads = [2.5 * s for s in steps]  # loadable loads, 20 to 300 kg
+    sets = [(load, intercept - loss_per_kg * load) for load in loads]
+    if min(v for _, v in sets) <= 0:
+        return  # a line that stops before the heaviest load is not a lifter's
+    result = fit_profile(sets)
+    assert isinstance(result, LoadVelocityProfile)
+    assert result.slope_m_s_per_kg == pytest.approx(-loss_per_kg, rel=1e-6)
+    assert result.intercept_m_s == pytest.approx(intercept, rel=1e-6)
+    assert result.r_squared == pytest.approx(1.0, abs=1e-9)
+    assert result.e1rm_kg == pytest.approx((intercept - DEFAULT_MVT_M_S) / loss_per_kg, rel=1e-6)
+
+
+@PROPS
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.floats(allow_nan=True)),
+            st.one_of(st.none(), st.floats(allow_nan=True)),
+        ),
+        max_size=12,
+    )
+)
+def test_any_input_gives_a_profile_or_a_reason(sets):
+    result = fit_profile(sets)
+    if isinstance(result, LoadVelocityProfile):
+        assert result.slope_m_s_per_kg < 0
+        assert result.e1rm_kg > 0
+        assert len(result.points) >= 3
+    else:
+        assert result.reason
+        assert "\n" not in result.reason
