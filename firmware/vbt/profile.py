@@ -59,6 +59,15 @@ class LoadVelocityProfile:
     def load_at(self, velocity_m_s: float) -> float:
         return (velocity_m_s - self.intercept_m_s) / self.slope_m_s_per_kg
 
+    def describe(self) -> str:
+        """One line for `repsled history profile`."""
+        loads = f"{self.points[0].load_kg:g}-{self.points[-1].load_kg:g} kg"
+        return (
+            f"{len(self.points)} loads ({loads}): {self.intercept_m_s:.3f} m/s at no load, "
+            f"{self.slope_m_s_per_kg * 100:+.3f} m/s per 100 kg, R² {self.r_squared:.3f}, "
+            f"e1RM {self.e1rm_kg:.1f} kg at {self.mvt_m_s:g} m/s"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for the hub's API and `repsled history profile --format json`."""
         return {
@@ -78,6 +87,9 @@ class NotEnoughData:
 
     reason: str
     points: tuple[ProfilePoint, ...]
+
+    def describe(self) -> str:
+        return f"not enough data: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,6 +168,26 @@ def fit_profile(
             f"the line is already under the {mvt_m_s:g} m/s threshold at no load", points
         )
     return LoadVelocityProfile(points, slope, intercept, r_squared, mvt_m_s, e1rm)
+
+
+def e1rm_trend(
+    sets: Iterable[tuple[float, float | None, float | None]],
+    at_s: Iterable[float],
+    *,
+    window_days: float = DEFAULT_WINDOW_DAYS,
+    mvt_m_s: float = DEFAULT_MVT_M_S,
+) -> list[tuple[float, ProfileResult]]:
+    """The profile as it stood at each time in `at_s` (for example each session's end).
+
+    `sets` are (time in seconds, load_kg, best velocity); each profile is fitted over the
+    sets in the window ending at that time, (t - window, t], as the hub's current one is.
+    """
+    window_s = window_days * 86400.0
+    rows = sorted((t, load, v) for t, load, v in sets)
+    return [
+        (t, fit_profile(((load, v) for ts, load, v in rows if t - window_s < ts <= t), mvt_m_s))
+        for t in at_s
+    ]
 
 
 Verdict = Literal["too_light", "on_target", "too_heavy"]

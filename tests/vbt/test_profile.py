@@ -14,6 +14,7 @@ from firmware.vbt.profile import (
     NotEnoughData,
     ProfilePoint,
     best_per_load,
+    e1rm_trend,
     fit_profile,
     round_to_step,
     velocity_zone,
@@ -140,6 +141,45 @@ def test_to_dict_is_json_ready():
         "reason": "1 distinct load(s); a profile needs sets at 3 or more different loads",
         "points": [{"load_kg": 60.0, "velocity_m_s": 0.9, "sets": 1}],
     }
+
+
+def test_describe_in_one_line():
+    exact = fit_profile([(60.0, 0.9), (100.0, 0.7), (140.0, 0.5)])
+    assert exact.describe() == (
+        "3 loads (60-140 kg): 1.200 m/s at no load, -0.500 m/s per 100 kg, R² 1.000, "
+        "e1RM 198.0 kg at 0.21 m/s"
+    )
+    assert fit_profile([]).describe() == (
+        "not enough data: 0 distinct load(s); a profile needs sets at 3 or more different loads"
+    )
+
+
+DAY_S = 86400.0
+
+
+def test_e1rm_trend_over_a_sliding_window():
+    # Weeks 0-2 on the line 1.2 - 0.005 × load (e1RM 198 kg), weeks 8-10 a stronger lifter on
+    # 1.3 - 0.005 × load (e1RM 218 kg). A 6-week window at day 80 no longer sees the old sets.
+    old = [(d * DAY_S, load, 1.2 - 0.005 * load) for d, load in [(0, 60), (7, 100), (14, 140)]]
+    new = [(d * DAY_S, load, 1.3 - 0.005 * load) for d, load in [(56, 60), (63, 100), (70, 140)]]
+    trend = e1rm_trend(old + new, [7 * DAY_S, 14 * DAY_S, 70 * DAY_S, 80 * DAY_S])
+    assert [t for t, _ in trend] == [7 * DAY_S, 14 * DAY_S, 70 * DAY_S, 80 * DAY_S]
+    first, second, mixed, recent = (r for _, r in trend)
+    assert isinstance(first, NotEnoughData)  # two loads by day 7
+    assert isinstance(second, LoadVelocityProfile)
+    assert second.e1rm_kg == pytest.approx(198.0)
+    assert isinstance(mixed, LoadVelocityProfile)  # day 70: days 28-70, only the new sets
+    assert mixed.e1rm_kg == pytest.approx(218.0)
+    assert isinstance(recent, LoadVelocityProfile)
+    assert recent.e1rm_kg == pytest.approx(218.0)
+
+
+def test_e1rm_trend_window_includes_its_end_and_excludes_its_start():
+    sets = [(0.0, 60.0, 0.9), (DAY_S, 100.0, 0.7), (2 * DAY_S, 140.0, 0.5)]
+    ((_, exactly),) = e1rm_trend(sets, [2 * DAY_S], window_days=2.0)
+    assert isinstance(exactly, NotEnoughData)  # the set at day 0 is on the open edge
+    ((_, wider),) = e1rm_trend(sets, [2 * DAY_S], window_days=2.5)
+    assert isinstance(wider, LoadVelocityProfile)
 
 
 # ---- velocity zones ----
