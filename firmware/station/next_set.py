@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-from firmware.publishing.outbox import state_dir
 from firmware.publishing.payloads import Leg, dumps
 from tempo.prescription import TempoError, TempoPrescription, parse_tempo
 
@@ -265,9 +264,9 @@ class NextSetStore:
         self.path = Path(path)
 
     @classmethod
-    def in_state_dir(cls, storage: Mapping[str, Any]) -> NextSetStore:
-        """The store in the `[storage]` state directory, beside the outbox."""
-        return cls(state_dir(storage.get("state_dir")) / STATE_FILENAME)
+    def in_dir(cls, directory: str | os.PathLike[str]) -> NextSetStore:
+        """The store in a state directory: the outbox's (`publishing.outbox.state_dir`)."""
+        return cls(Path(directory) / STATE_FILENAME)
 
     def load(self) -> NextSet | None:
         """The saved next set; None when there is none or it is unreadable (logged)."""

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firmware.publishing.outbox import state_dir
 from firmware.station.next_set import (
     FIELDS,
     MAX_LOAD_KG,
@@ -238,8 +239,9 @@ def test_store_round_trip_leaves_no_temporary_files(tmp_path):
     assert json.loads(store.path.read_text()) == BEN.to_message()
 
 
-def test_store_in_state_dir(tmp_path):
-    store = NextSetStore.in_state_dir({"state_dir": str(tmp_path / "state")})
+def test_store_in_the_outbox_state_dir(tmp_path):
+    directory = state_dir(str(tmp_path / "state"))
+    store = NextSetStore.in_dir(directory)
     assert store.path == tmp_path / "state" / "next_set.json"
     assert store.save(ANA)
     assert store.load() == ANA
