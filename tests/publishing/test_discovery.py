@@ -11,7 +11,7 @@ import pytest
 
 from firmware.publishing import discovery
 
-from .conftest import STATION, make_rep, make_set
+from .conftest import STATION, make_rep, make_set, mqtt_section
 
 SESSION = "20250101T000000Z"
 HARDWARE = {"hw_version": "Raspberry Pi 4 Model B Rev 1.4", "serial_number": "10000000abcdef01"}
@@ -224,3 +224,17 @@ def test_totals_never_stop_counting_on_a_bad_file(tmp_path: Path, caplog):
     blocked.add(reps=1)
     assert blocked.reps == 2
     assert caplog.text.count("cannot save") == 1
+
+
+@pytest.mark.broker
+def test_publisher_announces_every_entity_with_the_dashboard_url(
+    broker, outbox, subscribe, publisher
+):
+    sub = subscribe(broker, ["homeassistant/#"])
+    url = "http://gym-pi.local:8080/"
+    publisher(mqtt_section(broker, dashboard_url=url), outbox)
+    count = len(EXPECTED)
+    assert sub.wait_for(lambda m: len([t for t, _, _ in m if t.endswith("/config")]) >= count)
+    got = {t: json.loads(p) for t, p, _ in sub.messages if t.endswith("/config")}
+    assert set(got) == {topic for topic, _ in configs().values()}
+    assert all(cfg["device"]["configuration_url"] == url for cfg in got.values())
