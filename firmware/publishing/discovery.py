@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -305,10 +306,11 @@ class Totals:
     """Reps and sets ever counted by this station, for the `total_increasing` sensors.
 
     Kept in a small JSON file when given a path (the station's state directory), so the
-    counters survive restarts. The file is replaced atomically but not fsynced (this runs on
-    the sampling thread): a power cut may lose the last increments or, at worst, reset the
-    counters, which Home Assistant's `total_increasing` takes as a meter reset. A disk error is
-    logged once and never stops counting.
+    counters survive restarts. `add` runs on the sampling thread and never touches the disk:
+    a background thread writes the latest values (replacing the file atomically, without
+    fsync). A power cut may lose the last increments or, at worst, reset the counters, which
+    Home Assistant's `total_increasing` takes as a meter reset. A disk error is logged once
+    and never stops counting.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -316,8 +318,13 @@ class Totals:
         self.reps = 0
         self.sets = 0
         self._warned = False
+        self._lock = threading.Lock()
+        self._pending = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
         if path is not None:
             self._load(path)
+            threading.Thread(target=self._writer, name="repsled-totals", daemon=True).start()
 
     def _load(self, path: Path) -> None:
         try:
@@ -334,13 +341,30 @@ class Totals:
                     setattr(self, key, value)
 
     def add(self, *, reps: int = 0, sets: int = 0) -> None:
-        self.reps += reps
-        self.sets += sets
-        if self.path is not None:
-            self._save(self.path)
+        with self._lock:
+            self.reps += reps
+            self.sets += sets
+            if self.path is not None:
+                self._idle.clear()
+                self._pending.set()
 
-    def _save(self, path: Path) -> None:
-        body = {"schema": TOTALS_SCHEMA, "reps": self.reps, "sets": self.sets}
+    def flush(self, timeout_s: float = 2.0) -> bool:
+        """Wait until the latest values are written (or could not be); False on timeout."""
+        return self._idle.wait(timeout_s)
+
+    def _writer(self) -> None:
+        assert self.path is not None
+        while True:
+            self._pending.wait()
+            with self._lock:
+                self._pending.clear()
+                body = {"schema": TOTALS_SCHEMA, "reps": self.reps, "sets": self.sets}
+            self._save(self.path, body)
+            with self._lock:
+                if not self._pending.is_set():
+                    self._idle.set()
+
+    def _save(self, path: Path, body: dict[str, int]) -> None:
         tmp = path.with_name(path.name + ".tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

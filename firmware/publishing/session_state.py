@@ -101,6 +101,10 @@ class RetainedState:
         self.session.add_set(done)
         self.summary.update_set(done)
 
+    def flush(self, timeout_s: float = 2.0) -> bool:
+        """Wait for the all-time counters to reach the disk (at the end of a run)."""
+        return self.summary.totals.flush(timeout_s)
+
     def messages(self) -> list[tuple[str, str]]:
         """(kind, text): publish each retained on PREFIX/STATION/kind."""
         return [("session", self.session.text()), ("summary", self.summary.payload())]

@@ -116,6 +116,7 @@ class Station:
             stats = self.loop.run(duration_s)
         finally:
             self.notifier.stopping()
+            self.retained.flush()
             if self._cue_thread is not None:
                 self._cue_thread.stop()
         self.log.info(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -207,9 +208,11 @@ def test_totals_survive_a_restart(tmp_path: Path):
     for i in range(1, 4):
         first.update_rep(make_rep(1, i), at_s=0.0)
     first.update_set(make_set(1, 3))
+    assert first.totals.flush()
     second = discovery.Summary(STATION, "B", totals=discovery.Totals(path))
     assert (second.data()["reps_total"], second.data()["sets_total"]) == (3, 1)
     second.update_rep(make_rep(1, 1), at_s=0.0)
+    assert second.totals.flush()
     assert discovery.Totals(path).reps == 4
 
 
@@ -221,7 +224,9 @@ def test_totals_never_stop_counting_on_a_bad_file(tmp_path: Path, caplog):
     assert "unreadable" in caplog.text
     blocked = discovery.Totals(tmp_path / "totals.json" / "below-a-file")
     blocked.add(reps=1)
+    assert blocked.flush()
     blocked.add(reps=1)
+    assert blocked.flush()
     assert blocked.reps == 2
     assert caplog.text.count("cannot save") == 1
 
@@ -238,3 +243,23 @@ def test_publisher_announces_every_entity_with_the_dashboard_url(
     got = {t: json.loads(p) for t, p, _ in sub.messages if t.endswith("/config")}
     assert set(got) == {topic for topic, _ in configs().values()}
     assert all(cfg["device"]["configuration_url"] == url for cfg in got.values())
+
+
+def test_totals_add_never_waits_on_the_disk(tmp_path: Path, monkeypatch):
+    """The sampling thread counts; a stuck disk holds only the writer thread."""
+    release = threading.Event()
+    saved: list[dict[str, int]] = []
+
+    def slow_save(self: discovery.Totals, path: Path, body: dict[str, int]) -> None:
+        release.wait()
+        saved.append(body)
+
+    monkeypatch.setattr(discovery.Totals, "_save", slow_save)
+    totals = discovery.Totals(tmp_path / "totals.json")
+    for _ in range(5):
+        totals.add(reps=1)  # returns although the write is stuck
+    assert totals.reps == 5
+    assert not totals.flush(0)
+    release.set()
+    assert totals.flush()
+    assert saved[-1] == {"schema": 1, "reps": 5, "sets": 0}
