@@ -92,6 +92,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "keepalive": Key((int,), 60, "keepalive seconds"),
         "discovery": Key((bool,), True, "publish Home Assistant discovery configs"),
         "discovery_prefix": Key((str,), "homeassistant", "Home Assistant discovery prefix"),
+        "dashboard_url": Key(_OPT_STR, None, "dashboard or hub URL shown in Home Assistant"),
     },
     "storage": {
         "state_dir": Key(_OPT_STR, None, "outbox directory; default $STATE_DIRECTORY or XDG"),

@@ -1,55 +1,156 @@
 """Home Assistant MQTT discovery and the retained summary its sensors read.
 
-Each sensor is a retained config under `{discovery_prefix}/sensor/{station}_{key}/config`.
-Their state is one retained JSON message, `{prefix}/{station}/summary`, rewritten after every
-rep and set; each sensor picks its field with a `value_template`. One retained topic means
-Home Assistant shows the latest values right after it (or the station) restarts, and the
-sensors of one rep always change together.
+Each entity is a retained config under `{discovery_prefix}/{component}/{station}_{key}/config`.
+The value sensors read one retained JSON message, `{prefix}/{station}/summary`, rewritten at
+start and after every rep and set; each picks its field with a `value_template`. One retained
+topic means Home Assistant shows the latest values right after it (or the station) restarts,
+and the sensors of one rep change together.
+
+The value sensors have no availability topic, so the last set stays readable after training;
+whether the station is up is a `connectivity` binary sensor on the status topic. Two `event`
+entities fire on every rep and every set (a repeated value changes no sensor state, an event
+always fires). Velocity has no `speed` device class: Home Assistant would convert it to mph.
+Only the all-time counters have a `state_class`: Home Assistant averages measurements over
+time, which means nothing for "the last rep's eccentric" or "reps in this set".
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import threading
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from firmware import __version__
 
+log = logging.getLogger(__name__)
+
 SUMMARY_SCHEMA = 1
+TOTALS_SCHEMA = 1
 MANUFACTURER = "repsled"
 MODEL = "leg press rep counter"
 
+# Where a Raspberry Pi says what it is; read at the edge, injectable in tests.
+PI_MODEL_PATH = Path("/proc/device-tree/model")
+PI_SERIAL_PATH = Path("/proc/device-tree/serial-number")
+CPUINFO_PATH = Path("/proc/cpuinfo")
+URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*")
+
 
 @dataclass(frozen=True, slots=True)
-class SensorSpec:
+class Entity:
+    """One Home Assistant entity of a station; `field` is the summary field it shows."""
+
     key: str
     name: str
-    field: str
+    field: str = ""
+    component: str = "sensor"
     unit: str | None = None
     device_class: str | None = None
-    state_class: str | None = "measurement"
+    state_class: str | None = None
     icon: str | None = None
+    precision: int | None = None
     options: tuple[str, ...] = ()
+    entity_category: str | None = None
 
 
-SENSORS: tuple[SensorSpec, ...] = (
-    SensorSpec("reps", "Reps in set", "reps_in_set", icon="mdi:counter"),
-    SensorSpec("sets", "Sets", "sets", icon="mdi:format-list-numbered"),
-    SensorSpec(
-        "eccentric_s", "Last eccentric", "last_eccentric_s", unit="s", device_class="duration"
+SENSORS: tuple[Entity, ...] = (
+    Entity("reps", "Reps in set", "reps_in_set", icon="mdi:counter", precision=0),
+    Entity("set", "Current set", "set", icon="mdi:numeric", precision=0),
+    Entity("sets", "Finished sets", "sets", icon="mdi:format-list-numbered", precision=0),
+    Entity(
+        "eccentric_s",
+        "Last eccentric",
+        "last_eccentric_s",
+        unit="s",
+        device_class="duration",
+        precision=1,
     ),
-    SensorSpec("eccentric_score", "Last eccentric score", "last_eccentric_score", icon="mdi:timer"),
-    SensorSpec(
+    Entity(
+        "eccentric_score",
+        "Last eccentric score",
+        "last_eccentric_score",
+        icon="mdi:bullseye-arrow",
+        precision=0,
+    ),
+    Entity(
         "lockout",
         "Last lockout",
         "last_lockout",
         device_class="enum",
-        state_class=None,
         icon="mdi:human-handsdown",
         options=("locked", "full", "partial"),
     ),
-    SensorSpec("velocity", "Velocity", "velocity_m_s", unit="m/s", device_class="speed"),
+    Entity(
+        "velocity",
+        "Mean concentric velocity",
+        "velocity_m_s",
+        unit="m/s",
+        icon="mdi:speedometer",
+        precision=2,
+    ),
+    Entity(
+        "peak_velocity",
+        "Peak concentric velocity",
+        "peak_velocity_m_s",
+        unit="m/s",
+        icon="mdi:speedometer",
+        precision=2,
+    ),
+    Entity(
+        "velocity_loss",
+        "Velocity loss",
+        "velocity_loss_pct",
+        unit="%",
+        icon="mdi:trending-down",
+        precision=0,
+    ),
+    Entity(
+        "time_under_tension",
+        "Time under tension",
+        "time_under_tension_s",
+        unit="s",
+        device_class="duration",
+        precision=0,
+    ),
+    Entity("session", "Session", "session", icon="mdi:calendar-clock"),
+    Entity("last_rep", "Last rep", "last_rep_at", device_class="timestamp"),
+    Entity(
+        "reps_total",
+        "Reps (all time)",
+        "reps_total",
+        state_class="total_increasing",
+        icon="mdi:counter",
+        precision=0,
+    ),
+    Entity(
+        "sets_total",
+        "Sets (all time)",
+        "sets_total",
+        state_class="total_increasing",
+        icon="mdi:format-list-numbered",
+        precision=0,
+    ),
+)
+
+CONNECTIVITY = Entity(
+    "online",
+    "Connection",
+    component="binary_sensor",
+    device_class="connectivity",
+    entity_category="diagnostic",
+)
+
+# (key, name, topic kind): fired by every message on PREFIX/STATION/kind.
+EVENTS: tuple[tuple[str, str, str], ...] = (
+    ("rep_event", "Rep", "rep"),
+    ("set_event", "Set", "set"),
 )
 
 
@@ -66,86 +167,308 @@ def status_topic(prefix: str, station: str) -> str:
     return f"{prefix}/{station}/status"
 
 
-def device(station: str, sw_version: str = __version__) -> dict[str, Any]:
-    return {
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8", "replace").replace("\x00", "").strip() or None
+    except OSError:
+        return None
+
+
+def hardware_info(
+    model_path: Path = PI_MODEL_PATH,
+    serial_path: Path = PI_SERIAL_PATH,
+    cpuinfo_path: Path = CPUINFO_PATH,
+) -> dict[str, str]:
+    """`hw_version` (the Pi model) and `serial_number` where readable; {} elsewhere."""
+    info: dict[str, str] = {}
+    model = _read_text(model_path)
+    if model:
+        info["hw_version"] = model
+    serial = _read_text(serial_path)
+    if not serial:
+        for line in (_read_text(cpuinfo_path) or "").splitlines():
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "serial" and value.strip():
+                serial = value.strip()
+                break
+    if serial:
+        info["serial_number"] = serial
+    return info
+
+
+def device(
+    station: str,
+    sw_version: str = __version__,
+    *,
+    configuration_url: str | None = None,
+    hardware: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    dev: dict[str, Any] = {
         "identifiers": [f"repsled_{object_id(station)}"],
         "name": f"repsled {station}",
         "model": MODEL,
         "manufacturer": MANUFACTURER,
         "sw_version": sw_version,
     }
+    for key in ("hw_version", "serial_number"):
+        if hardware and hardware.get(key):
+            dev[key] = hardware[key]
+    if configuration_url:
+        # Home Assistant refuses the whole config for a malformed URL: leave it out instead.
+        if URL_RE.fullmatch(configuration_url):
+            dev["configuration_url"] = configuration_url
+        else:
+            log.warning(
+                "[mqtt] dashboard_url: %r is not an http(s) URL; not announced",
+                configuration_url[:200],
+            )
+    return dev
 
 
 def config_messages(
-    *, prefix: str, station: str, discovery_prefix: str, sw_version: str = __version__
+    *,
+    prefix: str,
+    station: str,
+    discovery_prefix: str,
+    sw_version: str = __version__,
+    configuration_url: str | None = None,
+    hardware: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """(topic, JSON) of every retained discovery config for this station."""
+    """(topic, JSON) of every retained discovery config for this station.
+
+    `hardware` defaults to what this machine says (hardware_info())."""
     oid = object_id(station)
-    out: list[tuple[str, str]] = []
+    dev = device(
+        station,
+        sw_version,
+        configuration_url=configuration_url,
+        hardware=hardware_info() if hardware is None else hardware,
+    )
+    common = {"device": dev, "origin": {"name": "repsled", "sw_version": sw_version}}
+    configs: list[tuple[str, str, dict[str, Any]]] = []
     for spec in SENSORS:
         cfg: dict[str, Any] = {
             "name": spec.name,
             "unique_id": f"repsled_{oid}_{spec.key}",
             "state_topic": summary_topic(prefix, station),
             "value_template": f"{{{{ value_json.{spec.field} }}}}",
-            "availability_topic": status_topic(prefix, station),
-            "payload_available": "online",
-            "payload_not_available": "offline",
-            "device": device(station, sw_version),
-            "origin": {"name": "repsled", "sw_version": sw_version},
         }
-        if spec.unit:
-            cfg["unit_of_measurement"] = spec.unit
-        if spec.device_class:
-            cfg["device_class"] = spec.device_class
-        if spec.state_class:
-            cfg["state_class"] = spec.state_class
-        if spec.icon:
-            cfg["icon"] = spec.icon
-        if spec.options:
-            cfg["options"] = list(spec.options)
-        topic = f"{discovery_prefix}/sensor/{oid}_{spec.key}/config"
-        out.append((topic, json.dumps(cfg, separators=(",", ":"))))
+        configs.append(("sensor", spec.key, {**cfg, **_extras(spec), **common}))
+    conn = {
+        "name": CONNECTIVITY.name,
+        "unique_id": f"repsled_{oid}_{CONNECTIVITY.key}",
+        "state_topic": status_topic(prefix, station),
+        "payload_on": "online",
+        "payload_off": "offline",
+    }
+    configs.append(("binary_sensor", CONNECTIVITY.key, {**conn, **_extras(CONNECTIVITY), **common}))
+    for key, name, kind in EVENTS:
+        event = {
+            "name": name,
+            "unique_id": f"repsled_{oid}_{key}",
+            "state_topic": f"{prefix}/{station}/{kind}",
+            "event_types": [kind],
+            # Home Assistant wants `event_type`; every other field becomes an attribute.
+            "value_template": f"{{{{ dict(value_json, event_type='{kind}') | tojson }}}}",
+            "icon": "mdi:weight-lifter",
+        }
+        configs.append(("event", key, {**event, **common}))
+    return [
+        (f"{discovery_prefix}/{component}/{oid}_{key}/config", _dumps(cfg))
+        for component, key, cfg in configs
+    ]
+
+
+def _extras(spec: Entity) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if spec.unit:
+        out["unit_of_measurement"] = spec.unit
+    if spec.device_class:
+        out["device_class"] = spec.device_class
+    if spec.state_class:
+        out["state_class"] = spec.state_class
+    if spec.precision is not None:
+        out["suggested_display_precision"] = spec.precision
+    if spec.icon:
+        out["icon"] = spec.icon
+    if spec.options:
+        out["options"] = list(spec.options)
+    if spec.entity_category:
+        out["entity_category"] = spec.entity_category
     return out
 
 
+def _dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+class Totals:
+    """Reps and sets ever counted by this station, for the `total_increasing` sensors.
+
+    Kept in a small JSON file when given a path (the station's state directory), so the
+    counters survive restarts. `add` runs on the sampling thread and never touches the disk:
+    a background thread writes the latest values (replacing the file atomically, without
+    fsync). A power cut may lose the last increments or, at worst, reset the counters, which
+    Home Assistant's `total_increasing` takes as a meter reset. A disk error is logged once
+    and never stops counting.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.reps = 0
+        self.sets = 0
+        self._warned = False
+        self._lock = threading.Lock()
+        self._pending = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        if path is not None:
+            self._load(path)
+            threading.Thread(target=self._writer, name="repsled-totals", daemon=True).start()
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("%s: unreadable (%s); the all-time counters start at 0", path, exc)
+            return
+        if isinstance(data, dict):
+            for key in ("reps", "sets"):
+                value = data.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                    setattr(self, key, value)
+
+    def add(self, *, reps: int = 0, sets: int = 0) -> None:
+        with self._lock:
+            self.reps += reps
+            self.sets += sets
+            if self.path is not None:
+                self._idle.clear()
+                self._pending.set()
+
+    def flush(self, timeout_s: float = 2.0) -> bool:
+        """Wait until the latest values are written (or could not be); False on timeout."""
+        return self._idle.wait(timeout_s)
+
+    def _writer(self) -> None:
+        assert self.path is not None
+        while True:
+            self._pending.wait()
+            with self._lock:
+                self._pending.clear()
+                body = {"schema": TOTALS_SCHEMA, "reps": self.reps, "sets": self.sets}
+            self._save(self.path, body)
+            with self._lock:
+                if not self._pending.is_set():
+                    self._idle.set()
+
+    def _save(self, path: Path, body: dict[str, int]) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(body), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            if not self._warned:
+                log.warning("%s: cannot save the all-time counters: %s", path, exc)
+                self._warned = True
+
+
+def iso_utc(wall_time_s: float) -> str:
+    """A wall-clock time as Home Assistant's timestamp sensors want it (ISO 8601, UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(wall_time_s))
+
+
 class Summary:
-    """The latest numbers of a station, built from the rep and set payloads it publishes."""
+    """The latest numbers of a station's session, built from the payloads it publishes.
 
-    def __init__(self, station: str) -> None:
+    Present from the session's start (counts 0, per-rep values null), so Home Assistant never
+    shows the previous session's numbers as current.
+    """
+
+    def __init__(self, station: str, session: str, *, totals: Totals | None = None) -> None:
         self.station = station
-        self._data: dict[str, Any] | None = None
+        self.session = session
+        self.totals = totals or Totals()
         self._sets = 0
-
-    def update_rep(self, rep: dict[str, Any]) -> None:
-        self._data = {
+        self._set_reps: list[dict[str, Any]] = []
+        self._data: dict[str, Any] = {
             "schema": SUMMARY_SCHEMA,
-            "station": self.station,
-            "session": rep.get("session"),
-            "set": rep["set"],
-            "reps_in_set": rep["rep"],
-            "sets": self._sets,
-            "last_eccentric_s": rep["eccentric_s"],
-            "last_eccentric_score": rep["eccentric_score"],
-            "last_lockout": rep["lockout"],
-            "velocity_m_s": rep["mean_concentric_velocity_m_s"],
-            "last_id": rep["id"],
+            "station": station,
+            "session": session,
+            "set": 1,
+            "reps_in_set": 0,
+            "sets": 0,
+            "last_eccentric_s": None,
+            "last_eccentric_score": None,
+            "last_lockout": None,
+            "velocity_m_s": None,
+            "peak_velocity_m_s": None,
+            "velocity_loss_pct": None,
+            "time_under_tension_s": None,
+            "last_rep_at": None,
+            "reps_total": self.totals.reps,
+            "sets_total": self.totals.sets,
+            "last_id": None,
         }
+
+    def update_rep(self, rep: dict[str, Any], *, at_s: float | None = None) -> None:
+        """Fold in a rep; `at_s` is the wall-clock time it was counted (default now)."""
+        if self._set_reps and self._set_reps[-1]["set"] != rep["set"]:
+            self._set_reps = []
+        self._set_reps.append(rep)
+        self.totals.add(reps=1)
+        self._data.update(
+            set=rep["set"],
+            reps_in_set=rep["rep"],
+            last_eccentric_s=rep["eccentric_s"],
+            last_eccentric_score=rep["eccentric_score"],
+            last_lockout=rep["lockout"],
+            velocity_m_s=rep["mean_concentric_velocity_m_s"],
+            peak_velocity_m_s=rep.get("peak_concentric_velocity_m_s"),
+            velocity_loss_pct=_velocity_loss_pct(self._set_reps),
+            time_under_tension_s=round(sum(_tension_s(r) for r in self._set_reps), 4),
+            last_rep_at=iso_utc(time.time() if at_s is None else at_s),
+            reps_total=self.totals.reps,
+            last_id=rep["id"],
+        )
 
     def update_set(self, done: dict[str, Any]) -> None:
+        """The set's own figures replace the running ones; its reps are the set's count."""
         self._sets = max(self._sets, int(done["set"]))
-        if self._data is None:
-            return  # a set without a rep seen here: nothing to show for the rep sensors
-        self._data = {
-            **self._data,
-            "set": done["set"],
-            "reps_in_set": done["reps"],
-            "sets": self._sets,
-            "last_id": done["id"],
-        }
+        self.totals.add(sets=1)
+        self._data.update(
+            set=done["set"],
+            reps_in_set=done["reps"],
+            sets=self._sets,
+            velocity_loss_pct=done.get("velocity_loss_pct"),
+            time_under_tension_s=done.get("time_under_tension_s"),
+            sets_total=self.totals.sets,
+            last_id=done["id"],
+        )
 
-    def payload(self) -> str | None:
-        """The retained JSON, or None before the first rep."""
-        if self._data is None:
-            return None
-        return json.dumps(self._data, separators=(",", ":"), ensure_ascii=False)
+    def data(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def payload(self) -> str:
+        """The retained JSON."""
+        return _dumps(self._data)
+
+
+def _tension_s(rep: dict[str, Any]) -> float:
+    """The engine's rule (docs/engine.md): a rep's whole span, pauses inside it included."""
+    start, end = rep.get("t_start"), rep.get("t_end")
+    if isinstance(start, int | float) and isinstance(end, int | float) and end > start:
+        return float(end - start)
+    return 0.0
+
+
+def _velocity_loss_pct(reps: list[dict[str, Any]]) -> float | None:
+    """Best to last rep of the set so far, as the engine reports it at the set's end."""
+    vels = [r.get("mean_concentric_velocity_m_s") for r in reps]
+    nums = [v for v in vels if isinstance(v, int | float)]
+    if len(nums) < 2 or max(nums) <= 0:
+        return None
+    return round(100.0 * (max(nums) - nums[-1]) / max(nums), 1)

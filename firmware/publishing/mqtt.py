@@ -130,6 +130,7 @@ class MqttPublisher:
         self.prefix: str = mqtt.get("topic_prefix", "repsled")
         self.discovery_enabled: bool = bool(mqtt.get("discovery", True))
         self.discovery_prefix: str = mqtt.get("discovery_prefix", "homeassistant")
+        self.dashboard_url: str | None = mqtt.get("dashboard_url")
         self.sw_version = sw_version
         self.on_connection_change = on_connection_change
         self.flush_timeout_s = flush_timeout_s
@@ -197,12 +198,11 @@ class MqttPublisher:
         self._inflight: dict[int, int] = {}  # paho mid -> outbox row id
         self._handed_up_to = 0  # highest row id handed to paho
         self._waiters: dict[int, threading.Event] = {}  # mids of non-outbox messages we await
-        self._summary_text: str | None = None
+        self._retained: dict[str, str] = {}  # topic -> latest retained state, re-sent on connect
         self._last_progress_s = 0.0
         self._drained = threading.Event()
         self._closing = False
         # Sampling-thread state only:
-        self._summary = discovery.Summary(station)
         self._last_state_s = -math.inf
 
     @classmethod
@@ -233,19 +233,18 @@ class MqttPublisher:
         """
         if payload.get("type") != "rep":
             raise ValueError("publish_rep needs a rep payload")
-        row_id = self._store(self.rep_topic, dumps(payload))
-        self._summary.update_rep(payload)
-        self._events.put(("summary", self._summary.payload()))
-        return row_id
+        return self._store(self.rep_topic, dumps(payload))
 
     def publish_set(self, payload: dict[str, Any]) -> int:
         """Store a set payload (publishing.payloads.set_payload) durably, then publish it."""
         if payload.get("type") != "set":
             raise ValueError("publish_set needs a set payload")
-        row_id = self._store(self.set_topic, dumps(payload))
-        self._summary.update_set(payload)
-        self._events.put(("summary", self._summary.payload()))
-        return row_id
+        return self._store(self.set_topic, dumps(payload))
+
+    def publish_retained(self, kind: str, text: str) -> None:
+        """Derived state on `PREFIX/STATION/kind` (QoS 1, retained; `summary`, `session`):
+        not stored in the outbox (the next version replaces it), re-sent on every connection."""
+        self._events.put(("retained", f"{self.prefix}/{self.station}/{kind}", text))
 
     def _store(self, topic: str, text: str) -> int:
         """Outbox first; if the disk fails, still publish (from memory) rather than stop."""
@@ -400,8 +399,8 @@ class MqttPublisher:
         if self.discovery_enabled:
             self._client.subscribe(self.ha_status_topic, qos=1)
             self._announce()
-        if self._summary_text is not None:
-            self._client.publish(self.summary_topic, self._summary_text, qos=1, retain=True)
+        for topic, text in self._retained.items():
+            self._client.publish(topic, text, qos=1, retain=True)
         if not self._inflight:
             # Otherwise paho re-sends those first; their acks pull the next rows, in order.
             self._pump()
@@ -458,10 +457,10 @@ class MqttPublisher:
         if self._connected:
             self._client.publish(self.state_topic, payload, qos=0)
 
-    def _ev_summary(self, payload: str | None) -> None:
-        self._summary_text = payload
-        if payload is not None and self._connected:
-            self._client.publish(self.summary_topic, payload, qos=1, retain=True)
+    def _ev_retained(self, topic: str, payload: str) -> None:
+        self._retained[topic] = payload
+        if self._connected:
+            self._client.publish(topic, payload, qos=1, retain=True)
 
     def _ev_close(self) -> None:
         self._closing = True
@@ -493,6 +492,7 @@ class MqttPublisher:
             station=self.station,
             discovery_prefix=self.discovery_prefix,
             sw_version=self.sw_version,
+            configuration_url=self.dashboard_url,
         ):
             self._client.publish(topic, payload, qos=1, retain=True)
 

@@ -17,6 +17,7 @@ from firmware.clock import Clock
 from firmware.config import Config
 from firmware.publishing.mqtt import MqttPublisher
 from firmware.publishing.payloads import rep_payload, set_payload
+from firmware.publishing.session_state import RetainedState, totals_for
 from firmware.station.button import SetButton, build_button
 from firmware.station.cues import CuePlayer, CueThread, TextSink, build_cues
 from firmware.station.legs import LegTracker
@@ -76,6 +77,9 @@ class Station:
         self.progress = Progress()
         # The latest rep payloads (bounded: a device runs for weeks), for tests and benches.
         self.reps: deque[dict[str, Any]] = deque(maxlen=RECENT_REPS)
+        # The session so far and the Home Assistant summary, retained for late subscribers.
+        totals = totals_for(config.storage) if publisher is not None else None
+        self.retained = RetainedState(self.station, self.session, totals=totals)
         self._pinger = WatchdogPinger(self.notifier, clock)
         self._end_set_requested = False
         self._cue_thread = CueThread(cues) if cues is not None and cue_thread else None
@@ -107,10 +111,12 @@ class Station:
         )
         if self._cue_thread is not None:
             self._cue_thread.start()
+        self._publish_retained()  # the new session replaces the previous one at once
         try:
             stats = self.loop.run(duration_s)
         finally:
             self.notifier.stopping()
+            self.retained.flush()
             if self._cue_thread is not None:
                 self._cue_thread.stop()
         self.log.info(
@@ -170,6 +176,8 @@ class Station:
             self.reps.append(payload)
             if self.publisher is not None:
                 self.publisher.publish_rep(payload)
+            self.retained.add_rep(payload)
+            self._publish_retained()
             self.log.info(
                 "rep %d.%d: concentric %.2f s, top %.2f s, eccentric %.2f s (score %d), "
                 "%s, %.2f m/s%s",
@@ -191,6 +199,8 @@ class Station:
             self.progress.set_no, self.progress.rep_no = event.set + 1, 0
             if self.publisher is not None:
                 self.publisher.publish_set(payload)
+            self.retained.add_set(payload)
+            self._publish_retained()
             self.log.info(
                 "set %d done (%s): %d reps, mean eccentric %.2f s, velocity loss %.0f %%",
                 event.set,
@@ -201,6 +211,11 @@ class Station:
             )
         elif isinstance(event, PhaseChanged):
             self.log.debug("phase %s at %.3f s", event.phase, event.t_s)
+
+    def _publish_retained(self) -> None:
+        if self.publisher is not None:
+            for kind, text in self.retained.messages():
+                self.publisher.publish_retained(kind, text)
 
     def _on_status(self, status: SensorStatus) -> None:
         if self.cues is not None:

@@ -285,3 +285,16 @@ def test_browser_listener_still_checks_passwords(connect):
     assert dash.publish("repsled/legpress-1/rep", b"x") == NOT_AUTHORIZED
     bad = connect("legpress-1", "wrong", browser=True)
     assert bad.connect_rc is not None and bad.connect_rc.is_failure
+
+
+def test_acl_has_one_line_per_discovery_entity_and_no_stale_ones():
+    """Renamed or removed entities must leave the ACL too: it grants exactly what is announced."""
+    lines = ACL.read_text(encoding="utf-8").splitlines()
+    granted = {ln.split()[-1] for ln in lines if ln.startswith("pattern readwrite homeassistant/")}
+    announced = {
+        topic.replace("/STATIONX_", "/%u_")
+        for topic, _ in discovery.config_messages(
+            prefix="repsled", station="STATIONX", discovery_prefix="homeassistant", hardware={}
+        )
+    }
+    assert granted == announced

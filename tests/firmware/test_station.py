@@ -161,6 +161,7 @@ class Recorder:
     def __init__(self) -> None:
         self.reps: list[dict] = []
         self.sets: list[dict] = []
+        self.retained: list[tuple[str, str]] = []
         self.states = 0
 
     def publish_rep(self, payload: dict) -> int:
@@ -170,6 +171,9 @@ class Recorder:
     def publish_set(self, payload: dict) -> int:
         self.sets.append(payload)
         return len(self.sets)
+
+    def publish_retained(self, kind: str, text: str) -> None:
+        self.retained.append((kind, text))
 
     def publish_state(self, **_fields: object) -> bool:
         self.states += 1

@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 
 from firmware.clock import FakeClock
+from firmware.publishing import discovery
 from firmware.publishing.outbox import Outbox
 from firmware.publishing.payloads import dumps
+from firmware.publishing.session_state import RetainedState
 from tests.mosquitto import Mosquitto
 
 from .conftest import STATION, WAIT_S, make_rep, make_set, mqtt_section
@@ -49,6 +51,12 @@ def test_reps_and_sets_arrive_with_their_payloads(broker, outbox, subscribe, pub
         pub.publish_rep(rep)
     done = make_set(1, 5)
     pub.publish_set(done)
+    state = RetainedState(STATION, done["session"])  # what the station hands over
+    for rep in sent:
+        state.add_rep(rep)
+    state.add_set(done)
+    for kind, text in state.messages():
+        pub.publish_retained(kind, text)
     assert sub.wait_for(lambda m: any(t == f"{BASE}/set" for t, _, _ in m))
     assert sub.payloads(f"{BASE}/rep") == [dumps(r) for r in sent]
     assert sub.payloads(f"{BASE}/set") == [dumps(done)]
@@ -198,18 +206,21 @@ def test_discovery_configs_and_reannounce(broker, outbox, subscribe, publisher):
     def configs(msgs):
         return [(t, p, r) for t, p, r in msgs if t.endswith("/config")]
 
-    assert sub.wait_for(lambda m: len(configs(m)) >= 6)
+    count = len(discovery.config_messages(prefix="repsled", station=STATION, discovery_prefix="x"))
+    assert sub.wait_for(lambda m: len(configs(m)) >= count)
     for topic, payload, _ in configs(sub.messages):
         cfg = json.loads(payload)
-        assert topic.startswith(f"homeassistant/sensor/{STATION}_")
-        assert cfg["unique_id"] and cfg["state_topic"] == f"{BASE}/summary"
+        assert topic.startswith(
+            ("homeassistant/sensor/", "homeassistant/binary_sensor/", "homeassistant/event/")
+        ), topic
+        assert f"/{STATION}_" in topic and cfg["unique_id"]
+        assert cfg["state_topic"].startswith(f"{BASE}/")
         assert cfg["device"]["identifiers"] == [f"repsled_{STATION}"]
-        assert cfg["availability_topic"] == f"{BASE}/status"
-    retained = subscribe(broker, ["homeassistant/sensor/#"])
-    assert retained.wait_for(lambda m: len(m) >= 6 and all(r for _, _, r in m))
+    retained = subscribe(broker, ["homeassistant/#"])
+    assert retained.wait_for(lambda m: len(m) >= count and all(r for _, _, r in m))
     sub.clear()
     sub.client.publish("homeassistant/status", "online", qos=1)
-    assert sub.wait_for(lambda m: len(configs(m)) >= 6)
+    assert sub.wait_for(lambda m: len(configs(m)) >= count)
 
 
 class LogWatch(logging.Handler):

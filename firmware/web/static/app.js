@@ -1,5 +1,7 @@
 // repsled live dashboard: subscribes to {prefix}/+/# over MQTT/WebSockets, one panel per station.
-// Everything from the broker is untrusted text: it only ever reaches the page as textContent.
+// Everything from the broker (or the hub) is untrusted: each message is checked on arrival and
+// dropped when it does not fit, so no message can freeze a panel; text only ever reaches the
+// page as textContent.
 "use strict";
 
 (function () {
@@ -9,6 +11,16 @@
   const VELOCITY_LOSS_WARN_PCT = 20;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const KNOWN_SCHEMA = 1; // payloads of a newer schema are ignored (docs/payloads.md)
+  const MAX_COUNT = 10000; // no set or rep number is larger: a bigger one is not a real payload
+  const MAX_SECONDS = 3600; // phase and set durations above an hour are not real
+  const MAX_VELOCITY_M_S = 20;
+  const MAX_NAME = 100; // station and session names longer than this are not real
+  const MAX_STATIONS = 64;
+  const MAX_IDS = 5000; // ids remembered per session for dropping duplicates
+  const TARGET_KEY = "repsled.target_s"; // the page's own eccentric target, kept in the browser
+  const PHASES = ["rest", "concentric", "top_pause", "eccentric", "bottom_pause"];
+  const LOCKOUTS = ["locked", "full", "partial"];
+  const LEGS = ["both", "left", "right"];
 
   const params = new URLSearchParams(window.location.search);
   const queryTarget = positiveNumber(params.get("target"));
@@ -18,19 +30,37 @@
   const template = document.getElementById("station-template");
   const connEl = document.querySelector("[data-testid=connection]");
   const connText = connEl.querySelector(".conn-text");
+  const targetInput = document.querySelector("[data-testid=target-input]");
   let prefix = "repsled";
   let connected = false;
+  let pageTarget = storedTarget();
 
   // ---- small helpers --------------------------------------------------------------------------
 
   function positiveNumber(text) {
     if (text === null || text === undefined || text === "") return null;
     const n = Number(text);
-    return Number.isFinite(n) && n > 0 ? n : null;
+    return Number.isFinite(n) && n > 0 && n <= 60 ? n : null;
+  }
+
+  function storedTarget() {
+    try {
+      return positiveNumber(window.localStorage.getItem(TARGET_KEY));
+    } catch (err) {
+      return null; // storage disabled: the page still works, the setting is not kept
+    }
   }
 
   function isNum(x) {
     return typeof x === "number" && Number.isFinite(x);
+  }
+
+  function isCount(x, min) {
+    return Number.isInteger(x) && x >= min && x <= MAX_COUNT;
+  }
+
+  function isName(x) {
+    return typeof x === "string" && x.length > 0 && x.length <= MAX_NAME && !/[/+#\u0000-\u001f]/.test(x);
   }
 
   function fmt(x, digits) {
@@ -56,6 +86,104 @@
     return leg === "left" || leg === "right" ? leg : "";
   }
 
+  function clock(ms) {
+    const d = new Date(ms);
+    return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  }
+
+  // ---- checking what arrives -------------------------------------------------------------------
+  // Each check returns a clean copy (numbers out of range become null) or null to drop it.
+
+  function inRange(x, lo, hi) {
+    return isNum(x) && x >= lo && x <= hi ? x : null;
+  }
+
+  const REP_NUMBERS = {
+    concentric_s: MAX_SECONDS, top_pause_s: MAX_SECONDS, eccentric_s: MAX_SECONDS,
+    bottom_pause_s: MAX_SECONDS, eccentric_score: 100, rom_fraction: 10,
+    mean_concentric_velocity_m_s: MAX_VELOCITY_M_S, peak_concentric_velocity_m_s: MAX_VELOCITY_M_S,
+    target_eccentric_s: 60,
+  };
+  const SET_NUMBERS = {
+    mean_eccentric_s: MAX_SECONDS, time_under_tension_s: 24 * MAX_SECONDS,
+    mean_concentric_velocity_m_s: MAX_VELOCITY_M_S, best_concentric_velocity_m_s: MAX_VELOCITY_M_S,
+    last_concentric_velocity_m_s: MAX_VELOCITY_M_S, velocity_loss_pct: 100,
+  };
+
+  function common(p, type, name) {
+    if (p === null || typeof p !== "object" || Array.isArray(p)) return false;
+    if (p.type !== undefined && p.type !== type) return false;
+    if (p.schema !== undefined && p.schema !== KNOWN_SCHEMA) return false;
+    if (p.station !== undefined && p.station !== name) return false;
+    if (p.session !== undefined && !isName(p.session)) return false;
+    return p.leg === undefined || LEGS.includes(p.leg);
+  }
+
+  function cleanNumbers(p, limits) {
+    const out = { ...p };
+    for (const [key, hi] of Object.entries(limits)) {
+      if (key in out) out[key] = inRange(out[key], 0, hi);
+    }
+    return out;
+  }
+
+  function checkRep(p, name) {
+    if (!common(p, "rep", name) || !isCount(p.set, 1) || !isCount(p.rep, 1)) return null;
+    if (p.id !== undefined && p.session !== undefined && p.id !== `${name}/${p.session}/s${p.set}/r${p.rep}`) return null;
+    const r = cleanNumbers(p, REP_NUMBERS);
+    r.flags = Array.isArray(p.flags) ? p.flags.filter((f) => typeof f === "string" && f.length < 40).slice(0, 10) : [];
+    r.lockout = LOCKOUTS.includes(p.lockout) ? p.lockout : null;
+    return r;
+  }
+
+  function checkSet(p, name) {
+    if (!common(p, "set", name) || !isCount(p.set, 1) || !isCount(p.reps, 0)) return null;
+    if (p.id !== undefined && p.session !== undefined && p.id !== `${name}/${p.session}/s${p.set}`) return null;
+    const s = cleanNumbers(p, SET_NUMBERS);
+    if (s.imbalance !== undefined && (s.imbalance === null || typeof s.imbalance !== "object")) delete s.imbalance;
+    return s;
+  }
+
+  function checkState(p) {
+    if (p === null || typeof p !== "object" || Array.isArray(p)) return null;
+    if (p.schema !== undefined && p.schema !== KNOWN_SCHEMA) return null;
+    if (!isCount(p.set, 1) || !isCount(p.rep, 0)) return null;
+    return {
+      set: p.set,
+      rep: p.rep,
+      phase: PHASES.includes(p.phase) ? p.phase : "unknown",
+      position: inRange(p.position, -1, 2),
+      distance_mm: inRange(p.distance_mm, 0, 10000),
+    };
+  }
+
+  function checkSummary(p, name) {
+    if (!common(p, "summary", name) || !isCount(p.set, 1) || !isCount(p.reps_in_set, 0)) return null;
+    if (p.sets !== undefined && !isCount(p.sets, 0)) return null;
+    const s = cleanNumbers(p, {
+      last_eccentric_s: MAX_SECONDS, last_eccentric_score: 100, velocity_m_s: MAX_VELOCITY_M_S,
+      peak_velocity_m_s: MAX_VELOCITY_M_S,
+    });
+    s.last_lockout = LOCKOUTS.includes(p.last_lockout) ? p.last_lockout : null;
+    const at = typeof p.last_rep_at === "string" && p.last_rep_at.length < 40 ? Date.parse(p.last_rep_at) : NaN;
+    s.lastRepMs = Number.isFinite(at) ? at : null;
+    return s;
+  }
+
+  // The session document (docs/mqtt.md): the retained PREFIX/STATION/session or one of the
+  // hub's GET api/v1/live. A document of another schema is dropped whole.
+  function checkSessionDoc(p, name) {
+    if (p === null || typeof p !== "object" || Array.isArray(p)) return null;
+    if (p.type !== "session" || p.schema !== KNOWN_SCHEMA || p.station !== name || !isName(p.session)) return null;
+    if (!Array.isArray(p.sets) || !Array.isArray(p.reps)) return null;
+    const mine = (x) => x && typeof x === "object" && x.session === p.session;
+    return {
+      session: p.session,
+      sets: p.sets.filter(mine).map((s) => checkSet(s, name)).filter(Boolean),
+      reps: p.reps.filter(mine).map((r) => checkRep(r, name)).filter(Boolean),
+    };
+  }
+
   // ---- one station ----------------------------------------------------------------------------
 
   class Station {
@@ -63,15 +191,11 @@
       this.name = name;
       this.status = "unknown";
       this.onlineSinceMs = null;
+      this.offlineSinceMs = null; // null: offline, since when unknown (a retained message)
       this.lastStateMs = null;
       this.state = null;
       this.session = null;
-      this.oldSessions = new Set();
-      this.seenIds = new Set();
-      this.repsBySet = new Map(); // set number -> Map(rep number -> rep payload)
-      this.sets = []; // set payloads, oldest first
-      this.lastRep = null;
-      this.summary = null; // retained: what a page opened mid-set shows before the next rep
+      this.resetSession(null);
 
       const root = template.content.firstElementChild.cloneNode(true);
       root.setAttribute("data-station", name);
@@ -82,8 +206,14 @@
         leg: q(".leg-badge"),
         stale: q(".stale-badge"),
         status: q("[data-testid=status]"),
+        offline: q("[data-testid=offline-since]"),
         repCount: q("[data-testid=rep-count]"),
         setCount: q("[data-testid=set-count]"),
+        setDone: q("[data-testid=set-done]"),
+        sdTitle: q(".sd-title"),
+        sdReps: q(".sd-reps"),
+        sdLoss: q(".sd-loss"),
+        sdEcc: q(".sd-ecc"),
         phase: q("[data-testid=phase]"),
         fill: q(".track .fill"),
         distance: q(".distance-mm"),
@@ -94,7 +224,8 @@
         gaugeTarget: q(".gauge-target"),
         target: q(".target-s"),
         con: q(".con-s"),
-        mcv: q(".mcv"),
+        mcv: q("[data-testid=mean-velocity]"),
+        pcv: q("[data-testid=peak-velocity]"),
         top: q(".top-s"),
         bottom: q(".bottom-s"),
         lockoutTile: q(".lockout-tile"),
@@ -112,24 +243,46 @@
       this.renderAll();
     }
 
-    // Messages of an earlier session (an outbox flushed late) must not overwrite the current one.
-    acceptSession(session) {
-      if (typeof session !== "string" || session === this.session) return true;
-      if (this.oldSessions.has(session)) return false;
-      if (this.session !== null) this.oldSessions.add(this.session);
+    resetSession(session) {
       this.session = session;
-      this.repsBySet.clear();
-      this.sets = [];
+      this.seenIds = new Set();
+      this.repsBySet = new Map(); // set number -> Map(rep number -> rep payload)
+      this.sets = []; // set payloads, oldest first
       this.lastRep = null;
-      this.summary = null;
+      this.summary = null; // retained: what a page opened mid-set shows before the next rep
+    }
+
+    // Which session a message may touch. The station's own retained state (session document,
+    // summary) says which session is current; a rep or set of another session takes over only
+    // when it sorts after the current one (session ids sort by start time), so late messages
+    // of an older session (a flushed outbox) are dropped, and a stray message of a made-up
+    // session is undone by the station's next session document.
+    acceptSession(session, authoritative) {
+      if (session === undefined || session === this.session) return true;
+      if (this.session === null || authoritative || session > this.session) {
+        this.resetSession(session);
+        return true;
+      }
+      return false;
+    }
+
+    firstSight(id) {
+      if (typeof id !== "string") return true;
+      if (this.seenIds.has(id)) return false; // QoS 1 redelivery, a replayed outbox, the hub
+      this.seenIds.add(id);
+      if (this.seenIds.size > MAX_IDS) this.seenIds.delete(this.seenIds.values().next().value);
       return true;
     }
 
-    onStatus(text) {
+    onStatus(text, retained) {
       const status = text === "online" || text === "offline" ? text : "unknown";
       if (status === "online" && this.status !== "online") this.onlineSinceMs = Date.now();
+      if (status === "offline" && this.status !== "offline") {
+        this.offlineSinceMs = retained ? null : Date.now();
+      }
       this.status = status;
       this.renderStatus();
+      this.renderLive();
     }
 
     onState(state) {
@@ -140,35 +293,55 @@
       this.renderStatus();
     }
 
-    onRep(rep) {
-      if (!isNum(rep.set) || !isNum(rep.rep)) return;
-      if (typeof rep.id === "string") {
-        if (this.seenIds.has(rep.id)) return; // QoS 1 redelivery or a replayed outbox
-        this.seenIds.add(rep.id);
-      }
-      if (!this.acceptSession(rep.session)) return;
+    addRep(rep) {
+      if (!this.firstSight(rep.id)) return false;
       if (!this.repsBySet.has(rep.set)) this.repsBySet.set(rep.set, new Map());
       this.repsBySet.get(rep.set).set(rep.rep, rep);
       if (this.lastRep === null || rep.set > this.lastRep.set ||
           (rep.set === this.lastRep.set && rep.rep >= this.lastRep.rep)) {
         this.lastRep = rep;
       }
-      this.renderCounts();
-      this.renderLastRep();
-      this.renderChart();
+      return true;
+    }
+
+    addSet(done) {
+      if (!this.firstSight(done.id)) return false;
+      this.sets = this.sets.filter((s) => s.set !== done.set);
+      this.sets.push(done);
+      this.sets.sort((a, b) => a.set - b.set);
+      return true;
+    }
+
+    onRep(rep) {
+      if (!this.acceptSession(rep.session, false) || !this.addRep(rep)) return;
+      this.renderData();
+    }
+
+    onSet(done) {
+      if (!this.acceptSession(done.session, false) || !this.addSet(done)) return;
+      this.renderData();
     }
 
     onSummary(summary) {
-      if (!isNum(summary.set) || !this.acceptSession(summary.session)) return;
+      if (!this.acceptSession(summary.session, true)) return;
       this.summary = summary;
-      this.renderCounts();
-      this.renderLastRep();
+      this.renderData();
+      this.renderLive();
+    }
+
+    // From the station (retained, authoritative) or the hub (merged only when it is not older).
+    onSessionDoc(doc, fromHub) {
+      if (fromHub && this.session !== null && doc.session < this.session) return;
+      if (!this.acceptSession(doc.session, true)) return;
+      for (const s of doc.sets) this.addSet(s);
+      for (const r of doc.reps) this.addRep(r);
+      this.renderData();
     }
 
     // The summary as a partial rep, for the last-rep tiles until a real rep arrives.
     summaryRep() {
       const s = this.summary;
-      if (s === null || !isNum(s.reps_in_set) || s.reps_in_set < 1) return null;
+      if (s === null || s.reps_in_set < 1) return null;
       return {
         set: s.set,
         rep: s.reps_in_set,
@@ -176,37 +349,26 @@
         eccentric_score: s.last_eccentric_score,
         lockout: s.last_lockout,
         mean_concentric_velocity_m_s: s.velocity_m_s,
+        peak_concentric_velocity_m_s: s.peak_velocity_m_s,
         flags: [],
       };
     }
 
-    onSet(done) {
-      if (!isNum(done.set)) return;
-      if (typeof done.id === "string") {
-        if (this.seenIds.has(done.id)) return;
-        this.seenIds.add(done.id);
-      }
-      if (!this.acceptSession(done.session)) return;
-      this.sets = this.sets.filter((s) => s.set !== done.set);
-      this.sets.push(done);
-      this.sets.sort((a, b) => a.set - b.set);
-      this.renderCounts();
-      this.renderSets();
-    }
-
-    currentSet() {
-      let current = null;
-      for (const n of this.repsBySet.keys()) current = current === null ? n : Math.max(current, n);
-      for (const s of this.sets) current = current === null ? s.set : Math.max(current, s.set);
-      if (this.summary) current = current === null ? this.summary.set : Math.max(current, this.summary.set);
-      if (this.state && isNum(this.state.set)) {
-        current = current === null ? this.state.set : Math.max(current, this.state.set);
-      }
-      return current;
+    // The set the panel (counter, tiles and chart together) shows: the latest set with a rep.
+    // A finished set stays on show until the next set's first rep; the live state of the next
+    // set (rep 0) does not switch.
+    shownSet() {
+      const candidates = [...this.repsBySet.keys(), ...this.sets.map((s) => s.set)];
+      if (this.summary && this.summary.reps_in_set > 0) candidates.push(this.summary.set);
+      if (this.state && this.state.rep > 0) candidates.push(this.state.set);
+      if (candidates.length) return Math.max(...candidates);
+      if (this.state) return this.state.set;
+      return this.summary ? this.summary.set : null;
     }
 
     targetS() {
       if (queryTarget !== null) return queryTarget;
+      if (pageTarget !== null) return pageTarget;
       const fromRep = this.lastRep && positiveNumber(this.lastRep.target_eccentric_s);
       return fromRep || DEFAULT_TARGET_S;
     }
@@ -222,6 +384,10 @@
     renderAll() {
       this.renderStatus();
       this.renderLive();
+      this.renderData();
+    }
+
+    renderData() {
       this.renderCounts();
       this.renderLastRep();
       this.renderChart();
@@ -238,13 +404,22 @@
         const since = this.lastStateMs !== null ? this.lastStateMs : this.onlineSinceMs;
         setText(this.el.stale, `no data ${Math.round((now - since) / 1000)} s`);
       }
+      const offline = this.status === "offline";
+      this.el.offline.hidden = !offline;
+      if (offline) {
+        const lastRepMs = this.summary ? this.summary.lastRepMs : null;
+        let text = this.offlineSinceMs !== null ? `offline since ${clock(this.offlineSinceMs)}` : "offline";
+        if (lastRepMs !== null) text += ` · last rep ${clock(lastRepMs)}`;
+        setText(this.el.offline, text);
+      }
       this.el.root.classList.toggle("is-stale", stale);
-      this.el.root.classList.toggle("is-offline", this.status === "offline");
+      this.el.root.classList.toggle("is-offline", offline);
     }
 
     renderLive() {
-      const s = this.state;
-      const phase = s && typeof s.phase === "string" ? s.phase : "unknown";
+      const offline = this.status === "offline";
+      const s = offline ? null : this.state; // an offline station has no phase: do not show its last
+      const phase = offline ? "offline" : s ? s.phase : "unknown";
       setText(this.el.phase, phase === "unknown" ? "–" : phase.replace("_", " "));
       this.el.phase.setAttribute("data-phase", phase);
       this.el.root.setAttribute("data-phase", phase);
@@ -254,33 +429,40 @@
     }
 
     renderCounts() {
-      const current = this.currentSet();
+      const current = this.shownSet();
+      const done = this.sets.find((x) => x.set === current) || null;
       const reps = current === null ? null : this.repsBySet.get(current);
       // The station numbers its reps: the highest number is the count even when the page
       // missed some (opened mid-set); a redelivered rep has a number already seen.
       let count = reps && reps.size ? Math.max(...reps.keys()) : 0;
-      if (this.state && this.state.set === current && isNum(this.state.rep)) {
-        count = Math.max(count, this.state.rep);
-      }
-      if (this.summary && this.summary.set === current && isNum(this.summary.reps_in_set)) {
-        count = Math.max(count, this.summary.reps_in_set);
-      }
+      if (this.state && this.state.set === current) count = Math.max(count, this.state.rep);
+      if (this.summary && this.summary.set === current) count = Math.max(count, this.summary.reps_in_set);
+      if (done) count = done.reps;
       setText(this.el.repCount, String(count));
       setText(this.el.setCount, current === null ? "–" : String(current));
       const anyRep = reps && reps.size ? reps.values().next().value : null;
-      const done = this.sets.find((x) => x.set === current);
       const leg = legLabel((done && done.leg) || (anyRep && anyRep.leg));
       this.el.leg.hidden = leg === "";
       setText(this.el.leg, leg);
-      this.el.root.classList.toggle("set-done", Boolean(done));
+      this.el.root.classList.toggle("set-done", done !== null);
+      this.el.setDone.hidden = done === null;
+      if (done) {
+        setText(this.el.sdTitle, `set ${done.set} done`);
+        setText(this.el.sdReps, `${done.reps} reps`);
+        setText(this.el.sdLoss, `velocity loss ${fmt(done.velocity_loss_pct, 0)} %`);
+        this.el.sdLoss.classList.toggle("warn", isNum(done.velocity_loss_pct) && done.velocity_loss_pct >= VELOCITY_LOSS_WARN_PCT);
+        setText(this.el.sdEcc, `mean down ${fmt(done.mean_eccentric_s, 1)} s`);
+      }
     }
 
     renderLastRep() {
-      const r = this.lastRep || this.summaryRep();
+      const current = this.shownSet();
+      let r = this.lastRep || this.summaryRep();
+      if (r !== null && current !== null && r.set !== current) r = null; // tiles follow the panel's set
       const target = this.targetS();
       setText(this.el.target, target.toFixed(1));
       if (r === null) {
-        for (const key of ["ecc", "con", "mcv", "top", "bottom", "lockout", "score"]) setText(this.el[key], "–");
+        for (const key of ["ecc", "con", "mcv", "pcv", "top", "bottom", "lockout", "score"]) setText(this.el[key], "–");
         setText(this.el.repNo, "");
         setText(this.el.lockoutHint, "");
         this.el.flags.replaceChildren();
@@ -291,11 +473,12 @@
         this.placeGaugeTarget(target, target * 1.5);
         return;
       }
-      const flags = Array.isArray(r.flags) ? r.flags.map(String) : [];
+      const flags = Array.isArray(r.flags) ? r.flags : [];
       setText(this.el.repNo, `· rep ${r.rep}`);
       setText(this.el.ecc, fmt(r.eccentric_s, 1));
       setText(this.el.con, fmt(r.concentric_s, 1));
       setText(this.el.mcv, fmt(r.mean_concentric_velocity_m_s, 2));
+      setText(this.el.pcv, fmt(r.peak_concentric_velocity_m_s, 2));
       setText(this.el.top, fmt(r.top_pause_s, 1));
       setText(this.el.bottom, fmt(r.bottom_pause_s, 1));
 
@@ -337,10 +520,10 @@
 
     renderChart() {
       const svgEl = this.el.chart;
-      const current = this.currentSet();
+      const current = this.shownSet();
       const byRep = current === null ? null : this.repsBySet.get(current);
       const reps = byRep ? [...byRep.values()].sort((a, b) => a.rep - b.rep) : [];
-      const W = 320, H = 132, left = 26, right = 30, top = 8, bottom = 18;
+      const W = 320, H = 140, left = 28, right = 34, top = 16, bottom = 18;
       const plotW = W - left - right, plotH = H - top - bottom;
       const target = this.targetS();
       const eccMax = Math.max(target * 1.4, ...reps.map((r) => (isNum(r.eccentric_s) ? r.eccentric_s : 0)));
@@ -356,9 +539,13 @@
       for (const t of [0, Math.round(eccMax / 2), Math.floor(eccMax)]) {
         nodes.push(svg("text", { x: left - 4, y: yEcc(t) + 3, class: "tick tick-ecc", "text-anchor": "end" }, String(t)));
       }
+      nodes.push(svg("text", { x: left - 4, y: 8, class: "unit unit-ecc", "text-anchor": "end" }, "s"));
       nodes.push(svg("text", { x: left + plotW + 4, y: yVel(velMax / 1.15) + 3, class: "tick tick-vel" },
         (velMax / 1.15).toFixed(1)));
       nodes.push(svg("text", { x: left + plotW + 4, y: yVel(0) + 3, class: "tick tick-vel" }, "0"));
+      nodes.push(svg("text", { x: W - 2, y: 8, class: "unit unit-vel", "text-anchor": "end" }, "m/s"));
+      nodes.push(svg("text", { x: left + plotW / 2, y: 8, class: "unit", "text-anchor": "middle" },
+        current === null ? "" : `set ${current} · rep`));
 
       reps.forEach((r, i) => {
         const x = left + i * slotW;
@@ -390,25 +577,28 @@
       }
       svgEl.replaceChildren(...nodes);
 
-      if (vels.length > 1) {
+      // The finished set's own figure once it is done; the running one before.
+      const done = this.sets.find((x) => x.set === current);
+      let loss = null;
+      if (done && isNum(done.velocity_loss_pct)) {
+        loss = done.velocity_loss_pct;
+      } else if (vels.length > 1) {
         const best = Math.max(...vels);
-        const last = vels[vels.length - 1];
-        const loss = best > 0 ? ((best - last) / best) * 100 : 0;
-        setText(this.el.velLoss, `velocity loss ${loss.toFixed(0)} %`);
-        this.el.velLoss.classList.toggle("warn", loss >= VELOCITY_LOSS_WARN_PCT);
-      } else {
-        setText(this.el.velLoss, "");
+        loss = best > 0 ? ((best - vels[vels.length - 1]) / best) * 100 : 0;
       }
+      setText(this.el.velLoss, loss === null ? "" : `velocity loss ${loss.toFixed(0)} %`);
+      this.el.velLoss.classList.toggle("warn", loss !== null && loss >= VELOCITY_LOSS_WARN_PCT);
     }
 
     renderSets() {
       const rows = [];
       for (const s of [...this.sets].reverse()) {
         const tr = document.createElement("tr");
+        tr.setAttribute("data-testid", "set-row");
         const leg = legLabel(s.leg);
         const cells = [
           leg ? `${s.set} ${leg === "left" ? "L" : "R"}` : String(s.set),
-          String(isNum(s.reps) ? s.reps : "–"),
+          String(s.reps),
           `${fmt(s.mean_eccentric_s, 1)} s`,
           fmt(s.best_concentric_velocity_m_s, 2),
           `${fmt(s.velocity_loss_pct, 0)} %`,
@@ -420,6 +610,7 @@
           if (i === 4 && isNum(s.velocity_loss_pct) && s.velocity_loss_pct >= VELOCITY_LOSS_WARN_PCT) {
             td.className = "warn";
           }
+          if (i === 5) td.setAttribute("data-testid", "set-tut");
           tr.appendChild(td);
         });
         if (leg) tr.title = `${leg} leg`;
@@ -438,9 +629,10 @@
     const td = document.createElement("td");
     td.colSpan = 6;
     const pct = (x) => (isNum(x) ? `${x > 0 ? "+" : ""}${x.toFixed(0)} %` : "–");
+    const setNo = (x) => (isCount(x, 1) ? String(x) : "?");
     const parts = [
-      `L/R (sets ${imb.left_set ?? "?"} / ${imb.right_set ?? "?"})`,
-      `reps ${isNum(imb.reps_diff) ? (imb.reps_diff > 0 ? "+" : "") + imb.reps_diff : "–"} (${pct(imb.reps_pct)})`,
+      `L/R (sets ${setNo(imb.left_set)} / ${setNo(imb.right_set)})`,
+      `reps ${isNum(imb.reps_diff) ? (imb.reps_diff > 0 ? "+" : "") + imb.reps_diff.toFixed(0) : "–"} (${pct(imb.reps_pct)})`,
       `velocity ${pct(imb.mean_velocity_diff_pct)}`,
       `down ${pct(imb.eccentric_s_diff_pct)}`,
     ];
@@ -455,6 +647,7 @@
   function station(name) {
     let st = stations.get(name);
     if (st) return st;
+    if (stations.size >= MAX_STATIONS) return null;
     st = new Station(name);
     stations.set(name, st);
     const names = [...stations.keys()].sort(byName);
@@ -462,6 +655,13 @@
     container.insertBefore(st.el.root, next === undefined ? null : stations.get(next).el.root);
     document.getElementById("empty").hidden = true;
     return st;
+  }
+
+  function rerenderTargets() {
+    for (const st of stations.values()) {
+      st.renderLastRep();
+      st.renderChart();
+    }
   }
 
   // ---- MQTT -----------------------------------------------------------------------------------
@@ -477,41 +677,60 @@
     }
   }
 
-  function onMessage(topic, payload) {
+  // One message: checked, then handed to its station; anything that does not fit is dropped.
+  function onMessage(topic, payload, retained) {
     if (!topic.startsWith(`${prefix}/`)) return;
     const parts = topic.slice(prefix.length + 1).split("/");
-    if (parts.length !== 2 || parts[0] === "") return;
+    if (parts.length !== 2 || !isName(parts[0])) return;
     const [name, kind] = parts;
     const text = new TextDecoder().decode(payload);
-    switch (kind) {
-      case "status": {
-        // An empty retained payload clears the status; the station stays, as unknown.
-        if (text === "" && !stations.has(name)) return;
-        station(name).onStatus(text.trim().toLowerCase());
-        break;
-      }
-      case "state": {
-        const s = parseJson(text, topic);
-        if (s) station(name).onState(s);
-        break;
-      }
-      case "rep": {
-        const r = parseJson(text, topic);
-        if (r && (r.type === undefined || r.type === "rep")) station(name).onRep(r);
-        break;
-      }
-      case "set": {
-        const s = parseJson(text, topic);
-        if (s && (s.type === undefined || s.type === "set")) station(name).onSet(s);
-        break;
-      }
-      case "summary": {
-        const s = parseJson(text, topic);
-        if (s) station(name).onSummary(s);
-        break;
-      }
-      default:
-        break; // topics of a newer publisher: ignored
+    if (kind === "status") {
+      // An empty retained payload clears the status; the station stays, as unknown.
+      if (text === "" && !stations.has(name)) return;
+      const st = station(name);
+      if (st) st.onStatus(text.trim().toLowerCase(), retained);
+      return;
+    }
+    const checks = {
+      state: (p) => checkState(p),
+      rep: (p) => checkRep(p, name),
+      set: (p) => checkSet(p, name),
+      summary: (p) => checkSummary(p, name),
+      session: (p) => checkSessionDoc(p, name),
+    };
+    if (!(kind in checks)) return; // topics of a newer publisher: ignored
+    const raw = parseJson(text, topic);
+    const msg = raw && checks[kind](raw);
+    if (!msg) {
+      if (raw) console.warn(`repsled: dropping a ${kind} message that does not fit on ${topic}`);
+      return;
+    }
+    const st = station(name);
+    if (st === null) return;
+    if (kind === "state") st.onState(msg);
+    else if (kind === "rep") st.onRep(msg);
+    else if (kind === "set") st.onSet(msg);
+    else if (kind === "summary") st.onSummary(msg);
+    else st.onSessionDoc(msg, false);
+  }
+
+  // The hub's latest session of every station, once when the page opens (docs/dashboard.md).
+  async function loadFromHub() {
+    let body;
+    try {
+      const res = await fetch("api/v1/live", { cache: "no-store" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      body = await res.json();
+    } catch (err) {
+      console.warn(`repsled: hub api/v1/live unavailable: ${err && err.message}`);
+      return;
+    }
+    if (!body || body.schema !== KNOWN_SCHEMA || !Array.isArray(body.sessions)) return;
+    for (const raw of body.sessions) {
+      if (!raw || !isName(raw.station)) continue;
+      const doc = checkSessionDoc(raw, raw.station);
+      const st = doc && station(raw.station);
+      if (st) st.onSessionDoc(doc, true);
     }
   }
 
@@ -537,17 +756,43 @@
     } catch (err) {
       console.warn("repsled: no config.json, using defaults");
     }
+    if (config === null || typeof config !== "object") config = {};
     return {
-      brokerUrl: params.get("broker") || config.broker_ws || defaultBrokerUrl(),
-      prefix: params.get("prefix") || config.prefix || "repsled",
+      brokerUrl: params.get("broker") || (typeof config.broker_ws === "string" && config.broker_ws) || defaultBrokerUrl(),
+      prefix: params.get("prefix") || (typeof config.prefix === "string" && config.prefix) || "repsled",
+      hub: config.hub === true,
     };
   }
 
+  function setupTargetInput() {
+    if (queryTarget !== null) {
+      targetInput.value = String(queryTarget);
+      targetInput.disabled = true;
+      targetInput.title = "set by ?target= in the address";
+      return;
+    }
+    targetInput.value = String(pageTarget !== null ? pageTarget : DEFAULT_TARGET_S);
+    targetInput.addEventListener("change", () => {
+      const value = positiveNumber(targetInput.value);
+      targetInput.setAttribute("aria-invalid", value === null ? "true" : "false");
+      if (value === null) return;
+      pageTarget = value;
+      try {
+        window.localStorage.setItem(TARGET_KEY, String(value));
+      } catch (err) {
+        console.warn("repsled: cannot keep the target in this browser");
+      }
+      rerenderTargets();
+    });
+  }
+
   async function main() {
+    setupTargetInput();
     const config = await loadConfig();
     prefix = config.prefix.replace(/\/+$/, "");
     const filter = `${prefix}/+/#`;
     setText(document.getElementById("empty-topic"), `${filter} at ${config.brokerUrl}`);
+    if (config.hub) loadFromHub();
     if (typeof window.mqtt === "undefined") {
       showConnection("error", "MQTT client failed to load");
       return;
@@ -573,9 +818,9 @@
     });
     client.on("offline", () => showConnection("disconnected", "broker unreachable"));
     client.on("error", (err) => showConnection("error", err && err.message ? err.message : "error"));
-    client.on("message", (topic, payload) => {
+    client.on("message", (topic, payload, packet) => {
       try {
-        onMessage(topic, payload);
+        onMessage(topic, payload, Boolean(packet && packet.retain));
       } catch (err) {
         console.error(`repsled: failed to show ${topic}`, err);
       }
