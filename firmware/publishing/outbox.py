@@ -91,7 +91,7 @@ class OutboxItem:
 def _kind(exc: sqlite3.Error) -> str:
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc).lower()
-    if name.startswith("SQLITE_FULL") or "disk is full" in text or "database or disk is full" in text:
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
         return "full"
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text:
         return "readonly"
@@ -227,7 +227,7 @@ class Outbox:
                 columns = [r[1] for r in self._db.execute("PRAGMA table_info(outbox)")]
                 if columns != _OUTBOX_COLUMNS:
                     raise OutboxDamaged(f"{self.path}: not a repsled outbox (no outbox table)")
-            elif version != OUTBOX_SCHEMA and version != 0:
+            elif version not in (OUTBOX_SCHEMA, 0):
                 raise OutboxDamaged(
                     f"{self.path}: outbox schema version {version}, this repsled reads "
                     f"version {OUTBOX_SCHEMA}"
@@ -398,7 +398,9 @@ def inspect(path: Path) -> tuple[str, str]:
     Opens the file read-only (the running station may have it open too) and changes nothing.
     """
     aside = damaged_files(path)
-    aside_note = f"; {len(aside)} damaged file(s) moved aside, latest {aside[-1].name}" if aside else ""
+    aside_note = ""
+    if aside:
+        aside_note = f"; {len(aside)} damaged file(s) moved aside, latest {aside[-1].name}"
     if not path.exists():
         if not os.access(path.parent if path.parent.exists() else path.parent.parent, os.W_OK):
             return "FAIL", f"{path.parent} is not writable: reps would be kept in memory only"
@@ -419,7 +421,8 @@ def inspect(path: Path) -> tuple[str, str]:
             else 0
         )
     except sqlite3.Error as exc:
-        return "FAIL", f"{path}: {_describe(exc, _kind(exc))} (the station moves it aside){aside_note}"
+        reason = _describe(exc, _kind(exc))
+        return "FAIL", f"{path}: {reason} (the station moves it aside){aside_note}"
     finally:
         db.close()
     writable = os.access(path.parent, os.W_OK)

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -121,6 +120,8 @@ if wait == "connected" and not up.wait(15):
     sys.exit("never connected")
 for i in range(1, count + 1):
     pub.publish_rep(make_rep(1, i))
+if not pub.wait_stored(15):
+    sys.exit("never stored")
 print("ready", flush=True)
 sys.stdin.read()
 """
@@ -212,34 +213,6 @@ def test_discovery_configs_and_reannounce(broker, outbox, subscribe, publisher):
     assert sub.wait_for(lambda m: len(configs(m)) >= 6)
 
 
-class LogWatch(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self.cond = threading.Condition()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with self.cond:
-            self.records.append(record)
-            self.cond.notify_all()
-
-    def wait(self, predicate) -> bool:
-        with self.cond:
-            return self.cond.wait_for(lambda: predicate(self.records), WAIT_S)
-
-
-@pytest.fixture
-def logwatch():
-    handler = LogWatch()
-    logger = logging.getLogger("firmware.publishing.mqtt")
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
-
-
 def test_bad_password_is_reported_once_and_retried(tmp_path, outbox, logwatch, publisher):
     tool = shutil.which("mosquitto_passwd")
     if tool is None:
@@ -262,6 +235,7 @@ def test_bad_password_is_reported_once_and_retried(tmp_path, outbox, logwatch, p
         assert "\n" not in first.getMessage()
         assert all(r.levelno == logging.DEBUG for r in again)
         pub.publish_rep(make_rep(1, 1))  # reps keep being stored
+        assert pub.wait_stored(WAIT_S)
         assert len(outbox) == 1 and not pub.connected
         pub.close()
         assert all("s3cret" not in r.getMessage() for r in logwatch.records)
@@ -376,7 +350,9 @@ def test_a_failing_disk_does_not_stop_publishing(broker, outbox, subscribe, logw
     pub, watch = publisher(mqtt_section(broker, discovery=False), outbox)
     assert watch.wait(True)
     outbox._db.close()  # every write now fails as on a dead SD card
-    assert pub.publish_rep(make_rep(1, 1)) == 0
+    pub.publish_rep(make_rep(1, 1))
     assert sub.wait_for(has_ids({make_rep(1, 1)["id"]}))
     errors = [r for r in logwatch.records if r.levelno == logging.ERROR]
     assert "cannot store a message" in errors[0].getMessage()
+    assert "keeping messages in memory" in errors[0].getMessage()
+    assert pub.health()["storage"] == "memory"

@@ -6,6 +6,8 @@ import pytest
 
 from firmware.config import SCHEMA, ConfigError
 from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.payloads import dumps
+from tests.mosquitto import free_port
 
 
 def section(**overrides):
@@ -72,7 +74,13 @@ def test_publish_rejects_the_wrong_payload_kind(outbox):
 def test_rep_is_stored_before_any_connection(outbox):
     from .conftest import make_rep
 
-    pub = MqttPublisher(section(), outbox, station="st")  # never started: no broker at all
-    row = pub.publish_rep(make_rep(1, 1))
-    assert [i.row_id for i in outbox.pending(5)] == [row]
-    assert outbox.pending(5)[0].topic == "repsled/st/rep"
+    # Nothing listens on the port: the worker stores, the broker never sees it.
+    pub = MqttPublisher(section(port=free_port()), outbox, station="st").start()
+    try:
+        pub.publish_rep(make_rep(1, 1))
+        assert pub.wait_stored(10.0)
+        [item] = outbox.pending(5)
+        assert item.topic == "repsled/st/rep"
+        assert item.payload == dumps(make_rep(1, 1))
+    finally:
+        pub.close()
