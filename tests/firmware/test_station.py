@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "traces" / "reverse_press_clean.csv"
 
 
-def _station(trace: Path, *, pin_factory: MockFactory | None = None) -> Station:
+def _station(
+    trace: Path, *, pin_factory: MockFactory | None = None, session: str | None = "S1"
+) -> Station:
     cfg = load(trace.with_suffix(".toml"))
     clock = FakeClock()
     source = open_source(
@@ -33,7 +36,7 @@ def _station(trace: Path, *, pin_factory: MockFactory | None = None) -> Station:
         clock=clock,
     )
     cues = build_cues(cfg.cues, pin_factory=pin_factory) if pin_factory else None
-    return Station(cfg, clock=clock, source=source, cues=cues, session="S1")
+    return Station(cfg, clock=clock, source=source, cues=cues, session=session)
 
 
 def test_station_counts_what_replay_counts() -> None:
@@ -93,8 +96,24 @@ def test_station_buzzes_the_cue_of_every_event() -> None:
     assert factory.pin(17).state is False
 
 
-def test_session_ids_are_utc_start_times() -> None:
-    assert new_session_id(0) == "19700101T000000Z"
+def test_session_ids_are_utc_start_times_with_a_random_part() -> None:
+    assert new_session_id(0, "3f2a") == "19700101T000000Z-3f2a"
+    assert re.fullmatch(r"19700101T000000Z-[0-9a-f]{4}", new_session_id(0))
+    # Sortable by start time: the time comes first, in a fixed width.
+    assert new_session_id(59, "ffff") < new_session_id(60, "0000")
+
+
+def test_two_sessions_in_the_same_second_never_share_ids() -> None:
+    """Consumers drop duplicates by id: a repeated session id would discard real reps."""
+    same_second = [new_session_id(1_700_000_000.0) for _ in range(500)]
+    assert len(set(same_second)) == len(same_second)
+    assert all("/" not in s and "+" not in s and "#" not in s for s in same_second)
+    # Two stations started back to back (the same second, as after a quick restart).
+    first, second = _station(EXAMPLE, session=None), _station(EXAMPLE, session=None)
+    first.run()
+    second.run()
+    first_ids = {p["id"] for p in first.reps}
+    assert first_ids and first_ids.isdisjoint(p["id"] for p in second.reps)
 
 
 @pytest.mark.parametrize("speed", [0.0, -1.0])
