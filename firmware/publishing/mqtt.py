@@ -56,6 +56,7 @@ STATE_SCHEMA = 1
 DEFAULT_WINDOW = 20
 STATE_PERIOD_S = 0.1  # the live state topic runs at 10 Hz at most
 HEALTH_SCHEMA = 1
+TICK_S = 1.0  # the worker's timers (echo, stall, disk retry) run this often
 STALL_S = 30.0  # in flight with no ack this long while connected: hand everything out again
 ECHO_TIMEOUT_S = 10.0  # acked but not echoed back this long: the broker refused it (its ACL)
 REFUSED_RETRY_S = 60.0  # how often messages the broker refused are offered again
@@ -411,18 +412,25 @@ class MqttPublisher:
     # ---- the worker thread ----
 
     def _run(self) -> None:
+        next_tick_s = time.monotonic() + TICK_S
         while True:
             try:
-                event = self._events.get(timeout=1.0)
+                event = self._events.get(timeout=max(0.0, next_tick_s - time.monotonic()))
             except queue.Empty:
                 event = ("tick",)
             if event[0] == "stop":
                 return
-            try:
-                getattr(self, f"_ev_{event[0]}")(*event[1:])
-                self._after_event()
-            except Exception:
-                log.exception("MQTT worker: handling %s failed", event[0])
+            events = [event]
+            if event[0] != "tick" and time.monotonic() >= next_tick_s:
+                events.append(("tick",))  # the live state at 10 Hz must not starve the timers
+            for ev in events:
+                if ev[0] == "tick":
+                    next_tick_s = time.monotonic() + TICK_S
+                try:
+                    getattr(self, f"_ev_{ev[0]}")(*ev[1:])
+                    self._after_event()
+                except Exception:
+                    log.exception("MQTT worker: handling %s failed", ev[0])
 
     def _ev_store(self) -> None:
         while True:
@@ -459,9 +467,10 @@ class MqttPublisher:
             self._probe = None
             self._refuse(self.status_topic, "the broker acknowledged it but never delivered it")
         for (topic, _), flight in list(self._inflight.items()):
+            if self._refused is not None:
+                break  # known; only an echo ends it
             if flight.acked_s is not None and now - flight.acked_s > self.echo_timeout_s:
                 self._refuse(topic, "the broker acknowledged it but never delivered it")
-                break
         if self._refused is not None and now >= self._retry_refused_s:
             log.debug("offering the refused messages to the broker again")
             self._retry_refused_s = now + self.refused_retry_s
@@ -629,11 +638,11 @@ class MqttPublisher:
             f"{self.prefix}/%u/#` does so only when [mqtt] username is the station name "
             f"{self.station!r}"
         )
-        if message != self._refused:
+        if self._refused is None:
             log.error("%s", message)
         else:
             log.debug("broker still refuses %s", topic)
-        self._refused = message
+        self._refused = self._refused or message
         self._retry_refused_s = time.monotonic() + self.refused_retry_s
 
     def _report(self, message: str, level: int = logging.ERROR) -> None:
