@@ -1,9 +1,11 @@
 """Where messages wait for the broker: the disk outbox when it works, memory when it does not.
 
 Counting and cues never depend on the disk, so nothing here raises. A full disk, a read-only
-state directory or an outbox that cannot be opened turn the store to memory: messages are kept
-there (at most `memory_max`, oldest dropped past it, with a warning), published as usual, and
-written to disk once the outbox can be opened and written again (tried every `retry_s`).
+state directory or an outbox that cannot be opened turn the store to memory: new messages are
+kept there (at most `memory_max`, oldest dropped past it, with a warning), published as usual,
+and written to disk once the outbox can be written again (tried every `retry_s`). Rows already
+on disk are still read and sent meanwhile; a delivered row that cannot be deleted yet (a full
+disk refuses even that) is remembered and deleted later, so it is not sent again and again.
 Messages in memory are newer than every row on disk: they are written back, in order, before
 any new message, so the order of delivery is kept.
 
@@ -63,7 +65,9 @@ class MessageStore:
         self.retry_s = retry_s
         self._monotonic = monotonic
         self._outbox = outbox
+        self._writable = outbox is not None
         self._memory: deque[OutboxItem] = deque()
+        self._acked_unsaved: set[tuple[str, str]] = set()  # delivered, delete failed
         self._lock = threading.RLock()
         self._next_try = -math.inf
         self.problem: str | None = None
@@ -93,11 +97,8 @@ class MessageStore:
     def put(self, topic: str, payload: str, qos: int = 1) -> OutboxItem:
         """Keep a message: on disk (committed on return) if possible, else in memory."""
         with self._lock:
-            if self._outbox is None and self._monotonic() >= self._next_try:
-                self._try_open()
-            if self._outbox is not None and self._memory:
-                self._write_back()
-            if self._outbox is not None and not self._memory:
+            self._retry_if_due()
+            if self._outbox is not None and self._writable and not self._memory:
                 try:
                     row_id = self._outbox.put(topic, payload, qos)
                     return OutboxItem(row_id, topic, payload, qos)
@@ -114,10 +115,13 @@ class MessageStore:
             rows: list[OutboxItem] = []
             if self._outbox is not None:
                 try:
-                    rows = self._outbox.pending(limit + len(skip))
+                    rows = self._outbox.pending(limit + len(skip) + len(self._acked_unsaved))
                 except OutboxError as exc:
-                    self._failed(exc)
-            items = [r for r in rows if (r.topic, r.payload) not in skip]
+                    self._failed(exc, reading=True)
+            gone = self._acked_unsaved
+            items = [
+                r for r in rows if (key := (r.topic, r.payload)) not in skip and key not in gone
+            ]
             for item in self._memory:
                 if len(items) >= limit:
                     break
@@ -136,23 +140,20 @@ class MessageStore:
                 try:
                     self._outbox.ack_message(topic, payload)
                 except OutboxError as exc:
+                    self._acked_unsaved.add((topic, payload))
                     self._failed(exc)
 
     def maintain(self) -> None:
-        """Called now and then: try the disk again while messages wait in memory."""
+        """Called now and then: try the disk again while it fails."""
         with self._lock:
-            if self._monotonic() < self._next_try:
-                return
-            if self._outbox is None:
-                self._try_open()
-            elif self._memory:
-                self._write_back()
+            self._retry_if_due()
 
     def status(self) -> dict[str, Any]:
         """For the health topic, logs and tests."""
         with self._lock:
+            on_disk = self._outbox is not None and self._writable and not self._memory
             return {
-                "storage": "disk" if self._outbox is not None and not self._memory else "memory",
+                "storage": "disk" if on_disk else "memory",
                 "storage_problem": self.problem,
                 "in_memory": len(self._memory),
                 "quarantined": self._outbox.quarantined_total if self._outbox is not None else 0,
@@ -166,14 +167,14 @@ class MessageStore:
     def __len__(self) -> int:
         with self._lock:
             on_disk = len(self._outbox) if self._outbox is not None else 0
-            return on_disk + len(self._memory)
+            return on_disk - len(self._acked_unsaved) + len(self._memory)
 
     def close(self) -> None:
         """Close the outbox; messages only in memory are lost now, and said so."""
         with self._lock:
-            if self._memory:
+            if self._memory or self._acked_unsaved or not self._writable:
                 self._next_try = -math.inf
-                self.maintain()
+                self._retry_if_due()
             if self._memory:
                 log.error(
                     "%d message(s) were kept in memory only and are lost at exit: %s",
@@ -185,6 +186,18 @@ class MessageStore:
                 self._outbox = None
 
     # ---- internals ----
+
+    def _retry_if_due(self) -> None:
+        healthy = self._outbox is not None and self._writable
+        if healthy and not self._memory and not self._acked_unsaved:
+            return
+        if self._monotonic() < self._next_try:
+            return
+        if self._outbox is None:
+            self._try_open()
+        else:
+            self._next_try = self._monotonic() + self.retry_s
+            self._write_back()
 
     def _remember(self, item: OutboxItem) -> None:
         if len(self._memory) >= self.memory_max:
@@ -200,19 +213,28 @@ class MessageStore:
         self._memory.append(item)
 
     def _write_back(self) -> None:
-        assert self._outbox is not None
-        moved = 0
-        while self._memory:
-            item = self._memory[0]
-            try:
-                self._outbox.put(item.topic, item.payload, item.qos)
-            except OutboxError as exc:
-                self._failed(exc)
-                return
-            self._memory.popleft()
-            moved += 1
+        """Deletes that failed, then memory to disk in order; success makes the disk writable."""
+        outbox = self._outbox
+        assert outbox is not None
+        try:
+            for topic, payload in list(self._acked_unsaved):
+                outbox.ack_message(topic, payload)
+                self._acked_unsaved.discard((topic, payload))
+            moved = 0
+            while self._memory:
+                item = self._memory[0]
+                outbox.put(item.topic, item.payload, item.qos)
+                self._memory.popleft()
+                moved += 1
+        except OutboxError as exc:
+            self._failed(exc)
+            return
         if moved:
             log.info("%d message(s) kept in memory are on disk now", moved)
+        if self.problem is not None:
+            log.info("outbox %s is writable again", outbox.path)
+        self.problem = None
+        self._writable = True
 
     def _try_open(self) -> None:
         self._next_try = self._monotonic() + self.retry_s
@@ -235,11 +257,8 @@ class MessageStore:
             self._set_problem(str(exc))
             return
         self._outbox = outbox
-        if self.problem is not None:
-            log.info("outbox %s is writable again", path)
-        self.problem = None
-        if self._memory:
-            self._write_back()
+        self._writable = False
+        self._write_back()
 
     def _move_aside(self, path: Path, reason: str) -> bool:
         try:
@@ -255,16 +274,22 @@ class MessageStore:
         )
         return True
 
-    def _failed(self, exc: OutboxError) -> None:
-        outbox, self._outbox = self._outbox, None
-        if outbox is not None:
-            try:
-                outbox.close()
-            except Exception as close_exc:  # a broken connection may not even close
-                log.debug("closing the failed outbox: %s", close_exc)
+    def _failed(self, exc: OutboxError, *, reading: bool = False) -> None:
+        """A write failed: memory until the retry. A read failed or the file is damaged:
+        close it (moved aside if damaged) and open it again."""
         self._set_problem(str(exc))
+        self._writable = False
         self._next_try = self._monotonic() + self.retry_s
-        if not isinstance(exc, OutboxDamaged) or outbox is None:
+        outbox = self._outbox
+        if outbox is None or not (reading or isinstance(exc, OutboxDamaged)):
+            return
+        self._outbox = None
+        self._acked_unsaved.clear()
+        try:
+            outbox.close()
+        except Exception as close_exc:  # a broken connection may not even close
+            log.debug("closing the failed outbox: %s", close_exc)
+        if not isinstance(exc, OutboxDamaged):
             return
         if os.path.exists(outbox.path) and self._move_aside(outbox.path, str(exc)):
             self._try_open()
