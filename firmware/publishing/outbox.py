@@ -118,8 +118,10 @@ def _error(path: Path, doing: str, exc: sqlite3.Error) -> OutboxError:
     return OutboxDamaged(message) if kind == "damaged" else OutboxError(message, kind)
 
 
-def state_dir(config_value: str | None, env: Mapping[str, str] | None = None) -> Path:
-    """Where the outbox lives: `[storage] state_dir`, else systemd's, else the XDG state dir."""
+def state_dir_path(
+    config_value: str | None, env: Mapping[str, str] | None = None
+) -> tuple[Path, str]:
+    """Where the outbox lives, and what said so; nothing is created."""
     environ = os.environ if env is None else env
     if config_value:
         path, source = Path(config_value).expanduser(), "[storage] state_dir"
@@ -130,6 +132,12 @@ def state_dir(config_value: str | None, env: Mapping[str, str] | None = None) ->
         xdg = environ.get("XDG_STATE_HOME")
         base = Path(xdg) if xdg else Path(environ.get("HOME") or Path.home()) / ".local" / "state"
         path, source = base / APP_NAME, "XDG state directory"
+    return path, source
+
+
+def state_dir(config_value: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """Where the outbox lives: `[storage] state_dir`, else systemd's, else the XDG state dir."""
+    path, source = state_dir_path(config_value, env)
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -402,7 +410,10 @@ def inspect(path: Path) -> tuple[str, str]:
     if aside:
         aside_note = f"; {len(aside)} damaged file(s) moved aside, latest {aside[-1].name}"
     if not path.exists():
-        if not os.access(path.parent if path.parent.exists() else path.parent.parent, os.W_OK):
+        existing = path.parent
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
             return "FAIL", f"{path.parent} is not writable: reps would be kept in memory only"
         return ("warn" if aside else "ok"), f"{path}: no outbox yet (nothing waiting){aside_note}"
     try:

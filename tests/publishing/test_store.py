@@ -308,3 +308,38 @@ def test_real_read_only_state_dir_then_writable_again(tmp_path):
         assert store.status()["storage"] == "disk"
         assert payloads(store) == [msg(1)]
         store.close()
+
+
+# ---- `repsled check` says what the station would do ----
+
+
+def test_check_outbox_row(tmp_path):
+    from firmware.commands.check import check_outbox
+
+    mqtt = {"host": "127.0.0.1"}
+    state = tmp_path / "state"
+    storage = {"state_dir": str(state), "outbox_max": 100}
+    assert check_outbox(storage, {"host": None}).result == "skip"
+    row = check_outbox(storage, mqtt)
+    assert (row.result, "no outbox yet" in row.detail) == ("ok", True)
+    assert not state.exists()  # check creates nothing
+
+    store = MessageStore.from_storage(storage, {})
+    for i in range(3):
+        store.put(TOPIC, msg(i))
+    row = check_outbox(storage, mqtt)
+    assert row.result == "ok" and "3 message(s) waiting, 0 quarantined" in row.detail
+    store.close()
+
+    path = state / OUTBOX_FILENAME
+    path.write_bytes(b"garbage" * 100)
+    row = check_outbox(storage, mqtt)
+    assert row.result == "FAIL" and "damaged" in row.detail
+    MessageStore.from_storage(storage, {}).close()  # what the station does on start
+    row = check_outbox(storage, mqtt)
+    assert row.result == "warn" and "1 damaged file(s) moved aside" in row.detail
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    row = check_outbox({"state_dir": str(blocker / "sub"), "outbox_max": 10}, mqtt)
+    assert row.result == "FAIL" and "not writable" in row.detail
