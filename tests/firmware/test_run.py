@@ -144,3 +144,43 @@ def test_kill_9_mid_set_loses_no_rep(tmp_path: Path) -> None:
             assert len({r["id"] for r in got}) == len(got)
         finally:
             sub.close()
+
+
+@pytest.mark.parametrize("fault", ["garbage_outbox", "state_dir_not_a_directory"])
+def test_a_storage_fault_does_not_stop_the_station(tmp_path: Path, fault: str) -> None:
+    """Counting, cues and publishing go on; the fault is said in one line; nothing deleted."""
+    with Mosquitto(tmp_path / "broker") as broker:
+        config = _config(tmp_path, broker.port)
+        state = tmp_path / "state"
+        garbage = b"\x00not an outbox\xff" * 64
+        if fault == "garbage_outbox":
+            state.mkdir()
+            (state / "outbox.sqlite3").write_bytes(garbage)
+        else:
+            state.write_text("a file where the state directory should be\n")
+        sub = Subscriber(broker, [f"repsled/{STATION}/rep", f"repsled/{STATION}/health"])
+        try:
+            proc = _run(config, "--sensor", f"fake:{EXAMPLE}", "--speed", "10")
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            assert "Traceback" not in err
+            expected = _expected_rep_keys()
+            rep_topic = f"repsled/{STATION}/rep"
+            assert sub.wait_for(
+                lambda m: len({p for t, p, _ in m if t == rep_topic}) >= len(expected)
+            )
+            assert sorted({(r["set"], r["rep"]) for r in sub.json(rep_topic)}) == expected
+        finally:
+            sub.close()
+    errors = [line for line in err.splitlines() if line.startswith("ERROR")]
+    if fault == "garbage_outbox":
+        [aside] = list(state.glob("outbox.sqlite3.damaged-*"))
+        assert aside.read_bytes() == garbage
+        assert any("moved aside" in line for line in errors), err
+        assert (state / "outbox.sqlite3").exists()  # a fresh one, used from the start
+    else:
+        assert state.read_text().startswith("a file where")
+        assert any("[storage] state_dir: cannot create" in line for line in errors), err
+        health = sub.json(f"repsled/{STATION}/health")
+        assert health and health[-1]["storage"] == "memory"
+        assert "cannot create" in health[-1]["storage_problem"]
