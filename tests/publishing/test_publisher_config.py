@@ -84,3 +84,15 @@ def test_rep_is_stored_before_any_connection(outbox):
         assert item.payload == dumps(make_rep(1, 1))
     finally:
         pub.close()
+
+
+def test_health_payload_matches_the_documented_example(outbox):
+    import json
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text(encoding="utf-8")
+    example = json.loads(text.split("### health", 1)[1].split("```json", 1)[1].split("```", 1)[0])
+    health = MqttPublisher(section(), outbox, station="legpress-1").health()
+    assert set(example) == set(health)
+    assert example["schema"] == health["schema"] == 1 and health["type"] == "health"
+    assert (health["storage"], health["delivery"]) == ("disk", "checking")
