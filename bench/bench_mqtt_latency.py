@@ -1,9 +1,9 @@
 """MQTT latency: from `publish_rep` to arrival at a subscriber, through a real mosquitto.
 
-Each rep goes through the whole lossless path: durable outbox commit (fsync), the worker,
-paho's network thread, the broker, a paho subscriber. Messages are sent one at a time, so
-each figure is one rep's latency, not a throughput. Also prints how long `publish_rep` holds
-the caller (the sampling loop): that is the outbox commit.
+Each rep goes through the whole lossless path: the intake, the worker's durable outbox
+commit (fsync), paho's network thread, the broker, a paho subscriber. Messages are sent one
+at a time, so each figure is one rep's latency, not a throughput. Also prints how long
+`publish_rep` holds the caller (the sampling loop): only the hand-over to the worker.
 
 To extend to end-to-end (a played trace's rep `t_end` to arrival), feed `repsled run` with a
 fake sensor at speed 1 and subscribe the same way. Prints figures; asserts nothing.
@@ -100,7 +100,7 @@ def main() -> int:
         box.close()
 
     print(f"MQTT publisher latency, {MESSAGES} reps one at a time, QoS 1, local mosquitto")
-    describe("publish_rep call (outbox)", call_s)
+    describe("publish_rep call (sampling)", call_s)
     describe("publish_rep -> subscriber", latency_s)
     print(f"outbox rows left after close: {left}")
     return 0

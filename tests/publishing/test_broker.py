@@ -14,6 +14,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -356,3 +358,57 @@ def test_a_failing_disk_does_not_stop_publishing(broker, outbox, subscribe, logw
     assert "cannot store a message" in errors[0].getMessage()
     assert "keeping messages in memory" in errors[0].getMessage()
     assert pub.health()["storage"] == "memory"
+
+
+def test_client_ids_are_unguessable_and_an_old_style_id_cannot_take_over(broker, outbox, publisher):
+    import re
+
+    import paho.mqtt.client as mqtt
+
+    pub, watch = publisher(mqtt_section(broker, discovery=False), outbox)
+    other, _ = publisher(mqtt_section(broker, discovery=False), outbox)
+    assert watch.wait(True)
+    assert re.fullmatch(rf"repsled-{STATION}-[0-9a-f]{{12}}", pub.client_id)
+    assert pub.client_id != other.client_id
+    # Someone connecting with the id stations used to have: the station stays connected.
+    intruder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"repsled-{STATION}")
+    intruder.connect(broker.host, broker.port)
+    intruder.loop_start()
+    try:
+        sub_ok = threading.Event()
+        intruder.on_subscribe = lambda *a: sub_ok.set()
+        intruder.subscribe(f"{BASE}/rep")
+        assert sub_ok.wait(WAIT_S)  # the intruder is in; the station was not knocked off
+        assert pub.connected and [c for c, _ in watch.changes] == [True]
+    finally:
+        intruder.disconnect()
+        intruder.loop_stop()
+
+
+def test_reconnect_backoff_is_capped_while_reps_wait(tmp_path, outbox, publisher):
+    from firmware.publishing.mqtt import WAITING_RECONNECT_MAX_S
+
+    broker = Mosquitto(tmp_path / "broker")  # not started: unreachable
+    try:
+        pub, watch = publisher(mqtt_section(broker, discovery=False), outbox, reconnect_max_s=60.0)
+        client = pub._client
+        assert client._reconnect_max_delay == 60.0  # nothing waits: a patient back-off
+        pub.publish_rep(make_rep(1, 1))
+        assert pub.wait_stored(WAIT_S)
+        assert watch_for(lambda: client._reconnect_max_delay == WAITING_RECONNECT_MAX_S)
+        broker.start()
+        assert watch.wait(True)
+        assert watch_for(lambda: len(outbox) == 0)
+        assert watch_for(lambda: client._reconnect_max_delay == 60.0)
+    finally:
+        broker.terminate()
+
+
+def watch_for(predicate) -> bool:
+    """Poll (bounded) for state the worker thread sets right after an event."""
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)  # poll interval, not a wait for something to happen
+    return True
