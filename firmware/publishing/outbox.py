@@ -175,8 +175,10 @@ def damaged_files(path: Path) -> list[Path]:
     return sorted(p for p in path.parent.glob(pattern) if not p.name.endswith(SQLITE_SIDE_FILES))
 
 
-def _unreadable(topic: Any, payload: Any, qos: Any) -> tuple[str, str, int] | str:
-    """The row as (topic, payload, qos), or why it cannot be sent."""
+def _unreadable(
+    topic: Any, payload: Any, qos: Any, parse: bool = True
+) -> tuple[str, str, int] | str:
+    """The row as (topic, payload, qos), or why it cannot be sent (JSON checked if `parse`)."""
     if not isinstance(topic, bytes) or not isinstance(payload, bytes):
         return "topic or payload missing"
     try:
@@ -185,6 +187,8 @@ def _unreadable(topic: Any, payload: Any, qos: Any) -> tuple[str, str, int] | st
         return "not UTF-8 text"
     if qos not in (0, 1, 2):
         return f"qos {qos!r}"
+    if not parse:
+        return topic_text, payload_text, int(qos)
     try:
         body = json.loads(payload_text)
     except ValueError:
@@ -204,6 +208,7 @@ class Outbox:
         self.max_messages = max_messages
         self.dropped_total = 0
         self.quarantined_total = 0  # rows quarantined since open (the table keeps all of them)
+        self._parsed_up_to = 0  # row ids up to this one were read back as valid JSON
         self._lock = threading.Lock()
         if not os.access(self.path.parent, os.W_OK):
             raise OutboxError(
@@ -298,6 +303,7 @@ class Outbox:
         """
         items: list[OutboxItem] = []
         with self._lock:
+            contiguous = after <= self._parsed_up_to  # every row up to `after` was parsed
             while len(items) < limit:
                 try:
                     rows = self._db.execute(
@@ -312,7 +318,11 @@ class Outbox:
                     break
                 for row_id, topic, payload, qos, is_text in rows:
                     after = int(row_id)
-                    row = _unreadable(topic, payload, qos) if is_text else "not text"
+                    # Rows never change once written: parse each one's JSON once per open.
+                    parse = not contiguous or after > self._parsed_up_to
+                    row = _unreadable(topic, payload, qos, parse) if is_text else "not text"
+                    if contiguous:
+                        self._parsed_up_to = max(self._parsed_up_to, after)
                     if isinstance(row, str):
                         self._quarantine(after, topic, payload, qos, row)
                     else:

@@ -412,3 +412,26 @@ def watch_for(predicate) -> bool:
             return False
         time.sleep(0.01)  # poll interval, not a wait for something to happen
     return True
+
+
+def test_one_unreadable_row_does_not_block_the_others(
+    tmp_path, broker, subscribe, logwatch, publisher
+):
+    import sqlite3
+
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path, 1000)
+    ids = [box.put(f"{BASE}/rep", dumps(make_rep(1, i))) for i in range(1, 25)]
+    box.close()
+    db = sqlite3.connect(path)  # a flipped byte: the text is no longer UTF-8
+    db.execute("UPDATE outbox SET payload = CAST(X'7B22FF227D' AS TEXT) WHERE id = ?", (ids[5],))
+    db.commit()
+    db.close()
+    box = Outbox(path, 1000)
+    sub = subscribe(broker, [f"{BASE}/rep"])
+    pub, _ = publisher(mqtt_section(broker, discovery=False), box)
+    assert sub.wait_for(has_ids({make_rep(1, i)["id"] for i in range(1, 25) if i != 6}))
+    pub.close()
+    assert len(box) == 0 and box.quarantined() == 1
+    assert len([r for r in logwatch.records if "is unreadable" in r.getMessage()]) == 1
+    box.close()
