@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if cfg.mqtt["host"]:
             # Never fails: a storage fault keeps messages in memory, logged (store.py).
-            store = MessageStore.from_storage(cfg.storage)
+            store = MessageStore.from_storage(cfg.storage, open_now=False)
             publisher = MqttPublisher.from_config(cfg, store).start()
         else:
             logging.getLogger("repsled").info("[mqtt] host not set: reps are not published")

@@ -224,6 +224,7 @@ class MqttPublisher:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         client.connect_error = self._on_connect_error
         self._client = client
@@ -248,6 +249,8 @@ class MqttPublisher:
         self._summary_text: str | None = None
         self._last_progress_s = 0.0
         self._probe: _Flight | None = None  # the "online" status, echoed if the ACL allows
+        self._echo_sub_mid: int | None = None  # the echo subscription's mid (both threads)
+        self._sub_lock = threading.Lock()
         self._confirmed = False  # an echo came back on this connection
         self._refused: str | None = None
         self._retry_refused_s = math.inf
@@ -403,6 +406,15 @@ class MqttPublisher:
     ) -> None:
         self._events.put(("ack", mid, bool(reason.is_failure), str(reason)))
 
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        failed = [str(r) for r in reasons if getattr(r, "is_failure", False)]
+        with self._sub_lock:
+            ours = mid == self._echo_sub_mid
+        if failed and ours:
+            self._events.put(("subscribe_refused", failed[0]))
+
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         if message.topic == self.ha_status_topic:
             self._events.put(("ha_status", message.payload.decode("utf-8", "replace")))
@@ -534,6 +546,7 @@ class MqttPublisher:
             self._pump()
 
     def _ev_connected(self) -> None:
+        self.store.maintain()  # opens the outbox if this is the first use
         was_error = self._last_error is not None
         self._last_error = None
         self._connected = True
@@ -547,7 +560,10 @@ class MqttPublisher:
             len(self.store),
         )
         # Subscribed before anything is published: the broker echoes what it accepted.
-        self._client.subscribe([(self.rep_topic, 1), (self.set_topic, 1), (self.status_topic, 1)])
+        with self._sub_lock:  # the SUBACK may come before subscribe() returns
+            _, self._echo_sub_mid = self._client.subscribe(
+                [(self.rep_topic, 1), (self.set_topic, 1), (self.status_topic, 1)]
+            )
         info = self._client.publish(self.status_topic, "online", qos=1, retain=True)
         self._probe = _Flight(info.mid, time.monotonic())
         self._health_sent = None
@@ -563,6 +579,10 @@ class MqttPublisher:
         self._mids.clear()
         self._pump()
         self._notify(True, "connected")
+
+    def _ev_subscribe_refused(self, reason: str) -> None:
+        # Brokers other than mosquitto 2.0 refuse the subscription itself: no echo will come.
+        self._refuse(f"{self.prefix}/{self.station}/#", f"reading its own topics refused: {reason}")
 
     def _ev_refused(self, reason: str) -> None:
         hint = ""

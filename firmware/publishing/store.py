@@ -58,7 +58,10 @@ class MessageStore:
         memory_max: int = MEMORY_MAX,
         retry_s: float = RETRY_S,
         monotonic: Callable[[], float] = time.monotonic,
+        open_now: bool = True,
     ) -> None:
+        """`open_now=False` leaves opening (a file check that reads the whole file) to the
+        first use, on the publisher's worker thread, so start-up does not wait for it."""
         self._locate = locate
         self.max_messages = max_messages
         self.memory_max = memory_max
@@ -73,7 +76,7 @@ class MessageStore:
         self.problem: str | None = None
         self.memory_dropped = 0
         self.moved_aside: list[Path] = []
-        if outbox is None:
+        if outbox is None and open_now:
             self._try_open()
 
     @classmethod
@@ -112,6 +115,7 @@ class MessageStore:
         """Up to `limit` waiting messages, oldest first, leaving out the (topic, payload)s in
         `skip` (those already handed to the broker)."""
         with self._lock:
+            self._retry_if_due()
             rows: list[OutboxItem] = []
             if self._outbox is not None:
                 try:

@@ -343,3 +343,14 @@ def test_check_outbox_row(tmp_path):
     blocker.write_text("x")
     row = check_outbox({"state_dir": str(blocker / "sub"), "outbox_max": 10}, mqtt)
     assert row.result == "FAIL" and "not writable" in row.detail
+
+
+def test_open_now_false_leaves_the_file_check_to_the_first_use(tmp_path):
+    path = tmp_path / OUTBOX_FILENAME
+    path.write_bytes(b"garbage" * 100)
+    store = MessageStore(lambda: path, 10, open_now=False)
+    assert damaged_files(path) == [] and len(store) == 0  # nothing touched yet
+    assert store.pending(5) == []  # first use, on the worker: checked, moved aside, fresh
+    assert len(damaged_files(path)) == 1
+    assert store.put(TOPIC, msg(1)).row_id > 0
+    store.close()
