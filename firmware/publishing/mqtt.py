@@ -127,6 +127,7 @@ class _Flight:
 
     mid: int
     sent_s: float
+    row_id: int = 0  # the outbox row (0: kept in memory)
     acked_s: float | None = None  # PUBACK time (real monotonic)
 
 
@@ -530,8 +531,9 @@ class MqttPublisher:
                 self._delivery_confirmed()
             return
         self._last_progress_s = time.monotonic()
-        self._inflight.pop((topic, payload), None)
-        self.store.ack(topic, payload)
+        flight = self._inflight.pop((topic, payload), None)
+        if flight is not None:  # else a duplicate: its row, if any, goes with its own echo
+            self.store.ack(topic, payload, flight.row_id)
         self._delivery_confirmed()
         self._pump()
 
@@ -707,7 +709,7 @@ class MqttPublisher:
                 log.error("paho refused a stored message: %s", info.rc)
                 return
             key = (item.topic, item.payload)
-            self._inflight[key] = _Flight(info.mid, now)
+            self._inflight[key] = _Flight(info.mid, now, item.row_id)
             self._mids[info.mid] = key
 
     def _after_event(self) -> None:

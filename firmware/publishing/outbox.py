@@ -366,15 +366,21 @@ class Outbox:
                 raise _error(self.path, "cannot remove a delivered message", exc) from None
             self._count -= max(cur.rowcount, 0)
 
-    def ack_message(self, topic: str, payload: str) -> bool:
-        """Forget the oldest row with exactly this topic and payload; False if there is none."""
+    def ack_message(self, topic: str, payload: str, row_id: int = 0) -> bool:
+        """Forget the row with exactly this topic and payload: by its row id when given (fast,
+        and checked against the content), else the oldest such row; False if there is none."""
         with self._lock:
             try:
                 cur = self._db.execute(
-                    "DELETE FROM outbox WHERE id = (SELECT MIN(id) FROM outbox "
-                    "WHERE topic = ? AND payload = ?)",
-                    (topic, payload),
+                    "DELETE FROM outbox WHERE id = ? AND topic = ? AND payload = ?",
+                    (row_id, topic, payload),
                 )
+                if cur.rowcount <= 0:  # no id, or the row was rewritten (a new file)
+                    cur = self._db.execute(
+                        "DELETE FROM outbox WHERE id = (SELECT MIN(id) FROM outbox "
+                        "WHERE topic = ? AND payload = ?)",
+                        (topic, payload),
+                    )
             except sqlite3.Error as exc:
                 raise _error(self.path, "cannot remove a delivered message", exc) from None
             self._count -= max(cur.rowcount, 0)

@@ -133,8 +133,8 @@ class MessageStore:
                     items.append(item)
             return items[:limit]
 
-    def ack(self, topic: str, payload: str) -> None:
-        """The broker delivered this message: forget it wherever it is."""
+    def ack(self, topic: str, payload: str, row_id: int = 0) -> None:
+        """The broker delivered this message (`row_id` as `pending` gave it): forget it."""
         with self._lock:
             for item in self._memory:
                 if item.topic == topic and item.payload == payload:
@@ -142,7 +142,7 @@ class MessageStore:
                     return
             if self._outbox is not None:
                 try:
-                    self._outbox.ack_message(topic, payload)
+                    self._outbox.ack_message(topic, payload, row_id)
                 except OutboxError as exc:
                     self._acked_unsaved.add((topic, payload))
                     self._failed(exc)
