@@ -28,6 +28,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +168,30 @@ def move_aside(path: Path) -> Path:
         if src.exists():
             src.rename(target.with_name(target.name + side))
     return target
+
+
+def salvage(path: Path, limit: int) -> tuple[list[OutboxItem], str | None]:
+    """The readable rows of a damaged outbox, oldest first (at most the newest `limit`),
+    read until the first error; and that error, if any. Opens the file read-only."""
+    rows: deque[OutboxItem] = deque(maxlen=limit)
+    error = None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error as exc:
+        return [], str(exc)
+    try:
+        cursor = db.execute(
+            "SELECT id, CAST(topic AS BLOB), CAST(payload AS BLOB), qos FROM outbox ORDER BY id"
+        )
+        for _row_id, topic, payload, qos in cursor:
+            row = _unreadable(topic, payload, qos)
+            if not isinstance(row, str):
+                rows.append(OutboxItem(0, *row))  # no row of the fresh outbox yet
+    except sqlite3.Error as exc:
+        error = str(exc)
+    finally:
+        db.close()
+    return list(rows), error
 
 
 def damaged_files(path: Path) -> list[Path]:

@@ -36,6 +36,7 @@ from firmware.publishing.outbox import (
     OutboxError,
     OutboxItem,
     move_aside,
+    salvage,
     state_dir,
 )
 
@@ -101,7 +102,9 @@ class MessageStore:
         """Keep a message: on disk (committed on return) if possible, else in memory."""
         with self._lock:
             self._retry_if_due()
-            if self._outbox is not None and self._writable and not self._memory:
+            for _attempt in range(2):  # again once if a damaged file was replaced at once
+                if self._outbox is None or not self._writable or self._memory:
+                    break
                 try:
                     row_id = self._outbox.put(topic, payload, qos)
                     return OutboxItem(row_id, topic, payload, qos)
@@ -276,6 +279,16 @@ class MessageStore:
             reason,
             target.name,
         )
+        rows, error = salvage(target, self.memory_max - len(self._memory))
+        if rows:
+            # Older than anything in memory: first in line for the fresh outbox.
+            self._memory.extendleft(reversed(rows))
+            log.warning(
+                "%d message(s) read back from %s%s; they are sent as usual",
+                len(rows),
+                target.name,
+                f" (reading stopped at: {error})" if error else "",
+            )
         return True
 
     def _failed(self, exc: OutboxError, *, reading: bool = False) -> None:

@@ -21,6 +21,7 @@ from firmware.publishing import store as store_module
 from firmware.publishing.outbox import (
     OUTBOX_FILENAME,
     Outbox,
+    OutboxDamaged,
     OutboxError,
     damaged_files,
     inspect,
@@ -77,9 +78,35 @@ def test_truncated_outbox_is_moved_aside_or_read(tmp_path):
     store = MessageStore(lambda: path, 1000)
     store.put(TOPIC, msg(1000))
     assert store.status()["storage"] == "disk"
-    assert payloads(store)[-1] == msg(1000)
+    waiting = payloads(store)
     aside = damaged_files(path)
     assert len(aside) == 1 and aside[0].stat().st_size == len(data) // 2
+    # Whatever could still be read (here SQLite reads nothing of a file cut in half) comes
+    # first, in order; then the new rep.
+    assert waiting[-1] == msg(1000)
+    assert waiting[:-1] == [msg(i) + " " * 200 for i in range(len(waiting) - 1)]
+    store.close()
+
+
+def test_rows_before_a_damaged_page_are_read_back_and_sent(tmp_path, caplog):
+    path = tmp_path / OUTBOX_FILENAME
+    box = Outbox(path, 1000)
+    for i in range(300):
+        box.put(TOPIC, msg(i) + " " * 200)
+    box.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    middle = len(data) // page // 2 * page
+    data[middle : middle + page] = b"\xde\xad" * (page // 2)  # one page of garbage
+    path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="firmware.publishing.store"):
+        store = MessageStore(lambda: path, 1000)
+    store.put(TOPIC, msg(1000))
+    waiting = payloads(store)
+    assert 0 < len(waiting) - 1 < 300
+    assert waiting == [msg(i) + " " * 200 for i in range(len(waiting) - 1)] + [msg(1000)]
+    assert any("read back from outbox.sqlite3.damaged-" in r.getMessage() for r in caplog.records)
+    assert damaged_files(path)[0].read_bytes() == bytes(data)  # kept as it was
     store.close()
 
 
@@ -111,6 +138,39 @@ def test_an_outbox_from_before_versions_is_upgraded_in_place(tmp_path):
     box.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
     assert damaged_files(path) == []
+
+
+class DamagedOutbox(Outbox):
+    """An outbox whose file turns out damaged while the station runs (SQLite says so on a
+    read or write of a page it had not cached)."""
+
+    damaged = False
+
+    def put(self, topic: str, payload: str, qos: int = 1) -> int:
+        if DamagedOutbox.damaged:
+            DamagedOutbox.damaged = False
+            raise OutboxDamaged(f"{self.path}: cannot store a message: the file is damaged")
+        return super().put(topic, payload, qos)
+
+
+def test_damage_found_while_running_moves_the_file_aside_and_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "Outbox", DamagedOutbox)
+    path = tmp_path / OUTBOX_FILENAME
+    store = MessageStore(lambda: path, 100)
+    for i in range(1, 4):
+        store.put(TOPIC, msg(i))
+    DamagedOutbox.damaged = True
+    store.put(TOPIC, msg(4))
+    [aside] = damaged_files(path)
+    assert aside.exists() and path.exists()
+    # The rows read back from the old file come first, then the rep that met the damage.
+    assert payloads(store) == [msg(i) for i in range(1, 5)]
+    store.maintain()
+    assert store.status()["storage"] == "disk"
+    store.close()
+    box = Outbox(path, 100)
+    assert [i.payload for i in box.pending(10)] == [msg(i) for i in range(1, 5)]
+    box.close()
 
 
 # ---- one bad row never blocks the rows after it ----
