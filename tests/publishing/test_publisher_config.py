@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from firmware.config import SCHEMA, ConfigError
@@ -96,3 +98,25 @@ def test_health_payload_matches_the_documented_example(outbox):
     assert set(example) == set(health)
     assert example["schema"] == health["schema"] == 1 and health["type"] == "health"
     assert (health["storage"], health["delivery"]) == ("disk", "checking")
+
+
+def test_the_intake_is_bounded_while_the_worker_is_away(outbox, monkeypatch, caplog):
+    """The sampling loop never waits: past INTAKE_MAX queued messages the oldest go, said."""
+    import logging
+
+    from firmware.publishing import mqtt as mqtt_module
+
+    from .conftest import make_rep
+
+    monkeypatch.setattr(mqtt_module, "INTAKE_MAX", 10)
+    pub = MqttPublisher(section(port=free_port()), outbox, station="st")
+    for i in range(1, 16):  # no worker yet: as if it sat in a stalled fsync
+        pub.publish_rep(make_rep(1, i))
+    with caplog.at_level(logging.ERROR, logger="firmware.publishing.mqtt"):
+        pub.start()
+        try:
+            assert pub.wait_stored(10.0)
+        finally:
+            pub.close()
+    assert [json.loads(i.payload)["rep"] for i in outbox.pending(20)] == list(range(6, 16))
+    assert any("5 message(s) dropped" in r.getMessage() for r in caplog.records)
