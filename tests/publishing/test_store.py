@@ -316,7 +316,7 @@ def mounted_tmpfs(where: Path, options: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def _fill(directory: Path) -> Path:
+def fill(directory: Path) -> Path:
     """Fill the filesystem to the last block."""
     filler = directory / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
@@ -336,7 +336,7 @@ def test_real_full_disk_keeps_messages_in_memory_then_writes_them_back(tmp_path)
         path = small / OUTBOX_FILENAME
         store = MessageStore(lambda: path, 1000, monotonic=clock, retry_s=10.0)
         store.put(TOPIC, msg(0))
-        filler = _fill(small)
+        filler = fill(small)
         for i in range(1, 40):  # fills what SQLite still had in its pages
             store.put(TOPIC, msg(i) + " " * 1000)
         status = store.status()
