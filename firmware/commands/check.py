@@ -228,6 +228,17 @@ def check_broker(mqtt: dict[str, Any]) -> Row:
     return Row("broker", "ok", f"{where} accepted MQTT CONNECT")
 
 
+def check_outbox(storage: dict[str, Any], mqtt: dict[str, Any]) -> Row:
+    """Messages waiting, quarantined rows, damaged files moved aside, a writable state dir."""
+    if not mqtt["host"]:
+        return Row("outbox", "skip", "no [mqtt] host: reps are not published")
+    from firmware.publishing.outbox import OUTBOX_FILENAME, inspect, state_dir_path
+
+    directory, _ = state_dir_path(storage["state_dir"])
+    result, detail = inspect(directory / OUTBOX_FILENAME)
+    return Row("outbox", result, detail)
+
+
 def format_table(rows: list[Row]) -> str:
     width = max(len(r.part) for r in rows)
     lines = [f"{'part':<{width}}  result  detail"]
@@ -271,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
             source.close()
     rows.append(check_buzzer(cfg.cues))
     rows.append(check_broker(cfg.mqtt))
+    rows.append(check_outbox(cfg.storage, cfg.mqtt))
     print(format_table(rows))
     failed = [r.part for r in rows if r.result == "FAIL"]
     if failed:

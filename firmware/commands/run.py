@@ -56,16 +56,17 @@ def run(args: argparse.Namespace) -> int:
     clock = make_clock(spec, args.speed)
 
     from firmware.publishing.mqtt import MqttPublisher
-    from firmware.publishing.outbox import open_outbox
+    from firmware.publishing.store import MessageStore
     from firmware.station.sdnotify import Notifier
     from firmware.station.station import build_station
     from sensor.trace import TraceWriter
 
-    outbox = publisher = trace = None
+    store = publisher = trace = None
     try:
         if cfg.mqtt["host"]:
-            outbox = open_outbox(cfg.storage)
-            publisher = MqttPublisher.from_config(cfg, outbox).start()
+            # Never fails: a storage fault keeps messages in memory, logged (store.py).
+            store = MessageStore.from_storage(cfg.storage, open_now=False)
+            publisher = MqttPublisher.from_config(cfg, store).start()
         else:
             logging.getLogger("repsled").info("[mqtt] host not set: reps are not published")
         if args.record:
@@ -93,6 +94,6 @@ def run(args: argparse.Namespace) -> int:
             trace.close()
         if publisher is not None:
             publisher.close()
-        if outbox is not None:
-            outbox.close()
+        if store is not None:
+            store.close()
     return 0

@@ -8,6 +8,7 @@ so tests run it on a fake chip, a fake clock and gpiozero's MockFactory.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -32,9 +33,29 @@ from tempo.events import Event, PhaseChanged, Rep, SetDone
 RECENT_REPS = 1000
 
 
-def new_session_id(wall_time_s: float | None = None) -> str:
-    """Session ids are the UTC start time: unique per station, readable, sortable."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(wall_time_s))
+SESSION_RANDOM_HEX = 4  # 16 random bits: two processes starting in one second: 1 in 65 536
+
+
+def new_session_id(wall_time_s: float | None = None, random_part: str | None = None) -> str:
+    """UTC start time plus a random part, e.g. 20261201T071500Z-3f2a.
+
+    Readable and sortable by start time; the random part keeps two sessions apart when they
+    start in the same second, or when a Pi without a real-time clock restarts at the same
+    restored time. One topic level: no '/', '+' or '#'.
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(wall_time_s))
+    if random_part is not None:
+        return f"{stamp}-{random_part}"
+    if stamp not in _ISSUED:
+        _ISSUED.clear()
+    taken = _ISSUED.setdefault(stamp, set())
+    while (part := secrets.token_hex(SESSION_RANDOM_HEX // 2)) in taken:
+        pass  # never twice in one process for one second, whatever the draw
+    taken.add(part)
+    return f"{stamp}-{part}"
+
+
+_ISSUED: dict[str, set[str]] = {}  # random parts given out in the latest second
 
 
 @dataclass(slots=True)

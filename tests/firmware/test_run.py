@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import pytest
 from firmware.config import load
 from firmware.replay import replay_payloads
 from tests.mosquitto import WAIT_S, Mosquitto, Subscriber
+from tests.publishing.test_store import fill, mounted_tmpfs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "traces" / "reverse_press_clean.csv"
@@ -121,14 +123,16 @@ def test_kill_9_mid_set_loses_no_rep(tmp_path: Path) -> None:
     """Reps counted while the broker is down, then kill -9: the restart delivers them all."""
     broker = Mosquitto(tmp_path / "broker")
     config = _config(tmp_path, broker.port)  # the broker is not started yet: unreachable
-    proc = _run(config, "--sensor", f"fake:{EXAMPLE}", "--speed", "10")
+    proc = _run(config, "--sensor", f"fake:{EXAMPLE}", "--speed", "10", "--verbose")
     try:
-        lines = _wait_for_line(proc, "rep 1.3:")
+        # The worker logs each message once it is committed (rep 1.3 is counted before).
+        lines = _wait_for_line(proc, '/s1/r3"')
     finally:
         proc.kill()
         proc.wait(timeout=WAIT_S)
+    assert "stored on disk" in lines[-1]
     counted = [line for line in lines if line.startswith(f"INFO repsled.{STATION}: rep ")]
-    assert len(counted) == 3
+    assert len(counted) >= 3
     with broker:
         sub = Subscriber(broker, [f"repsled/{STATION}/rep"])
         try:
@@ -142,3 +146,52 @@ def test_kill_9_mid_set_loses_no_rep(tmp_path: Path) -> None:
             assert len({r["id"] for r in got}) == len(got)
         finally:
             sub.close()
+
+
+@pytest.mark.parametrize("fault", ["garbage_outbox", "state_dir_not_a_directory", "full_disk"])
+def test_a_storage_fault_does_not_stop_the_station(tmp_path: Path, fault: str) -> None:
+    """Counting, cues and publishing go on; the fault is said in one line; nothing deleted."""
+    with contextlib.ExitStack() as stack:
+        broker = stack.enter_context(Mosquitto(tmp_path / "broker"))
+        config = _config(tmp_path, broker.port)
+        state = tmp_path / "state"
+        garbage = b"\x00not an outbox\xff" * 64
+        if fault == "garbage_outbox":
+            state.mkdir()
+            (state / "outbox.sqlite3").write_bytes(garbage)
+        elif fault == "full_disk":
+            stack.enter_context(mounted_tmpfs(state, "size=64k"))
+            fill(state)
+        else:
+            state.write_text("a file where the state directory should be\n")
+        sub = Subscriber(broker, [f"repsled/{STATION}/rep", f"repsled/{STATION}/health"])
+        try:
+            proc = _run(config, "--sensor", f"fake:{EXAMPLE}", "--speed", "10")
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            assert "Traceback" not in err
+            expected = _expected_rep_keys()
+            rep_topic = f"repsled/{STATION}/rep"
+            assert sub.wait_for(
+                lambda m: len({p for t, p, _ in m if t == rep_topic}) >= len(expected)
+            )
+            assert sorted({(r["set"], r["rep"]) for r in sub.json(rep_topic)}) == expected
+        finally:
+            sub.close()
+    errors = [line for line in err.splitlines() if line.startswith("ERROR")]
+    if fault == "garbage_outbox":
+        [aside] = list(state.glob("outbox.sqlite3.damaged-*"))
+        assert aside.read_bytes() == garbage
+        assert any("moved aside" in line for line in errors), err
+        assert (state / "outbox.sqlite3").exists()  # a fresh one, used from the start
+    elif fault == "full_disk":
+        assert any("the disk is full" in line for line in errors), err
+        health = sub.json(f"repsled/{STATION}/health")
+        assert health and health[-1]["storage"] == "memory"
+        assert "the disk is full" in health[-1]["storage_problem"]
+    else:
+        assert state.read_text().startswith("a file where")
+        assert any("[storage] state_dir: cannot create" in line for line in errors), err
+        health = sub.json(f"repsled/{STATION}/health")
+        assert health and health[-1]["storage"] == "memory"
+        assert "cannot create" in health[-1]["storage_problem"]

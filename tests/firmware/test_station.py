@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,8 @@ from gpiozero.pins.mock import MockFactory
 
 from firmware.clock import FakeClock
 from firmware.config import load
+from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.outbox import Outbox
 from firmware.replay import replay_payloads
 from firmware.station.button import build_button
 from firmware.station.cues import FLAG_CUES, PATTERNS, build_cues
@@ -16,12 +21,20 @@ from firmware.station.sdnotify import Notifier, WatchdogPinger
 from firmware.station.sensors import open_source
 from firmware.station.station import Station, new_session_id
 from tests.deploy.test_sdnotify import FakeSystemd
+from tests.mosquitto import WAIT_S, Mosquitto, Subscriber
+from tests.publishing.conftest import mqtt_section
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "traces" / "reverse_press_clean.csv"
 
 
-def _station(trace: Path, *, pin_factory: MockFactory | None = None) -> Station:
+def _station(
+    trace: Path,
+    *,
+    pin_factory: MockFactory | None = None,
+    session: str | None = "S1",
+    publisher: MqttPublisher | None = None,
+) -> Station:
     cfg = load(trace.with_suffix(".toml"))
     clock = FakeClock()
     source = open_source(
@@ -33,7 +46,7 @@ def _station(trace: Path, *, pin_factory: MockFactory | None = None) -> Station:
         clock=clock,
     )
     cues = build_cues(cfg.cues, pin_factory=pin_factory) if pin_factory else None
-    return Station(cfg, clock=clock, source=source, cues=cues, session="S1")
+    return Station(cfg, clock=clock, source=source, cues=cues, session=session, publisher=publisher)
 
 
 def test_station_counts_what_replay_counts() -> None:
@@ -93,8 +106,24 @@ def test_station_buzzes_the_cue_of_every_event() -> None:
     assert factory.pin(17).state is False
 
 
-def test_session_ids_are_utc_start_times() -> None:
-    assert new_session_id(0) == "19700101T000000Z"
+def test_session_ids_are_utc_start_times_with_a_random_part() -> None:
+    assert new_session_id(0, "3f2a") == "19700101T000000Z-3f2a"
+    assert re.fullmatch(r"19700101T000000Z-[0-9a-f]{4}", new_session_id(0))
+    # Sortable by start time: the time comes first, in a fixed width.
+    assert new_session_id(59, "ffff") < new_session_id(60, "0000")
+
+
+def test_two_sessions_in_the_same_second_never_share_ids() -> None:
+    """Consumers drop duplicates by id: a repeated session id would discard real reps."""
+    same_second = [new_session_id(1_700_000_000.0) for _ in range(500)]
+    assert len(set(same_second)) == len(same_second)
+    assert all("/" not in s and "+" not in s and "#" not in s for s in same_second)
+    # Two stations started back to back (the same second, as after a quick restart).
+    first, second = _station(EXAMPLE, session=None), _station(EXAMPLE, session=None)
+    first.run()
+    second.run()
+    first_ids = {p["id"] for p in first.reps}
+    assert first_ids and first_ids.isdisjoint(p["id"] for p in second.reps)
 
 
 @pytest.mark.parametrize("speed", [0.0, -1.0])
@@ -217,3 +246,55 @@ def test_watchdog_pings_only_while_the_sensor_answers(tmp_path: Path) -> None:
     assert messages[recovered - 1] == "WATCHDOG=1"
     assert "WATCHDOG=1" in messages[recovered:]
     assert messages[-1] == "STOPPING=1"
+
+
+class StalledOutbox(Outbox):
+    """An outbox whose commit does not return until released: an SD card stalling in fsync
+    for 500 ms, or for as long as the test likes. Records which threads wrote."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.release = threading.Event()
+        self.writers: set[str] = set()
+        self.entered = 0
+
+    def put(self, topic: str, payload: str, qos: int = 1) -> int:
+        self.writers.add(threading.current_thread().name)
+        self.entered += 1
+        self.release.wait(WAIT_S)  # bounded: a sampling loop that waited here would crawl
+        return super().put(topic, payload, qos)
+
+
+@pytest.mark.broker
+def test_a_stalled_disk_never_holds_up_sampling_and_loses_no_rep(tmp_path: Path) -> None:
+    """Storage runs off the sampling thread: the whole trace is sampled and counted while the
+    first commit is still stuck; once the disk answers, every rep and the set reach the broker
+    (on disk first, then published)."""
+    with Mosquitto(tmp_path / "broker") as broker:
+        sub = Subscriber(broker, ["repsled/+/rep", "repsled/+/set"])
+        box = StalledOutbox(tmp_path / "outbox.sqlite3", 1000)
+        cfg = load(EXAMPLE.with_suffix(".toml"))
+        section = mqtt_section(broker, station=cfg.station, discovery=False)
+        pub = MqttPublisher(section, box, station=cfg.station).start()
+        try:
+            station = _station(EXAMPLE, publisher=pub)
+            stats = station.run()
+            # The loop finished the trace while the worker still sat in its first commit.
+            assert box.entered == 1 and len(box) == 0 and not box.release.is_set()
+            assert stats.ended_by == "end_of_trace" and stats.overruns == 0
+            ids = {p["id"] for p in station.reps}
+            assert len(ids) >= 2
+            box.release.set()
+
+            def delivered(msgs: list[tuple[str, str, bool]]) -> set[str]:
+                return {json.loads(p)["id"] for t, p, _ in msgs if t.endswith("/rep")}
+
+            assert sub.wait_for(lambda m: ids <= delivered(m))
+            assert sub.wait_for(lambda m: any(t.endswith("/set") for t, _, _ in m))
+            assert box.writers == {"repsled-mqtt"}
+        finally:
+            box.release.set()
+            pub.close()
+            sub.close()
+        assert len(box) == 0
+        box.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -101,3 +102,33 @@ def publisher() -> Iterator[Callable[..., tuple[MqttPublisher, Watch]]]:
     yield make
     for pub in made:
         pub.close()
+
+
+class LogWatch(logging.Handler):
+    """Log records of the publishing package, to wait on."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.cond = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.cond:
+            self.records.append(record)
+            self.cond.notify_all()
+
+    def wait(self, predicate) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: predicate(self.records), WAIT_S)
+
+
+@pytest.fixture
+def logwatch():
+    handler = LogWatch()
+    logger = logging.getLogger("firmware.publishing")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,8 @@ if wait == "connected" and not up.wait(15):
     sys.exit("never connected")
 for i in range(1, count + 1):
     pub.publish_rep(make_rep(1, i))
+if not pub.wait_stored(15):
+    sys.exit("never stored")
 print("ready", flush=True)
 sys.stdin.read()
 """
@@ -223,34 +226,6 @@ def test_discovery_configs_and_reannounce(broker, outbox, subscribe, publisher):
     assert sub.wait_for(lambda m: len(configs(m)) >= count)
 
 
-class LogWatch(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self.cond = threading.Condition()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with self.cond:
-            self.records.append(record)
-            self.cond.notify_all()
-
-    def wait(self, predicate) -> bool:
-        with self.cond:
-            return self.cond.wait_for(lambda: predicate(self.records), WAIT_S)
-
-
-@pytest.fixture
-def logwatch():
-    handler = LogWatch()
-    logger = logging.getLogger("firmware.publishing.mqtt")
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
-
-
 def test_bad_password_is_reported_once_and_retried(tmp_path, outbox, logwatch, publisher):
     tool = shutil.which("mosquitto_passwd")
     if tool is None:
@@ -273,6 +248,7 @@ def test_bad_password_is_reported_once_and_retried(tmp_path, outbox, logwatch, p
         assert "\n" not in first.getMessage()
         assert all(r.levelno == logging.DEBUG for r in again)
         pub.publish_rep(make_rep(1, 1))  # reps keep being stored
+        assert pub.wait_stored(WAIT_S)
         assert len(outbox) == 1 and not pub.connected
         pub.close()
         assert all("s3cret" not in r.getMessage() for r in logwatch.records)
@@ -387,7 +363,86 @@ def test_a_failing_disk_does_not_stop_publishing(broker, outbox, subscribe, logw
     pub, watch = publisher(mqtt_section(broker, discovery=False), outbox)
     assert watch.wait(True)
     outbox._db.close()  # every write now fails as on a dead SD card
-    assert pub.publish_rep(make_rep(1, 1)) == 0
+    pub.publish_rep(make_rep(1, 1))
     assert sub.wait_for(has_ids({make_rep(1, 1)["id"]}))
     errors = [r for r in logwatch.records if r.levelno == logging.ERROR]
     assert "cannot store a message" in errors[0].getMessage()
+    assert "keeping messages in memory" in errors[0].getMessage()
+    assert pub.health()["storage"] == "memory"
+
+
+def test_client_ids_are_unguessable_and_an_old_style_id_cannot_take_over(broker, outbox, publisher):
+    import re
+
+    import paho.mqtt.client as mqtt
+
+    pub, watch = publisher(mqtt_section(broker, discovery=False), outbox)
+    other, _ = publisher(mqtt_section(broker, discovery=False), outbox)
+    assert watch.wait(True)
+    assert re.fullmatch(rf"repsled-{STATION}-[0-9a-f]{{12}}", pub.client_id)
+    assert pub.client_id != other.client_id
+    # Someone connecting with the id stations used to have: the station stays connected.
+    intruder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"repsled-{STATION}")
+    intruder.connect(broker.host, broker.port)
+    intruder.loop_start()
+    try:
+        sub_ok = threading.Event()
+        intruder.on_subscribe = lambda *a: sub_ok.set()
+        intruder.subscribe(f"{BASE}/rep")
+        assert sub_ok.wait(WAIT_S)  # the intruder is in; the station was not knocked off
+        assert pub.connected and [c for c, _ in watch.changes] == [True]
+    finally:
+        intruder.disconnect()
+        intruder.loop_stop()
+
+
+def test_reconnect_backoff_is_capped_while_reps_wait(tmp_path, outbox, publisher):
+    from firmware.publishing.mqtt import WAITING_RECONNECT_MAX_S
+
+    broker = Mosquitto(tmp_path / "broker")  # not started: unreachable
+    try:
+        pub, watch = publisher(mqtt_section(broker, discovery=False), outbox, reconnect_max_s=60.0)
+        client = pub._client
+        assert client._reconnect_max_delay == 60.0  # nothing waits: a patient back-off
+        pub.publish_rep(make_rep(1, 1))
+        assert pub.wait_stored(WAIT_S)
+        assert watch_for(lambda: client._reconnect_max_delay == WAITING_RECONNECT_MAX_S)
+        broker.start()
+        assert watch.wait(True)
+        assert watch_for(lambda: len(outbox) == 0)
+        assert watch_for(lambda: client._reconnect_max_delay == 60.0)
+    finally:
+        broker.terminate()
+
+
+def watch_for(predicate) -> bool:
+    """Poll (bounded) for state the worker thread sets right after an event."""
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)  # poll interval, not a wait for something to happen
+    return True
+
+
+def test_one_unreadable_row_does_not_block_the_others(
+    tmp_path, broker, subscribe, logwatch, publisher
+):
+    import sqlite3
+
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path, 1000)
+    ids = [box.put(f"{BASE}/rep", dumps(make_rep(1, i))) for i in range(1, 25)]
+    box.close()
+    db = sqlite3.connect(path)  # a flipped byte: the text is no longer UTF-8
+    db.execute("UPDATE outbox SET payload = CAST(X'7B22FF227D' AS TEXT) WHERE id = ?", (ids[5],))
+    db.commit()
+    db.close()
+    box = Outbox(path, 1000)
+    sub = subscribe(broker, [f"{BASE}/rep"])
+    pub, _ = publisher(mqtt_section(broker, discovery=False), box)
+    assert sub.wait_for(has_ids({make_rep(1, i)["id"] for i in range(1, 25) if i != 6}))
+    pub.close()
+    assert len(box) == 0 and box.quarantined() == 1
+    assert len([r for r in logwatch.records if "is unreadable" in r.getMessage()]) == 1
+    box.close()

@@ -12,13 +12,18 @@ from firmware.config import ConfigError
 from firmware.publishing.outbox import OUTBOX_FILENAME, Outbox, OutboxError, open_outbox, state_dir
 
 
+def m(i: int) -> str:
+    """A message body as the publisher stores them: a JSON object."""
+    return f'{{"m":{i}}}'
+
+
 def test_pending_in_insertion_order_and_ack_removes(tmp_path):
     box = Outbox(tmp_path / "o.db", 100)
-    ids = [box.put("t/rep", f"m{i}") for i in range(5)]
+    ids = [box.put("t/rep", m(i)) for i in range(5)]
     assert ids == sorted(ids)
-    assert [i.payload for i in box.pending(10)] == ["m0", "m1", "m2", "m3", "m4"]
-    assert [i.payload for i in box.pending(2)] == ["m0", "m1"]
-    assert [i.payload for i in box.pending(10, after=ids[2])] == ["m3", "m4"]
+    assert [i.payload for i in box.pending(10)] == [m(0), m(1), m(2), m(3), m(4)]
+    assert [i.payload for i in box.pending(2)] == [m(0), m(1)]
+    assert [i.payload for i in box.pending(10, after=ids[2])] == [m(3), m(4)]
     box.ack(ids[1])
     box.ack(ids[1])  # acking twice is harmless
     assert len(box) == 4
@@ -31,11 +36,11 @@ def test_pending_in_insertion_order_and_ack_removes(tmp_path):
 def test_full_outbox_drops_oldest_and_warns_with_count(tmp_path, caplog):
     box = Outbox(tmp_path / "o.db", 3)
     for i in range(3):
-        box.put("t", f"m{i}")
+        box.put("t", m(i))
     with caplog.at_level(logging.WARNING, logger="firmware.publishing.outbox"):
-        box.put("t", "m3")
-        box.put("t", "m4")
-    assert [i.payload for i in box.pending(10)] == ["m2", "m3", "m4"]
+        box.put("t", m(3))
+        box.put("t", m(4))
+    assert [i.payload for i in box.pending(10)] == [m(2), m(3), m(4)]
     assert len(box) == 3
     assert box.dropped_total == 2
     warnings = [r.getMessage() for r in caplog.records]
@@ -47,25 +52,25 @@ def test_full_outbox_drops_oldest_and_warns_with_count(tmp_path, caplog):
 def test_smaller_bound_on_reopen_drops_down_to_it(tmp_path):
     box = Outbox(tmp_path / "o.db", 10)
     for i in range(6):
-        box.put("t", f"m{i}")
+        box.put("t", m(i))
     box.close()
     box = Outbox(tmp_path / "o.db", 3)
-    box.put("t", "m6")
-    assert [i.payload for i in box.pending(10)] == ["m4", "m5", "m6"]
+    box.put("t", m(6))
+    assert [i.payload for i in box.pending(10)] == [m(4), m(5), m(6)]
     box.close()
 
 
 def test_reopen_keeps_pending_rows_and_ids_grow(tmp_path):
     path = tmp_path / "o.db"
     box = Outbox(path, 100)
-    first = [box.put("t", f"m{i}") for i in range(3)]
+    first = [box.put("t", m(i)) for i in range(3)]
     box.ack(first[2])
     box.close()
     box = Outbox(path, 100)
-    assert [i.payload for i in box.pending(10)] == ["m0", "m1"]
+    assert [i.payload for i in box.pending(10)] == [m(0), m(1)]
     assert len(box) == 2
     # AUTOINCREMENT: an acked id is never reused, so order stays insertion order.
-    assert box.put("t", "m3") > first[2]
+    assert box.put("t", m(3)) > first[2]
     box.close()
 
 
@@ -89,7 +94,7 @@ def test_put_and_ack_from_two_threads(tmp_path):
 
     t = threading.Thread(target=acker)
     t.start()
-    ids = [box.put("t", str(i)) for i in range(100)]
+    ids = [box.put("t", m(i)) for i in range(100)]
     done.set()
     t.join(timeout=30)
     assert not t.is_alive()

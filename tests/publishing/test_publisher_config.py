@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from firmware.config import SCHEMA, ConfigError
 from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.payloads import dumps
+from tests.mosquitto import free_port
 
 
 def section(**overrides):
@@ -72,7 +76,47 @@ def test_publish_rejects_the_wrong_payload_kind(outbox):
 def test_rep_is_stored_before_any_connection(outbox):
     from .conftest import make_rep
 
-    pub = MqttPublisher(section(), outbox, station="st")  # never started: no broker at all
-    row = pub.publish_rep(make_rep(1, 1))
-    assert [i.row_id for i in outbox.pending(5)] == [row]
-    assert outbox.pending(5)[0].topic == "repsled/st/rep"
+    # Nothing listens on the port: the worker stores, the broker never sees it.
+    pub = MqttPublisher(section(port=free_port()), outbox, station="st").start()
+    try:
+        pub.publish_rep(make_rep(1, 1))
+        assert pub.wait_stored(10.0)
+        [item] = outbox.pending(5)
+        assert item.topic == "repsled/st/rep"
+        assert item.payload == dumps(make_rep(1, 1))
+    finally:
+        pub.close()
+
+
+def test_health_payload_matches_the_documented_example(outbox):
+    import json
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text(encoding="utf-8")
+    example = json.loads(text.split("### health", 1)[1].split("```json", 1)[1].split("```", 1)[0])
+    health = MqttPublisher(section(), outbox, station="legpress-1").health()
+    assert set(example) == set(health)
+    assert example["schema"] == health["schema"] == 1 and health["type"] == "health"
+    assert (health["storage"], health["delivery"]) == ("disk", "checking")
+
+
+def test_the_intake_is_bounded_while_the_worker_is_away(outbox, monkeypatch, caplog):
+    """The sampling loop never waits: past INTAKE_MAX queued messages the oldest go, said."""
+    import logging
+
+    from firmware.publishing import mqtt as mqtt_module
+
+    from .conftest import make_rep
+
+    monkeypatch.setattr(mqtt_module, "INTAKE_MAX", 10)
+    pub = MqttPublisher(section(port=free_port()), outbox, station="st")
+    for i in range(1, 16):  # no worker yet: as if it sat in a stalled fsync
+        pub.publish_rep(make_rep(1, i))
+    with caplog.at_level(logging.ERROR, logger="firmware.publishing.mqtt"):
+        pub.start()
+        try:
+            assert pub.wait_stored(10.0)
+        finally:
+            pub.close()
+    assert [json.loads(i.payload)["rep"] for i in outbox.pending(20)] == list(range(6, 16))
+    assert any("5 message(s) dropped" in r.getMessage() for r in caplog.records)
