@@ -362,3 +362,19 @@ def load(path: str | Path | None) -> Config:
         path=p,
         raw=cfg.raw,
     )
+
+
+def choose(explicit: Path | None, trace: Path | None) -> tuple[Path | None, str]:
+    """The config a command reads, and why: `--config` if given, else the .toml beside the trace
+    being replayed (`replay TRACE`, `run --sensor fake:TRACE`), else the built-in defaults.
+
+    One rule for every command, so a trace counts the same whichever way it is played.
+    """
+    if explicit is not None:
+        return explicit, f"config {explicit} (--config)"
+    if trace is not None:
+        beside = trace.with_suffix(".toml")
+        if beside.is_file():
+            return beside, f"config {beside} (beside the trace)"
+        return None, f"built-in defaults (no --config, no {beside.name} beside the trace)"
+    return None, "built-in defaults (no --config)"
