@@ -28,7 +28,7 @@ LINK=/usr/local/bin/repsled
 MQ_CONF=/etc/mosquitto/conf.d/repsled.conf
 MQ_ACL=/etc/mosquitto/repsled.acl
 MQ_PASSWD=/etc/mosquitto/repsled.passwd
-MQ_PASSWD_MODE=0640 # owner mosquitto: hashes only, yet nobody else's business
+MQ_PASSWD_MODE=0600 # owner mosquitto: hashes only, yet nobody else's business
 SERVICE_USER=repsled
 DEVICE_GROUPS=(i2c gpio)
 APT_PACKAGES=(python3-venv python3-lgpio i2c-tools)
@@ -356,7 +356,7 @@ append_broker_user() {
     fi
     line=$(cat "$tmp/batch")
     rm -rf -- "$tmp"
-    (umask 027 && printf '%s\n' "$line" >>"$ROOT$MQ_PASSWD")
+    (umask 077 && printf '%s\n' "$line" >>"$ROOT$MQ_PASSWD")
     chmod "$MQ_PASSWD_MODE" "$ROOT$MQ_PASSWD"
 }
 
@@ -439,8 +439,10 @@ Next steps (docs/install.md):
      Follow it:                                            journalctl -u repsled -f
 EOF
     if ((WITH_MOSQUITTO)); then
-        say "  Broker: MQTT on port 1883, WebSockets on 9001; the dashboard user's password is in"
-        say "  $DASHBOARD_PASSWORD_FILE (deploy/mosquitto/README.md: firewall and more users)."
+        say "  Broker: MQTT on port 1883, WebSockets on 9001, both with passwords. The dashboard page"
+        say "  logs in as the read-only user 'dashboard' (deploy/mosquitto/README.md):"
+        say "    repsled dashboard --bind 0.0.0.0 --broker-user dashboard \\"
+        say "        --broker-password-file <(sudo cat $DASHBOARD_PASSWORD_FILE)"
     fi
 }
 

@@ -69,9 +69,18 @@ def static_files() -> dict[str, bytes]:
     return files
 
 
-def config_json(broker_ws_url: str | None, prefix: str) -> bytes:
-    """What the page needs to connect; a null broker means ws://<page host>:9001."""
-    return json.dumps({"broker_ws": broker_ws_url, "prefix": prefix}).encode("utf-8")
+def config_json(
+    broker_ws_url: str | None, prefix: str, login: tuple[str, str] | None = None
+) -> bytes:
+    """What the page needs to connect; a null broker means ws://<page host>:9001.
+
+    `login` is the broker's read-only dashboard user and password: whoever loads the page
+    gets them, so they must never be a station's (deploy/mosquitto/README.md).
+    """
+    doc: dict[str, str | None] = {"broker_ws": broker_ws_url, "prefix": prefix}
+    if login is not None:
+        doc["broker_username"], doc["broker_password"] = login
+    return json.dumps(doc).encode("utf-8")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -187,10 +196,12 @@ class DashboardServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
+        broker_login: tuple[str, str] | None = None,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.broker_ws_url = broker_ws_url
+        self.broker_login = broker_login
         self.idle_timeout_s = idle_timeout_s
         self.max_connections = max_connections
         self.prefix = prefix
@@ -220,7 +231,7 @@ class DashboardServer:
         httpd.idle_timeout_s = self.idle_timeout_s
         httpd.max_connections = self.max_connections
         httpd.files = static_files()
-        httpd.config_body = config_json(self.broker_ws_url, self.prefix)
+        httpd.config_body = config_json(self.broker_ws_url, self.prefix, self.broker_login)
         self.port = int(httpd.server_address[1])
         self._httpd = httpd
         self._thread = threading.Thread(

@@ -278,11 +278,11 @@ def test_password_file_is_not_world_readable_and_gets_fixed(tmp_path: Path) -> N
     _needs_mosquitto_passwd()
     install(tmp_path, "--with-mosquitto", "--station", "s1")
     passwd = tmp_path / "etc/mosquitto/repsled.passwd"
-    assert passwd.stat().st_mode & 0o777 == 0o640
+    assert passwd.stat().st_mode & 0o777 == 0o600
     lines = passwd.read_text().splitlines()
     assert [ln.split(":")[0] for ln in lines] == ["s1", "dashboard"]
     assert all(ln.split(":", 1)[1].startswith("$7$") for ln in lines)  # hashed, never plain
     passwd.chmod(0o644)  # as earlier versions left it
     out = install(tmp_path, "--with-mosquitto", "--station", "s1").stdout
     assert "-> make /etc/mosquitto/repsled.passwd readable by mosquitto only" in out
-    assert passwd.stat().st_mode & 0o777 == 0o640
+    assert passwd.stat().st_mode & 0o777 == 0o600

@@ -178,3 +178,30 @@ def test_a_client_reset_prints_nothing(capfd: pytest.CaptureFixture[str]) -> Non
     assert "Traceback" not in err
     assert "ConnectionResetError" not in err
     assert err == ""
+
+
+def test_config_json_carries_the_dashboard_login_only_when_given() -> None:
+    with DashboardServer("ws://h:9001", "repsled", broker_login=("dashboard", "pw")) as server:
+        _, _, body = fetch(server, "/config.json")
+    assert json.loads(body) == {
+        "broker_ws": "ws://h:9001",
+        "prefix": "repsled",
+        "broker_username": "dashboard",
+        "broker_password": "pw",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--broker-user", "dashboard"], "--broker-user and --broker-password-file go together"),
+        (["--broker-user", "d", "--broker-password-file", "/nonexistent/pw"], "No such file"),
+    ],
+)
+def test_dashboard_login_options_give_one_line(args: list[str], message: str, capsys) -> None:
+    from firmware.cli import main
+
+    assert main(["dashboard", "--port", "0", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("repsled dashboard: error: ") and message in err
+    assert err.count("\n") == 1

@@ -540,6 +540,9 @@
     return {
       brokerUrl: params.get("broker") || config.broker_ws || defaultBrokerUrl(),
       prefix: params.get("prefix") || config.prefix || "repsled",
+      // The broker's read-only dashboard login, when the server was given one.
+      username: typeof config.broker_username === "string" ? config.broker_username : undefined,
+      password: typeof config.broker_password === "string" ? config.broker_password : undefined,
     };
   }
 
@@ -560,6 +563,8 @@
       connectTimeout: 10000,
       keepalive: 30,
       resubscribe: false,
+      username: config.username,
+      password: config.password,
     });
     client.on("connect", () => {
       showConnection("connected", "live");
