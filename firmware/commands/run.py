@@ -64,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
     trace_played = fake_trace_path(args.sensor) if args.sensor else None
     config_path, config_why = choose(args.config, trace_played)
     cfg = load(config_path)
-    logging.getLogger("repsled").info("using %s", config_why)
     spec = resolve_spec(args.sensor, cfg)
     clock = make_clock(spec, args.speed)
     if args.record:
         check_trace_out(args.record, force=args.force)
+    logging.getLogger("repsled").info("using %s", config_why)  # once the options are fine
 
     from firmware.publishing.mqtt import MqttPublisher
     from firmware.publishing.outbox import open_outbox
