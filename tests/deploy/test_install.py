@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -286,3 +287,48 @@ def test_password_file_is_not_world_readable_and_gets_fixed(tmp_path: Path) -> N
     out = install(tmp_path, "--with-mosquitto", "--station", "s1").stdout
     assert "-> make /etc/mosquitto/repsled.passwd readable by mosquitto only" in out
     assert passwd.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.broker
+def test_generated_passwords_log_in_to_a_real_broker(tmp_path: Path) -> None:
+    """The hashes install.sh writes through `mosquitto_passwd -U` are ones mosquitto accepts."""
+    _needs_mosquitto_passwd()
+    from tests.mosquitto import Mosquitto
+
+    root = tmp_path / "root"
+    root.mkdir()
+    install(root, "--with-mosquitto", "--station", "s1")
+    passwd = root / "etc/mosquitto/repsled.passwd"
+    logins = {
+        "s1": (root / "etc/repsled/mqtt-password").read_text().strip(),
+        "dashboard": (root / "etc/repsled/dashboard-password").read_text().strip(),
+    }
+    with Mosquitto(tmp_path / "broker", password_file=passwd) as broker:
+        for user, password in [*logins.items(), ("s1", "wrong")]:
+            assert _refused(broker, user, password) == (password == "wrong"), user
+
+
+def _refused(broker: Any, user: str, password: str) -> bool:
+    """Whether the broker's CONNACK refuses this login."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.username_pw_set(user, password)
+    answered = threading.Event()
+    codes: list[bool] = []
+
+    def on_connect(_c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        codes.append(rc.is_failure)
+        answered.set()
+
+    client.on_connect = on_connect
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        assert answered.wait(10), "no CONNACK"
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return codes[0]
