@@ -128,14 +128,15 @@ def test_replay_onto_a_full_device(fmt: str) -> None:
     ]
 
 
-# A real SIGINT, raised while `repsled` is still importing its command modules: the moment
-# a quick Ctrl-C after Enter lands in.
-CTRL_C_DURING_IMPORTS = """
+# A real SIGINT, raised while `repsled` imports MODULE: the moments a quick Ctrl-C after Enter
+# lands in (the command modules while the parser is built; the station's modules once `run`
+# has read its config, before its own signal handler is in place).
+CTRL_C_DURING_IMPORT = """
 import importlib.abc, os, signal, sys
 
 class CtrlC(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name == "firmware.commands.run":
+        if name == MODULE:
             sys.meta_path.remove(self)
             os.kill(os.getpid(), signal.SIGINT)
         return None
@@ -144,12 +145,13 @@ sys.meta_path.insert(0, CtrlC())
 """
 
 
-def test_ctrl_c_during_start_up_is_quiet() -> None:
-    done = _repsled(
-        "run", "--sensor", f"fake:{EXAMPLE}", "--text-cues", prelude=CTRL_C_DURING_IMPORTS
-    )
+@pytest.mark.parametrize("module", ["firmware.commands.run", "firmware.station.station"])
+def test_ctrl_c_during_start_up_is_quiet(module: str) -> None:
+    prelude = f"MODULE = {module!r}\n{CTRL_C_DURING_IMPORT}"
+    done = _repsled("run", "--sensor", f"fake:{EXAMPLE}", "--text-cues", prelude=prelude)
     assert done.returncode == 130
-    assert done.stderr == ""
+    assert "Traceback" not in done.stderr
+    assert all(line.startswith("INFO ") for line in done.stderr.splitlines()), done.stderr
 
 
 def test_run_uses_the_config_beside_a_fake_trace_like_replay() -> None:
