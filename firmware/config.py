@@ -41,8 +41,9 @@ Number = int | float
 @dataclass(frozen=True, slots=True)
 class Key:
     """One config key. `range` (inclusive) bounds a number to what is physically plausible;
-    strings are at most `max_chars` long, never hold control characters, and a `topic` key
-    must be usable in MQTT topics ("level": one level, "levels": levels joined by '/')."""
+    strings are at most `max_chars` long and never hold control characters; `form` asks more
+    of some: "level" (one MQTT topic level), "levels" (levels joined by '/'), "host" (a
+    host name or address: no spaces)."""
 
     types: tuple[type, ...]
     default: Any
@@ -50,7 +51,7 @@ class Key:
     choices: tuple[Any, ...] = ()
     range: tuple[Number, Number] | None = None
     max_chars: int = MAX_TEXT_CHARS
-    topic: str = ""
+    form: str = ""
 
 
 _NUM = (int, float)
@@ -133,17 +134,19 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "long_press_s": Key(_NUM, 1.0, "hold this long to end the set now", range=(0.2, 10)),
     },
     "mqtt": {
-        "host": Key(_OPT_STR, None, "broker host; absent: no MQTT", max_chars=MAX_HOST_CHARS),
+        "host": Key(
+            _OPT_STR, None, "broker host; absent: no MQTT", max_chars=MAX_HOST_CHARS, form="host"
+        ),
         "port": Key((int,), 1883, "broker port", range=(1, MAX_TCP_PORT)),
         "station": Key(
             _OPT_STR,
             None,
             "station name in topics; default: the host name",
             max_chars=MAX_TOPIC_LEVEL_CHARS,
-            topic="level",
+            form="level",
         ),
         "topic_prefix": Key(
-            (str,), "repsled", "first topic level", max_chars=MAX_TOPIC_CHARS, topic="levels"
+            (str,), "repsled", "first topic level", max_chars=MAX_TOPIC_CHARS, form="levels"
         ),
         "protocol": Key((str,), "3.1.1", "MQTT protocol version", ("3.1.1", "5")),
         "username": Key(_OPT_STR, None, "user name", max_chars=MAX_TOPIC_CHARS),
@@ -158,7 +161,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "homeassistant",
             "Home Assistant discovery prefix",
             max_chars=MAX_TOPIC_CHARS,
-            topic="levels",
+            form="levels",
         ),
     },
     "storage": {
@@ -226,16 +229,18 @@ def _text_problem(spec: Key, value: str) -> str | None:
         return f"is {len(value)} characters long, more than {spec.max_chars}"
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         return f"must not hold control characters, not {shown(value)}"
-    if spec.topic == "level":
+    if spec.form == "level":
         if not value or any(c in value for c in "/+#") or any(c.isspace() for c in value):
             return f"{shown(value)} cannot be a topic level (no '/', '+', '#' or spaces)"
-    elif spec.topic == "levels":
+    elif spec.form == "levels":
         levels = value.split("/")
         if any(not lv or "+" in lv or "#" in lv or lv.strip() != lv for lv in levels):
             return (
                 f"{shown(value)} cannot start MQTT topics (no empty levels, no '+' or '#', "
                 "no spaces around a level)"
             )
+    elif spec.form == "host" and (not value or any(c.isspace() for c in value)):
+        return f"{shown(value)} is not a host name or address"
     return None
 
 

@@ -135,6 +135,8 @@ def test_docs_example_loads(tmp_path: Path) -> None:
         ({"mqtt": {"topic_prefix": "gym/"}}, "[mqtt] topic_prefix: 'gym/' cannot start MQTT"),
         ({"mqtt": {"discovery_prefix": "ha\n"}}, "[mqtt] discovery_prefix: must not hold"),
         ({"mqtt": {"host": "h" * 300}}, "[mqtt] host: is 300 characters long, more than 253"),
+        ({"mqtt": {"host": "gym pi"}}, "[mqtt] host: 'gym pi' is not a host name or address"),
+        ({"mqtt": {"host": ""}}, "[mqtt] host: '' is not a host name or address"),
         ({"mqtt": {"password_file": "/etc/\x00pw"}}, "[mqtt] password_file: must not hold"),
         ({"sensor": {"timing_budget_ms": 1e9}}, "[sensor] timing_budget_ms: must be between 20"),
         ({"sensor": {"io_timeout_s": 0}}, "[sensor] io_timeout_s: must be between"),
