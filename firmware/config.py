@@ -59,7 +59,11 @@ _OPT_STR = (str, type(None))
 _GPIO = (0, MAX_BCM_GPIO)
 
 SCHEMA: dict[str, dict[str, Key]] = {
-    "": {"version": Key((int,), CONFIG_VERSION, "config format version", range=(1, 1))},
+    "": {
+        "version": Key(
+            (int,), CONFIG_VERSION, "config format version", range=(CONFIG_VERSION, CONFIG_VERSION)
+        )
+    },
     "sled": {
         "bottom_mm": Key(
             _NUM,

@@ -98,13 +98,16 @@ class LiveLine:
         self.out.flush()
 
 
-def check_trace_out(path: Path, *, force: bool) -> None:
+def check_trace_out(path: Path, *, force: bool, playing: Path | None = None) -> None:
     """Refuse a trace file name before the sensor starts: `record` and `run --record` alike.
 
-    An existing trace is someone's recording: it is replaced only with --force.
+    An existing trace is someone's recording: it is replaced only with --force, and never
+    while a fake sensor is `playing` it.
     """
     from sensor.trace import TraceError
 
+    if playing is not None and path.resolve() == playing.resolve():
+        raise TraceError(f"{path}: is the trace the fake sensor plays; record to another file")
     if path.is_dir():
         raise TraceError(f"{path}: is a folder; name a file in it, e.g. {path / 'trace.csv'}")
     if not path.parent.is_dir():
@@ -130,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     from firmware.station.loop import SamplingLoop, SensorStatus
     from firmware.station.sensors import (
         configured_source,
+        fake_trace_path,
         make_clock,
         recording_metadata,
         resolve_spec,
@@ -140,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     spec = resolve_spec(args.sensor, cfg)
     if args.duration is not None and not args.duration > 0:
         raise config_mod.ConfigError(f"--duration: must be positive, not {args.duration:g}")
-    check_trace_out(args.out, force=args.force)
+    check_trace_out(args.out, force=args.force, playing=fake_trace_path(spec))
     clock = make_clock(spec, args.speed)
     sensor = cfg.sensor
     source = configured_source(spec, sensor, clock, speed=args.speed)

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     spec = resolve_spec(args.sensor, cfg)
     clock = make_clock(spec, args.speed)
     if args.record:
-        check_trace_out(args.record, force=args.force)
+        check_trace_out(args.record, force=args.force, playing=fake_trace_path(spec))
     logging.getLogger("repsled").info("using %s", config_why)  # once the options are fine
 
     from firmware.publishing.mqtt import MqttPublisher

@@ -102,6 +102,21 @@ def test_run_record_keeps_an_existing_trace_unless_forced(tmp_path: Path) -> Non
     assert len(out.read_text(encoding="utf-8").splitlines()) > 100
 
 
+def test_recording_over_the_trace_being_played_is_refused_even_with_force(
+    tmp_path: Path,
+) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_bytes(EXAMPLE.read_bytes())
+    for command in (["run", "--text-cues", "--record"], ["record"]):
+        done = _repsled(*command, str(trace), "--sensor", f"fake:{trace}", "--force")
+        assert done.returncode == 2
+        assert _errors(done.stderr) == [
+            f"repsled {command[0]}: error: {trace}: is the trace the fake sensor plays; "
+            "record to another file"
+        ]
+    assert trace.read_bytes() == EXAMPLE.read_bytes()
+
+
 def test_record_refuses_the_same_way(tmp_path: Path) -> None:
     out = tmp_path / "keep.csv"
     out.write_text("t_s,distance_mm\n", encoding="utf-8")
