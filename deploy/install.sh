@@ -28,6 +28,7 @@ LINK=/usr/local/bin/repsled
 MQ_CONF=/etc/mosquitto/conf.d/repsled.conf
 MQ_ACL=/etc/mosquitto/repsled.acl
 MQ_PASSWD=/etc/mosquitto/repsled.passwd
+MQ_PASSWD_MODE=0600 # owner mosquitto: hashes only, yet nobody else's business
 SERVICE_USER=repsled
 DEVICE_GROUPS=(i2c gpio)
 APT_PACKAGES=(python3-venv python3-lgpio i2c-tools)
@@ -288,9 +289,16 @@ install_venv() {
         fi
         printf '%s\n' "$digest" >"$stamp"
     fi
+}
+
+# The `repsled` command on PATH. Checked on every run, whether or not the venv changed: a
+# first run that stopped half-way must not leave the link missing for good.
+install_link() {
+    ((!NO_VENV)) || return 0
     if [[ -L $ROOT$LINK ]] && [[ $(readlink "$ROOT$LINK") == "$VENV/bin/repsled" ]]; then
         return 0
     fi
+    ensure_dir "$(dirname "$LINK")" 0755 root:root
     act "link $LINK to the venv's repsled" ln -sfn "$VENV/bin/repsled" "$ROOT$LINK"
 }
 
@@ -335,25 +343,47 @@ write_secret() {
     set_owner "$dest" "$owner"
 }
 
+# Append USER with PASSWORD, hashed, to the broker's password file. The password never
+# appears on a command line (the process list shows those to every user): printf is a shell
+# builtin, and mosquitto_passwd -U hashes a "user:password" file in a private directory.
+append_broker_user() {
+    local user=$1 password=$2 tmp line
+    tmp=$(umask 077 && mktemp -d)
+    printf '%s:%s\n' "$user" "$password" >"$tmp/batch"
+    if ! mosquitto_passwd -U "$tmp/batch" >/dev/null; then
+        rm -rf -- "$tmp"
+        die "mosquitto_passwd could not hash the password of $user"
+    fi
+    line=$(cat "$tmp/batch")
+    rm -rf -- "$tmp"
+    (umask 077 && printf '%s\n' "$line" >>"$ROOT$MQ_PASSWD")
+    chmod "$MQ_PASSWD_MODE" "$ROOT$MQ_PASSWD"
+}
+
+# Earlier installs left the password file readable by every user: tighten it.
+secure_password_file() {
+    local path=$ROOT$MQ_PASSWD
+    [[ -f $path ]] || return 0
+    if [[ $(stat -c %a "$path") != "${MQ_PASSWD_MODE#0}" ]]; then
+        act "make $MQ_PASSWD readable by mosquitto only" chmod "$MQ_PASSWD_MODE" "$path"
+    fi
+}
+
 add_broker_user() {
     local user=$1 secret_file=$2 secret_mode=$3 secret_owner=$4 password
     if [[ -f $ROOT$MQ_PASSWD ]] && cut -d: -f1 "$ROOT$MQ_PASSWD" | grep -qx "$user"; then
         return 0
     fi
     password=$(random_password)
-    local create=()
-    [[ -f $ROOT$MQ_PASSWD ]] || create=(-c)
     if ! have mosquitto_passwd && ((!DRY_RUN)); then
         say "skipped (no mosquitto_passwd here): add broker user $user to $MQ_PASSWD"
         return 0
     fi
     if ((DRY_RUN)); then
-        # Not through act: the command line holds the password.
-        say "would: add broker user $user: mosquitto_passwd ${create[*]} -b $ROOT$MQ_PASSWD $user ***"
+        say "would: add broker user $user to $MQ_PASSWD (mosquitto_passwd -U on a private file)"
         CHANGES=$((CHANGES + 1))
     else
-        act "add broker user $user to $MQ_PASSWD" \
-            mosquitto_passwd "${create[@]}" -b "$ROOT$MQ_PASSWD" "$user" "$password"
+        act "add broker user $user to $MQ_PASSWD" append_broker_user "$user" "$password"
     fi
     set_owner "$MQ_PASSWD" mosquitto:mosquitto
     write_secret "$secret_file" "$secret_mode" "$secret_owner" "$password"
@@ -385,6 +415,7 @@ install_mosquitto() {
     if put_file "$SRC_DIR/deploy/mosquitto/acl" "$MQ_ACL" 0640 mosquitto:mosquitto; then
         RESTART_MOSQUITTO=1
     fi
+    secure_password_file
     add_broker_user "$STATION" "$MQTT_PASSWORD_FILE" 0640 "root:$SERVICE_USER"
     add_broker_user dashboard "$DASHBOARD_PASSWORD_FILE" 0600 root:root
     point_config_at_local_broker
@@ -408,8 +439,10 @@ Next steps (docs/install.md):
      Follow it:                                            journalctl -u repsled -f
 EOF
     if ((WITH_MOSQUITTO)); then
-        say "  Broker: MQTT on port 1883, WebSockets on 9001; the dashboard user's password is in"
-        say "  $DASHBOARD_PASSWORD_FILE (deploy/mosquitto/README.md: firewall and more users)."
+        say "  Broker: MQTT on port 1883, WebSockets on 9001, both with passwords. The dashboard page"
+        say "  logs in as the read-only user 'dashboard' (deploy/mosquitto/README.md):"
+        say "    repsled dashboard --bind 0.0.0.0 --broker-user dashboard \\"
+        say "        --broker-password-file <(sudo cat $DASHBOARD_PASSWORD_FILE)"
     fi
 }
 
@@ -419,6 +452,7 @@ do_install() {
     install_packages
     create_user
     install_venv
+    install_link
     install_config
     install_unit
     install_mosquitto

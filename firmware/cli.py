@@ -39,9 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; user errors print one line and exit 2, never a traceback."""
-    from firmware.errors import USER_ERRORS
+    try:  # Ctrl-C while the command modules are still importing: quiet, like later on
+        from firmware.errors import USER_ERRORS
 
-    args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        return 130
     try:
         return int(args._module.run(args) or 0)
     except USER_ERRORS as exc:

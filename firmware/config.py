@@ -15,54 +15,111 @@ from typing import Any
 from tempo.settings import EngineSettings, SettingsError
 
 CONFIG_VERSION = 1
-MIN_TIMING_BUDGET_MS = 20
+
+# Physical and protocol limits behind the plausible ranges below.
+MIN_TIMING_BUDGET_MS = 20  # the VL53L0X refuses a shorter ranging budget
+MAX_TIMING_BUDGET_MS = 500  # 2 Hz: slower cannot time a lowering of a few seconds
+MAX_SENSOR_READING_MM = 2000  # the VL53L0X's long-range limit; farther is "out of range"
+MAX_BCM_GPIO = 27  # the highest GPIO on the Raspberry Pi's 40-pin header
+I2C_FIRST_ADDRESS, I2C_LAST_ADDRESS = 0x08, 0x77  # 7-bit addresses outside the reserved ones
+MAX_TCP_PORT = 65535
+MAX_TOPIC_LEVEL_CHARS = 64  # a station name: short enough to read on the dashboard
+MAX_TOPIC_CHARS = 128
+MAX_HOST_CHARS = 253  # the DNS limit of a host name
+MAX_TEXT_CHARS = 4096  # file paths and the like; Linux's PATH_MAX
+MAX_CONFIG_BYTES = 1_000_000  # a real config is a few kB
+SHOWN_CHARS = 40  # how much of a bad value or key an error line repeats
 
 
 class ConfigError(Exception):
     """One line: `FILE: [section] key: problem`."""
 
 
+Number = int | float
+
+
 @dataclass(frozen=True, slots=True)
 class Key:
+    """One config key. `range` (inclusive) bounds a number to what is physically plausible;
+    strings are at most `max_chars` long and never hold control characters; `form` asks more
+    of some: "level" (one MQTT topic level), "levels" (levels joined by '/'), "host" (a
+    host name or address: no spaces)."""
+
     types: tuple[type, ...]
     default: Any
     doc: str
     choices: tuple[Any, ...] = ()
+    range: tuple[Number, Number] | None = None
+    max_chars: int = MAX_TEXT_CHARS
+    form: str = ""
 
 
 _NUM = (int, float)
 _OPT_STR = (str, type(None))
+_GPIO = (0, MAX_BCM_GPIO)
 
 SCHEMA: dict[str, dict[str, Key]] = {
-    "": {"version": Key((int,), CONFIG_VERSION, "config format version")},
+    "": {
+        "version": Key(
+            (int,), CONFIG_VERSION, "config format version", range=(CONFIG_VERSION, CONFIG_VERSION)
+        )
+    },
     "sled": {
-        "bottom_mm": Key(_NUM, 150, "reading at the bottom of a full rep, knees bent"),
-        "lockout_mm": Key(_NUM, 520, "reading at full knee extension, knees locked"),
+        "bottom_mm": Key(
+            _NUM,
+            150,
+            "reading at the bottom of a full rep, knees bent",
+            range=(0, MAX_SENSOR_READING_MM),
+        ),
+        "lockout_mm": Key(
+            _NUM,
+            520,
+            "reading at full knee extension, knees locked",
+            range=(0, MAX_SENSOR_READING_MM),
+        ),
         "start": Key(
             (str,), "bottom", "side where reps start and the sled parks", ("bottom", "top")
         ),
     },
     "tempo": {
-        "target_eccentric_s": Key(_NUM, 3.0, "target duration of the lowering"),
-        "fast_margin_s": Key(_NUM, 1.0, "eccentric shorter than target minus this is too fast"),
+        "target_eccentric_s": Key(_NUM, 3.0, "target duration of the lowering", range=(0.5, 20)),
+        "fast_margin_s": Key(
+            _NUM, 1.0, "eccentric shorter than target minus this is too fast", range=(0, 20)
+        ),
     },
     "lockout": {
-        "partial_below": Key(_NUM, 0.80, "rep travel under this fraction of the ROM is partial"),
-        "locked_above": Key(_NUM, 0.97, "lockout-side turning point past this fraction locked"),
+        "partial_below": Key(
+            _NUM, 0.80, "rep travel under this fraction of the ROM is partial", range=(0.1, 0.99)
+        ),
+        "locked_above": Key(
+            _NUM, 0.97, "lockout-side turning point past this fraction locked", range=(0.5, 1.2)
+        ),
     },
     "sets": {
-        "rest_s": Key(_NUM, 8.0, "rest on the start side that ends a set"),
+        "rest_s": Key(_NUM, 8.0, "rest on the start side that ends a set", range=(1, 600)),
     },
     "sensor": {
         "kind": Key((str,), "vl53l0x", 'real "vl53l0x" or "fake:TRACE.csv"'),
-        "bus": Key((int,), 1, "I2C bus number (/dev/i2c-N)"),
-        "address": Key((int,), 0x29, "I2C address of the sensor"),
-        "timing_budget_ms": Key(_NUM, 33, "ranging timing budget, at least 20 ms"),
-        "io_timeout_s": Key(_NUM, 0.5, "longest wait for one reading before it counts as a fault"),
+        "bus": Key((int,), 1, "I2C bus number (/dev/i2c-N)", range=(0, 255)),
+        "address": Key(
+            (int,), 0x29, "I2C address of the sensor", range=(I2C_FIRST_ADDRESS, I2C_LAST_ADDRESS)
+        ),
+        "timing_budget_ms": Key(
+            _NUM,
+            33,
+            "ranging timing budget: longer is less noisy but slower",
+            range=(MIN_TIMING_BUDGET_MS, MAX_TIMING_BUDGET_MS),
+        ),
+        "io_timeout_s": Key(
+            _NUM,
+            0.5,
+            "longest wait for one reading before it counts as a fault",
+            range=(0.05, 10),
+        ),
     },
     "cues": {
         "buzzer": Key((str,), "active", "buzzer kind", ("active", "tonal", "none")),
-        "pin": Key((int,), 17, "GPIO (BCM) pin of the buzzer"),
+        "pin": Key((int,), 17, "GPIO (BCM) pin of the buzzer", range=_GPIO),
         "quiet": Key((bool,), False, "no sound at all"),
         "rep": Key((bool,), True, "short beep when a rep is counted"),
         "fast_eccentric": Key((bool,), True, "warning when the lowering was too fast"),
@@ -71,32 +128,57 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "set_done": Key((bool,), True, "signal when a set ends"),
         "metronome": Key((bool,), False, "tick each second of the lowering"),
         "velocity_loss": Key((bool,), True, "signal when velocity loss passes the threshold"),
-        "velocity_loss_pct": Key(_NUM, 20.0, "velocity loss threshold in percent"),
+        "velocity_loss_pct": Key(_NUM, 20.0, "velocity loss threshold in percent", range=(1, 100)),
         "sensor_fault": Key((bool,), True, "signal when the sensor fails"),
     },
     "button": {
-        "pin": Key((int, type(None)), None, "GPIO (BCM) pin of the optional push button"),
-        "long_press_s": Key(_NUM, 1.0, "hold this long to end the set now"),
+        "pin": Key(
+            (int, type(None)), None, "GPIO (BCM) pin of the optional push button", range=_GPIO
+        ),
+        "long_press_s": Key(_NUM, 1.0, "hold this long to end the set now", range=(0.2, 10)),
     },
     "mqtt": {
-        "host": Key(_OPT_STR, None, "broker host; absent: no MQTT"),
-        "port": Key((int,), 1883, "broker port"),
-        "station": Key(_OPT_STR, None, "station name in topics; default: the host name"),
-        "topic_prefix": Key((str,), "repsled", "first topic level"),
+        "host": Key(
+            _OPT_STR, None, "broker host; absent: no MQTT", max_chars=MAX_HOST_CHARS, form="host"
+        ),
+        "port": Key((int,), 1883, "broker port", range=(1, MAX_TCP_PORT)),
+        "station": Key(
+            _OPT_STR,
+            None,
+            "station name in topics; default: the host name",
+            max_chars=MAX_TOPIC_LEVEL_CHARS,
+            form="level",
+        ),
+        "topic_prefix": Key(
+            (str,), "repsled", "first topic level", max_chars=MAX_TOPIC_CHARS, form="levels"
+        ),
         "protocol": Key((str,), "3.1.1", "MQTT protocol version", ("3.1.1", "5")),
-        "username": Key(_OPT_STR, None, "user name"),
+        "username": Key(_OPT_STR, None, "user name", max_chars=MAX_TOPIC_CHARS),
         "password_file": Key(_OPT_STR, None, "file holding the password (never in this file)"),
         "ca_file": Key(_OPT_STR, None, "CA certificate: setting it turns TLS on"),
         "cert_file": Key(_OPT_STR, None, "client certificate for TLS"),
         "key_file": Key(_OPT_STR, None, "client key for TLS"),
-        "keepalive": Key((int,), 60, "keepalive seconds"),
+        "keepalive": Key((int,), 60, "keepalive seconds", range=(5, 3600)),
         "discovery": Key((bool,), True, "publish Home Assistant discovery configs"),
-        "discovery_prefix": Key((str,), "homeassistant", "Home Assistant discovery prefix"),
-        "dashboard_url": Key(_OPT_STR, None, "dashboard or hub URL shown in Home Assistant"),
+        "discovery_prefix": Key(
+            (str,),
+            "homeassistant",
+            "Home Assistant discovery prefix",
+            max_chars=MAX_TOPIC_CHARS,
+            form="levels",
+        ),
+        "dashboard_url": Key(
+            _OPT_STR, None, "dashboard or hub URL shown in Home Assistant", max_chars=2048
+        ),
     },
     "storage": {
         "state_dir": Key(_OPT_STR, None, "outbox directory; default $STATE_DIRECTORY or XDG"),
-        "outbox_max": Key((int,), 200_000, "messages kept unsent at most; oldest dropped past it"),
+        "outbox_max": Key(
+            (int,),
+            200_000,
+            "messages kept unsent at most; oldest dropped past it",
+            range=(100, 2_000_000),
+        ),
     },
 }
 
@@ -119,15 +201,76 @@ class Config:
         return self.mqtt["station"] or socket.gethostname()
 
 
+def shown(value: Any) -> str:
+    """A value or key as an error line repeats it: escaped, cut, never a whole document."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "a huge integer"
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def range_text(spec: Key) -> str:
+    """The plausible range as docs/config.md prints it, e.g. "1 to 65535"."""
+    if spec.range is None:
+        return ""
+    lo, hi = spec.range
+    return _number(lo) if lo == hi else f"{_number(lo)} to {_number(hi)}"
+
+
+def _number(value: Number) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _shown_key(key: str) -> str:
+    """A key from the file as written when it is plain, else escaped and cut."""
+    plain = key and key.isprintable() and key.strip() == key and len(key) <= SHOWN_CHARS
+    return key if plain else shown(key)
+
+
+def _text_problem(spec: Key, value: str) -> str | None:
+    if len(value) > spec.max_chars:
+        return f"is {len(value)} characters long, more than {spec.max_chars}"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return f"must not hold control characters, not {shown(value)}"
+    if spec.form == "level":
+        if not value or any(c in value for c in "/+#") or any(c.isspace() for c in value):
+            return f"{shown(value)} cannot be a topic level (no '/', '+', '#' or spaces)"
+    elif spec.form == "levels":
+        levels = value.split("/")
+        if any(not lv or "+" in lv or "#" in lv or lv.strip() != lv for lv in levels):
+            return (
+                f"{shown(value)} cannot start MQTT topics (no empty levels, no '+' or '#', "
+                "no spaces around a level)"
+            )
+    elif spec.form == "host" and (not value or any(c.isspace() for c in value)):
+        return f"{shown(value)} is not a host name or address"
+    return None
+
+
 def _check_value(where: str, key: str, spec: Key, value: Any) -> Any:
     if isinstance(value, bool) and bool not in spec.types:
         raise ConfigError(f"{where}{key}: expected a number, got {value!r}")
     if not isinstance(value, spec.types):
         names = " or ".join(t.__name__ for t in spec.types if t is not type(None))
-        raise ConfigError(f"{where}{key}: expected {names}, got {type(value).__name__} {value!r}")
+        kind = type(value).__name__
+        raise ConfigError(f"{where}{key}: expected {names}, got {kind} {shown(value)}")
     if spec.choices and value not in spec.choices:
         options = ", ".join(repr(c) for c in spec.choices)
-        raise ConfigError(f"{where}{key}: must be one of {options}, not {value!r}")
+        raise ConfigError(f"{where}{key}: must be one of {options}, not {shown(value)}")
+    if isinstance(value, int | float) and not isinstance(value, bool) and spec.range:
+        lo, hi = spec.range
+        if not lo <= value <= hi:  # also refuses nan, inf and 10**400
+            raise ConfigError(
+                f"{where}{key}: must be between {_number(lo)} and {_number(hi)}, not {shown(value)}"
+            )
+    if isinstance(value, str):
+        problem = _text_problem(spec, value)
+        if problem:
+            raise ConfigError(f"{where}{key}: {problem}")
     return value
 
 
@@ -137,33 +280,37 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
         name: {k: spec.default for k, spec in keys.items()} for name, keys in SCHEMA.items()
     }
     for name, value in data.items():
-        if isinstance(value, dict):
-            if name not in SCHEMA or name == "":
-                raise ConfigError(f"{source}: [{name}]: unknown section")
+        if name in SCHEMA and name != "":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: {name}: must be a table ([{name}]), not a value")
             for key, item in value.items():
                 if key not in SCHEMA[name]:
                     known = ", ".join(SCHEMA[name])
-                    raise ConfigError(f"{source}: [{name}] {key}: unknown key (known: {known})")
+                    raise ConfigError(
+                        f"{source}: [{name}] {_shown_key(key)}: unknown key (known: {known})"
+                    )
                 where = f"{source}: [{name}] "
                 sections[name][key] = _check_value(where, key, SCHEMA[name][key], item)
-        elif name in SCHEMA[""]:
+        elif isinstance(value, dict):
+            raise ConfigError(f"{source}: [{_shown_key(name)}]: unknown section")
+        elif name == "version":
+            if isinstance(value, int) and not isinstance(value, bool) and value != CONFIG_VERSION:
+                raise ConfigError(
+                    f"{source}: version: {shown(value)} is not supported "
+                    f"(this repsled reads version {CONFIG_VERSION})"
+                )
             sections[""][name] = _check_value(f"{source}: ", name, SCHEMA[""][name], value)
         else:
-            raise ConfigError(f"{source}: {name}: unknown top-level key (sections: [sled], ...)")
-    if sections[""]["version"] != CONFIG_VERSION:
+            raise ConfigError(
+                f"{source}: {_shown_key(name)}: unknown top-level key (sections: [sled], ...)"
+            )
+    sensor = sections["sensor"]
+    if sensor["io_timeout_s"] * 1000 <= sensor["timing_budget_ms"]:
         raise ConfigError(
-            f"{source}: version: {sections['']['version']} is not supported "
-            f"(this repsled reads version {CONFIG_VERSION})"
+            f"{source}: [sensor] io_timeout_s: ({sensor['io_timeout_s']:g} s) must be longer "
+            f"than timing_budget_ms ({sensor['timing_budget_ms']:g} ms), or every reading "
+            "times out"
         )
-    if sections["sensor"]["timing_budget_ms"] < MIN_TIMING_BUDGET_MS:
-        raise ConfigError(
-            f"{source}: [sensor] timing_budget_ms: {sections['sensor']['timing_budget_ms']} ms "
-            f"is under the chip's minimum of {MIN_TIMING_BUDGET_MS} ms"
-        )
-    if sections["sensor"]["io_timeout_s"] <= 0:
-        raise ConfigError(f"{source}: [sensor] io_timeout_s: must be positive (0 waits forever)")
-    if sections["storage"]["outbox_max"] < 1:
-        raise ConfigError(f"{source}: [storage] outbox_max: must be at least 1")
     try:
         engine = EngineSettings(
             bottom_mm=float(sections["sled"]["bottom_mm"]),
@@ -195,15 +342,27 @@ def load(path: str | Path | None) -> Config:
         return parse({}, "defaults")
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read: {exc}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: larger than {MAX_CONFIG_BYTES} bytes: not a config file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise ConfigError(f"{p}: not valid TOML: {str(exc).split(':', 1)[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid TOML: arrays or tables nested too deeply") from None
     cfg = parse(data, str(p))
     return Config(
         engine=cfg.engine,
@@ -215,3 +374,19 @@ def load(path: str | Path | None) -> Config:
         path=p,
         raw=cfg.raw,
     )
+
+
+def choose(explicit: Path | None, trace: Path | None) -> tuple[Path | None, str]:
+    """The config a command reads, and why: `--config` if given, else the .toml beside the trace
+    being replayed (`replay TRACE`, `run --sensor fake:TRACE`), else the built-in defaults.
+
+    One rule for every command, so a trace counts the same whichever way it is played.
+    """
+    if explicit is not None:
+        return explicit, f"config {explicit} (--config)"
+    if trace is not None:
+        beside = trace.with_suffix(".toml")
+        if beside.is_file():
+            return beside, f"config {beside} (beside the trace)"
+        return None, f"built-in defaults (no --config, no {beside.name} beside the trace)"
+    return None, "built-in defaults (no --config)"

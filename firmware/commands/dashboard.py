@@ -9,6 +9,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)",
     )
     parser.add_argument("--prefix", default="repsled", help="MQTT topic prefix (default repsled)")
+    parser.add_argument(
+        "--broker-user",
+        metavar="NAME",
+        help="read-only broker user the page logs in as (deploy/mosquitto: dashboard)",
+    )
+    parser.add_argument(
+        "--broker-password-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding that user's password; the page receives it, so never a station's",
+    )
 
 
 def check_broker_url(url: str) -> str | None:
@@ -63,7 +75,22 @@ def run(args: argparse.Namespace) -> int:
     if not prefix or any(c in prefix for c in "+#"):
         return fail(f"--prefix {args.prefix!r}: must be a topic without wildcards")
 
-    server = DashboardServer(args.broker_ws, prefix, host=args.bind, port=args.port)
+    login = None
+    if (args.broker_user is None) != (args.broker_password_file is None):
+        return fail("--broker-user and --broker-password-file go together")
+    if args.broker_user is not None:
+        try:
+            password = args.broker_password_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            return fail(f"--broker-password-file {args.broker_password_file}: {reason}")
+        if not password:
+            return fail(f"--broker-password-file {args.broker_password_file}: the file is empty")
+        login = (args.broker_user, password)
+
+    server = DashboardServer(
+        args.broker_ws, prefix, host=args.bind, port=args.port, broker_login=login
+    )
     try:
         server.start()
     except OSError as exc:

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     import webbrowser
 
     from firmware.commands.run import setup_logging
-    from firmware.config import ConfigError, parse
+    from firmware.config import MAX_TCP_PORT, ConfigError, parse
     from firmware.publishing.broker import EmbeddedBroker
     from firmware.publishing.mqtt import MqttPublisher
     from firmware.publishing.outbox import Outbox
@@ -85,6 +85,15 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.stations <= len(DEMO_STATIONS):
         raise ConfigError(f"--stations: must be between 1 and {len(DEMO_STATIONS)}")
+    if not 0 <= args.port <= MAX_TCP_PORT:
+        raise ConfigError(f"--port: must be between 0 and {MAX_TCP_PORT} (0: any free port)")
+    try:
+        import amqtt  # noqa: F401  (the embedded broker: only in the demo extra)
+    except ImportError:
+        raise ConfigError(
+            "the demo needs its extra, which this install lacks: "
+            "pip install 'repsled[demo]' (in a clone of the project: make demo)"
+        ) from None
     setup_logging(args.verbose)
     log = logging.getLogger("repsled")
     stop = threading.Event()

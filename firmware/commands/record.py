@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from sensor.trace import TraceWriter
 
 TTY_REFRESH_S = 0.2
 LOG_EVERY_S = 5.0
@@ -95,6 +98,34 @@ class LiveLine:
         self.out.flush()
 
 
+def check_trace_out(path: Path, *, force: bool, playing: Path | None = None) -> None:
+    """Refuse a trace file name before the sensor starts: `record` and `run --record` alike.
+
+    An existing trace is someone's recording: it is replaced only with --force, and never
+    while a fake sensor is `playing` it.
+    """
+    from sensor.trace import TraceError
+
+    if playing is not None and path.resolve() == playing.resolve():
+        raise TraceError(f"{path}: is the trace the fake sensor plays; record to another file")
+    if path.is_dir():
+        raise TraceError(f"{path}: is a folder; name a file in it, e.g. {path / 'trace.csv'}")
+    if not path.parent.is_dir():
+        raise TraceError(f"{path}: folder {path.parent} does not exist")
+    if path.exists() and not force:
+        raise TraceError(f"{path}: already exists (pass --force to overwrite)")
+
+
+def open_trace_writer(path: Path, metadata: dict[str, str]) -> TraceWriter:
+    """A TraceWriter, or one line naming the file when it cannot be written."""
+    from sensor.trace import TraceError, TraceWriter
+
+    try:
+        return TraceWriter(path, metadata, flush_every_s=1.0)
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     import signal
 
@@ -102,27 +133,23 @@ def run(args: argparse.Namespace) -> int:
     from firmware.station.loop import SamplingLoop, SensorStatus
     from firmware.station.sensors import (
         configured_source,
+        fake_trace_path,
         make_clock,
         recording_metadata,
         resolve_spec,
         trace_origin_s,
     )
-    from sensor.trace import TraceError, TraceWriter
 
     cfg = config_mod.load(args.config)
     spec = resolve_spec(args.sensor, cfg)
     if args.duration is not None and not args.duration > 0:
         raise config_mod.ConfigError(f"--duration: must be positive, not {args.duration:g}")
-    if args.out.exists() and not args.force:
-        raise TraceError(f"{args.out}: already exists (pass --force to overwrite)")
+    check_trace_out(args.out, force=args.force, playing=fake_trace_path(spec))
     clock = make_clock(spec, args.speed)
     sensor = cfg.sensor
     source = configured_source(spec, sensor, clock, speed=args.speed)
     metadata = recording_metadata(spec, sensor, speed=args.speed)
-    try:
-        writer = TraceWriter(args.out, metadata, flush_every_s=1.0)
-    except OSError as exc:
-        raise TraceError(f"{args.out}: cannot write: {exc.strerror}") from None
+    writer = open_trace_writer(args.out, metadata)
 
     live = LiveLine(sys.stderr, f"recording {args.out}")
 

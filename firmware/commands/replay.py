@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,11 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.add_argument("--station", default="replay", help="station name used in payload ids")
-
-
-def _default_config(trace: Path) -> Path | None:
-    beside = trace.with_suffix(".toml")
-    return beside if beside.is_file() else None
 
 
 # (payload key, title, width, format): the person-readable table of `--format table`.
@@ -88,8 +84,20 @@ def write(payloads: Any, fmt: str, out: TextIO) -> int:
 def run(args: argparse.Namespace) -> int:
     from firmware import config as config_mod
 
-    cfg = config_mod.load(args.config or _default_config(args.trace))
+    cfg = config_mod.load(config_mod.choose(args.config, args.trace)[0])
     from firmware.replay import replay_payloads
 
-    write(replay_payloads(args.trace, cfg.engine, station=args.station), args.format, sys.stdout)
+    try:
+        payloads = replay_payloads(args.trace, cfg.engine, station=args.station)
+        write(payloads, args.format, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # `| head`: the reader left; the CLI ends quietly
+    except OSError as exc:  # `> /dev/full`, a disk that filled up, a closed terminal
+        # Nothing more can reach stdout: point it at /dev/null so Python's own flush at exit
+        # does not print a second, traceback-like complaint.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        reason = exc.strerror or str(exc)
+        print(f"repsled replay: error: standard output: cannot write: {reason}", file=sys.stderr)
+        return 1
     return 0

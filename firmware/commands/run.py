@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     parser.add_argument("--record", type=Path, metavar="OUT.csv", help="also record the trace")
     parser.add_argument(
+        "--force", action="store_true", help="let --record overwrite an existing OUT.csv"
+    )
+    parser.add_argument(
         "--text-cues", action="store_true", help="print cues on stdout instead of beeping"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log phases and debug lines")
@@ -47,19 +50,30 @@ def setup_logging(verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware.config import load
-    from firmware.station.sensors import make_clock, recording_metadata, resolve_spec
+    from firmware.commands.record import check_trace_out, open_trace_writer
+    from firmware.config import choose, load
+    from firmware.station.sensors import (
+        fake_trace_path,
+        make_clock,
+        recording_metadata,
+        resolve_spec,
+    )
 
     setup_logging(args.verbose)
-    cfg = load(args.config)
+    # Same rule as `replay`: a fake trace's .toml beside it, unless --config says otherwise.
+    trace_played = fake_trace_path(args.sensor) if args.sensor else None
+    config_path, config_why = choose(args.config, trace_played)
+    cfg = load(config_path)
     spec = resolve_spec(args.sensor, cfg)
     clock = make_clock(spec, args.speed)
+    if args.record:
+        check_trace_out(args.record, force=args.force, playing=fake_trace_path(spec))
+    logging.getLogger("repsled").info("using %s", config_why)  # once the options are fine
 
     from firmware.publishing.mqtt import MqttPublisher
     from firmware.publishing.store import MessageStore
     from firmware.station.sdnotify import Notifier
     from firmware.station.station import build_station
-    from sensor.trace import TraceWriter
 
     store = publisher = trace = None
     try:
@@ -70,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             logging.getLogger("repsled").info("[mqtt] host not set: reps are not published")
         if args.record:
-            trace = TraceWriter(args.record, recording_metadata(spec, cfg.sensor, speed=args.speed))
+            trace = open_trace_writer(
+                args.record, recording_metadata(spec, cfg.sensor, speed=args.speed)
+            )
         station = build_station(
             cfg,
             sensor_spec=spec,

@@ -9,15 +9,27 @@ and sends a Content-Security-Policy that keeps the page from loading anything of
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from importlib.resources.abc import Traversable
+from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_PREFIX = "repsled"
+# A browser sends its request at once: a connection silent this long is a stalled or hostile
+# client, and would otherwise hold a thread for ever.
+IDLE_TIMEOUT_S = 10.0
+# Open connections served at once; past it a new one gets "503" and is closed. A page load is
+# a handful of requests, so this is many dashboards, and a bound on threads and memory.
+MAX_CONNECTIONS = 64
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -57,9 +69,18 @@ def static_files() -> dict[str, bytes]:
     return files
 
 
-def config_json(broker_ws_url: str | None, prefix: str) -> bytes:
-    """What the page needs to connect; a null broker means ws://<page host>:9001."""
-    return json.dumps({"broker_ws": broker_ws_url, "prefix": prefix}).encode("utf-8")
+def config_json(
+    broker_ws_url: str | None, prefix: str, login: tuple[str, str] | None = None
+) -> bytes:
+    """What the page needs to connect; a null broker means ws://<page host>:9001.
+
+    `login` is the broker's read-only dashboard user and password: whoever loads the page
+    gets them, so they must never be a station's (deploy/mosquitto/README.md).
+    """
+    doc: dict[str, str | None] = {"broker_ws": broker_ws_url, "prefix": prefix}
+    if login is not None:
+        doc["broker_username"], doc["broker_password"] = login
+    return json.dumps(doc).encode("utf-8")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -104,9 +125,59 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """At most `max_connections` served at once, each closed after `idle_timeout_s` of
+    silence, and a client that goes away (reset, timeout) is no error worth a traceback."""
+
     daemon_threads = True
+    request_queue_size = MAX_CONNECTIONS
     files: dict[str, bytes]
     config_body: bytes
+    idle_timeout_s: float = IDLE_TIMEOUT_S
+    max_connections: int = MAX_CONNECTIONS
+
+    def server_activate(self) -> None:
+        self._admitted: set[socket.socket] = set()
+        self._changed = threading.Condition()
+        super().server_activate()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._changed:
+            admit = len(self._admitted) < self.max_connections
+            if admit:
+                self._admitted.add(request)
+                self._changed.notify_all()
+        if not admit:
+            try:
+                request.setblocking(False)
+                request.send(_BUSY)
+            except OSError:
+                pass
+            super().shutdown_request(request)
+            return
+        request.settimeout(self.idle_timeout_s)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        # The slot frees before the socket closes: once a client sees the close, it is free.
+        with self._changed:
+            self._admitted.discard(request)
+            self._changed.notify_all()
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):  # reset, broken pipe, timeout: the client's business
+            return
+        log.error("dashboard: error serving %s: %r", client_address[0], exc)
+
+    def open_connections(self) -> int:
+        with self._changed:
+            return len(self._admitted)
+
+    def wait_for_connections(self, count: int, timeout_s: float) -> bool:
+        """Wait until exactly `count` connections are open; False if that took too long."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._admitted) == count, timeout_s)
 
 
 class _Server6(_Server):
@@ -124,8 +195,15 @@ class DashboardServer:
         prefix: str = DEFAULT_PREFIX,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        broker_login: tuple[str, str] | None = None,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.broker_ws_url = broker_ws_url
+        self.broker_login = broker_login
+        self.idle_timeout_s = idle_timeout_s
+        self.max_connections = max_connections
         self.prefix = prefix
         self.host = host
         self.port = port
@@ -150,8 +228,10 @@ class DashboardServer:
             return self
         server_class = _Server6 if ":" in self.host else _Server
         httpd = server_class((self.host, self.port), _Handler)
+        httpd.idle_timeout_s = self.idle_timeout_s
+        httpd.max_connections = self.max_connections
         httpd.files = static_files()
-        httpd.config_body = config_json(self.broker_ws_url, self.prefix)
+        httpd.config_body = config_json(self.broker_ws_url, self.prefix, self.broker_login)
         self.port = int(httpd.server_address[1])
         self._httpd = httpd
         self._thread = threading.Thread(
@@ -169,6 +249,16 @@ class DashboardServer:
             httpd.server_close()
         if thread is not None:
             thread.join()
+
+    def open_connections(self) -> int:
+        """Connections being served now (0 when stopped)."""
+        return self._httpd.open_connections() if self._httpd is not None else 0
+
+    def wait_for_connections(self, count: int, timeout_s: float) -> bool:
+        """Wait until `count` connections are open (tests); False after `timeout_s`."""
+        if self._httpd is None:
+            return count == 0
+        return self._httpd.wait_for_connections(count, timeout_s)
 
     def __enter__(self) -> DashboardServer:
         return self.start()

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,15 +18,22 @@ CONFIG = "etc/repsled/config.toml"
 UNIT = "etc/systemd/system/repsled.service"
 
 
-def install(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def install(
+    root: Path,
+    *args: str,
+    check: bool = True,
+    venv: bool = False,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """install.sh --root ROOT, with --no-venv unless `venv`; `env` adds to the environment."""
     proc = subprocess.run(
-        ["bash", str(SCRIPT), "--root", str(root), "--no-venv", *args],
+        ["bash", str(SCRIPT), "--root", str(root), *([] if venv else ["--no-venv"]), *args],
         check=False,
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
         timeout=60,
-        env={**os.environ, "LC_ALL": "C"},
+        env={**os.environ, "LC_ALL": "C", **(env or {})},
     )
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -196,5 +204,131 @@ def test_single_box_mode_sets_up_broker_files(tmp_path):
 
 def test_dry_run_hides_broker_passwords(tmp_path):
     out = install(tmp_path, "--dry-run", "--with-mosquitto", "--station", "s1").stdout
-    assert "would: add broker user s1: mosquitto_passwd -c -b" in out
-    assert "s1 ***" in out
+    assert "would: add broker user s1 to /etc/mosquitto/repsled.passwd (mosquitto_passwd -U" in out
+    assert " -b " not in out
+
+
+@pytest.fixture
+def fake_python3(tmp_path: Path) -> dict[str, str]:
+    """An environment whose python3 is tests/deploy/fake_python3.sh (offline venv and pip)."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    real = shutil.which("python3")
+    assert real is not None
+    shutil.copy(Path(__file__).with_name("fake_python3.sh"), bin_dir / "python3")
+    (bin_dir / "python3").chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "REAL_PYTHON3": real}
+
+
+def test_empty_root_installs_on_the_first_run_and_has_nothing_to_do_after(
+    tmp_path: Path, fake_python3: dict[str, str]
+) -> None:
+    """An empty directory has no /usr/local/bin: the first run creates it and the link; the
+    second and third change nothing; a link deleted by hand comes back."""
+    root = tmp_path / "root"
+    root.mkdir()
+    first = install(root, venv=True, env=fake_python3)
+    link = root / "usr/local/bin/repsled"
+    assert link.is_symlink() and os.readlink(link) == "/opt/repsled/venv/bin/repsled"
+    assert "-> link /usr/local/bin/repsled to the venv's repsled" in first.stdout
+    assert "Done: " in first.stdout
+    calls = (root / "opt/repsled/calls.log").read_text().splitlines()
+    assert sum(c.startswith("-m pip install") for c in calls) == 1
+    before = snapshot(root)
+    for _ in range(2):
+        again = install(root, venv=True, env=fake_python3).stdout
+        assert "Nothing to do: repsled is already installed as asked." in again
+        assert "-> " not in again
+        assert snapshot(root) == before
+    link.unlink()
+    repaired = install(root, venv=True, env=fake_python3).stdout
+    assert "-> link /usr/local/bin/repsled" in repaired
+    assert "Done: 1 changes made" in repaired
+    assert os.readlink(link) == "/opt/repsled/venv/bin/repsled"
+
+
+def _needs_mosquitto_passwd() -> None:
+    if shutil.which("mosquitto_passwd") is None:
+        pytest.skip("mosquitto_passwd not installed (apt-get install mosquitto)")
+
+
+def test_broker_passwords_never_reach_a_command_line(tmp_path: Path) -> None:
+    """bash's xtrace logs every command install.sh runs: no password may be an argument of
+    one that is not a shell builtin (only other programs show up in the process list)."""
+    _needs_mosquitto_passwd()
+    proc = subprocess.run(
+        ["bash", "-x", str(SCRIPT), "--root", str(tmp_path), "--no-venv", "--with-mosquitto",
+         "--station", "s1"],
+        check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    passwords = [
+        (tmp_path / "etc/repsled" / name).read_text().strip()
+        for name in ("mqtt-password", "dashboard-password")
+    ]
+    traced = [ln.lstrip("+ ") for ln in proc.stderr.splitlines() if ln.startswith("+")]
+    assert any(ln.startswith("mosquitto_passwd -U ") for ln in traced), proc.stderr
+    builtins = ("printf ", "local ", "password=", "[[ ", "act ", "append_broker_user ",
+                "write_secret ")  # fmt: skip
+    for password in passwords:
+        assert len(password) >= 20
+        leaks = [ln for ln in traced if password in ln and not ln.startswith(builtins)]
+        assert leaks == []
+
+
+def test_password_file_is_not_world_readable_and_gets_fixed(tmp_path: Path) -> None:
+    _needs_mosquitto_passwd()
+    install(tmp_path, "--with-mosquitto", "--station", "s1")
+    passwd = tmp_path / "etc/mosquitto/repsled.passwd"
+    assert passwd.stat().st_mode & 0o777 == 0o600
+    lines = passwd.read_text().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == ["s1", "dashboard"]
+    assert all(ln.split(":", 1)[1].startswith("$7$") for ln in lines)  # hashed, never plain
+    passwd.chmod(0o644)  # as earlier versions left it
+    out = install(tmp_path, "--with-mosquitto", "--station", "s1").stdout
+    assert "-> make /etc/mosquitto/repsled.passwd readable by mosquitto only" in out
+    assert passwd.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.broker
+def test_generated_passwords_log_in_to_a_real_broker(tmp_path: Path) -> None:
+    """The hashes install.sh writes through `mosquitto_passwd -U` are ones mosquitto accepts."""
+    _needs_mosquitto_passwd()
+    from tests.mosquitto import Mosquitto
+
+    root = tmp_path / "root"
+    root.mkdir()
+    install(root, "--with-mosquitto", "--station", "s1")
+    passwd = root / "etc/mosquitto/repsled.passwd"
+    logins = {
+        "s1": (root / "etc/repsled/mqtt-password").read_text().strip(),
+        "dashboard": (root / "etc/repsled/dashboard-password").read_text().strip(),
+    }
+    with Mosquitto(tmp_path / "broker", password_file=passwd) as broker:
+        for user, password in [*logins.items(), ("s1", "wrong")]:
+            assert _refused(broker, user, password) == (password == "wrong"), user
+
+
+def _refused(broker: Any, user: str, password: str) -> bool:
+    """Whether the broker's CONNACK refuses this login."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.username_pw_set(user, password)
+    answered = threading.Event()
+    codes: list[bool] = []
+
+    def on_connect(_c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        codes.append(rc.is_failure)
+        answered.set()
+
+    client.on_connect = on_connect
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        assert answered.wait(10), "no CONNACK"
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return codes[0]

@@ -91,7 +91,7 @@ def test_shipped_config_listeners():
     lines = CONF.read_text(encoding="utf-8").splitlines()
     ws = lines.index("listener 9001")
     tcp = lines.index("listener 1883")
-    assert lines[ws + 1 : ws + 3] == ["protocol websockets", "allow_anonymous true"]
+    assert lines[ws + 1 : ws + 3] == ["protocol websockets", "allow_anonymous false"]
     assert lines[tcp + 1 : tcp + 3] == ["protocol mqtt", "allow_anonymous false"]
     assert "per_listener_settings true" in lines
 
@@ -267,16 +267,50 @@ def test_dashboard_reads_everything_and_writes_nothing(connect):
     assert all(p != b"fake rep" for _, p in got)
 
 
-def test_browser_listener_lets_anonymous_read_only(connect):
+def test_browser_listener_refuses_anonymous_clients(connect):
     anon = connect("", None, browser=True)
-    assert anon.connect_rc is not None and not anon.connect_rc.is_failure
-    assert anon.subscribe("repsled/#") < 0x80
-    assert anon.publish("repsled/legpress-1/rep", b"anon rep") == NOT_AUTHORIZED
-    assert anon.publish("homeassistant/sensor/x_reps/config", b"x") == NOT_AUTHORIZED
+    assert anon.connect_rc is not None and anon.connect_rc.is_failure
+    nobody = connect("nobody", None, browser=True)
+    assert nobody.connect_rc is not None and nobody.connect_rc.is_failure
+
+
+def test_dashboard_user_reads_on_the_browser_listener_and_writes_nothing(connect):
+    dash = connect("dashboard", browser=True)
+    assert dash.subscribe("repsled/#") < 0x80
+    assert dash.publish("repsled/legpress-1/rep", b"browser rep") == NOT_AUTHORIZED
     station = connect("legpress-1")
     assert station.publish("repsled/legpress-1/rep", b"sentinel-4") < 0x80
-    got = anon.wait_for(b"sentinel-4")
-    assert all(p != b"anon rep" for _, p in got)
+    got = dash.wait_for(b"sentinel-4")
+    assert all(p != b"browser rep" for _, p in got)
+
+
+def test_an_anonymous_browser_cannot_take_over_a_station_client_id(broker):
+    """mosquitto drops a client when another logs in with its client id: only a refused
+    CONNECT keeps the station on line (15 anonymous connects used to knock it off 16 times)."""
+    station = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="repsled-legpress-1")
+    station.username_pw_set("legpress-1", USERS["legpress-1"])
+    dropped = threading.Event()
+    station.on_disconnect = lambda *args: dropped.set()
+    station.connect(broker.host, broker.port)
+    station.loop_start()
+    try:
+        for _ in range(5):
+            thief = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="repsled-legpress-1")
+            refused = threading.Event()
+            thief.on_connect = lambda _c, _u, _f, rc, _p, ev=refused: rc.is_failure and ev.set()
+            thief.connect(broker.host, broker.browser_port)
+            thief.loop_start()
+            try:
+                assert refused.wait(WAIT_S)
+            finally:
+                thief.loop_stop()
+        info = station.publish("repsled/legpress-1/status", b"still here", qos=1)
+        info.wait_for_publish(WAIT_S)
+        assert info.is_published()
+        assert not dropped.is_set()
+    finally:
+        station.loop_stop()
+        station.disconnect()
 
 
 def test_browser_listener_still_checks_passwords(connect):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
+import struct
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -104,3 +107,101 @@ def test_vendored_client_is_documented_with_its_licence() -> None:
     assert "Permission is hereby granted" in files["/vendor/mqtt.LICENSE.md"].decode("utf-8")
     # The docs tell users where the client came from too.
     assert "mqtt.min.js" in (REPO / "docs" / "dashboard.md").read_text(encoding="utf-8")
+
+
+# --- bounded resources: idle clients are dropped, connections are capped, resets are quiet.
+
+WAIT_S = 10.0  # upper bound for the server's answers; never reached when things work
+
+
+def _connect(server: DashboardServer) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_S)
+
+
+def test_an_idle_connection_is_closed_after_the_timeout() -> None:
+    with DashboardServer(None, idle_timeout_s=0.2) as server:
+        silent = _connect(server)
+        half = _connect(server)
+        half.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # the blank line never comes
+        try:
+            assert silent.recv(1) == b""  # closed by the server, long before WAIT_S
+            assert half.recv(1) == b""
+        finally:
+            silent.close()
+            half.close()
+        assert server.wait_for_connections(0, WAIT_S)
+        assert fetch(server, "/")[0] == 200
+
+
+def test_connections_beyond_the_bound_are_turned_away_and_slots_come_back() -> None:
+    with DashboardServer(None, max_connections=3) as server:
+        idle = [_connect(server) for _ in range(3)]
+        try:
+            assert server.wait_for_connections(3, WAIT_S)
+            status, _, _ = fetch(server, "/")
+            assert status == 503
+            assert server.open_connections() == 3
+        finally:
+            for sock in idle:
+                sock.close()
+        assert server.wait_for_connections(0, WAIT_S)
+        assert fetch(server, "/")[0] == 200
+
+
+def test_two_hundred_idle_clients_hold_no_more_than_the_bound() -> None:
+    with DashboardServer(None, max_connections=16) as server:
+        idle = [_connect(server) for _ in range(200)]
+        try:
+            assert server.wait_for_connections(16, WAIT_S)
+            # The 184 others were answered "503" and closed at once.
+            turned_away = sum(sock.recv(64).startswith(b"HTTP/1.0 503") for sock in idle[16:])
+            assert turned_away == 184
+            assert threading.active_count() < 16 + 20
+        finally:
+            for sock in idle:
+                sock.close()
+        assert server.wait_for_connections(0, WAIT_S)
+
+
+def test_a_client_reset_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    with DashboardServer(None) as server:
+        for _ in range(5):
+            sock = _connect(server)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            assert server.wait_for_connections(1, WAIT_S)
+            # SO_LINGER with a zero timeout: close() sends a reset instead of a goodbye.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+            assert server.wait_for_connections(0, WAIT_S)
+        assert fetch(server, "/")[0] == 200
+    _out, err = capfd.readouterr()
+    assert "Traceback" not in err
+    assert "ConnectionResetError" not in err
+    assert err == ""
+
+
+def test_config_json_carries_the_dashboard_login_only_when_given() -> None:
+    with DashboardServer("ws://h:9001", "repsled", broker_login=("dashboard", "pw")) as server:
+        _, _, body = fetch(server, "/config.json")
+    assert json.loads(body) == {
+        "broker_ws": "ws://h:9001",
+        "prefix": "repsled",
+        "broker_username": "dashboard",
+        "broker_password": "pw",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--broker-user", "dashboard"], "--broker-user and --broker-password-file go together"),
+        (["--broker-user", "d", "--broker-password-file", "/nonexistent/pw"], "No such file"),
+    ],
+)
+def test_dashboard_login_options_give_one_line(args: list[str], message: str, capsys) -> None:
+    from firmware.cli import main
+
+    assert main(["dashboard", "--port", "0", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("repsled dashboard: error: ") and message in err
+    assert err.count("\n") == 1

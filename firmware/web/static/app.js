@@ -761,6 +761,9 @@
       brokerUrl: params.get("broker") || (typeof config.broker_ws === "string" && config.broker_ws) || defaultBrokerUrl(),
       prefix: params.get("prefix") || (typeof config.prefix === "string" && config.prefix) || "repsled",
       hub: config.hub === true,
+      // The broker's read-only dashboard login, when the server was given one.
+      username: typeof config.broker_username === "string" ? config.broker_username : undefined,
+      password: typeof config.broker_password === "string" ? config.broker_password : undefined,
     };
   }
 
@@ -805,6 +808,8 @@
       connectTimeout: 10000,
       keepalive: 30,
       resubscribe: false,
+      username: config.username,
+      password: config.password,
     });
     client.on("connect", () => {
       showConnection("connected", "live");
