@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from firmware.station.next_set import NextSet, NextSetError, from_config
+from firmware.vbt.profile import DEFAULT_MVT_M_S
 from tempo.settings import EngineSettings, SettingsError
 
 CONFIG_VERSION = 1
@@ -71,7 +73,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "set_done": Key((bool,), True, "signal when a set ends"),
         "metronome": Key((bool,), False, "tick each second of the lowering"),
         "velocity_loss": Key((bool,), True, "signal when velocity loss passes the threshold"),
-        "velocity_loss_pct": Key(_NUM, 20.0, "velocity loss threshold in percent"),
+        "velocity_loss_pct": Key(
+            _NUM, 20.0, "old spelling of [vbt] stop_at_velocity_loss_pct, still read"
+        ),
+        "short_pause": Key((bool,), True, "warning when a prescribed pause was cut short"),
         "sensor_fault": Key((bool,), True, "signal when the sensor fails"),
     },
     "button": {
@@ -93,6 +98,19 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "discovery": Key((bool,), True, "publish Home Assistant discovery configs"),
         "discovery_prefix": Key((str,), "homeassistant", "Home Assistant discovery prefix"),
     },
+    "athlete": {
+        "name": Key(_OPT_STR, None, "who lifts when no next-set message says otherwise"),
+        "load_kg": Key(
+            (int, float, type(None)), None, "load on the sled (plates plus the sled itself)"
+        ),
+    },
+    "vbt": {
+        "mvt_m_s": Key(_NUM, DEFAULT_MVT_M_S, "mean velocity at a one-rep maximum, for e1RM"),
+        "target_velocity_m_s": Key(
+            (int, float, type(None)), None, "mean velocity today's sets aim for, if any"
+        ),
+        "stop_at_velocity_loss_pct": Key(_NUM, 20.0, "velocity loss that means stop the set"),
+    },
     "storage": {
         "state_dir": Key(_OPT_STR, None, "outbox directory; default $STATE_DIRECTORY or XDG"),
         "outbox_max": Key((int,), 200_000, "messages kept unsent at most; oldest dropped past it"),
@@ -112,10 +130,50 @@ class Config:
     storage: dict[str, Any]
     path: Path | None = None
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vbt: dict[str, Any] = field(default_factory=lambda: _defaults("vbt"))
+    # The `[athlete]` table as a next set: what a station follows until a message says more.
+    next_set_defaults: NextSet = field(default_factory=NextSet)
 
     @property
     def station(self) -> str:
         return self.mqtt["station"] or socket.gethostname()
+
+
+def _defaults(section: str) -> dict[str, Any]:
+    return {key: spec.default for key, spec in SCHEMA[section].items()}
+
+
+# The largest `[vbt] target_velocity_m_s`: no leg press set aims faster than this.
+MAX_TARGET_VELOCITY_M_S = 3.0
+
+
+def _check_vbt(
+    source: str, vbt: dict[str, Any], cues: dict[str, Any], given: dict[str, Any]
+) -> None:
+    """Ranges of `[vbt]`; `[cues] velocity_loss_pct`, the old spelling, still sets the stop."""
+    mvt = vbt["mvt_m_s"]
+    if not 0 < mvt < 1:
+        raise ConfigError(f"{source}: [vbt] mvt_m_s: {mvt!r} m/s: must be between 0 and 1")
+    target = vbt["target_velocity_m_s"]
+    if target is not None and not mvt < target <= MAX_TARGET_VELOCITY_M_S:
+        raise ConfigError(
+            f"{source}: [vbt] target_velocity_m_s: {target!r} m/s: must be above mvt_m_s "
+            f"({mvt:g}) and at most {MAX_TARGET_VELOCITY_M_S:g}"
+        )
+    old = given.get("cues", {}).get("velocity_loss_pct")
+    new = given.get("vbt", {}).get("stop_at_velocity_loss_pct")
+    if old is not None and new is not None and old != new:
+        raise ConfigError(
+            f"{source}: [cues] velocity_loss_pct ({old:g}) and [vbt] stop_at_velocity_loss_pct "
+            f"({new:g}) disagree: keep only the [vbt] one"
+        )
+    if old is not None and new is None:
+        vbt["stop_at_velocity_loss_pct"] = old
+    stop = vbt["stop_at_velocity_loss_pct"]
+    key = "[vbt] stop_at_velocity_loss_pct" if old is None else "[cues] velocity_loss_pct"
+    if not 0 < stop < 100:
+        raise ConfigError(f"{source}: {key}: {stop!r} %: must be between 0 and 100")
+    cues["velocity_loss_pct"] = stop  # the cue player reads it there
 
 
 def _check_value(where: str, key: str, spec: Key, value: Any) -> Any:
@@ -163,6 +221,11 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
         raise ConfigError(f"{source}: [sensor] io_timeout_s: must be positive (0 waits forever)")
     if sections["storage"]["outbox_max"] < 1:
         raise ConfigError(f"{source}: [storage] outbox_max: must be at least 1")
+    _check_vbt(source, sections["vbt"], sections["cues"], data)
+    try:
+        next_set_defaults = from_config(sections["athlete"])
+    except NextSetError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     try:
         engine = EngineSettings(
             bottom_mm=float(sections["sled"]["bottom_mm"]),
@@ -185,6 +248,8 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
         mqtt=sections["mqtt"],
         storage=sections["storage"],
         raw=sections,
+        vbt=sections["vbt"],
+        next_set_defaults=next_set_defaults,
     )
 
 
@@ -213,4 +278,6 @@ def load(path: str | Path | None) -> Config:
         storage=cfg.storage,
         path=p,
         raw=cfg.raw,
+        vbt=cfg.vbt,
+        next_set_defaults=cfg.next_set_defaults,
     )

@@ -17,6 +17,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.add_argument("--station", default="replay", help="station name used in payload ids")
+    parser.add_argument(
+        "--athlete", metavar="A", help="who lifted (default: the config's [athlete] name)"
+    )
+    parser.add_argument(
+        "--load-kg",
+        type=float,
+        metavar="KG",
+        help="load on the sled, plates plus sled (default: the config's [athlete] load_kg)",
+    )
+    parser.add_argument(
+        "--tempo", metavar="E-B-C-T", help="tempo prescription to score against, e.g. 3-1-X-0"
+    )
 
 
 def _default_config(trace: Path) -> Path | None:
@@ -53,11 +65,22 @@ def _table_row(p: dict[str, Any]) -> str:
 
 
 def _set_line(p: dict[str, Any]) -> str:
-    return (
+    line = (
         f"set {p['set']}: {p['reps']} reps, mean eccentric {p['mean_eccentric_s']:.2f} s, "
         f"time under tension {p['time_under_tension_s']:.1f} s, "
         f"velocity loss {p['velocity_loss_pct']:.0f} %"
     )
+    if p.get("velocity_loss_exceeded"):
+        line += ", went past the velocity-loss stop"
+    prescribed = []
+    if p.get("athlete"):
+        prescribed.append(p["athlete"])
+    if p.get("load_kg") is not None:
+        prescribed.append(f"{p['load_kg']:g} kg")
+    if p.get("tempo"):
+        score = p.get("mean_tempo_score")
+        prescribed.append(f"tempo {p['tempo']} (score {'-' if score is None else score})")
+    return line + (f"; {', '.join(prescribed)}" if prescribed else "")
 
 
 def write(payloads: Any, fmt: str, out: TextIO) -> int:
@@ -85,11 +108,43 @@ def write(payloads: Any, fmt: str, out: TextIO) -> int:
     return reps
 
 
+class _UsageError(Exception):
+    """A bad option value: one line, exit status 2."""
+
+
+def _next_set(args: argparse.Namespace, defaults: Any) -> Any:
+    """The config's [athlete] defaults with the options given on the command line."""
+    from firmware.station.next_set import NextSetError
+
+    next_set = defaults
+    for option, field in (("--athlete", "athlete"), ("--load-kg", "load_kg"), ("--tempo", "tempo")):
+        value = getattr(args, field)
+        if value is None:
+            continue
+        try:
+            next_set = next_set.with_field(field, value)
+        except NextSetError as exc:
+            raise _UsageError(f"{option}: {str(exc).removeprefix(field + ': ')}") from None
+    return next_set
+
+
 def run(args: argparse.Namespace) -> int:
     from firmware import config as config_mod
 
     cfg = config_mod.load(args.config or _default_config(args.trace))
+    try:
+        next_set = _next_set(args, cfg.next_set_defaults)
+    except _UsageError as exc:
+        print(f"repsled replay: error: {exc}", file=sys.stderr)
+        return 2
     from firmware.replay import replay_payloads
 
-    write(replay_payloads(args.trace, cfg.engine, station=args.station), args.format, sys.stdout)
+    payloads = replay_payloads(
+        args.trace,
+        cfg.engine,
+        station=args.station,
+        next_set=next_set,
+        stop_at_velocity_loss_pct=float(cfg.vbt["stop_at_velocity_loss_pct"]),
+    )
+    write(payloads, args.format, sys.stdout)
     return 0

@@ -44,6 +44,8 @@ STATE_PERIOD_S = 0.1  # the live state topic runs at 10 Hz at most
 STALL_S = 30.0  # in flight with no ack this long while connected: hand everything out again
 
 ConnectionCallback = Callable[[bool, str], None]
+MessageCallback = Callable[[str, bytes], object]
+"""(topic, payload) of a message on a subscribed topic; runs on the worker thread."""
 
 
 def _read_secret(key: str, path: str) -> str:
@@ -198,6 +200,7 @@ class MqttPublisher:
         self._handed_up_to = 0  # highest row id handed to paho
         self._waiters: dict[int, threading.Event] = {}  # mids of non-outbox messages we await
         self._summary_text: str | None = None
+        self._subscriptions: dict[str, tuple[int, MessageCallback]] = {}
         self._last_progress_s = 0.0
         self._drained = threading.Event()
         self._closing = False
@@ -225,6 +228,15 @@ class MqttPublisher:
         self._client.connect_async(self.host, self.port, keepalive=self._keepalive)
         self._client.loop_start()
         return self
+
+    def subscribe(self, topic: str, callback: MessageCallback, *, qos: int = 1) -> None:
+        """Hear the messages of one exact topic (retained ones too), from now and after every
+        reconnect. `callback(topic, payload)` runs on the worker thread, never paho's; it may
+        touch the disk, and what it raises is logged."""
+        if any(c in topic for c in "+#"):
+            raise ValueError(f"subscribe: {topic!r}: one exact topic, no wildcards")
+        self._subscriptions[topic] = (qos, callback)
+        self._events.put(("subscribe", topic))
 
     def publish_rep(self, payload: dict[str, Any]) -> int:
         """Store a rep payload (firmware.publishing.payloads.rep_payload) durably, then publish it.
@@ -340,6 +352,8 @@ class MqttPublisher:
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         if message.topic == self.ha_status_topic:
             self._events.put(("ha_status", message.payload.decode("utf-8", "replace")))
+        elif message.topic in self._subscriptions:
+            self._events.put(("message", message.topic, bytes(message.payload)))
 
     # ---- the worker thread ----
 
@@ -400,6 +414,8 @@ class MqttPublisher:
         if self.discovery_enabled:
             self._client.subscribe(self.ha_status_topic, qos=1)
             self._announce()
+        for topic, (qos, _callback) in list(self._subscriptions.items()):
+            self._client.subscribe(topic, qos=qos)
         if self._summary_text is not None:
             self._client.publish(self.summary_topic, self._summary_text, qos=1, retain=True)
         if not self._inflight:
@@ -449,6 +465,14 @@ class MqttPublisher:
         if payload == "online" and self._connected and self.discovery_enabled:
             log.info("Home Assistant is online: announcing discovery configs again")
             self._announce()
+
+    def _ev_subscribe(self, topic: str) -> None:
+        if self._connected:
+            self._client.subscribe(topic, qos=self._subscriptions[topic][0])
+
+    def _ev_message(self, topic: str, payload: bytes) -> None:
+        _qos, callback = self._subscriptions[topic]
+        callback(topic, payload)
 
     def _ev_direct(self, topic: str, payload: str) -> None:
         # paho keeps a QoS 1 message in memory while offline and sends it on reconnect.
