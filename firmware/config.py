@@ -77,6 +77,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
             _NUM, 20.0, "old spelling of [vbt] stop_at_velocity_loss_pct, still read"
         ),
         "short_pause": Key((bool,), True, "warning when a prescribed pause was cut short"),
+        "load_too_light": Key((bool,), True, "first rep faster than [vbt] target_velocity_m_s"),
+        "load_too_heavy": Key((bool,), True, "first rep slower than [vbt] target_velocity_m_s"),
         "sensor_fault": Key((bool,), True, "signal when the sensor fails"),
     },
     "button": {

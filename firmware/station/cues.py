@@ -21,6 +21,7 @@ from gpiozero.tones import Tone
 
 from firmware.clock import Clock, SystemClock
 from firmware.config import SCHEMA, ConfigError
+from firmware.station.zones import LOAD_TOO_HEAVY, LOAD_TOO_LIGHT
 from tempo.events import FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, PhaseChanged, Rep, SetDone
 from tempo.prescription import SHORT_PAUSE
 
@@ -72,6 +73,24 @@ PATTERNS: dict[str, tuple[Step, ...]] = {
     "partial": _beeps(BAD, 2, 0.15, 0.1),
     # A short then a long low beep: a prescribed pause was cut short, hold the next one.
     "short_pause": ((BAD, 0.06), (None, 0.06), (BAD, 0.3), (None, END_GAP_S)),
+    # Long, short, short, rising: the first rep was faster than the target, add load.
+    "load_too_light": (
+        ("C7", 0.3),
+        (None, 0.1),
+        (GOOD, 0.08),
+        (None, 0.08),
+        ("G7", 0.08),
+        (None, END_GAP_S),
+    ),
+    # Short, short, long, falling: the first rep was slower than the target, take load off.
+    "load_too_heavy": (
+        ("G7", 0.08),
+        (None, 0.08),
+        (GOOD, 0.08),
+        (None, 0.1),
+        ("C7", 0.3),
+        (None, END_GAP_S),
+    ),
     # Three long falling tones: stop the set, velocity loss reached [vbt] stop_at_velocity_loss_pct.
     "velocity_loss": (
         ("C7", 0.4),
@@ -92,6 +111,8 @@ WARNINGS = (
     "locked_knees",
     "partial",
     "short_pause",
+    "load_too_light",
+    "load_too_heavy",
     "velocity_loss",
     "sensor_fault",
 )
@@ -107,6 +128,8 @@ FLAG_CUES: tuple[tuple[str, str], ...] = (
     (LOCKED_KNEES, "locked_knees"),
     (PARTIAL, "partial"),
     (SHORT_PAUSE, "short_pause"),
+    (LOAD_TOO_LIGHT, "load_too_light"),
+    (LOAD_TOO_HEAVY, "load_too_heavy"),
 )
 CUE_KEYS = ("rep", *WARNINGS, "set_done", "metronome")
 

@@ -5,7 +5,9 @@ athletes or tempos. A set whose next set prescribes a tempo is judged against it
 edge, so the engine stays pure and untouched: the prescribed eccentric becomes the set's
 `target_eccentric_s` and `eccentric_score` and the `fast_eccentric` flag are recomputed with
 tempo.scoring's own rules; the rep gains a `tempo_score`, per-phase deviations and, for a
-prescribed pause held too briefly, the `short_pause` flag (docs/prescriptions.md).
+prescribed pause held too briefly, the `short_pause` flag (docs/prescriptions.md). With a
+target velocity and the athlete's profile, a set's first rep may get `load_too_light` or
+`load_too_heavy` (firmware/station/zones.py).
 
 Used by the station and by `repsled replay`, so both give the same payloads.
 """
@@ -16,6 +18,8 @@ from dataclasses import replace
 from typing import Any
 
 from firmware.station.next_set import NextSet, NextSetTracker
+from firmware.station.zones import VERDICT_FLAGS, VelocityZones, zone_fields
+from firmware.vbt.profile import ZoneAdvice
 from tempo.events import BOUNCE, FAST_ECCENTRIC, Rep, SetDone
 from tempo.prescription import (
     PHASES,
@@ -75,6 +79,7 @@ class _SetTally:
         self.scores: list[int] = []
         self.best_m_s = 0.0
         self.exceeded = False
+        self.zone: ZoneAdvice | None = None
 
 
 class SetPrescriptions:
@@ -90,8 +95,10 @@ class SetPrescriptions:
         settings: EngineSettings,
         *,
         stop_at_velocity_loss_pct: float,
+        zones: VelocityZones | None = None,
     ) -> None:
         self.tracker = tracker
+        self.zones = zones
         self.settings = settings
         self.stop_at_velocity_loss_pct = stop_at_velocity_loss_pct
         self._tallies: dict[int, _SetTally] = {}
@@ -112,6 +119,11 @@ class SetPrescriptions:
         tally.best_m_s = max(tally.best_m_s, velocity)
         loss = velocity_loss_pct(tally.best_m_s, velocity)
         tally.exceeded = tally.exceeded or loss >= self.stop_at_velocity_loss_pct
+        if rep.rep == 1 and self.zones is not None:
+            tally.zone = self.zones.advise(velocity, next_set)
+            flag = VERDICT_FLAGS.get(tally.zone.verdict) if tally.zone else None
+            if flag is not None:
+                judged = replace(judged, flags=(*judged.flags, flag))
         return judged, fields
 
     def finish(self, done: SetDone) -> dict[str, Any]:
@@ -124,4 +136,5 @@ class SetPrescriptions:
             **next_set.stamp(),
             "mean_tempo_score": mean_score,
             "velocity_loss_exceeded": tally.exceeded,
+            "velocity_zone": zone_fields(tally.zone),
         }

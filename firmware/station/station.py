@@ -26,6 +26,7 @@ from firmware.station.next_set import NextSetStore, NextSetTracker, on_message, 
 from firmware.station.prescribed import SetPrescriptions
 from firmware.station.sdnotify import Notifier, WatchdogPinger
 from firmware.station.sensors import configured_source, trace_origin_s
+from firmware.station.zones import VelocityZones
 from sensor.source import DistanceSource
 from sensor.trace import TraceWriter
 from tempo.engine import TempoEngine
@@ -85,10 +86,13 @@ class Station:
             if next_set_store is not None
             else NextSetTracker(defaults, defaults)
         )
+        # Athletes' load-velocity profiles from the hub, for the first rep's velocity zone.
+        self.zones = VelocityZones(config.vbt["target_velocity_m_s"])
         self.prescriptions = SetPrescriptions(
             tracker,
             config.engine,
             stop_at_velocity_loss_pct=float(config.vbt["stop_at_velocity_loss_pct"]),
+            zones=self.zones,
         )
         self.progress = Progress()
         # The latest rep payloads (bounded: a device runs for weeks), for tests and benches.
@@ -113,13 +117,13 @@ class Station:
             button.on_end_set = self.request_end_set
             button.select(tracker.pending.leg)
         if publisher is not None:
-            publisher.subscribe(self.next_set_topic, self.receive_next_set)
+            publisher.subscribe(self._topic("next"), self.receive_next_set)
+            publisher.subscribe(self._topic("profile"), self.zones.receive)
 
-    @property
-    def next_set_topic(self) -> str:
-        """`PREFIX/STATION/next`: the retained next-set message (docs/mqtt.md)."""
+    def _topic(self, name: str) -> str:
+        """`PREFIX/STATION/name`: `next` and `profile` are retained messages (docs/mqtt.md)."""
         prefix = self.config.mqtt.get("topic_prefix") or "repsled"
-        return f"{prefix}/{self.station}/next"
+        return f"{prefix}/{self.station}/{name}"
 
     # -- control ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from firmware.station.cues import (
     TonalOutput,
     build_cues,
 )
+from firmware.station.zones import LOAD_TOO_HEAVY, LOAD_TOO_LIGHT
 from tempo.events import FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, PhaseChanged, Rep, SetDone
 from tempo.prescription import SHORT_PAUSE
 from tests.factories import make_rep, make_set_done
@@ -174,6 +175,8 @@ def test_every_cue_key_switches_its_cue_off(key) -> None:
         "locked_knees": rep(flags=(LOCKED_KNEES,)),
         "partial": rep(flags=(PARTIAL,)),
         "short_pause": rep(flags=(SHORT_PAUSE,)),
+        "load_too_light": rep(flags=(LOAD_TOO_LIGHT,)),
+        "load_too_heavy": rep(flags=(LOAD_TOO_HEAVY,)),
         "set_done": set_done(),
         "sensor_fault": FAULT,
     }
