@@ -97,6 +97,7 @@ def test_a_next_set_binds_at_the_first_rep_and_stamps_reps_and_set() -> None:
         "tempo": "3-1-X-0",
         "mean_tempo_score": 94,  # (100 + 88) / 2: the first rep, 3 s and 0.3 s, scores 100
         "velocity_loss_exceeded": False,  # 10 % under the 20 % stop
+        "velocity_zone": None,  # no target, no profile
     }
     _, third = p.apply(make_rep(2, 1))
     assert (third["athlete"], third["tempo"], third["tempo_score"]) == ("Ben", None, None)
@@ -128,4 +129,5 @@ def test_a_set_without_reps_follows_the_pending_next_set() -> None:
         "tempo": None,
         "mean_tempo_score": None,
         "velocity_loss_exceeded": False,
+        "velocity_zone": None,
     }

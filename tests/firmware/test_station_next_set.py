@@ -26,6 +26,7 @@ from firmware.station.cues import PATTERNS, build_cues
 from firmware.station.next_set import NextSet, NextSetStore, encode
 from firmware.station.sensors import open_source
 from firmware.station.station import Station
+from firmware.vbt.profile import fit_profile
 from tempo.events import FAST_ECCENTRIC
 from tempo.prescription import SHORT_PAUSE, parse_tempo
 from tests.mosquitto import WAIT_S, Mosquitto, Subscriber
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TRACE = ROOT / "examples" / "traces" / "two_sets_with_rest.csv"
 STATION = "legpress-1"
 TOPIC = f"repsled/{STATION}/next"
+PROFILE_TOPIC = f"repsled/{STATION}/profile"
 
 # Set 1: a 2.5 s lowering and a 1.8 s bottom pause; set 2: 2.5 s and no pauses.
 ANA = NextSet("Ana", 140.0, "both", parse_tempo("2.5-1.8-X-0"))
@@ -92,8 +94,9 @@ def _station(
     store_dir: Path | None = None,
     factory: MockFactory | None = None,
     station_class: type[Station] = Station,
+    extra: str = CONFIG_EXTRA,
 ) -> Station:
-    cfg = load(_config(tmp_path))
+    cfg = load(_config(tmp_path, extra))
     clock = FakeClock()
     source = open_source(
         f"fake:{TRACE}", bus=1, address=0x29, timing_budget_ms=33, io_timeout_s=0.5, clock=clock
@@ -162,7 +165,7 @@ def test_next_sets_apply_from_a_sets_first_rep_and_stamp_every_rep_and_set(
     factory = MockFactory()
     publish = Recorder()
     station = _station(tmp_path, publisher=publish, factory=factory)
-    assert list(publish.subscriptions) == [TOPIC]
+    assert list(publish.subscriptions) == [TOPIC, PROFILE_TOPIC]
     deliver = publish.subscriptions[TOPIC]  # what the MQTT worker calls
     _at_trace_times(
         station,
@@ -309,3 +312,72 @@ def test_over_a_real_broker_from_repsled_next_to_the_published_reps(tmp_path: Pa
     # Restarted without a broker, the station still knows the next set.
     offline = _station(tmp_path, store_dir=state)
     assert offline.prescriptions.pending == ANA
+
+
+def _profile(intercept_m_s: float, slope_m_s_per_kg: float) -> dict[str, Any]:
+    loads = (60.0, 100.0, 140.0)
+    return fit_profile(
+        [(load, intercept_m_s + slope_m_s_per_kg * load) for load in loads]
+    ).to_dict()
+
+
+def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path: Path) -> None:
+    factory = MockFactory()
+    publish = Recorder()
+    extra = CONFIG_EXTRA.replace("[vbt]\n", "[vbt]\ntarget_velocity_m_s = 0.5\n")
+    station = _station(tmp_path, publisher=publish, factory=factory, extra=extra)
+    profiles = {
+        "type": "profile",
+        "schema": 1,
+        "athletes": {"Ana": _profile(1.2, -0.005), "Ben": _profile(1.0, -0.004)},
+    }
+    assert publish.subscriptions[PROFILE_TOPIC](PROFILE_TOPIC, json.dumps(profiles).encode())
+    tempo = parse_tempo("2.5-0-X-0")  # no pause to cut short; too fast under 1.5 s
+    station.receive_next_set(TOPIC, encode(NextSet("Ana", 140.0, tempo=tempo)).encode())
+    ben = encode(NextSet("Ben", 100.0, tempo=tempo)).encode()
+    _at_trace_times(station, {20.0: lambda: publish.subscriptions[TOPIC](TOPIC, ben)})
+    station.run()
+    _drain(station)
+
+    first_reps = [p for p in publish.reps if p["rep"] == 1]
+    assert [p["flags"] for p in first_reps] == [
+        ["fast_eccentric", "locked_knees", "load_too_light"],  # 0.67 m/s for a 0.5 target
+        ["load_too_heavy"],  # 0.28 m/s (a 1.97 s lowering)
+    ]
+    assert all("load_too" not in " ".join(p["flags"]) for p in publish.reps if p["rep"] > 1)
+    zones = [p["velocity_zone"] for p in publish.sets]
+    assert [z["verdict"] for z in zones] == ["too_light", "too_heavy"]
+    sets = zip(zones, first_reps, (140.0, 100.0), (-0.005, -0.004), strict=True)
+    for zone, first, kg, slope in sets:
+        v = first["mean_concentric_velocity_m_s"]
+        assert zone["first_rep_velocity_m_s"] == round(v, 3)
+        assert zone["target_m_s"] == 0.5
+        # today's line: the profile's slope through the first rep; rounded to 2.5 kg
+        assert zone["suggested_load_kg"] == round((kg + (0.5 - v) / slope) / 2.5) * 2.5
+    assert [z["suggested_load_kg"] for z in zones] == [170.0, 47.5]
+    assert station.cues.played == [
+        *("fast_eccentric", "locked_knees", "load_too_light"),
+        "rep",
+        "locked_knees",
+        *("partial", "velocity_loss"),
+        "rep",
+        "set_done",
+        "load_too_heavy",  # instead of the rep beep
+        *("rep", "velocity_loss"),
+        *("rep", "rep", "rep"),
+        *("fast_eccentric", "partial"),
+        "set_done",
+    ]
+
+
+def test_no_zone_without_the_athletes_profile(tmp_path: Path) -> None:
+    publish = Recorder()
+    extra = CONFIG_EXTRA.replace("[vbt]\n", "[vbt]\ntarget_velocity_m_s = 0.5\n")
+    station = _station(tmp_path, publisher=publish, extra=extra)
+    only_ben = {"type": "profile", "schema": 1, "athletes": {"Ben": _profile(1.0, -0.004)}}
+    assert station.zones.receive(PROFILE_TOPIC, json.dumps(only_ben).encode())
+    assert not station.zones.receive(PROFILE_TOPIC, b'{"type":"profile"}')  # kept: Ben's
+    assert list(station.zones.profiles) == ["Ben"]
+    station.run()  # the sets are the [athlete] table's "Solo"
+    assert {p["velocity_zone"] for p in publish.sets} == {None}
+    assert not any(f.startswith("load_too") for p in publish.reps for f in p["flags"])
