@@ -51,16 +51,21 @@ _TABLE_COLUMNS = (
 )
 
 
-def _table_header() -> str:
+def _table_header(tempo: bool) -> str:
     titles = [
         title.ljust(width) if fmt.startswith("{:<") else title.rjust(width)
         for _, title, width, fmt in _TABLE_COLUMNS
     ]
+    if tempo:
+        titles.append("tempo")
     return "  ".join(titles) + "  flags"
 
 
-def _table_row(p: dict[str, Any]) -> str:
+def _table_row(p: dict[str, Any], tempo: bool) -> str:
     cells = [fmt.format(p[key]) for key, _, _, fmt in _TABLE_COLUMNS]
+    if tempo:
+        score = p.get("tempo_score")
+        cells.append(f"{'-' if score is None else score:>5}")
     return "  ".join(cells) + "  " + ",".join(p["flags"])
 
 
@@ -96,10 +101,11 @@ def write(payloads: Any, fmt: str, out: TextIO) -> int:
             out.write(dumps(p) + "\n")
             continue
         if p["type"] == "rep":
+            tempo = p.get("tempo") is not None  # the set's prescription: the same on its reps
             if not header_done:
-                out.write(_table_header() + "\n")
+                out.write(_table_header(tempo) + "\n")
                 header_done = True
-            out.write(_table_row(p) + "\n")
+            out.write(_table_row(p, tempo) + "\n")
         else:
             out.write(_set_line(p) + "\n\n")
             header_done = False

@@ -137,3 +137,12 @@ def test_replay_refuses_bad_options_in_one_line(args: list[str], error: str, cap
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [f"repsled replay: error: {error}"]
     assert captured.out == ""
+
+
+def test_replay_table_shows_the_tempo_score_and_the_next_set(capsys) -> None:
+    assert main(["replay", str(TWO_SETS), "--athlete", "Ana", "--tempo", "3-1-X-0"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[-2:] == ["tempo", "flags"]
+    assert out[2].split()[-1] == "91"  # rep 1.2, as in docs/payloads.md
+    assert out[6].endswith("; Ana, tempo 3-1-X-0 (score 72)")
+    assert ", went past the velocity-loss stop;" in out[6]
