@@ -74,7 +74,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "metronome": Key((bool,), False, "tick each second of the lowering"),
         "velocity_loss": Key((bool,), True, "signal when velocity loss passes the threshold"),
         "velocity_loss_pct": Key(
-            _NUM, 20.0, "old spelling of [vbt] stop_at_velocity_loss_pct, still read"
+            (int, float, type(None)), None, "old spelling of [vbt] stop_at_velocity_loss_pct"
         ),
         "short_pause": Key((bool,), True, "warning when a prescribed pause was cut short"),
         "load_too_light": Key((bool,), True, "first rep faster than [vbt] target_velocity_m_s"),
@@ -162,7 +162,7 @@ def _check_vbt(
             f"{source}: [vbt] target_velocity_m_s: {target!r} m/s: must be above mvt_m_s "
             f"({mvt:g}) and at most {MAX_TARGET_VELOCITY_M_S:g}"
         )
-    old = given.get("cues", {}).get("velocity_loss_pct")
+    old = cues["velocity_loss_pct"]
     new = given.get("vbt", {}).get("stop_at_velocity_loss_pct")
     if old is not None and new is not None and old != new:
         raise ConfigError(

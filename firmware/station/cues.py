@@ -475,6 +475,10 @@ def build_cues(
     kind = section["buzzer"]
     if kind not in ("active", "tonal", "none"):
         raise ConfigError(f'[cues] buzzer: must be "active", "tonal" or "none", not {kind!r}')
+    # The config sets it to [vbt] stop_at_velocity_loss_pct; a partial section leaves None.
+    stop_pct = section["velocity_loss_pct"]
+    if stop_pct is None:
+        stop_pct = SCHEMA["vbt"]["stop_at_velocity_loss_pct"].default
     output: CueOutput
     if section["quiet"]:
         output = NullOutput()
@@ -488,7 +492,7 @@ def build_cues(
         output,
         enabled={key: section[key] for key in CUE_KEYS},
         quiet=section["quiet"],
-        velocity_loss_pct=float(section["velocity_loss_pct"]),
+        velocity_loss_pct=float(stop_pct),
     )
 
 
