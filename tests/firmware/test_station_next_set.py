@@ -298,7 +298,7 @@ def test_over_a_real_broker_from_repsled_next_to_the_published_reps(tmp_path: Pa
             station.run()
             assert sub.wait_for(lambda ms: sum(t.endswith("/set") for t, _, _ in ms) == 2)
             # A hostile message: logged and ignored, the station keeps Ana.
-            sub.client.publish(TOPIC, b"\xff not json", qos=1, retain=True).wait_for_publish()
+            sub.client.publish(TOPIC, b"\xff not json", qos=1, retain=True).wait_for_publish(WAIT_S)
             assert station.wait_heard(2)
             assert station.heard == [True, False]
             assert station.prescriptions.pending == ANA

@@ -37,15 +37,15 @@ def test_retained_message_is_heard_on_connect_and_after_a_broker_restart(
     with Mosquitto(tmp_path / "broker", persistence=True) as broker:
         sender = Subscriber(broker, [f"repsled/{STATION}/other"])
         try:
-            sender.client.publish(TOPIC, b'{"a":1}', qos=1, retain=True).wait_for_publish()
+            sender.client.publish(TOPIC, b'{"a":1}', qos=1, retain=True).wait_for_publish(WAIT_S)
             pub, watch = publisher(mqtt_section(broker, discovery=False), outbox)
             heard = Heard()
             pub.subscribe(TOPIC, heard)
             assert heard.wait(1)
             assert heard.calls == [(TOPIC, b'{"a":1}', "repsled-mqtt")]
             # Not retained, other topic: never handed to the callback.
-            sender.client.publish(f"repsled/{STATION}/other", b"x", qos=1).wait_for_publish()
-            sender.client.publish(TOPIC, b'{"a":2}', qos=1).wait_for_publish()
+            sender.client.publish(f"repsled/{STATION}/other", b"x", qos=1).wait_for_publish(WAIT_S)
+            sender.client.publish(TOPIC, b'{"a":2}', qos=1).wait_for_publish(WAIT_S)
             assert heard.wait(2)
             broker.stop()
             assert watch.wait(False)
