@@ -201,6 +201,7 @@ class MqttPublisher:
         self._waiters: dict[int, threading.Event] = {}  # mids of non-outbox messages we await
         self._summary_text: str | None = None
         self._subscriptions: dict[str, tuple[int, MessageCallback]] = {}
+        self._subscribed: set[str] = set()  # on this connection (worker thread only)
         self._last_progress_s = 0.0
         self._drained = threading.Event()
         self._closing = False
@@ -414,8 +415,9 @@ class MqttPublisher:
         if self.discovery_enabled:
             self._client.subscribe(self.ha_status_topic, qos=1)
             self._announce()
-        for topic, (qos, _callback) in list(self._subscriptions.items()):
-            self._client.subscribe(topic, qos=qos)
+        self._subscribed.clear()
+        for topic in list(self._subscriptions):
+            self._ev_subscribe(topic)
         if self._summary_text is not None:
             self._client.publish(self.summary_topic, self._summary_text, qos=1, retain=True)
         if not self._inflight:
@@ -467,7 +469,9 @@ class MqttPublisher:
             self._announce()
 
     def _ev_subscribe(self, topic: str) -> None:
-        if self._connected:
+        # Once per connection: each SUBSCRIBE makes the broker send the retained message again.
+        if self._connected and topic not in self._subscribed:
+            self._subscribed.add(topic)
             self._client.subscribe(topic, qos=self._subscriptions[topic][0])
 
     def _ev_message(self, topic: str, payload: bytes) -> None:
