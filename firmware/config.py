@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from firmware.station.next_set import (
+    MAX_ATHLETE_CHARS,
+    MAX_LOAD_KG,
+    NextSet,
+    NextSetError,
+    from_config,
+)
+from firmware.vbt.profile import DEFAULT_MVT_M_S
 from tempo.settings import EngineSettings, SettingsError
 
 CONFIG_VERSION = 1
@@ -29,6 +37,8 @@ MAX_HOST_CHARS = 253  # the DNS limit of a host name
 MAX_TEXT_CHARS = 4096  # file paths and the like; Linux's PATH_MAX
 MAX_CONFIG_BYTES = 1_000_000  # a real config is a few kB
 SHOWN_CHARS = 40  # how much of a bad value or key an error line repeats
+
+MAX_TARGET_VELOCITY_M_S = 3.0  # the largest [vbt] target_velocity_m_s: no leg press set aims faster
 
 
 class ConfigError(Exception):
@@ -128,7 +138,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "set_done": Key((bool,), True, "signal when a set ends"),
         "metronome": Key((bool,), False, "tick each second of the lowering"),
         "velocity_loss": Key((bool,), True, "signal when velocity loss passes the threshold"),
-        "velocity_loss_pct": Key(_NUM, 20.0, "velocity loss threshold in percent", range=(1, 100)),
+        "velocity_loss_pct": Key(
+            (int, float, type(None)),
+            None,
+            "old spelling of [vbt] stop_at_velocity_loss_pct",
+            range=(1, 99),
+        ),
+        "short_pause": Key((bool,), True, "warning when a prescribed pause was cut short"),
+        "load_too_light": Key((bool,), True, "first rep faster than [vbt] target_velocity_m_s"),
+        "load_too_heavy": Key((bool,), True, "first rep slower than [vbt] target_velocity_m_s"),
         "sensor_fault": Key((bool,), True, "signal when the sensor fails"),
     },
     "button": {
@@ -171,6 +189,37 @@ SCHEMA: dict[str, dict[str, Key]] = {
             _OPT_STR, None, "dashboard or hub URL shown in Home Assistant", max_chars=2048
         ),
     },
+    "athlete": {
+        "name": Key(
+            _OPT_STR,
+            None,
+            "who lifts when no next-set message says otherwise",
+            max_chars=MAX_ATHLETE_CHARS,
+        ),
+        "load_kg": Key(
+            (int, float, type(None)),
+            None,
+            "load on the sled (plates plus the sled itself)",
+            range=(0, MAX_LOAD_KG),
+        ),
+    },
+    "vbt": {
+        "mvt_m_s": Key(
+            _NUM,
+            DEFAULT_MVT_M_S,
+            "mean velocity at a one-rep maximum, for e1RM",
+            range=(0.01, 0.99),
+        ),
+        "target_velocity_m_s": Key(
+            (int, float, type(None)),
+            None,
+            "mean velocity today's sets aim for, if any",
+            range=(0.01, MAX_TARGET_VELOCITY_M_S),
+        ),
+        "stop_at_velocity_loss_pct": Key(
+            _NUM, 20.0, "velocity loss that means stop the set", range=(1, 99)
+        ),
+    },
     "storage": {
         "state_dir": Key(_OPT_STR, None, "outbox directory; default $STATE_DIRECTORY or XDG"),
         "outbox_max": Key(
@@ -195,6 +244,9 @@ class Config:
     storage: dict[str, Any]
     path: Path | None = None
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vbt: dict[str, Any] = field(default_factory=lambda: _defaults("vbt"))
+    # The `[athlete]` table as a next set: what a station follows until a message says more.
+    next_set_defaults: NextSet = field(default_factory=NextSet)
 
     @property
     def station(self) -> str:
@@ -249,6 +301,32 @@ def _text_problem(spec: Key, value: str) -> str | None:
     elif spec.form == "host" and (not value or any(c.isspace() for c in value)):
         return f"{shown(value)} is not a host name or address"
     return None
+
+
+def _defaults(section: str) -> dict[str, Any]:
+    return {key: spec.default for key, spec in SCHEMA[section].items()}
+
+
+def _check_vbt(
+    source: str, vbt: dict[str, Any], cues: dict[str, Any], given: dict[str, Any]
+) -> None:
+    """`[vbt]` rules between keys; `[cues] velocity_loss_pct`, the old spelling, sets the stop."""
+    mvt = vbt["mvt_m_s"]
+    target = vbt["target_velocity_m_s"]
+    if target is not None and target <= mvt:
+        raise ConfigError(
+            f"{source}: [vbt] target_velocity_m_s: {target!r} m/s: must be above mvt_m_s ({mvt:g})"
+        )
+    old = cues["velocity_loss_pct"]
+    new = given.get("vbt", {}).get("stop_at_velocity_loss_pct")
+    if old is not None and new is not None and old != new:
+        raise ConfigError(
+            f"{source}: [cues] velocity_loss_pct ({old:g}) and [vbt] stop_at_velocity_loss_pct "
+            f"({new:g}) disagree: keep only the [vbt] one"
+        )
+    if old is not None and new is None:
+        vbt["stop_at_velocity_loss_pct"] = old
+    cues["velocity_loss_pct"] = vbt["stop_at_velocity_loss_pct"]  # the cue player reads it there
 
 
 def _check_value(where: str, key: str, spec: Key, value: Any) -> Any:
@@ -311,6 +389,11 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
             f"than timing_budget_ms ({sensor['timing_budget_ms']:g} ms), or every reading "
             "times out"
         )
+    _check_vbt(source, sections["vbt"], sections["cues"], data)
+    try:
+        next_set_defaults = from_config(sections["athlete"])
+    except NextSetError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     try:
         engine = EngineSettings(
             bottom_mm=float(sections["sled"]["bottom_mm"]),
@@ -333,6 +416,8 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
         mqtt=sections["mqtt"],
         storage=sections["storage"],
         raw=sections,
+        vbt=sections["vbt"],
+        next_set_defaults=next_set_defaults,
     )
 
 
@@ -373,6 +458,8 @@ def load(path: str | Path | None) -> Config:
         storage=cfg.storage,
         path=p,
         raw=cfg.raw,
+        vbt=cfg.vbt,
+        next_set_defaults=cfg.next_set_defaults,
     )
 
 

@@ -28,6 +28,8 @@ AS_FAST_AS_POSSIBLE = "X"
 # No set prescribes a phase longer than this; a larger number is a typo (30 for 3).
 MAX_PHASE_S = 30.0
 EXAMPLE = "3-1-X-0"
+# The rep flag of a prescribed pause held shorter than prescribed (see pauses_cut_short).
+SHORT_PAUSE = "short_pause"
 
 # Timing slack before a deviation costs anything: a lifter counting seconds is about half a
 # second off, and a turnaround with no pause measures about 0.3 s under the engine's 2 %

@@ -18,6 +18,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.add_argument("--station", default="replay", help="station name used in payload ids")
+    parser.add_argument(
+        "--athlete", metavar="A", help="who lifted (default: the config's [athlete] name)"
+    )
+    parser.add_argument(
+        "--load-kg",
+        type=float,
+        metavar="KG",
+        help="load on the sled, plates plus sled (default: the config's [athlete] load_kg)",
+    )
+    parser.add_argument(
+        "--tempo", metavar="E-B-C-T", help="tempo prescription to score against, e.g. 3-1-X-0"
+    )
 
 
 # (payload key, title, width, format): the person-readable table of `--format table`.
@@ -35,25 +47,41 @@ _TABLE_COLUMNS = (
 )
 
 
-def _table_header() -> str:
+def _table_header(tempo: bool) -> str:
     titles = [
         title.ljust(width) if fmt.startswith("{:<") else title.rjust(width)
         for _, title, width, fmt in _TABLE_COLUMNS
     ]
+    if tempo:
+        titles.append("tempo")
     return "  ".join(titles) + "  flags"
 
 
-def _table_row(p: dict[str, Any]) -> str:
+def _table_row(p: dict[str, Any], tempo: bool) -> str:
     cells = [fmt.format(p[key]) for key, _, _, fmt in _TABLE_COLUMNS]
+    if tempo:
+        score = p.get("tempo_score")
+        cells.append(f"{'-' if score is None else score:>5}")
     return "  ".join(cells) + "  " + ",".join(p["flags"])
 
 
 def _set_line(p: dict[str, Any]) -> str:
-    return (
+    line = (
         f"set {p['set']}: {p['reps']} reps, mean eccentric {p['mean_eccentric_s']:.2f} s, "
         f"time under tension {p['time_under_tension_s']:.1f} s, "
         f"velocity loss {p['velocity_loss_pct']:.0f} %"
     )
+    if p.get("velocity_loss_exceeded"):
+        line += ", went past the velocity-loss stop"
+    prescribed = []
+    if p.get("athlete"):
+        prescribed.append(p["athlete"])
+    if p.get("load_kg") is not None:
+        prescribed.append(f"{p['load_kg']:g} kg")
+    if p.get("tempo"):
+        score = p.get("mean_tempo_score")
+        prescribed.append(f"tempo {p['tempo']} (score {'-' if score is None else score})")
+    return line + (f"; {', '.join(prescribed)}" if prescribed else "")
 
 
 def write(payloads: Any, fmt: str, out: TextIO) -> int:
@@ -69,10 +97,11 @@ def write(payloads: Any, fmt: str, out: TextIO) -> int:
             out.write(dumps(p) + "\n")
             continue
         if p["type"] == "rep":
+            tempo = p.get("tempo") is not None  # the set's prescription: the same on its reps
             if not header_done:
-                out.write(_table_header() + "\n")
+                out.write(_table_header(tempo) + "\n")
                 header_done = True
-            out.write(_table_row(p) + "\n")
+            out.write(_table_row(p, tempo) + "\n")
         else:
             out.write(_set_line(p) + "\n\n")
             header_done = False
@@ -81,14 +110,45 @@ def write(payloads: Any, fmt: str, out: TextIO) -> int:
     return reps
 
 
+class _UsageError(Exception):
+    """A bad option value: one line, exit status 2."""
+
+
+def _next_set(args: argparse.Namespace, defaults: Any) -> Any:
+    """The config's [athlete] defaults with the options given on the command line."""
+    from firmware.station.next_set import NextSetError
+
+    next_set = defaults
+    for option, field in (("--athlete", "athlete"), ("--load-kg", "load_kg"), ("--tempo", "tempo")):
+        value = getattr(args, field)
+        if value is None:
+            continue
+        try:
+            next_set = next_set.with_field(field, value)
+        except NextSetError as exc:
+            raise _UsageError(f"{option}: {str(exc).removeprefix(field + ': ')}") from None
+    return next_set
+
+
 def run(args: argparse.Namespace) -> int:
     from firmware import config as config_mod
 
     cfg = config_mod.load(config_mod.choose(args.config, args.trace)[0])
+    try:
+        next_set = _next_set(args, cfg.next_set_defaults)
+    except _UsageError as exc:
+        print(f"repsled replay: error: {exc}", file=sys.stderr)
+        return 2
     from firmware.replay import replay_payloads
 
     try:
-        payloads = replay_payloads(args.trace, cfg.engine, station=args.station)
+        payloads = replay_payloads(
+            args.trace,
+            cfg.engine,
+            station=args.station,
+            next_set=next_set,
+            stop_at_velocity_loss_pct=float(cfg.vbt["stop_at_velocity_loss_pct"]),
+        )
         write(payloads, args.format, sys.stdout)
         sys.stdout.flush()
     except BrokenPipeError:

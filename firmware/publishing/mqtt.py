@@ -64,6 +64,8 @@ WAITING_RECONNECT_MAX_S = 5.0  # reconnect back-off cap while messages wait to b
 INTAKE_MAX = 1000  # messages queued for the worker (a disk stalled for an hour of reps)
 
 ConnectionCallback = Callable[[bool, str], None]
+MessageCallback = Callable[[str, bytes], object]
+"""(topic, payload) of a message on a subscribed topic; runs on the worker thread."""
 
 
 def _read_secret(key: str, path: str) -> str:
@@ -249,6 +251,8 @@ class MqttPublisher:
         self._mids: dict[int, tuple[str, str]] = {}  # paho mid -> (topic, payload)
         self._waiters: dict[int, threading.Event] = {}  # mids of non-outbox messages we await
         self._retained: dict[str, str] = {}  # topic -> latest retained state, re-sent on connect
+        self._subscriptions: dict[str, tuple[int, MessageCallback]] = {}
+        self._subscribed: set[str] = set()  # on this connection (worker thread only)
         self._last_progress_s = 0.0
         self._probe: _Flight | None = None  # the "online" status, echoed if the ACL allows
         self._echo_sub_mid: int | None = None  # the echo subscription's mid (both threads)
@@ -290,6 +294,15 @@ class MqttPublisher:
         self._client.connect_async(self.host, self.port, keepalive=self._keepalive)
         self._client.loop_start()
         return self
+
+    def subscribe(self, topic: str, callback: MessageCallback, *, qos: int = 1) -> None:
+        """Hear the messages of one exact topic (retained ones too), from now and after every
+        reconnect. `callback(topic, payload)` runs on the worker thread, never paho's; it may
+        touch the disk, and what it raises is logged."""
+        if any(c in topic for c in "+#"):
+            raise ValueError(f"subscribe: {topic!r}: one exact topic, no wildcards")
+        self._subscriptions[topic] = (qos, callback)
+        self._events.put(("subscribe", topic))
 
     def publish_rep(self, payload: dict[str, Any]) -> None:
         """Queue a rep payload (firmware.publishing.payloads.rep_payload): the worker stores
@@ -422,6 +435,8 @@ class MqttPublisher:
             self._events.put(("ha_status", message.payload.decode("utf-8", "replace")))
         elif message.topic in self._echo_topics and not message.retain:
             self._events.put(("echo", message.topic, message.payload.decode("utf-8", "replace")))
+        elif message.topic in self._subscriptions:
+            self._events.put(("message", message.topic, bytes(message.payload)))
 
     # ---- the worker thread ----
 
@@ -573,6 +588,9 @@ class MqttPublisher:
         if self.discovery_enabled:
             self._client.subscribe(self.ha_status_topic, qos=1)
             self._announce()
+        self._subscribed.clear()
+        for topic in list(self._subscriptions):
+            self._ev_subscribe(topic)
         for topic, text in self._retained.items():
             self._client.publish(topic, text, qos=1, retain=True)
         # What was in flight when the connection dropped: paho re-sends it at once, before
@@ -630,6 +648,16 @@ class MqttPublisher:
         if payload == "online" and self._connected and self.discovery_enabled:
             log.info("Home Assistant is online: announcing discovery configs again")
             self._announce()
+
+    def _ev_subscribe(self, topic: str) -> None:
+        # Once per connection: each SUBSCRIBE makes the broker send the retained message again.
+        if self._connected and topic not in self._subscribed:
+            self._subscribed.add(topic)
+            self._client.subscribe(topic, qos=self._subscriptions[topic][0])
+
+    def _ev_message(self, topic: str, payload: bytes) -> None:
+        _qos, callback = self._subscriptions[topic]
+        callback(topic, payload)
 
     def _ev_state(self, payload: str) -> None:
         if self._connected:

@@ -69,6 +69,11 @@ class SetButton:
         with self._lock:
             return self._next_leg
 
+    def select(self, leg: Leg) -> None:
+        """Set `next_leg` from elsewhere (a next-set message); presses cycle on from it."""
+        with self._lock:
+            self._next_leg = leg
+
     def _pressed(self) -> None:
         with self._lock:
             self._down_s = self.clock.monotonic()

@@ -21,7 +21,9 @@ from gpiozero.tones import Tone
 
 from firmware.clock import Clock, SystemClock
 from firmware.config import SCHEMA, ConfigError
+from firmware.station.zones import LOAD_TOO_HEAVY, LOAD_TOO_LIGHT
 from tempo.events import FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, PhaseChanged, Rep, SetDone
+from tempo.prescription import SHORT_PAUSE
 
 Sound = str | None
 """A note name for the tonal buzzer ("E7"), any note meaning "on" for the active one; None: off."""
@@ -69,15 +71,51 @@ PATTERNS: dict[str, tuple[Step, ...]] = {
     "locked_knees": (("C6", 0.6), (None, END_GAP_S)),
     # Two medium low beeps: the rep did not travel far enough.
     "partial": _beeps(BAD, 2, 0.15, 0.1),
-    # Two long falling tones: the bar is slowing down, consider ending the set.
-    "velocity_loss": (("C7", 0.3), (None, 0.1), ("A5", 0.3), (None, END_GAP_S)),
+    # A short then a long low beep: a prescribed pause was cut short, hold the next one.
+    "short_pause": ((BAD, 0.06), (None, 0.06), (BAD, 0.3), (None, END_GAP_S)),
+    # Long, short, short, rising: the first rep was faster than the target, add load.
+    "load_too_light": (
+        ("C7", 0.3),
+        (None, 0.1),
+        (GOOD, 0.08),
+        (None, 0.08),
+        ("G7", 0.08),
+        (None, END_GAP_S),
+    ),
+    # Short, short, long, falling: the first rep was slower than the target, take load off.
+    "load_too_heavy": (
+        ("G7", 0.08),
+        (None, 0.08),
+        (GOOD, 0.08),
+        (None, 0.1),
+        ("C7", 0.3),
+        (None, END_GAP_S),
+    ),
+    # Three long falling tones: stop the set, velocity loss reached [vbt] stop_at_velocity_loss_pct.
+    "velocity_loss": (
+        ("C7", 0.4),
+        (None, 0.1),
+        (TONAL_MID, 0.4),
+        (None, 0.1),
+        ("A5", 0.4),
+        (None, END_GAP_S),
+    ),
     # Four low beeps: the sensor stopped answering.
     "sensor_fault": _beeps("A5", 4, 0.2, 0.1),
     # A click for each whole second of the lowering.
     "metronome": ((TICK, 0.03), (None, 0.0)),
 }
 
-WARNINGS = ("fast_eccentric", "locked_knees", "partial", "velocity_loss", "sensor_fault")
+WARNINGS = (
+    "fast_eccentric",
+    "locked_knees",
+    "partial",
+    "short_pause",
+    "load_too_light",
+    "load_too_heavy",
+    "velocity_loss",
+    "sensor_fault",
+)
 PRIORITY: dict[str, int] = {
     "metronome": 0,
     "rep": 0,
@@ -89,6 +127,9 @@ FLAG_CUES: tuple[tuple[str, str], ...] = (
     (FAST_ECCENTRIC, "fast_eccentric"),
     (LOCKED_KNEES, "locked_knees"),
     (PARTIAL, "partial"),
+    (SHORT_PAUSE, "short_pause"),
+    (LOAD_TOO_LIGHT, "load_too_light"),
+    (LOAD_TOO_HEAVY, "load_too_heavy"),
 )
 CUE_KEYS = ("rep", *WARNINGS, "set_done", "metronome")
 
@@ -434,6 +475,10 @@ def build_cues(
     kind = section["buzzer"]
     if kind not in ("active", "tonal", "none"):
         raise ConfigError(f'[cues] buzzer: must be "active", "tonal" or "none", not {kind!r}')
+    # The config sets it to [vbt] stop_at_velocity_loss_pct; a partial section leaves None.
+    stop_pct = section["velocity_loss_pct"]
+    if stop_pct is None:
+        stop_pct = SCHEMA["vbt"]["stop_at_velocity_loss_pct"].default
     output: CueOutput
     if section["quiet"]:
         output = NullOutput()
@@ -447,7 +492,7 @@ def build_cues(
         output,
         enabled={key: section[key] for key in CUE_KEYS},
         quiet=section["quiet"],
-        velocity_loss_pct=float(section["velocity_loss_pct"]),
+        velocity_loss_pct=float(stop_pct),
     )
 
 

@@ -324,8 +324,11 @@ def start_tracker(store: NextSetStore, defaults: NextSet) -> NextSetTracker:
     return NextSetTracker(saved if saved is not None else defaults, defaults)
 
 
-def on_message(tracker: NextSetTracker, store: NextSetStore, topic: str, payload: bytes) -> bool:
-    """Handle one `PREFIX/STATION/next` message: apply and save it, or log why it is ignored."""
+def on_message(
+    tracker: NextSetTracker, store: NextSetStore | None, topic: str, payload: bytes
+) -> bool:
+    """Handle one `PREFIX/STATION/next` message: apply and save it (with a store), or log why
+    it is ignored."""
     try:
         next_set = tracker.receive(payload)
     except NextSetError as exc:
@@ -336,7 +339,9 @@ def on_message(tracker: NextSetTracker, store: NextSetStore, topic: str, payload
             tracker.pending.describe(),
         )
         return False
-    if len(payload) == 0:
+    if store is None:
+        log.info("%s: next set: %s", topic, next_set.describe())
+    elif len(payload) == 0:
         store.clear()
         log.info("%s: cleared; back to the config defaults: %s", topic, next_set.describe())
     else:

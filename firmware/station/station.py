@@ -15,16 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from firmware.clock import Clock
-from firmware.config import Config
+from firmware.config import Config, ConfigError
 from firmware.publishing.mqtt import MqttPublisher
+from firmware.publishing.outbox import state_dir
 from firmware.publishing.payloads import rep_payload, set_payload
 from firmware.publishing.session_state import RetainedState, totals_for
 from firmware.station.button import SetButton, build_button
 from firmware.station.cues import CuePlayer, CueThread, TextSink, build_cues
 from firmware.station.legs import LegTracker
 from firmware.station.loop import LoopStats, SamplingLoop, SensorStatus
+from firmware.station.next_set import NextSetStore, NextSetTracker, on_message, start_tracker
+from firmware.station.prescribed import SetPrescriptions
 from firmware.station.sdnotify import Notifier, WatchdogPinger
 from firmware.station.sensors import configured_source, trace_origin_s
+from firmware.station.zones import VelocityZones
 from sensor.source import DistanceSource
 from sensor.trace import TraceWriter
 from tempo.engine import TempoEngine
@@ -83,6 +87,7 @@ class Station:
         session: str | None = None,
         cue_thread: bool = False,
         loop_options: dict[str, Any] | None = None,
+        next_set_store: NextSetStore | None = None,
     ) -> None:
         self.config = config
         self.station = config.station
@@ -95,6 +100,22 @@ class Station:
         self.button = button
         self.notifier = notifier or Notifier(None)
         self.legs = LegTracker()
+        # The next set (athlete, load, leg, tempo): saved in the state dir when there is one.
+        self.next_set_store = next_set_store
+        defaults = config.next_set_defaults
+        tracker = (
+            start_tracker(next_set_store, defaults)
+            if next_set_store is not None
+            else NextSetTracker(defaults, defaults)
+        )
+        # Athletes' load-velocity profiles from the hub, for the first rep's velocity zone.
+        self.zones = VelocityZones(config.vbt["target_velocity_m_s"])
+        self.prescriptions = SetPrescriptions(
+            tracker,
+            config.engine,
+            stop_at_velocity_loss_pct=float(config.vbt["stop_at_velocity_loss_pct"]),
+            zones=self.zones,
+        )
         self.progress = Progress()
         # The latest rep payloads (bounded: a device runs for weeks), for tests and benches.
         self.reps: deque[dict[str, Any]] = deque(maxlen=RECENT_REPS)
@@ -119,6 +140,15 @@ class Station:
         )
         if button is not None:
             button.on_end_set = self.request_end_set
+            button.select(tracker.pending.leg)
+        if publisher is not None:
+            publisher.subscribe(self._topic("next"), self.receive_next_set)
+            publisher.subscribe(self._topic("profile"), self.zones.receive)
+
+    def _topic(self, name: str) -> str:
+        """`PREFIX/STATION/name`: `next` and `profile` are retained messages (docs/mqtt.md)."""
+        prefix = self.config.mqtt.get("topic_prefix") or "repsled"
+        return f"{prefix}/{self.station}/{name}"
 
     # -- control ---------------------------------------------------------------------------
 
@@ -154,6 +184,17 @@ class Station:
         """Safe from a signal handler: the loop ends after its current reading."""
         self.loop.stop()
 
+    def receive_next_set(self, topic: str, payload: bytes) -> bool:
+        """A next-set message (MQTT worker thread): applies from the next set that starts;
+        an invalid one is logged and the previous next set stays. The message's leg becomes
+        the button's pick when it changes (a retained message heard again changes nothing)."""
+        tracker = self.prescriptions.tracker
+        before = tracker.pending
+        applied = on_message(tracker, self.next_set_store, topic, payload)
+        if applied and self.button is not None and tracker.pending != before:
+            self.button.select(tracker.pending.leg)
+        return applied
+
     def request_end_set(self) -> None:
         """From the button's thread: only a flag, the sampling thread acts on it."""
         self._end_set_requested = True
@@ -185,14 +226,21 @@ class Station:
             )
 
     def _selected_leg(self) -> Any:
-        return self.button.next_leg if self.button is not None else "both"
+        if self.button is not None:
+            return self.button.next_leg
+        return self.prescriptions.pending.leg
 
     def _on_event(self, event: Event) -> None:
+        extra: dict[str, Any] = {}
+        if isinstance(event, Rep):
+            # Judged against its set's tempo before anything hears of it, cues included.
+            event, extra = self.prescriptions.apply(event)
         if self.cues is not None:
             self.cues.handle(event)
         if isinstance(event, Rep):
             leg = self.legs.leg_for_set(event.set, self._selected_leg())
             payload = rep_payload(event, station=self.station, session=self.session, leg=leg)
+            payload.update(extra)
             self.progress.set_no, self.progress.rep_no = event.set, event.rep
             self.reps.append(payload)
             if self.publisher is not None:
@@ -217,6 +265,7 @@ class Station:
             payload = set_payload(
                 event, station=self.station, session=self.session, leg=leg, imbalance=imbalance
             )
+            payload.update(self.prescriptions.finish(event))
             self.progress.set_no, self.progress.rep_no = event.set + 1, 0
             if self.publisher is not None:
                 self.publisher.publish_set(payload)
@@ -280,4 +329,15 @@ def build_station(
         notifier=notifier,
         trace=trace,
         cue_thread=cue_text is None and config.cues["buzzer"] != "none",
+        next_set_store=_next_set_store(config) if publisher is not None else None,
     )
+
+
+def _next_set_store(config: Config) -> NextSetStore | None:
+    """The next set kept beside the outbox; without a usable state dir, memory only (logged):
+    counting never depends on the disk."""
+    try:
+        return NextSetStore.in_dir(state_dir(config.storage["state_dir"]))
+    except ConfigError as exc:
+        logging.getLogger("repsled").error("%s: the next set is not kept across restarts", exc)
+        return None

@@ -147,7 +147,7 @@ def test_docs_example_loads(tmp_path: Path) -> None:
         ({"sensor": {"address": 0x80}}, "[sensor] address: must be between 8 and 119, not 128"),
         ({"cues": {"pin": 40}}, "[cues] pin: must be between 0 and 27, not 40"),
         ({"button": {"pin": -1}}, "[button] pin: must be between 0 and 27, not -1"),
-        ({"cues": {"velocity_loss_pct": 0}}, "[cues] velocity_loss_pct: must be between 1 and 100"),
+        ({"cues": {"velocity_loss_pct": 0}}, "[cues] velocity_loss_pct: must be between 1 and 99"),
         ({"storage": {"outbox_max": 0}}, "[storage] outbox_max: must be between 100 and 2000000"),
         ({"version": 10**400}, "version: a huge integer is not supported"),
         ({"version": 1.0}, "version: expected int, got float 1.0"),

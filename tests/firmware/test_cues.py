@@ -30,7 +30,9 @@ from firmware.station.cues import (
     TonalOutput,
     build_cues,
 )
+from firmware.station.zones import LOAD_TOO_HEAVY, LOAD_TOO_LIGHT
 from tempo.events import FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, PhaseChanged, Rep, SetDone
+from tempo.prescription import SHORT_PAUSE
 from tests.factories import make_rep, make_set_done
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,9 +122,18 @@ def active(factory):
         (rep(flags=(FAST_ECCENTRIC,)), beeps(3)),
         (rep(flags=(LOCKED_KNEES,)), beeps(1)),
         (rep(flags=(PARTIAL,)), beeps(2)),
+        (rep(flags=(SHORT_PAUSE,)), beeps(2)),
         (FAULT, beeps(4)),
     ],
-    ids=["rep", "set_done", "fast_eccentric", "locked_knees", "partial", "sensor_fault"],
+    ids=[
+        "rep",
+        "set_done",
+        "fast_eccentric",
+        "locked_knees",
+        "partial",
+        "short_pause",
+        "sensor_fault",
+    ],
 )
 def test_each_cue_drives_the_whole_pin_sequence(active, factory, event, expected) -> None:
     clock = FakeClock()
@@ -136,9 +147,9 @@ def test_velocity_loss_pattern_follows_the_rep_that_crossed_the_threshold(active
     clock = FakeClock()
     for i, v in enumerate((0.60, 0.55, 0.47), start=1):
         active.handle(rep(rep_no=i, v=v))
-        run(active, clock, 1.0)
+        run(active, clock, 2.0)
     assert active.played == ["rep", "rep", "rep", "velocity_loss"]
-    assert states(factory) == beeps(3 + 2)
+    assert states(factory) == beeps(3 + 3)  # the "stop the set" pattern: three long tones
 
 
 def test_a_flagged_rep_plays_its_warnings_instead_of_the_rep_beep() -> None:
@@ -163,6 +174,9 @@ def test_every_cue_key_switches_its_cue_off(key) -> None:
         "fast_eccentric": rep(flags=(FAST_ECCENTRIC,)),
         "locked_knees": rep(flags=(LOCKED_KNEES,)),
         "partial": rep(flags=(PARTIAL,)),
+        "short_pause": rep(flags=(SHORT_PAUSE,)),
+        "load_too_light": rep(flags=(LOAD_TOO_LIGHT,)),
+        "load_too_heavy": rep(flags=(LOAD_TOO_HEAVY,)),
         "set_done": set_done(),
         "sensor_fault": FAULT,
     }
@@ -350,8 +364,8 @@ def test_tonal_set_done_rises_and_velocity_loss_falls() -> None:
     player.handle(set_done())
     run(player, clock, 3.0)
     played = [f for f in factory.pin(PIN).frequencies if f is not None]
-    loss, done = played[:2], played[2:]
-    assert loss[0] > loss[1]
+    loss, done = played[:3], played[3:]
+    assert loss == sorted(loss, reverse=True)  # stop the set: three falling tones
     assert done == sorted(done)
     assert len(done) == 3
     player.close()

@@ -101,14 +101,22 @@ def test_queued_reps_survive_a_broker_killed_after_the_autosave(tmp_path, outbox
             pub.publish_rep(make_rep(1, i))
         assert pub.wait_stored(WAIT_S)
         saves = broker.log().count(SAVING)
+        db = broker.dir / "mosquitto.db"
+        before = db.stat().st_mtime_ns if db.exists() else None
         pub.close()
         assert len(outbox) == 0  # the station let go: they are the broker's now
         # Wait (bounded by the interval) for the broker's next autosave, then cut its power.
         deadline_s = WAIT_S
         start = time.monotonic()
-        while broker.log().count(SAVING) <= saves and time.monotonic() - start < deadline_s:
-            time.sleep(0.05)  # polling the broker's log for the save line
-        assert broker.log().count(SAVING) > saves, broker.log()[-2000:]
+        def saved() -> bool:
+            # The log line comes before the write; the file is written aside, then renamed.
+            if broker.log().count(SAVING) <= saves or not db.exists():
+                return False
+            return db.stat().st_mtime_ns != before and not db.with_suffix(".db.new").exists()
+
+        while not saved() and time.monotonic() - start < deadline_s:
+            time.sleep(0.05)  # polling the broker's log and its database file for the save
+        assert saved(), broker.log()[-2000:]
         assert broker._proc is not None
         broker._proc.kill()
         broker._proc.wait(WAIT_S)
