@@ -22,6 +22,7 @@ from firmware.station.sensors import open_source
 from firmware.station.station import Station, new_session_id
 from tests.deploy.test_sdnotify import FakeSystemd
 from tests.mosquitto import WAIT_S, Mosquitto, Subscriber
+from tests.publisher_stub import RecordingPublisher
 from tests.publishing.conftest import mqtt_section
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,7 +157,7 @@ def test_button_marks_single_leg_sets_and_ends_a_set(tmp_path: Path) -> None:
     )
     button = build_button(cfg.button, clock=clock, pin_factory=factory)
     station = Station(cfg, clock=clock, source=source, button=button, session="S1")
-    publish = Recorder()
+    publish = RecordingPublisher()
     station.publisher = publish  # type: ignore[assignment]
     # trace time -> hold: left, right, then end the set between reps 3 (ends ~24.7 s) and 4
     plan = {1.0: 0.2, 1.5: 0.2, 24.8: 1.2}
@@ -182,31 +183,6 @@ def test_button_marks_single_leg_sets_and_ends_a_set(tmp_path: Path) -> None:
         (2, 3, "right"),
     ]
     assert publish.states > 0
-
-
-class Recorder:
-    """Stands in for MqttPublisher: keeps the payloads the station hands over."""
-
-    def __init__(self) -> None:
-        self.reps: list[dict] = []
-        self.sets: list[dict] = []
-        self.retained: list[tuple[str, str]] = []
-        self.states = 0
-
-    def publish_rep(self, payload: dict) -> int:
-        self.reps.append(payload)
-        return len(self.reps)
-
-    def publish_set(self, payload: dict) -> int:
-        self.sets.append(payload)
-        return len(self.sets)
-
-    def publish_retained(self, kind: str, text: str) -> None:
-        self.retained.append((kind, text))
-
-    def publish_state(self, **_fields: object) -> bool:
-        self.states += 1
-        return True
 
 
 def test_watchdog_pings_only_while_the_sensor_answers(tmp_path: Path) -> None:

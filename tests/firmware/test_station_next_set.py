@@ -30,6 +30,7 @@ from firmware.vbt.profile import fit_profile
 from tempo.events import FAST_ECCENTRIC
 from tempo.prescription import SHORT_PAUSE, parse_tempo
 from tests.mosquitto import WAIT_S, Mosquitto, Subscriber
+from tests.publisher_stub import RecordingPublisher
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACE = ROOT / "examples" / "traces" / "two_sets_with_rest.csv"
@@ -54,29 +55,6 @@ load_kg = 90
 [vbt]
 stop_at_velocity_loss_pct = 30
 """
-
-
-class Recorder:
-    """Stands in for MqttPublisher: keeps payloads and the station's subscriptions."""
-
-    def __init__(self) -> None:
-        self.reps: list[dict[str, Any]] = []
-        self.sets: list[dict[str, Any]] = []
-        self.subscriptions: dict[str, Callable[[str, bytes], object]] = {}
-
-    def subscribe(self, topic: str, callback: Callable[[str, bytes], object]) -> None:
-        self.subscriptions[topic] = callback
-
-    def publish_rep(self, payload: dict[str, Any]) -> int:
-        self.reps.append(payload)
-        return len(self.reps)
-
-    def publish_set(self, payload: dict[str, Any]) -> int:
-        self.sets.append(payload)
-        return len(self.sets)
-
-    def publish_state(self, **_fields: object) -> bool:
-        return True
 
 
 def _config(tmp_path: Path, extra: str = CONFIG_EXTRA) -> Path:
@@ -163,7 +141,7 @@ def test_next_sets_apply_from_a_sets_first_rep_and_stamp_every_rep_and_set(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     factory = MockFactory()
-    publish = Recorder()
+    publish = RecordingPublisher()
     station = _station(tmp_path, publisher=publish, factory=factory)
     assert list(publish.subscriptions) == [TOPIC, PROFILE_TOPIC]
     deliver = publish.subscriptions[TOPIC]  # what the MQTT worker calls
@@ -209,7 +187,7 @@ def test_next_sets_apply_from_a_sets_first_rep_and_stamp_every_rep_and_set(
 
 
 def test_without_a_message_the_athlete_table_is_stamped(tmp_path: Path) -> None:
-    publish = Recorder()
+    publish = RecordingPublisher()
     station = _station(tmp_path, publisher=publish)
     station.run()
     assert {_stamp(p) for p in [*publish.reps, *publish.sets]} == {("Solo", 90.0, None)}
@@ -220,12 +198,12 @@ def test_without_a_message_the_athlete_table_is_stamped(tmp_path: Path) -> None:
 def test_the_next_set_survives_a_restart_and_an_invalid_message(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
-    first = _station(tmp_path, publisher=Recorder(), store_dir=state)
+    first = _station(tmp_path, publisher=RecordingPublisher(), store_dir=state)
     assert first.prescriptions.pending == SOLO
     assert first.receive_next_set(TOPIC, encode(ANA).encode())
     saved = (state / "next_set.json").read_bytes()
 
-    publish = Recorder()
+    publish = RecordingPublisher()
     again = _station(tmp_path, publisher=publish, store_dir=state)  # the station restarted
     assert again.prescriptions.pending == ANA
     assert not again.receive_next_set(TOPIC, INVALID)
@@ -323,7 +301,7 @@ def _profile(intercept_m_s: float, slope_m_s_per_kg: float) -> dict[str, Any]:
 
 def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path: Path) -> None:
     factory = MockFactory()
-    publish = Recorder()
+    publish = RecordingPublisher()
     extra = CONFIG_EXTRA.replace("[vbt]\n", "[vbt]\ntarget_velocity_m_s = 0.5\n")
     station = _station(tmp_path, publisher=publish, factory=factory, extra=extra)
     profiles = {
@@ -371,7 +349,7 @@ def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path:
 
 
 def test_no_zone_without_the_athletes_profile(tmp_path: Path) -> None:
-    publish = Recorder()
+    publish = RecordingPublisher()
     extra = CONFIG_EXTRA.replace("[vbt]\n", "[vbt]\ntarget_velocity_m_s = 0.5\n")
     station = _station(tmp_path, publisher=publish, extra=extra)
     only_ben = {"type": "profile", "schema": 1, "athletes": {"Ben": _profile(1.0, -0.004)}}

@@ -108,6 +108,7 @@ def test_queued_reps_survive_a_broker_killed_after_the_autosave(tmp_path, outbox
         # Wait (bounded by the interval) for the broker's next autosave, then cut its power.
         deadline_s = WAIT_S
         start = time.monotonic()
+
         def saved() -> bool:
             # The log line comes before the write; the file is written aside, then renamed.
             if broker.log().count(SAVING) <= saves or not db.exists():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from firmware.publishing.payloads import dumps
 from firmware.publishing.session_state import RetainedState, SessionState
 from firmware.station.sensors import open_source
 from firmware.station.station import Station
+from tests.publisher_stub import RecordingPublisher
 
 from .conftest import STATION, make_rep, make_set, mqtt_section
 
@@ -68,27 +68,6 @@ def test_retained_state_gives_the_session_and_the_summary():
     assert len(json.loads(kinds["session"])["reps"]) == 1
 
 
-class Recorder:
-    """Stands in for MqttPublisher."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-
-    def publish_rep(self, payload: dict[str, Any]) -> int:
-        self.calls.append(("rep", payload))
-        return 1
-
-    def publish_set(self, payload: dict[str, Any]) -> int:
-        self.calls.append(("set", payload))
-        return 1
-
-    def publish_retained(self, kind: str, text: str) -> None:
-        self.calls.append((kind, json.loads(text)))
-
-    def publish_state(self, **_fields: object) -> bool:
-        return False
-
-
 def test_station_publishes_the_session_at_start_and_after_every_rep_and_set(tmp_path: Path):
     cfg = load(TWO_SETS.with_suffix(".toml"))
     cfg.storage["state_dir"] = str(tmp_path / "state")
@@ -96,7 +75,7 @@ def test_station_publishes_the_session_at_start_and_after_every_rep_and_set(tmp_
     source = open_source(
         f"fake:{TWO_SETS}", bus=1, address=0x29, timing_budget_ms=33, io_timeout_s=0.5, clock=clock
     )
-    recorder = Recorder()
+    recorder = RecordingPublisher()
     station = Station(cfg, clock=clock, source=source, publisher=recorder, session="S1")  # type: ignore[arg-type]
     station.run()
     kinds = [kind for kind, _ in recorder.calls]
