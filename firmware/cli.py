@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "calibrate": "measure bottom and lockout positions and write them to the config",
     "run": "count reps live: sensor, cues, MQTT",
     "dashboard": "serve the live web dashboard",
+    "hub": "store every rep and set, serve the live page, history and export",
+    "history": "export the stored history: one row per rep, CSV or JSON Lines",
     "demo": "everything on one laptop: embedded broker, dashboard, simulated stations",
 }
 

@@ -97,6 +97,16 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "state_dir": Key(_OPT_STR, None, "outbox directory; default $STATE_DIRECTORY or XDG"),
         "outbox_max": Key((int,), 200_000, "messages kept unsent at most; oldest dropped past it"),
     },
+    "hub": {
+        "db": Key(_OPT_STR, None, "history database URL; absent: SQLite in the state directory"),
+        "broker": Key((str,), "mqtt://127.0.0.1:1883", "broker the hub subscribes to"),
+        "broker_ws": Key(_OPT_STR, None, "broker WebSockets URL for the live page"),
+        "bind": Key((str,), "127.0.0.1", "address the hub's web pages listen on"),
+        "port": Key((int,), 8080, "HTTP port of the hub's web pages"),
+        "client_id": Key((str,), "repsled-hub", "MQTT client id: one per hub, fixed"),
+        "username": Key(_OPT_STR, None, "MQTT user name of the hub"),
+        "password_file": Key(_OPT_STR, None, "file holding the hub's MQTT password"),
+    },
 }
 
 

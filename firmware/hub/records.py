@@ -65,11 +65,13 @@ def classify(topic: str, payload: bytes, prefix: str) -> Record | Aside | Malfor
         data = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         return Malformed(topic, f"not UTF-8 JSON ({exc})")
+    if "\x00" in text:
+        return Malformed(topic, "contains a NUL character")
     if not isinstance(data, dict):
         return Malformed(topic, "not a JSON object")
     schema = data.get("schema")
     if schema != KNOWN_SCHEMA:
-        if _is_int(schema) and schema > KNOWN_SCHEMA:
+        if isinstance(schema, int) and not isinstance(schema, bool) and schema > KNOWN_SCHEMA:
             return Aside(topic, text, f"schema {schema} is newer than {KNOWN_SCHEMA}")
         return Malformed(topic, f"schema {schema!r} is not a known version")
     problem = _problem(data, kind, topic_station)
@@ -110,7 +112,8 @@ def session_started_at(session: str, received_at: float) -> str:
     match = SESSION_START.match(session)
     if match:
         try:
-            start = datetime(*(int(g) for g in match.groups()), tzinfo=UTC)
+            year, month, day, hour, minute, second = (int(g) for g in match.groups())
+            start = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             start = None
         if start is not None:

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,38 @@ class Filters:
     session: str | None = None
 
 
+def day_bound(text: str, name: str, *, end: bool) -> str:
+    """An ISO UTC bound from `YYYY-MM-DD` (an end date counts its whole day) or a full time."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            if end:
+                moment += timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"{name} {text!r}: expected a date YYYY-MM-DD") from None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_filters(
+    station: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    session: str | None = None,
+) -> Filters:
+    """Filters from user text; ValueError with one line naming the bad value."""
+    return Filters(
+        station=station or None,
+        since=day_bound(since, "since", end=False) if since else None,
+        until=day_bound(until, "until", end=True) if until else None,
+        session=session or None,
+    )
+
+
 class Store:
     """Reads and writes the history; thread-safe (one pooled connection per call)."""
 
@@ -164,7 +197,10 @@ class Store:
         store = cls(engine)
         with engine.connect() as conn:
             store._known_fields = {
-                (k, n) for k, n in conn.execute(sa.select(schema.payload_fields.c.kind, schema.payload_fields.c.name))
+                (k, n)
+                for k, n in conn.execute(
+                    sa.select(schema.payload_fields.c.kind, schema.payload_fields.c.name)
+                )
             }
         return store
 
@@ -211,8 +247,12 @@ class Store:
                 conn.execute(
                     schema.kept_aside.insert(),
                     [
-                        {"topic": a.topic, "reason": a.reason, "received_at": received_at,
-                         "payload": a.raw}
+                        {
+                            "topic": a.topic,
+                            "reason": a.reason,
+                            "received_at": received_at,
+                            "payload": a.raw,
+                        }
                         for a in asides
                     ],
                 )
@@ -239,7 +279,9 @@ class Store:
     def stations(self) -> list[str]:
         s = schema.sessions
         with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(sa.select(s.c.station).distinct().order_by(s.c.station))]
+            return [
+                r[0] for r in conn.execute(sa.select(s.c.station).distinct().order_by(s.c.station))
+            ]
 
     def _where(self, filters: Filters) -> list[Any]:
         s = schema.sessions
@@ -279,7 +321,9 @@ class Store:
                 for a, b, c, d, e in conn.execute(query)
             ]
 
-    def session_payloads(self, station: str, session: str) -> tuple[str | None, list[str], list[str]]:
+    def session_payloads(
+        self, station: str, session: str
+    ) -> tuple[str | None, list[str], list[str]]:
         """(started_at or None if unknown, raw set payloads, raw rep payloads), in order."""
         s, r, st = schema.sessions, schema.reps, schema.sets
         with self.engine.connect() as conn:
@@ -288,16 +332,24 @@ class Store:
             ).scalar_one_or_none()
             if started is None:
                 return None, [], []
-            sets = conn.execute(
-                sa.select(st.c.payload)
-                .where(st.c.station == station, st.c.session == session)
-                .order_by(st.c.set_no)
-            ).scalars().all()
-            reps = conn.execute(
-                sa.select(r.c.payload)
-                .where(r.c.station == station, r.c.session == session)
-                .order_by(r.c.set_no, r.c.rep_no)
-            ).scalars().all()
+            sets = (
+                conn.execute(
+                    sa.select(st.c.payload)
+                    .where(st.c.station == station, st.c.session == session)
+                    .order_by(st.c.set_no)
+                )
+                .scalars()
+                .all()
+            )
+            reps = (
+                conn.execute(
+                    sa.select(r.c.payload)
+                    .where(r.c.station == station, r.c.session == session)
+                    .order_by(r.c.set_no, r.c.rep_no)
+                )
+                .scalars()
+                .all()
+            )
         return started, list(sets), list(reps)
 
     def live(self) -> list[tuple[list[str], list[str]]]:
@@ -312,7 +364,10 @@ class Store:
         with self.engine.connect() as conn:
             heads = conn.execute(
                 sa.select(s.c.station, s.c.session)
-                .join(latest, sa.and_(s.c.station == latest.c.station, s.c.started_at == latest.c.started_at))
+                .join(
+                    latest,
+                    sa.and_(s.c.station == latest.c.station, s.c.started_at == latest.c.started_at),
+                )
                 .order_by(s.c.station, s.c.session.desc())
             ).all()
             seen: set[str] = set()
@@ -320,11 +375,15 @@ class Store:
                 if station in seen:  # two sessions started the same second: the later name
                     continue
                 seen.add(station)
-                sets = conn.execute(
-                    sa.select(st.c.payload)
-                    .where(st.c.station == station, st.c.session == session)
-                    .order_by(st.c.set_no)
-                ).scalars().all()
+                sets = (
+                    conn.execute(
+                        sa.select(st.c.payload)
+                        .where(st.c.station == station, st.c.session == session)
+                        .order_by(st.c.set_no)
+                    )
+                    .scalars()
+                    .all()
+                )
                 last_set = conn.execute(
                     sa.select(sa.func.max(r.c.set_no)).where(
                         r.c.station == station, r.c.session == session
@@ -332,16 +391,24 @@ class Store:
                 ).scalar_one_or_none()
                 reps: Sequence[str] = []
                 if last_set is not None:
-                    reps = conn.execute(
-                        sa.select(r.c.payload)
-                        .where(r.c.station == station, r.c.session == session, r.c.set_no == last_set)
-                        .order_by(r.c.rep_no)
-                    ).scalars().all()
+                    reps = (
+                        conn.execute(
+                            sa.select(r.c.payload)
+                            .where(
+                                r.c.station == station,
+                                r.c.session == session,
+                                r.c.set_no == last_set,
+                            )
+                            .order_by(r.c.rep_no)
+                        )
+                        .scalars()
+                        .all()
+                    )
                 out.append((list(sets), list(reps)))
         return out
 
     def trends(self, filters: Filters, limit: int) -> list[dict[str, Any]]:
-        """Per session (oldest first): reps, mean eccentric s, full-lockout share, velocities, TUT."""
+        """Per session, oldest first: reps, mean eccentric s, full-lockout share, speeds, TUT."""
         s, r = schema.sessions, schema.reps
         full = sa.func.sum(sa.case((r.c.lockout == "full", 1), else_=0))
         recent = (
@@ -401,16 +468,19 @@ class Store:
         query = (
             sa.select(r.c.payload, st.c.payload, s.c.started_at)
             .select_from(
-                r.join(s, sa.and_(r.c.station == s.c.station, r.c.session == s.c.session))
-                .outerjoin(st, st.c.id == r.c.set_id)
+                r.join(
+                    s, sa.and_(r.c.station == s.c.station, r.c.session == s.c.session)
+                ).outerjoin(st, st.c.id == r.c.set_id)
             )
             .where(*self._where(filters))
             .order_by(s.c.started_at, r.c.station, r.c.session, r.c.set_no, r.c.rep_no)
         )
         with self.engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(query)
-            for rep, set_, started in result:
-                yield rep, set_, started
+            result = conn.execute(
+                query.execution_options(stream_results=True, yield_per=STREAM_ROWS)
+            )
+            for rep, set_payload, started in result:
+                yield str(rep), set_payload, str(started)
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -429,7 +499,9 @@ def _row(record: Record, received_at: float) -> dict[str, Any]:
     }
     if record.kind == "set":
         return common
-    phases = [number(p.get(k)) for k in ("concentric_s", "top_pause_s", "eccentric_s", "bottom_pause_s")]
+    phases = [
+        number(p.get(k)) for k in ("concentric_s", "top_pause_s", "eccentric_s", "bottom_pause_s")
+    ]
     return {
         **common,
         "rep_no": p["rep"],
@@ -438,7 +510,9 @@ def _row(record: Record, received_at: float) -> dict[str, Any]:
         "lockout": p.get("lockout") if isinstance(p.get("lockout"), str) else None,
         "eccentric_s": number(p.get("eccentric_s")),
         "mean_velocity_m_s": number(p.get("mean_concentric_velocity_m_s")),
-        "tut_s": sum(x for x in phases if x is not None) if any(x is not None for x in phases) else None,
+        "tut_s": sum(x for x in phases if x is not None)
+        if any(x is not None for x in phases)
+        else None,
     }
 
 

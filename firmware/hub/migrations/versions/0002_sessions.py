@@ -55,9 +55,8 @@ def upgrade() -> None:
         conn.execute(sessions.insert(), rows[start : start + BATCH_ROWS])
     seen: dict[tuple[str, str], float] = {}
     for kind, table in (("rep", "reps"), ("set", "sets")):
-        result = conn.execution_options(stream_results=True).execute(
-            sa.text(f"SELECT payload, received_at FROM {table} ORDER BY received_at")
-        )
+        query = sa.text(f"SELECT payload, received_at FROM {table} ORDER BY received_at")
+        result = conn.execute(query.execution_options(stream_results=True, yield_per=BATCH_ROWS))
         for payload, at in result:
             for name in json.loads(payload):
                 seen.setdefault((kind, name), float(at))
