@@ -98,6 +98,7 @@ class Ingestor:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_connect_fail = self._on_connect_fail
         self._unreachable_logged = False
         self._writer = threading.Thread(target=self._write_loop, name="hub-writer", daemon=True)
@@ -113,7 +114,8 @@ class Ingestor:
         self.client.loop_start()
         return self
 
-    def wait_connected(self, timeout: float) -> bool:
+    def wait_subscribed(self, timeout: float) -> bool:
+        """True once connected and the broker has confirmed the subscriptions."""
         return self._connected.wait(timeout)
 
     def stop(self) -> None:
@@ -132,9 +134,14 @@ class Ingestor:
         with self._lock:
             self._generation += 1
         client.subscribe([(topic, 1) for topic in self.topics])
-        self._connected.set()
         self._unreachable_logged = False
         log.info("hub: connected to %s:%d, subscribed to %s", self.host, self.port, self.topics)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: Any, _p: Any) -> None:
+        if any(code.is_failure for code in codes):
+            log.warning("hub: the broker refused the subscriptions %s: %s", self.topics, codes)
+            return
+        self._connected.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._connected.clear()
