@@ -135,12 +135,13 @@ class Ingestor:
             self._generation += 1
         client.subscribe([(topic, 1) for topic in self.topics])
         self._unreachable_logged = False
-        log.info("hub: connected to %s:%d, subscribed to %s", self.host, self.port, self.topics)
+        log.info("hub: connected to %s:%d", self.host, self.port)
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: Any, _p: Any) -> None:
         if any(code.is_failure for code in codes):
             log.warning("hub: the broker refused the subscriptions %s: %s", self.topics, codes)
             return
+        log.info("hub: subscribed to %s", " and ".join(self.topics))
         self._connected.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
