@@ -1,4 +1,4 @@
-"""`repsled hub` as a process: killed with SIGKILL mid-run and restarted loses and doubles nothing."""
+"""`repsled hub` as a process: SIGKILLed mid-run and restarted, it loses and doubles nothing."""
 
 from __future__ import annotations
 
