@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.hub.postgres import Postgres
+from tests.web.conftest import browser, page  # noqa: F401  (the pages tests share Chromium)
 
 _db_numbers = itertools.count(1)
 
