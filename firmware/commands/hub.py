@@ -7,7 +7,6 @@ rest. Runs until Ctrl-C or SIGTERM (systemd/repsled-hub.service).
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
@@ -104,8 +103,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     setup_logging(args.verbose)
-    if not args.verbose:  # one line per migration step and plugin is noise in the journal
-        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         from firmware.hub.server import Hub
         from firmware.hub.store import HubDatabaseError

@@ -10,6 +10,7 @@ stored once.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from firmware.hub import schema
 from firmware.hub.records import Aside, Record, number, session_started_at
+
+log = logging.getLogger("repsled.hub")
+# Alembic says a few lines per step at INFO; the hub logs one line per migration instead.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DB_FILE_NAME = "history.sqlite3"
@@ -99,7 +104,15 @@ def migrate(engine: Engine, target: str = "head") -> None:
                 f"a newer repsled (this one knows up to {script.get_current_head()!r}); "
                 "upgrade repsled, the database was left untouched"
             )
-        command.upgrade(cfg, target)
+        head = script.get_current_head() if target == "head" else target
+        if current != head:
+            command.upgrade(cfg, target)
+            log.info(
+                "hub: database %s migrated from %s to %s",
+                redact(str(engine.url)),
+                current or "empty",
+                head,
+            )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
