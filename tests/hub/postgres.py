@@ -34,7 +34,7 @@ def pg_binary(name: str) -> str | None:
 class Postgres:
     """One cluster; `stop()`/`start()` restart it on the same port and data."""
 
-    def __init__(self) -> None:
+    def __init__(self, fsync: bool = False) -> None:
         initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
         if initdb is None or pg_ctl is None:
             pytest.skip(
@@ -66,6 +66,7 @@ class Postgres:
             ]
         )
         self.running = False
+        self.fsync = fsync  # off for tests (a throwaway cluster); on for the bench's figures
 
     def _run(self, argv: list[str]) -> None:
         if self.as_root:
@@ -81,7 +82,8 @@ class Postgres:
             return ""
 
     def start(self) -> Postgres:
-        options = f"-p {self.port} -k {self.data} -h 127.0.0.1 -c fsync=off"
+        fsync = "on" if self.fsync else "off"
+        options = f"-p {self.port} -k {self.data} -h 127.0.0.1 -c fsync={fsync}"
         self._run(
             [
                 self.pg_ctl,
