@@ -366,59 +366,53 @@ class Store:
         return started, list(sets), list(reps)
 
     def live(self) -> list[tuple[list[str], list[str]]]:
-        """Per station, its latest session: (raw finished sets, raw reps of the latest set)."""
+        """Per station, its latest session: (raw finished sets, raw reps of the latest set).
+
+        Three queries whatever the number of stations: the latest session of each (by start,
+        then name), their sets, and the reps of each one's highest set number.
+        """
         s, r, st = schema.sessions, schema.reps, schema.sets
-        latest = (
-            sa.select(s.c.station, sa.func.max(s.c.started_at).label("started_at"))
-            .group_by(s.c.station)
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=s.c.station, order_by=(s.c.started_at.desc(), s.c.session.desc()))
+            .label("rank")
+        )
+        ranked = sa.select(s.c.station, s.c.session, rank).subquery()
+        latest = sa.select(ranked.c.station, ranked.c.session).where(ranked.c.rank == 1).subquery()
+        same_session = (latest.c.station, latest.c.session)
+        last_set = (
+            sa.select(r.c.station, sa.func.max(r.c.set_no).label("set_no"))
+            .join(latest, sa.and_(r.c.station == same_session[0], r.c.session == same_session[1]))
+            .group_by(r.c.station)
             .subquery()
         )
-        out: list[tuple[list[str], list[str]]] = []
+        sets_query = (
+            sa.select(st.c.station, st.c.payload)
+            .join(
+                latest, sa.and_(st.c.station == latest.c.station, st.c.session == latest.c.session)
+            )
+            .order_by(st.c.station, st.c.set_no)
+        )
+        reps_query = (
+            sa.select(r.c.station, r.c.payload)
+            .join(latest, sa.and_(r.c.station == latest.c.station, r.c.session == latest.c.session))
+            .join(
+                last_set,
+                sa.and_(r.c.station == last_set.c.station, r.c.set_no == last_set.c.set_no),
+            )
+            .order_by(r.c.station, r.c.rep_no)
+        )
+        by_station: dict[str, tuple[list[str], list[str]]] = {}
         with self.engine.connect() as conn:
-            heads = conn.execute(
-                sa.select(s.c.station, s.c.session)
-                .join(
-                    latest,
-                    sa.and_(s.c.station == latest.c.station, s.c.started_at == latest.c.started_at),
-                )
-                .order_by(s.c.station, s.c.session.desc())
-            ).all()
-            seen: set[str] = set()
-            for station, session in heads:
-                if station in seen:  # two sessions started the same second: the later name
-                    continue
-                seen.add(station)
-                sets = (
-                    conn.execute(
-                        sa.select(st.c.payload)
-                        .where(st.c.station == station, st.c.session == session)
-                        .order_by(st.c.set_no)
-                    )
-                    .scalars()
-                    .all()
-                )
-                last_set = conn.execute(
-                    sa.select(sa.func.max(r.c.set_no)).where(
-                        r.c.station == station, r.c.session == session
-                    )
-                ).scalar_one_or_none()
-                reps: Sequence[str] = []
-                if last_set is not None:
-                    reps = (
-                        conn.execute(
-                            sa.select(r.c.payload)
-                            .where(
-                                r.c.station == station,
-                                r.c.session == session,
-                                r.c.set_no == last_set,
-                            )
-                            .order_by(r.c.rep_no)
-                        )
-                        .scalars()
-                        .all()
-                    )
-                out.append((list(sets), list(reps)))
-        return out
+            for station in conn.execute(
+                sa.select(latest.c.station).order_by(latest.c.station)
+            ).scalars():
+                by_station[station] = ([], [])
+            for station, payload in conn.execute(sets_query):
+                by_station[station][0].append(payload)
+            for station, payload in conn.execute(reps_query):
+                by_station[station][1].append(payload)
+        return list(by_station.values())
 
     def trends(self, filters: Filters, limit: int) -> list[dict[str, Any]]:
         """Per session, oldest first: reps, mean eccentric s, full-lockout share, speeds, TUT."""
