@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "repsled-hub.service"
-EXEC_START = "ExecStart=/opt/repsled/venv/bin/repsled hub --config /etc/repsled/hub.toml"
+EXEC_START = "ExecStart=/opt/repsled/venv/bin/repsled hub --config /etc/repsled-hub/hub.toml"
 MAX_EXPOSURE = 3.0
 
 
