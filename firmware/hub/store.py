@@ -368,8 +368,8 @@ class Store:
     def live(self) -> list[tuple[list[str], list[str]]]:
         """Per station, its latest session: (raw finished sets, raw reps of the latest set).
 
-        Three queries whatever the number of stations: the latest session of each (by start,
-        then name), their sets, and the reps of each one's highest set number.
+        Four index lookups whatever the number of stations: the latest session of each (by
+        start, then name), their highest set numbers, their sets, and those sets' reps.
         """
         s, r, st = schema.sessions, schema.reps, schema.sets
         rank = (
@@ -378,40 +378,39 @@ class Store:
             .label("rank")
         )
         ranked = sa.select(s.c.station, s.c.session, rank).subquery()
-        latest = sa.select(ranked.c.station, ranked.c.session).where(ranked.c.rank == 1).subquery()
-        same_session = (latest.c.station, latest.c.session)
-        last_set = (
-            sa.select(r.c.station, sa.func.max(r.c.set_no).label("set_no"))
-            .join(latest, sa.and_(r.c.station == same_session[0], r.c.session == same_session[1]))
-            .group_by(r.c.station)
-            .subquery()
-        )
-        sets_query = (
-            sa.select(st.c.station, st.c.payload)
-            .join(
-                latest, sa.and_(st.c.station == latest.c.station, st.c.session == latest.c.session)
-            )
-            .order_by(st.c.station, st.c.set_no)
-        )
-        reps_query = (
-            sa.select(r.c.station, r.c.payload)
-            .join(latest, sa.and_(r.c.station == latest.c.station, r.c.session == latest.c.session))
-            .join(
-                last_set,
-                sa.and_(r.c.station == last_set.c.station, r.c.set_no == last_set.c.set_no),
-            )
-            .order_by(r.c.station, r.c.rep_no)
-        )
-        by_station: dict[str, tuple[list[str], list[str]]] = {}
         with self.engine.connect() as conn:
-            for station in conn.execute(
-                sa.select(latest.c.station).order_by(latest.c.station)
-            ).scalars():
-                by_station[station] = ([], [])
-            for station, payload in conn.execute(sets_query):
+            latest = [
+                (a, b)
+                for a, b in conn.execute(
+                    sa.select(ranked.c.station, ranked.c.session)
+                    .where(ranked.c.rank == 1)
+                    .order_by(ranked.c.station)
+                )
+            ]
+            if not latest:
+                return []
+            last_sets = [
+                (a, b, c)
+                for a, b, c in conn.execute(
+                    sa.select(r.c.station, r.c.session, sa.func.max(r.c.set_no))
+                    .where(_any_of(r, latest))
+                    .group_by(r.c.station, r.c.session)
+                )
+            ]
+            by_station: dict[str, tuple[list[str], list[str]]] = {a: ([], []) for a, _ in latest}
+            for station, payload in conn.execute(
+                sa.select(st.c.station, st.c.payload)
+                .where(_any_of(st, latest))
+                .order_by(st.c.station, st.c.set_no)
+            ):
                 by_station[station][0].append(payload)
-            for station, payload in conn.execute(reps_query):
-                by_station[station][1].append(payload)
+            if last_sets:
+                for station, payload in conn.execute(
+                    sa.select(r.c.station, r.c.payload)
+                    .where(_any_of(r, last_sets))
+                    .order_by(r.c.station, r.c.rep_no)
+                ):
+                    by_station[station][1].append(payload)
         return list(by_station.values())
 
     def trends(self, filters: Filters, limit: int) -> list[dict[str, Any]]:
@@ -488,6 +487,15 @@ class Store:
             )
             for rep, set_payload, started in result:
                 yield str(rep), set_payload, str(started)
+
+
+def _any_of(table: sa.Table, keys: Sequence[tuple[Any, ...]]) -> Any:
+    """(station, session[, set_no]) IN keys, as ORs: both databases then seek the index for
+    each (SQLite scans the whole index for a row-value IN)."""
+    names = ("station", "session", "set_no")
+    return sa.or_(
+        *(sa.and_(*(table.c[n] == v for n, v in zip(names, key, strict=False))) for key in keys)
+    )
 
 
 def _round(value: float | None, digits: int) -> float | None:
