@@ -38,12 +38,9 @@ from firmware.hub.records import classify, session_started_at
 from firmware.hub.store import Filters, Store
 from firmware.publishing.payloads import rep_payload
 from tests.factories import make_rep
+from tests.hub.helpers import HubBroker
 from tests.mosquitto import Mosquitto, mosquitto_binary
 
-# The gym broker's settings for a hub (docs/hub.md): mosquitto's default queue of 1,000
-# messages per offline or busy client would drop reps past it; a wider in-flight window lets
-# the hub commit more messages per transaction.
-HUB_BROKER_SETTINGS = ["max_queued_messages 1000000", "max_inflight_messages 100"]
 INGEST_REPS = 10_000
 INGEST_STATIONS = 50
 STATIONS = 200
@@ -59,15 +56,6 @@ def rep_text(station: str, session: str, set_no: int, rep_no: int) -> str:
     rep = make_rep(set_no, rep_no, eccentric_s=2.0 + 0.1 * (rep_no % 10))
     payload = rep_payload(rep, station=station, session=session)
     return json.dumps(payload, separators=(",", ":"))
-
-
-class HubBroker(Mosquitto):
-    """The tests' mosquitto with the settings docs/hub.md asks of a hub's broker."""
-
-    def _write_config(self) -> None:
-        super()._write_config()
-        with self.config_path.open("a", encoding="utf-8") as f:
-            f.write("\n".join(HUB_BROKER_SETTINGS) + "\n")
 
 
 # ---- 1. ingest ---------------------------------------------------------------------------

@@ -18,6 +18,10 @@ from tests import factories
 from tests.mosquitto import WAIT_S, Mosquitto
 
 PREFIX = "repsled"
+# What docs/hub.md asks of a hub's broker (deploy/mosquitto/repsled.conf has the same): past
+# mosquitto's default queue of 1,000 messages per client, QoS 1 messages for the hub are
+# dropped, and the tests publish bursts larger than that.
+HUB_BROKER_SETTINGS = ["max_queued_messages 1000000", "max_inflight_messages 100"]
 Message = tuple[str, str]  # (topic, payload text)
 
 
@@ -49,6 +53,15 @@ def session_messages(
 
 def ids_of(messages: list[Message], kind: str = "rep") -> list[str]:
     return sorted(json.loads(p)["id"] for t, p in messages if t.endswith(f"/{kind}"))
+
+
+class HubBroker(Mosquitto):
+    """The tests' mosquitto with the queue settings a hub's broker needs."""
+
+    def _write_config(self) -> None:
+        super()._write_config()
+        with self.config_path.open("a", encoding="utf-8") as f:
+            f.write("\n".join(HUB_BROKER_SETTINGS) + "\n")
 
 
 class Publisher:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from firmware.hub.store import Store
-from tests.hub.helpers import ids_of, publisher, session_messages, wait_until
+from tests.hub.helpers import HubBroker, ids_of, publisher, session_messages, wait_until
 from tests.mosquitto import WAIT_S, Mosquitto
 
 pytestmark = pytest.mark.broker
@@ -78,7 +78,7 @@ class HubProcess:
 
 @pytest.fixture
 def broker(tmp_path):
-    with Mosquitto(tmp_path / "mqtt") as b:
+    with HubBroker(tmp_path / "mqtt") as b:
         yield b
 
 

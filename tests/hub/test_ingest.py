@@ -14,6 +14,7 @@ from firmware.publishing.mqtt import MqttPublisher
 from firmware.publishing.outbox import Outbox
 from tests.hub.helpers import (
     PREFIX,
+    HubBroker,
     ids_of,
     publisher,
     session_messages,
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.broker
 
 @pytest.fixture
 def broker(tmp_path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "mqtt", persistence=True) as b:
+    with HubBroker(tmp_path / "mqtt", persistence=True) as b:
         yield b
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from firmware.hub.server import Hub, HubOptions
-from tests.hub.helpers import publisher, session_messages, wait_until
+from tests.hub.helpers import HubBroker, publisher, session_messages, wait_until
 from tests.mosquitto import Mosquitto
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -30,7 +30,7 @@ APP_JS = Path(__file__).resolve().parents[2] / "firmware" / "web" / "static" / "
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "mosquitto", websockets=True) as b:
+    with HubBroker(tmp_path / "mosquitto", websockets=True) as b:
         yield b
 
 
