@@ -78,7 +78,8 @@ def redact(url: str) -> str:
         return url
 
 
-def _alembic_config(conn: Connection) -> AlembicConfig:
+def _alembic_config(conn: Connection | None) -> AlembicConfig:
+    """Alembic's settings without an alembic.ini: the scripts, and the hub's connection."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
@@ -86,7 +87,8 @@ def _alembic_config(conn: Connection) -> AlembicConfig:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    """The latest migration this code knows."""
+    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
     assert head is not None
     return head
 
@@ -167,7 +169,7 @@ def day_bound(text: str, name: str, *, end: bool) -> str:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError(f"{name} {text!r}: expected a date YYYY-MM-DD") from None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -103,6 +103,7 @@ def test_sessions_filtered_by_station_and_date(client):
     assert bad.status_code == 400
     assert bad.json() == {"schema": 1, "error": "since 'yesterday': expected a date YYYY-MM-DD"}
     assert client.get("/api/v1/sessions?limit=0").status_code == 400
+    assert client.get("/api/v1/sessions?until=9999-12-31").status_code == 400
 
 
 def test_a_session_page_has_its_sets_and_every_rep_in_order(client):
