@@ -118,7 +118,13 @@ def run(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
-    hub = Hub(options)
+    failures: list[str] = []
+
+    def on_failure(message: str) -> None:
+        failures.append(message)
+        stop.set()
+
+    hub = Hub(options, on_failure=on_failure)
     try:
         try:
             hub.start()
@@ -130,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         if options.bind not in ("127.0.0.1", "localhost", "::1"):
             print(f"listening on {options.bind}:{hub.port} (open to the network)", flush=True)
         stop.wait()
+        if failures:
+            return fail(failures[0])  # exit 2: systemd's Restart=on-failure starts it again
     finally:
         hub.stop()
         for signum, handler in previous.items():

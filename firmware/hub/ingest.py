@@ -72,12 +72,14 @@ class Ingestor:
         username: str | None = None,
         password: str | None = None,
         clock: Callable[[], float] = time.time,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.host = host
         self.port = port
         self.prefix = prefix
         self.clock = clock
+        self.on_failure = on_failure
         self.stats = IngestStats()
         self._queue: queue.Queue[_Incoming] = queue.Queue()
         self._stop = threading.Event()
@@ -175,6 +177,14 @@ class Ingestor:
         return batch
 
     def _write_loop(self) -> None:
+        try:
+            self._store_until_stopped()
+        except Exception as exc:  # a bug, not bad input: say so and let the service restart
+            log.exception("hub: storing stopped on an unexpected error")
+            if self.on_failure is not None:
+                self.on_failure(f"storing stopped: {type(exc).__name__}: {exc}")
+
+    def _store_until_stopped(self) -> None:
         while not self._stop.is_set():
             batch = self._take_batch()
             if not batch:

@@ -63,8 +63,8 @@ def classify(topic: str, payload: bytes, prefix: str) -> Record | Aside | Malfor
     try:
         text = payload.decode("utf-8")
         data = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
-        return Malformed(topic, f"not UTF-8 JSON ({exc})")
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return Malformed(topic, f"not UTF-8 JSON ({str(exc)[:80]})")
     if "\x00" in text:
         return Malformed(topic, "contains a NUL character")
     if not isinstance(data, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -39,8 +40,11 @@ class HubOptions:
 class Hub:
     """`start()` opens the database (migrating it), listens, subscribes; `stop()` undoes all."""
 
-    def __init__(self, options: HubOptions) -> None:
+    def __init__(
+        self, options: HubOptions, on_failure: Callable[[str], None] | None = None
+    ) -> None:
         self.options = options
+        self.on_failure = on_failure
         self.store: Store | None = None
         self.ingestor: Ingestor | None = None
         self.port = options.port
@@ -90,6 +94,7 @@ class Hub:
             client_id=o.client_id,
             username=o.username,
             password=o.password,
+            on_failure=self.on_failure,
         ).start()
         return self
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from firmware.config import SCHEMA
+from firmware.hub.ingest import Ingestor
 from firmware.hub.store import Store
 from firmware.publishing.mqtt import MqttPublisher
 from firmware.publishing.outbox import Outbox
@@ -79,6 +80,7 @@ def test_duplicates_are_stored_once_and_malformed_skipped(store, broker, caplog)
         (rep_topic, b"{not json"),
         (rep_topic, b"\xff\xfe"),
         (rep_topic, b"[1, 2]"),
+        (rep_topic, b"[" * 200_000),  # nested past Python's recursion limit
         (rep_topic, json.dumps({**json.loads(messages[0][1]), "id": "x/y/s1/r1"}).encode()),
         (rep_topic, json.dumps({**json.loads(messages[0][1]), "station": "other"}).encode()),
         (rep_topic, json.dumps({**json.loads(messages[0][1]), "set": "one"}).encode()),
@@ -212,3 +214,29 @@ def test_postgres_restart_under_a_running_hub(own_postgres, broker):
         ingestor.stop()
         store.close()
     assert store.ids("rep") == sorted(ids_of(first) + ids_of(during))
+
+
+def test_an_unexpected_error_stops_storing_loudly_and_loses_nothing(store, broker, monkeypatch):
+    messages = session_messages("legpress-8", sets=1, reps_per_set=2)
+    failures: list[str] = []
+    real_write = store.write
+
+    def broken_write(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(store, "write", broken_write)
+    ingestor = Ingestor(
+        store, broker.host, broker.port, prefix=PREFIX, client_id="hub-test",
+        on_failure=failures.append,
+    ).start()  # fmt: skip
+    assert ingestor.wait_subscribed(15)
+    with publisher(broker) as pub:
+        pub.publish(messages)
+    wait_until(lambda: failures == ["storing stopped: RuntimeError: a bug"], "the failure")
+    ingestor.stop()
+    monkeypatch.setattr(store, "write", real_write)
+    ingestor = start_ingestor(store, broker)  # same client id: the broker delivers them again
+    try:
+        wait_until(lambda: store.count("rep") == 2 and store.count("set") == 1, "stored")
+    finally:
+        ingestor.stop()
