@@ -49,6 +49,11 @@ def header(store: Store) -> list[str]:
 
 def _cell(value: Any) -> str:
     """CSV text of one value: lists joined by ';', objects as JSON, absent as empty."""
+    kind = type(value)
+    if kind is str:
+        return str(value)
+    if kind is float or kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):
