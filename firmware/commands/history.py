@@ -29,15 +29,24 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         from firmware.hub import export
-        from firmware.hub.store import HubDatabaseError, Store, default_db_url, make_filters
+        from firmware.hub.store import (
+            HubDatabaseError,
+            Store,
+            default_db_url,
+            make_filters,
+            sqlite_path,
+        )
     except ImportError as exc:
         return fail(f"{exc.name} is missing: pip install 'repsled[hub]'")
     try:
         filters = make_filters(args.station, args.since, args.until, args.session)
     except ValueError as exc:
         return fail(f"--{exc}")
+    url = args.db or default_db_url()
+    if (path := sqlite_path(url)) is not None and not path.is_file():
+        return fail(f"{url}: no such database (give the hub's with --db)")
     try:
-        store = Store.open(args.db or default_db_url())
+        store = Store.open(url)
     except HubDatabaseError as exc:
         return fail(str(exc))
     try:

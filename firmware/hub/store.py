@@ -70,6 +70,17 @@ def engine_url(url: str) -> str:
     )
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite `--db` value, None for another database (or a bad URL)."""
+    try:
+        parsed = sa.make_url(engine_url(url))
+    except (HubDatabaseError, sa.exc.ArgumentError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def redact(url: str) -> str:
     """The URL without a password, for messages."""
     try:

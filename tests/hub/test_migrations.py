@@ -144,3 +144,12 @@ def test_the_payload_field_names_json_survive(db_url):
         assert "ünïcode field" in store.fields("rep")
     finally:
         store.close()
+
+
+def test_export_of_a_missing_sqlite_file_is_one_line_and_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "nope.sqlite3"
+    assert main(["history", "export", "--db", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"repsled history: error: {missing}: no such database (give the hub's with --db)\n"
+    )
+    assert not missing.exists()
