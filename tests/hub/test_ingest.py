@@ -240,3 +240,19 @@ def test_an_unexpected_error_stops_storing_loudly_and_loses_nothing(store, broke
         wait_until(lambda: store.count("rep") == 2 and store.count("set") == 1, "stored")
     finally:
         ingestor.stop()
+
+
+def test_a_hub_started_before_the_broker_connects_when_it_comes(store, broker):
+    broker.stop()
+    ingestor = Ingestor(store, broker.host, broker.port, prefix=PREFIX, client_id="hub-early")
+    ingestor.start()
+    try:
+        assert not ingestor.wait_subscribed(0)
+        broker.start()
+        assert ingestor.wait_subscribed(30), "hub never reached the broker"
+        messages = session_messages("legpress-9", sets=1, reps_per_set=2)
+        with publisher(broker) as pub:
+            pub.publish(messages)
+        wait_until(lambda: store.count("rep") == 2, "stored")
+    finally:
+        ingestor.stop()
