@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import sqlalchemy as sa
 
+from firmware.hub import schema
 from firmware.hub.ingest import Ingestor
 from firmware.hub.store import Store
 from firmware.publishing.payloads import rep_payload, set_payload
@@ -110,28 +112,7 @@ def start_ingestor(store: Store, broker: Mosquitto, client_id: str = "hub-test")
     return ingestor
 
 
-class Marker:
-    """Publishes a throwaway rep on a station of its own and waits until the hub stored it."""
-
-    def __init__(self, store: Store, broker: Mosquitto) -> None:
-        self.store = store
-        self.broker = broker
-        self.count = 0
-
-    def roundtrip(self) -> None:
-        self.count += 1
-        station = f"marker{self.count}"
-        msgs = session_messages(station, sets=1, reps_per_set=1, finish_last=False)
-        with publisher(self.broker) as pub:
-            pub.publish(msgs)
-        rep_id = json.loads(msgs[0][1])["id"]
-        wait_until(lambda: rep_id in self.store.ids(), f"marker {rep_id} stored")
-
-
 def stored_payloads(store: Store) -> dict[str, Any]:
-    import sqlalchemy as sa
-
-    from firmware.hub import schema
-
+    """Rep id -> the payload text as stored."""
     with store.engine.connect() as conn:
         return dict(conn.execute(sa.select(schema.reps.c.id, schema.reps.c.payload)).all())
