@@ -170,3 +170,29 @@ def test_bad_options_are_one_line(argv, message, capsys, tmp_path):
 
     assert main(["hub", "--db", str(tmp_path / "h.sqlite3"), *argv]) == 2
     assert capsys.readouterr().err.strip() == f"repsled hub: error: {message}"
+
+
+def test_options_come_from_the_config_file_and_the_command_line_wins(tmp_path):
+    from firmware.cli import build_parser
+    from firmware.commands.hub import options_from
+
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        "[tempo]\ntarget_eccentric_s = 4.0\n"
+        "[mqtt]\ntopic_prefix = 'gym'\n"
+        "[hub]\ndb = 'postgresql://repsled@db/repsled'\nbroker = 'mqtt://broker.lan:1884'\n"
+        f"port = 8090\nusername = 'hub'\npassword_file = '{secret}'\n",
+        encoding="utf-8",
+    )
+    args = build_parser().parse_args(["hub", "--config", str(config), "--port", "9000"])
+    options = options_from(args)
+    assert (options.db_url, options.broker_host, options.broker_port, options.port) == (
+        "postgresql://repsled@db/repsled",
+        "broker.lan",
+        1884,
+        9000,
+    )
+    assert (options.prefix, options.username, options.password) == ("gym", "hub", "s3cret")
+    assert options.target_eccentric_s == 4.0
