@@ -5,6 +5,7 @@
 #   sudo deploy/install.sh                    install from this checkout
 #   sudo deploy/install.sh --wheel FILE.whl   install a built wheel instead
 #   sudo deploy/install.sh --with-mosquitto   also run the MQTT broker on this Pi
+#   sudo deploy/install.sh --hub              install the history hub instead (a gym server)
 #   sudo deploy/install.sh --uninstall        remove it; keep config and outbox (--purge: all)
 #   deploy/install.sh --dry-run               print every action, change nothing
 #   deploy/install.sh --root DIR --no-venv    write the files into DIR only (tests)
@@ -45,6 +46,7 @@ CHANGES=0
 RELOAD_SYSTEMD=0
 RESTART_MOSQUITTO=0
 CONFIG_WRITTEN=0
+HUB=0
 
 usage() {
     cat <<'EOF'
@@ -53,6 +55,9 @@ Usage: install.sh [options]
   --wheel FILE       install this wheel instead of the checkout around this script
   --with-mosquitto   single-box mode: install and configure mosquitto on this machine
   --station NAME     station name (MQTT user and topics) for --with-mosquitto; default: host name
+  --hub              install the history hub (repsled-hub.service) instead of a station;
+                     with --with-mosquitto also the broker and its hub user; with
+                     --uninstall remove the hub (--purge: its config and history too)
   --uninstall        remove the service, the venv and the broker snippet; keep the config
                      (/etc/repsled) and the outbox (/var/lib/repsled)
   --purge            with --uninstall: also remove config, outbox, broker passwords and the user
@@ -148,6 +153,7 @@ parse_args() {
         --dry-run) DRY_RUN=1 ;;
         --no-venv) NO_VENV=1 ;;
         --with-mosquitto) WITH_MOSQUITTO=1 ;;
+        --hub) HUB=1 ;;
         --uninstall) MODE=uninstall ;;
         --purge) PURGE=1 ;;
         -h | --help)
@@ -517,14 +523,198 @@ do_uninstall() {
     fi
 }
 
+# --- the history hub (--hub): a gym server, or beside a station on a Pi 4/5 -------------
+
+HUB_USER=repsled-hub
+HUB_CONF_DIR=/etc/repsled-hub
+HUB_CONF_FILE=$HUB_CONF_DIR/hub.toml
+HUB_PASSWORD_FILE=$HUB_CONF_DIR/mqtt-password
+HUB_STATE_DIR=/var/lib/repsled-hub
+HUB_UNIT_FILE=/etc/systemd/system/repsled-hub.service
+HUB_APT_PACKAGES=(python3-venv)
+
+do_install_hub() {
+    check_os
+    install_hub_packages
+    create_hub_user
+    install_hub_venv
+    install_hub_config
+    install_hub_broker
+    install_hub_unit
+    if ((CHANGES == 0)); then
+        say "Nothing to do: the repsled hub is already installed as asked."
+    elif ((DRY_RUN)); then
+        say "Dry run: $CHANGES actions above would be taken; nothing was changed."
+    else
+        say "Done: $CHANGES changes made. If the hub was running: sudo systemctl restart repsled-hub"
+    fi
+    cat <<EOF
+
+Next steps (docs/install.md, "A gym: one server, many stations"):
+  1. Choose the database in $HUB_CONF_FILE ([hub] db); not set: SQLite in $HUB_STATE_DIR.
+     PostgreSQL: sudo -u postgres createuser $HUB_USER
+                 sudo -u postgres createdb -O $HUB_USER repsled
+                 then db = "postgresql:///repsled"
+  2. Point it at the broker ([hub] broker, username, password_file) and, to open the pages to
+     the gym's network, set [hub] bind = "0.0.0.0".
+  3. Start it:                 sudo systemctl start repsled-hub
+     Follow it:                journalctl -u repsled-hub -f
+EOF
+}
+
+install_hub_packages() {
+    local packages=("${HUB_APT_PACKAGES[@]}")
+    ((WITH_MOSQUITTO)) && packages+=(mosquitto mosquitto-clients)
+    if [[ -n $ROOT ]]; then
+        say "skipped (--root): apt-get install -y ${packages[*]}"
+        return 0
+    fi
+    local missing=() pkg
+    for pkg in "${packages[@]}"; do
+        if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true) != "install ok installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    if ((${#missing[@]})); then
+        act "refresh package lists" apt-get update -q
+        act "install ${missing[*]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+}
+
+create_hub_user() {
+    if [[ -n $ROOT ]]; then
+        say "skipped (--root): useradd --system $HUB_USER"
+        return 0
+    fi
+    if ! id -u "$HUB_USER" >/dev/null 2>&1; then
+        act "create system user $HUB_USER" useradd --system --user-group \
+            --home-dir "$HUB_STATE_DIR" --no-create-home --shell /usr/sbin/nologin \
+            --comment "repsled history hub" "$HUB_USER"
+    fi
+}
+
+# The same venv as a station's (one repsled per box), with the hub's extra dependencies.
+install_hub_venv() {
+    local spec="${WHEEL:-$SRC_DIR}[hub]"
+    if ((NO_VENV)); then
+        say "skipped (--no-venv): python3 -m venv $VENV; pip install $spec"
+        return 0
+    fi
+    local venv=$ROOT$VENV stamp=$ROOT$VENV/.repsled-hub-source digest
+    if [[ ! -x $venv/bin/python ]]; then
+        act "create venv $VENV" python3 -m venv --system-site-packages "$venv"
+    fi
+    digest=$(source_digest)
+    if [[ -f $stamp && $(cat "$stamp") == "$digest" ]]; then
+        return 0
+    fi
+    act "pip install $spec" "$venv/bin/python" -m pip install -q "$spec"
+    if ((!DRY_RUN)); then
+        printf '%s\n' "$digest" >"$stamp"
+    fi
+    if [[ -L $ROOT$LINK ]] && [[ $(readlink "$ROOT$LINK") == "$VENV/bin/repsled" ]]; then
+        return 0
+    fi
+    act "link $LINK to the venv's repsled" ln -sfn "$VENV/bin/repsled" "$ROOT$LINK"
+}
+
+install_hub_config() {
+    ensure_dir "$HUB_CONF_DIR" 0750 "root:$HUB_USER"
+    if [[ -e $ROOT$HUB_CONF_FILE ]]; then
+        say "kept $HUB_CONF_FILE (never overwritten; compare with deploy/config.example.toml)"
+        return 0
+    fi
+    put_file "$SRC_DIR/deploy/config.example.toml" "$HUB_CONF_FILE" 0640 "root:$HUB_USER" || true
+    CONFIG_WRITTEN=1
+}
+
+install_hub_broker() {
+    ((WITH_MOSQUITTO)) || return 0
+    if put_file "$SRC_DIR/deploy/mosquitto/repsled.conf" "$MQ_CONF" 0644 root:root; then
+        RESTART_MOSQUITTO=1
+    fi
+    if put_file "$SRC_DIR/deploy/mosquitto/acl" "$MQ_ACL" 0640 mosquitto:mosquitto; then
+        RESTART_MOSQUITTO=1
+    fi
+    add_broker_user hub "$HUB_PASSWORD_FILE" 0640 "root:$HUB_USER"
+    add_broker_user dashboard "$DASHBOARD_PASSWORD_FILE" 0600 root:root
+    if ((CONFIG_WRITTEN)); then
+        act "point $HUB_CONF_FILE at the local broker as user hub" sed -i \
+            -e 's|^# username = "hub"|username = "hub"|' \
+            -e "s|^# password_file = \"$HUB_PASSWORD_FILE\"|password_file = \"$HUB_PASSWORD_FILE\"|" \
+            "$ROOT$HUB_CONF_FILE"
+    fi
+    if ((RESTART_MOSQUITTO)); then
+        sys_act "restart mosquitto with the repsled settings" systemctl restart mosquitto.service
+    fi
+    if [[ -n $ROOT ]]; then
+        say "skipped (--root): systemctl enable mosquitto.service"
+    elif ! systemctl is-enabled --quiet mosquitto.service 2>/dev/null; then
+        act "enable mosquitto at boot" systemctl enable --quiet mosquitto.service
+    fi
+}
+
+install_hub_unit() {
+    if put_file "$SRC_DIR/systemd/repsled-hub.service" "$HUB_UNIT_FILE" 0644 root:root; then
+        sys_act "reload systemd" systemctl daemon-reload
+    fi
+    if [[ -n $ROOT ]]; then
+        say "skipped (--root): systemctl enable repsled-hub.service"
+    elif ! systemctl is-enabled --quiet repsled-hub.service 2>/dev/null; then
+        act "enable repsled-hub.service at boot" systemctl enable --quiet repsled-hub.service
+    fi
+}
+
+do_uninstall_hub() {
+    if [[ -e $ROOT$HUB_UNIT_FILE ]]; then
+        sys_act "stop and disable repsled-hub.service" \
+            systemctl disable --now --quiet repsled-hub.service
+        remove "$HUB_UNIT_FILE"
+        sys_act "reload systemd" systemctl daemon-reload
+    fi
+    # The venv is shared with a station installed on the same box: keep it for that.
+    if [[ ! -e $ROOT$UNIT_FILE ]]; then
+        if [[ -L $ROOT$LINK ]] && [[ $(readlink "$ROOT$LINK") == "$VENV/bin/repsled" ]]; then
+            remove "$LINK"
+        fi
+        remove "$APP_DIR"
+    fi
+    if ((PURGE)); then
+        remove "$HUB_CONF_DIR"
+        remove "$HUB_STATE_DIR"
+        if [[ -n $ROOT ]]; then
+            say "skipped (--root): userdel $HUB_USER"
+        elif id -u "$HUB_USER" >/dev/null 2>&1; then
+            act "remove user $HUB_USER" userdel "$HUB_USER"
+        fi
+    else
+        local kept
+        for kept in "$HUB_CONF_DIR" "$HUB_STATE_DIR"; do
+            if [[ -e $ROOT$kept ]]; then
+                say "kept $kept (--purge removes it, with the history it holds)"
+            fi
+        done
+    fi
+    if ((CHANGES == 0)); then
+        say "Nothing to do: the repsled hub is not installed."
+    elif ((DRY_RUN)); then
+        say "Dry run: $CHANGES actions above would be taken; nothing was changed."
+    else
+        say "Done: $CHANGES changes made."
+    fi
+}
+
 main() {
     parse_args "$@"
     if [[ -n $ROOT ]]; then
         say "Installing into $ROOT (--root): system changes are printed, not made."
     fi
-    case $MODE in
-    install) do_install ;;
-    uninstall) do_uninstall ;;
+    case $MODE:$HUB in
+    install:0) do_install ;;
+    uninstall:0) do_uninstall ;;
+    install:1) do_install_hub ;;
+    uninstall:1) do_uninstall_hub ;;
     esac
 }
 

@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "run": "count reps live: sensor, cues, MQTT",
     "next": "set a station's next set: athlete, load, leg, tempo (retained MQTT message)",
     "dashboard": "serve the live web dashboard",
+    "hub": "store every rep and set, serve the live page, history and export",
+    "history": "export the stored history: one row per rep, CSV or JSON Lines",
     "demo": "everything on one laptop: embedded broker, dashboard, simulated stations",
 }
 

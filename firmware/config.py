@@ -229,6 +229,21 @@ SCHEMA: dict[str, dict[str, Key]] = {
             range=(100, 2_000_000),
         ),
     },
+    "hub": {
+        "db": Key(_OPT_STR, None, "history database URL; absent: SQLite in the state directory"),
+        "broker": Key((str,), "mqtt://127.0.0.1:1883", "broker the hub subscribes to"),
+        "broker_ws": Key(_OPT_STR, None, "broker WebSockets URL for the live page"),
+        "bind": Key((str,), "127.0.0.1", "address the hub's web pages listen on", form="host"),
+        "port": Key((int,), 8080, "HTTP port of the hub's web pages", range=(1, MAX_TCP_PORT)),
+        "client_id": Key(
+            (str,),
+            "repsled-hub",
+            "MQTT client id: one per hub, fixed",
+            max_chars=MAX_TOPIC_LEVEL_CHARS,
+        ),
+        "username": Key(_OPT_STR, None, "MQTT user name of the hub", max_chars=MAX_TOPIC_CHARS),
+        "password_file": Key(_OPT_STR, None, "file holding the hub's MQTT password"),
+    },
 }
 
 

@@ -1,9 +1,10 @@
 """`repsled demo`: the whole system on one laptop, no hardware, nothing else to install.
 
-An embedded MQTT broker (TCP and WebSockets on 127.0.0.1), the dashboard, and simulated
-stations: each plays a bundled trace in real time, looping, through the fake chip under the
-real driver, the sampling loop and the engine, and publishes exactly like a device. Cues are
-printed as text instead of beeping.
+An embedded MQTT broker (TCP and WebSockets on 127.0.0.1), the hub (live dashboard, history
+pages, SQLite history in a temporary directory), and simulated stations: each plays a bundled
+trace in real time, looping, through the fake chip under the real driver, the sampling loop
+and the engine, and publishes exactly like a device. Cues are printed as text instead of
+beeping.
 """
 
 from __future__ import annotations
@@ -73,15 +74,16 @@ def run(args: argparse.Namespace) -> int:
     import threading
     import tomllib
     import webbrowser
+    from dataclasses import replace
 
     from firmware.commands.run import setup_logging
     from firmware.config import MAX_TCP_PORT, ConfigError, parse
+    from firmware.hub.server import Hub, HubOptions
     from firmware.publishing.broker import EmbeddedBroker
     from firmware.publishing.mqtt import MqttPublisher
     from firmware.publishing.outbox import Outbox
     from firmware.station.sensors import make_clock
     from firmware.station.station import Station, build_station
-    from firmware.web.server import DashboardServer
 
     if not 1 <= args.stations <= len(DEMO_STATIONS):
         raise ConfigError(f"--stations: must be between 1 and {len(DEMO_STATIONS)}")
@@ -107,11 +109,18 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="repsled-demo-") as tmp:
         work = Path(tmp)
         broker = EmbeddedBroker().start()
-        dashboard = DashboardServer(broker.ws_url, "repsled", port=args.port)
+        hub_options = HubOptions(
+            db_url=f"sqlite:///{work / 'history.sqlite3'}",
+            broker_host="127.0.0.1",
+            broker_port=broker.tcp_port,
+            broker_ws=broker.ws_url,
+            port=args.port,
+        )
+        dashboard = Hub(hub_options)
         try:
             dashboard.start()
         except OSError:
-            dashboard = DashboardServer(broker.ws_url, "repsled", port=0).start()
+            dashboard = Hub(replace(hub_options, port=0)).start()
         stations: list[Station] = []
         publishers: list[MqttPublisher] = []
         outboxes: list[Outbox] = []
