@@ -529,6 +529,7 @@ HUB_USER=repsled-hub
 HUB_CONF_DIR=/etc/repsled-hub
 HUB_CONF_FILE=$HUB_CONF_DIR/hub.toml
 HUB_PASSWORD_FILE=$HUB_CONF_DIR/mqtt-password
+HUB_PAGE_PASSWORD_FILE=$HUB_CONF_DIR/dashboard-password
 HUB_STATE_DIR=/var/lib/repsled-hub
 HUB_UNIT_FILE=/etc/systemd/system/repsled-hub.service
 HUB_APT_PACKAGES=(python3-venv)
@@ -639,10 +640,13 @@ install_hub_broker() {
     fi
     add_broker_user hub "$HUB_PASSWORD_FILE" 0640 "root:$HUB_USER"
     add_broker_user dashboard "$DASHBOARD_PASSWORD_FILE" 0600 root:root
+    share_dashboard_login_with_hub
     if ((CONFIG_WRITTEN)); then
         act "point $HUB_CONF_FILE at the local broker as user hub" sed -i \
             -e 's|^# username = "hub"|username = "hub"|' \
             -e "s|^# password_file = \"$HUB_PASSWORD_FILE\"|password_file = \"$HUB_PASSWORD_FILE\"|" \
+            -e 's|^# page_user = "dashboard"|page_user = "dashboard"|' \
+            -e "s|^# page_password_file = .*|page_password_file = \"$HUB_PAGE_PASSWORD_FILE\"|" \
             "$ROOT$HUB_CONF_FILE"
     fi
     if ((RESTART_MOSQUITTO)); then
@@ -653,6 +657,24 @@ install_hub_broker() {
     elif ! systemctl is-enabled --quiet mosquitto.service 2>/dev/null; then
         act "enable mosquitto at boot" systemctl enable --quiet mosquitto.service
     fi
+}
+
+# The live page logs in as the read-only `dashboard` broker user (the WebSockets listener
+# refuses anonymous clients); the hub hands that login to the page, so it needs a copy it can
+# read. The station side keeps its root-only copy.
+share_dashboard_login_with_hub() {
+    [[ -e $ROOT$HUB_PAGE_PASSWORD_FILE ]] && return 0
+    if [[ ! -f $ROOT$DASHBOARD_PASSWORD_FILE ]] && ((!DRY_RUN)); then
+        say "skipped (no $DASHBOARD_PASSWORD_FILE): copy it to $HUB_PAGE_PASSWORD_FILE"
+        return 0
+    fi
+    if ((DRY_RUN)); then
+        say "would: copy the dashboard user's password to $HUB_PAGE_PASSWORD_FILE"
+        CHANGES=$((CHANGES + 1))
+        return 0
+    fi
+    write_secret "$HUB_PAGE_PASSWORD_FILE" 0640 "root:$HUB_USER" \
+        "$(cat "$ROOT$DASHBOARD_PASSWORD_FILE")"
 }
 
 install_hub_unit() {

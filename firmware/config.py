@@ -243,6 +243,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "username": Key(_OPT_STR, None, "MQTT user name of the hub", max_chars=MAX_TOPIC_CHARS),
         "password_file": Key(_OPT_STR, None, "file holding the hub's MQTT password"),
+        "page_user": Key(
+            _OPT_STR,
+            None,
+            "read-only broker user the live page logs in as",
+            max_chars=MAX_TOPIC_CHARS,
+        ),
+        "page_password_file": Key(_OPT_STR, None, "file holding that user's password"),
     },
 }
 

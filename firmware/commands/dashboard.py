@@ -60,6 +60,27 @@ def check_broker_url(url: str) -> str | None:
     return None
 
 
+def page_login(
+    user: str | None,
+    password_file: Path | None,
+    flags: tuple[str, str] = ("--broker-user", "--broker-password-file"),
+) -> tuple[str, str] | None:
+    """The read-only broker login handed to the page, or None; ValueError: one line."""
+    user_flag, file_flag = flags
+    if (user is None) != (password_file is None):
+        raise ValueError(f"{user_flag} and {file_flag} go together")
+    if user is None or password_file is None:
+        return None
+    try:
+        password = password_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ValueError(f"{file_flag} {password_file}: {reason}") from None
+    if not password:
+        raise ValueError(f"{file_flag} {password_file}: the file is empty")
+    return user, password
+
+
 def run(args: argparse.Namespace) -> int:
     from firmware.web.server import DashboardServer
 
@@ -75,18 +96,10 @@ def run(args: argparse.Namespace) -> int:
     if not prefix or any(c in prefix for c in "+#"):
         return fail(f"--prefix {args.prefix!r}: must be a topic without wildcards")
 
-    login = None
-    if (args.broker_user is None) != (args.broker_password_file is None):
-        return fail("--broker-user and --broker-password-file go together")
-    if args.broker_user is not None:
-        try:
-            password = args.broker_password_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or exc
-            return fail(f"--broker-password-file {args.broker_password_file}: {reason}")
-        if not password:
-            return fail(f"--broker-password-file {args.broker_password_file}: the file is empty")
-        login = (args.broker_user, password)
+    try:
+        login = page_login(args.broker_user, args.broker_password_file)
+    except ValueError as exc:
+        return fail(str(exc))
 
     server = DashboardServer(
         args.broker_ws, prefix, host=args.bind, port=args.port, broker_login=login

@@ -31,6 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--broker-ws", metavar="URL", help="broker WebSockets URL for the live page"
     )
+    parser.add_argument(
+        "--page-user",
+        metavar="NAME",
+        help="read-only broker user the live page logs in as (deploy/mosquitto: dashboard)",
+    )
+    parser.add_argument(
+        "--page-password-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding that user's password; the page receives it, so never a station's",
+    )
     parser.add_argument("--bind", metavar="ADDR", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="HTTP port (default 8080; 0: any)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug lines")
@@ -61,7 +72,7 @@ def _read_password(path: str | None) -> str | None:
 
 def options_from(args: argparse.Namespace) -> Any:
     """HubOptions from the command line over the config file; ValueError/ConfigError: one line."""
-    from firmware.commands.dashboard import check_broker_url
+    from firmware.commands.dashboard import check_broker_url, page_login
     from firmware.config import load
     from firmware.hub.server import HubOptions
     from firmware.hub.store import default_db_url
@@ -77,6 +88,12 @@ def options_from(args: argparse.Namespace) -> Any:
     broker_ws = pick("broker_ws")
     if broker_ws is not None and (problem := check_broker_url(broker_ws)):
         raise ValueError(problem)
+    page_file = pick("page_password_file")
+    login = page_login(
+        pick("page_user"),
+        None if page_file is None else Path(page_file),
+        ("--page-user / [hub] page_user", "--page-password-file / [hub] page_password_file"),
+    )
     http_port = pick("port")
     if not 0 <= http_port <= 65535:
         raise ValueError(f"--port {http_port}: must be 0..65535")
@@ -92,6 +109,7 @@ def options_from(args: argparse.Namespace) -> Any:
         username=section["username"],
         password=_read_password(section["password_file"]),
         target_eccentric_s=cfg.engine.target_eccentric_s,
+        page_login=login,
     )
 
 

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from firmware.hub import export
 from firmware.hub.store import Filters, Store, as_json_array, make_filters
-from firmware.web.server import CONTENT_TYPES, CSP, static_files
+from firmware.web.server import CONTENT_TYPES, CSP, config_json, static_files
 
 API_VERSION = 1
 DEFAULT_LIMIT = 100
@@ -78,9 +78,10 @@ def create_app(
     broker_ws_url: str | None = None,
     prefix: str = "repsled",
     target_eccentric_s: float = 3.0,
+    page_login: tuple[str, str] | None = None,
 ) -> Starlette:
     files = hub_static_files()
-    config_body = json.dumps({"broker_ws": broker_ws_url, "prefix": prefix, "hub": True})
+    config_body = config_json(broker_ws_url, prefix, page_login, hub=True).decode("utf-8")
 
     def static(request: Request) -> Response:
         path = request.url.path

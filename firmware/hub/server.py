@@ -35,6 +35,7 @@ class HubOptions:
     username: str | None = None
     password: str | None = None
     target_eccentric_s: float = 3.0
+    page_login: tuple[str, str] | None = None  # the read-only broker login the page uses
 
 
 class Hub:
@@ -75,6 +76,7 @@ class Hub:
             broker_ws_url=o.broker_ws,
             prefix=o.prefix,
             target_eccentric_s=o.target_eccentric_s,
+            page_login=o.page_login,
         )
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

@@ -70,14 +70,21 @@ def static_files() -> dict[str, bytes]:
 
 
 def config_json(
-    broker_ws_url: str | None, prefix: str, login: tuple[str, str] | None = None
+    broker_ws_url: str | None,
+    prefix: str,
+    login: tuple[str, str] | None = None,
+    *,
+    hub: bool = False,
 ) -> bytes:
     """What the page needs to connect; a null broker means ws://<page host>:9001.
 
     `login` is the broker's read-only dashboard user and password: whoever loads the page
-    gets them, so they must never be a station's (deploy/mosquitto/README.md).
+    gets them, so they must never be a station's (deploy/mosquitto/README.md). `hub` tells
+    the page that `api/v1/live` can give it the sessions so far (docs/hub.md).
     """
-    doc: dict[str, str | None] = {"broker_ws": broker_ws_url, "prefix": prefix}
+    doc: dict[str, str | bool | None] = {"broker_ws": broker_ws_url, "prefix": prefix}
+    if hub:
+        doc["hub"] = True
     if login is not None:
         doc["broker_username"], doc["broker_password"] = login
     return json.dumps(doc).encode("utf-8")

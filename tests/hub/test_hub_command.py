@@ -196,3 +196,44 @@ def test_options_come_from_the_config_file_and_the_command_line_wins(tmp_path):
     )
     assert (options.prefix, options.username, options.password) == ("gym", "hub", "s3cret")
     assert options.target_eccentric_s == 4.0
+
+
+def test_the_live_page_gets_the_read_only_broker_login(tmp_path):
+    """The production WebSockets listener refuses anonymous clients: the hub hands the page
+    the dashboard user's login, from [hub] or the command line, as `repsled dashboard` does."""
+    from firmware.cli import build_parser
+    from firmware.commands.hub import options_from
+    from firmware.hub.app import create_app
+
+    secret = tmp_path / "dashboard-pw"
+    secret.write_text("view-only\n", encoding="utf-8")
+    config = tmp_path / "hub.toml"
+    config.write_text(f"[hub]\npage_user = 'dashboard'\npage_password_file = '{secret}'\n")
+    options = options_from(build_parser().parse_args(["hub", "--config", str(config)]))
+    assert options.page_login == ("dashboard", "view-only")
+
+    from starlette import testclient
+
+    store = Store.open(f"sqlite:///{tmp_path / 'h.sqlite3'}")
+    try:
+        app = create_app(store, prefix="gym", page_login=options.page_login)
+        with testclient.TestClient(app) as client:
+            assert client.get("/config.json").json() == {
+                "broker_ws": None,
+                "prefix": "gym",
+                "hub": True,
+                "broker_username": "dashboard",
+                "broker_password": "view-only",
+            }
+    finally:
+        store.close()
+
+
+def test_a_page_user_without_its_password_file_is_one_line(tmp_path, capsys):
+    from firmware.cli import main
+
+    assert main(["hub", "--db", str(tmp_path / "h.sqlite3"), "--page-user", "dashboard"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "repsled hub: error: --page-user / [hub] page_user and "
+        "--page-password-file / [hub] page_password_file go together"
+    )
