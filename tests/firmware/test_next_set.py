@@ -323,6 +323,26 @@ def test_documented_log_line_is_the_real_one(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == [line]
 
 
+def test_documented_field_command_line_is_the_real_one(caplog):
+    line = next(x for x in _doc().splitlines() if ": command ignored: " in x)
+    tracker = NextSetTracker(ANA)
+    topic = f"{TOPIC}/set/load_kg"
+    with caplog.at_level(logging.WARNING):
+        assert on_field_command(tracker, None, "load_kg", topic, b"14000") is None
+    assert [r.getMessage() for r in caplog.records] == [line]
+
+
+
+def test_mqtt_doc_field_command_line_is_the_real_one(caplog):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text("utf-8")
+    line = next(x for x in doc.splitlines() if ": command ignored: " in x)
+    tracker = NextSetTracker(NextSet("Ana", 140.0))
+    topic = f"{TOPIC}/set/tempo"
+    with caplog.at_level(logging.WARNING):
+        assert on_field_command(tracker, None, "tempo", topic, b"3-X-1-0") is None
+    assert [r.getMessage() for r in caplog.records] == [line]
+
+
 # ---- properties ----
 
 json_values = st.recursive(

@@ -360,3 +360,13 @@ def test_tempo_pattern_lets_valid_tempos_through(text: str):
 @pytest.mark.parametrize("text", ["3-1-1", "3-1-X-0-0", "fast", "3,1,X,0", "2.25-0-1-0", "3--1-0"])
 def test_tempo_pattern_stops_malformed_tempos(text: str):
     assert not re.match(configs()["next_tempo"][1]["pattern"], text)
+
+
+def test_documented_next_load_config_is_the_real_one():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text(encoding="utf-8")
+    topic = "homeassistant/number/legpress-1_next_load/config"
+    block = doc.split(f"`{topic}`:", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    documented = json.loads(block.replace("{...}", "null"))
+    got_topic, cfg = configs()["next_load"]
+    assert got_topic == topic
+    assert documented == {**cfg, "device": None, "origin": None}
