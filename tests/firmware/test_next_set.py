@@ -332,7 +332,6 @@ def test_documented_field_command_line_is_the_real_one(caplog):
     assert [r.getMessage() for r in caplog.records] == [line]
 
 
-
 def test_mqtt_doc_field_command_line_is_the_real_one(caplog):
     doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text("utf-8")
     line = next(x for x in doc.splitlines() if ": command ignored: " in x)
