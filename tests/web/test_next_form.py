@@ -166,6 +166,13 @@ def test_the_form_sets_the_next_set_as_the_exact_retained_message(
     payload, _ = retained(broker, TOPIC)
     assert payload.decode() == encode(NextSet(None, None, "left", None))
 
+    # On a phone the form wraps inside the panel: nothing sticks out sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    form = view.get_by_test_id("next-form")
+    assert form.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    form.screenshot(path=artifact("next-form-phone.png"))
+
 
 @pytest.mark.parametrize(
     "case",
@@ -216,8 +223,11 @@ def test_a_cleared_next_set_and_a_hostile_one(
     current = view.get_by_test_id("next-current")
     station.publish("next", '{"type":"next","schema":1,"athlete":"<b>x</b>","load_kg":1,'
                     '"leg":"both","tempo":null}')  # fmt: skip
+    typo = json.loads(encode(NextSet("Eve", 80.0)))
+    station.publish("next", json.dumps({**typo, "temp": "3-1-X-0"}))  # refused by the station
     station.publish("next", encode(NextSet("Cleo", 90.0)))
     expect(current).to_have_text("Cleo · 90 kg · no tempo")
+    expect(view.locator("datalist option")).to_have_count(3)  # Ana, Ben, Cleo: never Eve
     station.publish("next", "")
     expect(current).to_have_text("station defaults")
     assert view.locator("b").count() == 0

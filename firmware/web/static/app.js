@@ -24,6 +24,7 @@
   // The next-set message's rules (docs/prescriptions.md), as firmware/station/next_set.py
   // and tempo/prescription.py check them: the page refuses what a station would ignore.
   const NEXT_SCHEMA = 1;
+  const NEXT_FIELDS = ["type", "schema", "athlete", "load_kg", "leg", "tempo"];
   const MAX_ATHLETE_CHARS = 40;
   const ATHLETE_PUNCTUATION = " .'-_";
   const MAX_LOAD_KG = 1500;
@@ -281,6 +282,9 @@
   function checkNext(p) {
     if (p === null || typeof p !== "object" || Array.isArray(p)) return null;
     if (p.type !== "next" || p.schema !== NEXT_SCHEMA || !LEGS.includes(p.leg)) return null;
+    // Every field and no other, as the station reads it: a typo in a name is not half shown.
+    const keys = Object.keys(p);
+    if (keys.length !== NEXT_FIELDS.length || !NEXT_FIELDS.every((k) => keys.includes(k))) return null;
     try {
       return {
         athlete: checkAthlete(p.athlete),
