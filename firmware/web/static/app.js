@@ -1032,7 +1032,7 @@
       brokerUrl: params.get("broker") || (typeof config.broker_ws === "string" && config.broker_ws) || defaultBrokerUrl(),
       prefix: params.get("prefix") || (typeof config.prefix === "string" && config.prefix) || "repsled",
       hub: config.hub === true,
-      // The broker's read-only dashboard login, when the server was given one.
+      // The broker's dashboard login (reads all, writes only next sets), when the server has one.
       username: typeof config.broker_username === "string" ? config.broker_username : undefined,
       password: typeof config.broker_password === "string" ? config.broker_password : undefined,
     };
