@@ -215,11 +215,14 @@ def _next_control(prefix: str, station: str, component: str, field: str) -> dict
         "payload_available": "online",
         "payload_not_available": "offline",
     }
+    # `value_json is defined`: a cleared retained message (empty payload) is not JSON; the
+    # station is then back to its config defaults, shown as empty, unknown and both legs.
     if component == "text":
         # A text entity has no "unknown": nobody and no tempo are the empty text, which the
         # station takes as null.
         cfg["value_template"] = (
-            f"{{{{ value_json.{field} if value_json.{field} is not none else '' }}}}"
+            f"{{{{ value_json.{field} if value_json is defined "
+            f"and value_json.{field} is not none else '' }}}}"
         )
         cfg["min"] = 0
         if field == "tempo":
@@ -230,10 +233,10 @@ def _next_control(prefix: str, station: str, component: str, field: str) -> dict
     elif component == "number":
         # null renders "None", the number's default payload_reset: the value becomes unknown.
         # No device_class: Home Assistant would show (and send) pounds on some installations.
-        cfg["value_template"] = f"{{{{ value_json.{field} }}}}"
+        cfg["value_template"] = f"{{{{ value_json.{field} if value_json is defined else None }}}}"
         cfg.update(min=0, max=MAX_LOAD_KG, step=LOAD_STEP_KG, mode="box", unit_of_measurement="kg")
     else:
-        cfg["value_template"] = f"{{{{ value_json.{field} }}}}"
+        cfg["value_template"] = f"{{{{ value_json.{field} if value_json is defined else 'both' }}}}"
         cfg["options"] = list(LEGS)
     return cfg
 

@@ -84,7 +84,10 @@ NEXT_EXPECTED = {
         "name": "Next athlete",
         "state_topic": STATE,
         "command_topic": "repsled/legpress-1/next/set/athlete",
-        "value_template": "{{ value_json.athlete if value_json.athlete is not none else '' }}",
+        "value_template": (
+            "{{ value_json.athlete if value_json is defined and value_json.athlete is not none "
+            "else '' }}"
+        ),
         "min": 0,
         "max": 40,
         "icon": "mdi:account",
@@ -93,7 +96,7 @@ NEXT_EXPECTED = {
         "name": "Next load",
         "state_topic": STATE,
         "command_topic": "repsled/legpress-1/next/set/load_kg",
-        "value_template": "{{ value_json.load_kg }}",
+        "value_template": "{{ value_json.load_kg if value_json is defined else None }}",
         "min": 0,
         "max": 1500.0,
         "step": 2.5,
@@ -105,7 +108,10 @@ NEXT_EXPECTED = {
         "name": "Next tempo",
         "state_topic": STATE,
         "command_topic": "repsled/legpress-1/next/set/tempo",
-        "value_template": "{{ value_json.tempo if value_json.tempo is not none else '' }}",
+        "value_template": (
+            "{{ value_json.tempo if value_json is defined and value_json.tempo is not none "
+            "else '' }}"
+        ),
         "min": 0,
         "max": 32,
         "pattern": TEMPO_PATTERN,
@@ -115,7 +121,7 @@ NEXT_EXPECTED = {
         "name": "Next leg",
         "state_topic": STATE,
         "command_topic": "repsled/legpress-1/next/set/leg",
-        "value_template": "{{ value_json.leg }}",
+        "value_template": "{{ value_json.leg if value_json is defined else 'both' }}",
         "options": ["both", "left", "right"],
         "icon": "mdi:shoe-print",
     }),
@@ -347,6 +353,8 @@ def test_next_controls_show_the_retained_next_message():
         template = env.from_string(got[key][1]["value_template"])
         assert template.render(value_json=full) == with_values, key
         assert template.render(value_json=empty) == with_nulls, key
+        # A cleared retained message is not JSON: Home Assistant gives no value_json.
+        assert template.render() == with_nulls, key
 
 
 @pytest.mark.parametrize(
