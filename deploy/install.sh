@@ -446,7 +446,7 @@ Next steps (docs/install.md):
 EOF
     if ((WITH_MOSQUITTO)); then
         say "  Broker: MQTT on port 1883, WebSockets on 9001, both with passwords. The dashboard page"
-        say "  logs in as the read-only user 'dashboard' (deploy/mosquitto/README.md):"
+        say "  logs in as the user 'dashboard' (reads all, writes only next sets) (deploy/mosquitto/README.md):"
         say "    repsled dashboard --bind 0.0.0.0 --broker-user dashboard \\"
         say "        --broker-password-file <(sudo cat $DASHBOARD_PASSWORD_FILE)"
     fi
@@ -659,9 +659,9 @@ install_hub_broker() {
     fi
 }
 
-# The live page logs in as the read-only `dashboard` broker user (the WebSockets listener
-# refuses anonymous clients); the hub hands that login to the page, so it needs a copy it can
-# read. The station side keeps its root-only copy.
+# The live page logs in as the `dashboard` broker user (it reads all and writes only next
+# sets; the WebSockets listener refuses anonymous clients); the hub hands that login to the
+# page, so it needs a copy it can read. The station side keeps its root-only copy.
 share_dashboard_login_with_hub() {
     [[ -e $ROOT$HUB_PAGE_PASSWORD_FILE ]] && return 0
     if [[ ! -f $ROOT$DASHBOARD_PASSWORD_FILE ]] && ((!DRY_RUN)); then

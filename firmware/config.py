@@ -246,7 +246,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "page_user": Key(
             _OPT_STR,
             None,
-            "read-only broker user the live page logs in as",
+            "broker user the live page logs in as (dashboard)",
             max_chars=MAX_TOPIC_CHARS,
         ),
         "page_password_file": Key(_OPT_STR, None, "file holding that user's password"),

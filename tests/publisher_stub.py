@@ -14,6 +14,7 @@ class RecordingPublisher:
         self.calls: list[tuple[str, Any]] = []
         self.subscriptions: dict[str, Callable[[str, bytes], object]] = {}
         self.states = 0
+        self.retained_once: list[tuple[str, str]] = []  # (kind, text) as handed over
 
     @property
     def reps(self) -> list[dict[str, Any]]:
@@ -38,6 +39,9 @@ class RecordingPublisher:
 
     def publish_retained(self, kind: str, text: str) -> None:
         self.calls.append((kind, json.loads(text)))
+
+    def publish_retained_once(self, kind: str, text: str) -> None:
+        self.retained_once.append((kind, text))
 
     def publish_state(self, **_fields: object) -> bool:
         self.states += 1

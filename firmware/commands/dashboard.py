@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--broker-user",
         metavar="NAME",
-        help="read-only broker user the page logs in as (deploy/mosquitto: dashboard)",
+        help="broker user the page logs in as (deploy/mosquitto: dashboard)",
     )
     parser.add_argument(
         "--broker-password-file",
@@ -65,7 +65,7 @@ def page_login(
     password_file: Path | None,
     flags: tuple[str, str] = ("--broker-user", "--broker-password-file"),
 ) -> tuple[str, str] | None:
-    """The read-only broker login handed to the page, or None; ValueError: one line."""
+    """The broker login handed to the page, or None; ValueError: one line."""
     user_flag, file_flag = flags
     if (user is None) != (password_file is None):
         raise ValueError(f"{user_flag} and {file_flag} go together")

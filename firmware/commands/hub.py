@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--page-user",
         metavar="NAME",
-        help="read-only broker user the live page logs in as (deploy/mosquitto: dashboard)",
+        help="broker user the live page logs in as (deploy/mosquitto: dashboard)",
     )
     parser.add_argument(
         "--page-password-file",

@@ -35,7 +35,7 @@ class HubOptions:
     username: str | None = None
     password: str | None = None
     target_eccentric_s: float = 3.0
-    page_login: tuple[str, str] | None = None  # the read-only broker login the page uses
+    page_login: tuple[str, str] | None = None  # the dashboard broker login the page uses
 
 
 class Hub:

@@ -12,6 +12,13 @@ entities fire on every rep and every set (a repeated value changes no sensor sta
 always fires). Velocity has no `speed` device class: Home Assistant would convert it to mph.
 Only the all-time counters have a `state_class`: Home Assistant averages measurements over
 time, which means nothing for "the last rep's eccentric" or "reps in this set".
+
+The next set (athlete, load, tempo, leg; docs/prescriptions.md) is four controls: `text`,
+`number` and `select` entities. Home Assistant publishes one plain value per field on
+`{prefix}/{station}/next/set/{field}`; the station checks it, applies it to its next set and
+publishes the whole retained `{prefix}/{station}/next` message, which is the controls' state.
+A field command is not retained: only a running station hears it, so the controls are
+unavailable while the station is offline (the dashboard and `repsled next` still work then).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware import __version__
+from firmware.station.next_set import LEGS, MAX_ATHLETE_CHARS, MAX_LOAD_KG
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +162,24 @@ EVENTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# The next-set controls: (key, component, name, next-set field, icon).
+NEXT_CONTROLS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("next_athlete", "text", "Next athlete", "athlete", "mdi:account"),
+    ("next_load", "number", "Next load", "load_kg", "mdi:weight-kilogram"),
+    ("next_tempo", "text", "Next tempo", "tempo", "mdi:metronome"),
+    ("next_leg", "select", "Next leg", "leg", "mdi:shoe-print"),
+)
+NEXT_FIELDS: tuple[str, ...] = tuple(field for _, _, _, field, _ in NEXT_CONTROLS)
+# The dashboard's and Home Assistant's load steps: the smallest plates are 1.25 kg a side.
+LOAD_STEP_KG = 2.5
+# The tempo's shape (E-B-C-T or the compact 31X0, or empty for none), for Home Assistant's
+# `pattern`; the station checks the rest (30 s maximum, X only for moving phases).
+TEMPO_PART = r"([0-9]{1,2}(\.[0-9])?|[Xx])"
+TEMPO_PATTERN = rf"^\s*$|^\s*{TEMPO_PART}\s*(-\s*{TEMPO_PART}\s*){{3}}$|^\s*[0-9Xx]{{4}}\s*$"
+# Longest tempo text a control sends: four parts of "30.0" and spaces around the dashes.
+MAX_TEMPO_CHARS = 32
+
+
 def object_id(station: str) -> str:
     """The station as Home Assistant accepts it in topics and ids: [A-Za-z0-9_-]."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", station)
@@ -165,6 +191,54 @@ def summary_topic(prefix: str, station: str) -> str:
 
 def status_topic(prefix: str, station: str) -> str:
     return f"{prefix}/{station}/status"
+
+
+def next_topic(prefix: str, station: str) -> str:
+    """The retained next-set message (docs/prescriptions.md)."""
+    return f"{prefix}/{station}/next"
+
+
+def next_command_topic(prefix: str, station: str, field: str) -> str:
+    """Where a Home Assistant control sends one next-set field as plain text."""
+    return f"{prefix}/{station}/next/set/{field}"
+
+
+def _next_control(prefix: str, station: str, component: str, field: str) -> dict[str, Any]:
+    """State from the retained next message (null shows as empty or unknown), commands to the
+    field's own topic, available while the station is online."""
+    cfg: dict[str, Any] = {
+        "state_topic": next_topic(prefix, station),
+        "command_topic": next_command_topic(prefix, station, field),
+        "qos": 1,
+        "retain": False,
+        "availability_topic": status_topic(prefix, station),
+        "payload_available": "online",
+        "payload_not_available": "offline",
+    }
+    # `value_json is defined`: a cleared retained message (empty payload) is not JSON; the
+    # station is then back to its config defaults, shown as empty, unknown and both legs.
+    if component == "text":
+        # A text entity has no "unknown": nobody and no tempo are the empty text, which the
+        # station takes as null.
+        cfg["value_template"] = (
+            f"{{{{ value_json.{field} if value_json is defined "
+            f"and value_json.{field} is not none else '' }}}}"
+        )
+        cfg["min"] = 0
+        if field == "tempo":
+            cfg["max"] = MAX_TEMPO_CHARS
+            cfg["pattern"] = TEMPO_PATTERN
+        else:
+            cfg["max"] = MAX_ATHLETE_CHARS
+    elif component == "number":
+        # null renders "None", the number's default payload_reset: the value becomes unknown.
+        # No device_class: Home Assistant would show (and send) pounds on some installations.
+        cfg["value_template"] = f"{{{{ value_json.{field} if value_json is defined else None }}}}"
+        cfg.update(min=0, max=MAX_LOAD_KG, step=LOAD_STEP_KG, mode="box", unit_of_measurement="kg")
+    else:
+        cfg["value_template"] = f"{{{{ value_json.{field} if value_json is defined else 'both' }}}}"
+        cfg["options"] = list(LEGS)
+    return cfg
 
 
 def _read_text(path: Path) -> str | None:
@@ -273,6 +347,14 @@ def config_messages(
             "icon": "mdi:weight-lifter",
         }
         configs.append(("event", key, {**event, **common}))
+    for key, component, name, field, icon in NEXT_CONTROLS:
+        control = {
+            "name": name,
+            "unique_id": f"repsled_{oid}_{key}",
+            **_next_control(prefix, station, component, field),
+            "icon": icon,
+        }
+        configs.append((component, key, {**control, **common}))
     return [
         (f"{discovery_prefix}/{component}/{oid}_{key}/config", _dumps(cfg))
         for component, key, cfg in configs

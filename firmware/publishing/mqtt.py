@@ -322,6 +322,12 @@ class MqttPublisher:
         not stored in the outbox (the next version replaces it), re-sent on every connection."""
         self._events.put(("retained", f"{self.prefix}/{self.station}/{kind}", text))
 
+    def publish_retained_once(self, kind: str, text: str) -> None:
+        """A retained message on `PREFIX/STATION/kind` (QoS 1) sent now, if connected, and
+        never again: for messages others may replace meanwhile (`next`), which a re-send on
+        reconnect would overwrite."""
+        self._events.put(("retained_once", f"{self.prefix}/{self.station}/{kind}", text))
+
     def _queue(self, topic: str, text: str) -> None:
         with self._intake_lock:
             if len(self._intake) >= INTAKE_MAX:
@@ -667,6 +673,12 @@ class MqttPublisher:
         self._retained[topic] = payload
         if self._connected:
             self._client.publish(topic, payload, qos=1, retain=True)
+
+    def _ev_retained_once(self, topic: str, payload: str) -> None:
+        if self._connected:
+            self._client.publish(topic, payload, qos=1, retain=True)
+        else:
+            log.warning("%s: not published, the broker is not connected", topic)
 
     def _ev_close(self) -> None:
         self._ev_store()

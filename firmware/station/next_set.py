@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -314,6 +315,53 @@ class NextSetStore:
             self.path.unlink(missing_ok=True)
         except OSError as exc:
             log.error("%s: cannot remove the saved next set: %s", self.path, exc.strerror or exc)
+
+
+# A Home Assistant number sends its value as text: "140.0", "140".
+_PLAIN_NUMBER = re.compile(r"[+-]?\d{1,6}(\.\d{1,6})?")
+
+
+def field_value(name: str, payload: bytes) -> object:
+    """The value of one field as a Home Assistant control sends it: plain text, no JSON.
+
+    The empty text clears `athlete`, `tempo` and `load_kg` (null); a load is a plain decimal
+    number. NextSetError says why a payload is not a value; the field's own check follows.
+    """
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise NextSetError(f"{len(payload)} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise NextSetError("not UTF-8 text") from None
+    if name == "leg":
+        return text
+    if not text:
+        return None
+    if name == "load_kg":
+        if not _PLAIN_NUMBER.fullmatch(text):
+            raise NextSetError(f"load_kg: {text[:40]!r} is not a number of kg")
+        return float(text)
+    return text
+
+
+def on_field_command(
+    tracker: NextSetTracker, store: NextSetStore | None, field: str, topic: str, payload: bytes
+) -> NextSet | None:
+    """Handle one `PREFIX/STATION/next/set/FIELD` command: the pending next set with that
+    field changed, offered and saved; None (logged with the reason) when it is refused."""
+    before = tracker.pending
+    try:
+        next_set = before.with_field(field, field_value(field, payload))
+    except NextSetError as exc:
+        log.warning(
+            "%s: command ignored: %s; the next set stays: %s", topic, exc, before.describe()
+        )
+        return None
+    tracker.offer(next_set)
+    if store is not None:
+        store.save(next_set)
+    log.info("%s: next set: %s", topic, next_set.describe())
+    return next_set
 
 
 def start_tracker(store: NextSetStore, defaults: NextSet) -> NextSetTracker:

@@ -16,6 +16,7 @@ from typing import Any
 
 from firmware.clock import Clock
 from firmware.config import Config, ConfigError
+from firmware.publishing.discovery import NEXT_FIELDS
 from firmware.publishing.mqtt import MqttPublisher
 from firmware.publishing.outbox import state_dir
 from firmware.publishing.payloads import rep_payload, set_payload
@@ -24,7 +25,14 @@ from firmware.station.button import SetButton, build_button
 from firmware.station.cues import CuePlayer, CueThread, TextSink, build_cues
 from firmware.station.legs import LegTracker
 from firmware.station.loop import LoopStats, SamplingLoop, SensorStatus
-from firmware.station.next_set import NextSetStore, NextSetTracker, on_message, start_tracker
+from firmware.station.next_set import (
+    NextSetStore,
+    NextSetTracker,
+    encode,
+    on_field_command,
+    on_message,
+    start_tracker,
+)
 from firmware.station.prescribed import SetPrescriptions
 from firmware.station.sdnotify import Notifier, WatchdogPinger
 from firmware.station.sensors import configured_source, trace_origin_s
@@ -143,6 +151,10 @@ class Station:
             button.select(tracker.pending.leg)
         if publisher is not None:
             publisher.subscribe(self._topic("next"), self.receive_next_set)
+            for field in NEXT_FIELDS:
+                publisher.subscribe(
+                    self._topic(f"next/set/{field}"), self._field_command_handler(field)
+                )
             publisher.subscribe(self._topic("profile"), self.zones.receive)
 
     def _topic(self, name: str) -> str:
@@ -194,6 +206,27 @@ class Station:
         if applied and self.button is not None and tracker.pending != before:
             self.button.select(tracker.pending.leg)
         return applied
+
+    def receive_field_command(self, field: str, topic: str, payload: bytes) -> bool:
+        """One field from a Home Assistant control (MQTT worker thread): checked and applied
+        like a next-set message, then the whole next set is published as the retained
+        `next` message, so every path ends in the same message."""
+        tracker = self.prescriptions.tracker
+        before = tracker.pending
+        next_set = on_field_command(tracker, self.next_set_store, field, topic, payload)
+        if next_set is None:
+            return False
+        if self.button is not None and next_set.leg != before.leg:
+            self.button.select(next_set.leg)
+        if self.publisher is not None:
+            self.publisher.publish_retained_once("next", encode(next_set))
+        return True
+
+    def _field_command_handler(self, field: str) -> Any:
+        def handle(topic: str, payload: bytes) -> bool:
+            return self.receive_field_command(field, topic, payload)
+
+        return handle
 
     def request_end_set(self) -> None:
         """From the button's thread: only a flag, the sampling thread acts on it."""

@@ -78,8 +78,8 @@ def config_json(
 ) -> bytes:
     """What the page needs to connect; a null broker means ws://<page host>:9001.
 
-    `login` is the broker's read-only dashboard user and password: whoever loads the page
-    gets them, so they must never be a station's (deploy/mosquitto/README.md). `hub` tells
+    `login` is the broker's dashboard user (reads all, writes only next sets): whoever loads
+    the page gets it, so it must never be a station's (deploy/mosquitto/README.md). `hub` tells
     the page that `api/v1/live` can give it the sessions so far (docs/hub.md).
     """
     doc: dict[str, str | bool | None] = {"broker_ws": broker_ws_url, "prefix": prefix}

@@ -31,7 +31,12 @@ ACL = REPO / "deploy" / "mosquitto" / "acl"
 WAIT_S = 10.0  # upper bound for the broker's answers; never reached when things work
 NOT_AUTHORIZED = 0x87
 
-USERS = {"legpress-1": "pw-one", "legpress-2": "pw-two", "dashboard": "pw-dash"}
+USERS = {
+    "legpress-1": "pw-one",
+    "legpress-2": "pw-two",
+    "dashboard": "pw-dash",
+    "homeassistant": "pw-ha",
+}
 
 
 def adapt_config(text: str, ports: dict[str, int], password_file: Path, acl_file: Path) -> str:
@@ -265,6 +270,43 @@ def test_dashboard_reads_everything_and_writes_nothing(connect):
     got = dash.wait_for(b"sentinel-2")
     assert ("repsled/legpress-2/set", b"sentinel-2") in got
     assert all(p != b"fake rep" for _, p in got)
+
+
+def test_dashboard_sets_next_sets_and_nothing_else(connect):
+    """The trade-off of deploy/mosquitto/README.md: the page's login may set any station's
+    next set (retained), and still write no rep, set, status, field command or discovery."""
+    station = connect("legpress-1")
+    assert station.subscribe("repsled/legpress-1/#") < 0x80
+    dash = connect("dashboard", browser=True)
+    body = b'{"type":"next","schema":1,"athlete":"Ana","load_kg":140,"leg":"both","tempo":null}'
+    assert dash.publish("repsled/legpress-1/next", body) < 0x80
+    for topic in (
+        "repsled/legpress-1/next/set/athlete",
+        "repsled/legpress-1/status",
+        "repsled/legpress-1/set",
+        "repsled/dashboard/next",
+    ):
+        assert dash.publish(topic, b"forged") == NOT_AUTHORIZED, topic
+    assert station.publish("repsled/legpress-1/status", b"sentinel-5") < 0x80
+    got = station.wait_for(b"sentinel-5")
+    assert ("repsled/legpress-1/next", body) in got
+    assert all(p != b"forged" for _, p in got)
+
+
+def test_home_assistant_sends_next_set_fields_and_nothing_else(connect):
+    station = connect("legpress-2")
+    assert station.subscribe("repsled/legpress-2/#") < 0x80
+    ha = connect("homeassistant")
+    for field in discovery.NEXT_FIELDS:
+        topic = discovery.next_command_topic("repsled", "legpress-2", field)
+        assert ha.publish(topic, b"value") < 0x80, topic
+    for topic in ("repsled/legpress-2/next", "repsled/legpress-2/rep", "repsled/legpress-2/x/y"):
+        assert ha.publish(topic, b"forged") == NOT_AUTHORIZED, topic
+    assert station.publish("repsled/legpress-2/status", b"sentinel-6") < 0x80
+    got = station.wait_for(b"sentinel-6")
+    fields = [t.rsplit("/", 1)[1] for t, p in got if p == b"value"]
+    assert fields == list(discovery.NEXT_FIELDS)
+    assert all(p != b"forged" for _, p in got)
 
 
 def test_browser_listener_refuses_anonymous_clients(connect):

@@ -22,8 +22,10 @@ from firmware.station.next_set import (
     NextSetTracker,
     decode,
     encode,
+    field_value,
     from_config,
     from_message,
+    on_field_command,
     on_message,
     start_tracker,
 )
@@ -321,6 +323,25 @@ def test_documented_log_line_is_the_real_one(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == [line]
 
 
+def test_documented_field_command_line_is_the_real_one(caplog):
+    line = next(x for x in _doc().splitlines() if ": command ignored: " in x)
+    tracker = NextSetTracker(ANA)
+    topic = f"{TOPIC}/set/load_kg"
+    with caplog.at_level(logging.WARNING):
+        assert on_field_command(tracker, None, "load_kg", topic, b"14000") is None
+    assert [r.getMessage() for r in caplog.records] == [line]
+
+
+def test_mqtt_doc_field_command_line_is_the_real_one(caplog):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text("utf-8")
+    line = next(x for x in doc.splitlines() if ": command ignored: " in x)
+    tracker = NextSetTracker(NextSet("Ana", 140.0))
+    topic = f"{TOPIC}/set/tempo"
+    with caplog.at_level(logging.WARNING):
+        assert on_field_command(tracker, None, "tempo", topic, b"3-X-1-0") is None
+    assert [r.getMessage() for r in caplog.records] == [line]
+
+
 # ---- properties ----
 
 json_values = st.recursive(
@@ -347,3 +368,58 @@ def test_any_payload_is_a_next_set_or_one_reason(payload):
     else:
         assert tracker.pending == got
         assert decode(encode(got)) == got  # what is kept on disk reads back the same
+
+
+# ---- Home Assistant controls: one plain-text field per command ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "payload", "value"),
+    [
+        ("athlete", b" Ana ", "Ana"),
+        ("athlete", b"", None),
+        ("tempo", b"31x0", "31x0"),
+        ("tempo", b"  ", None),
+        ("load_kg", b"142.5", 142.5),
+        ("load_kg", b"140", 140.0),
+        ("load_kg", b"", None),
+        ("leg", b"left", "left"),
+    ],
+)
+def test_field_values_as_home_assistant_sends_them(field, payload, value):
+    assert field_value(field, payload) == value
+
+
+@pytest.mark.parametrize(
+    ("field", "payload", "reason"),
+    [
+        ("load_kg", b"nan", "load_kg: 'nan' is not a number of kg"),
+        ("load_kg", b"1_400", "load_kg: '1_400' is not a number of kg"),
+        ("load_kg", b"-20", "load_kg: -20 kg: must be more than 0 (the sled itself counts)"),
+        ("load_kg", b"14000", "load_kg: 14000 kg is over the 1500 kg maximum"),
+        ("athlete", b"Ana/Ben", "athlete: 'Ana/Ben' has characters not allowed in a name: '/'"),
+        ("tempo", b"3-1-1", "tempo '3-1-1': 3 part(s), expected 4"),
+        ("leg", b"", "leg: must be one of both, left, right, not ''"),
+        ("leg", b"\xff", "not UTF-8 text"),
+        ("athlete", b"x" * (MAX_MESSAGE_BYTES + 1), "1025 bytes, over the 1024-byte limit"),
+    ],
+)
+def test_field_commands_are_checked_like_messages(field, payload, reason, caplog):
+    tracker = NextSetTracker(NextSet("Ana", 140.0))
+    topic = f"{TOPIC}/set/{field}"
+    with caplog.at_level(logging.WARNING):
+        assert on_field_command(tracker, None, field, topic, payload) is None
+    assert tracker.pending == NextSet("Ana", 140.0)
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith(f"{topic}: command ignored: {reason}")
+    assert line.endswith("; the next set stays: athlete Ana, load 140 kg, leg both, tempo none")
+
+
+def test_a_field_command_changes_that_field_and_is_saved(tmp_path):
+    store = NextSetStore.in_dir(tmp_path)
+    tracker = NextSetTracker(NextSet("Ana", 140.0, "both", parse_tempo("3-1-X-0")))
+    got = on_field_command(tracker, store, "load_kg", f"{TOPIC}/set/load_kg", b"142.5")
+    assert got == NextSet("Ana", 142.5, "both", parse_tempo("3-1-X-0"))
+    assert tracker.pending == got and store.load() == got
+    cleared = on_field_command(tracker, store, "tempo", f"{TOPIC}/set/tempo", b"")
+    assert cleared == NextSet("Ana", 142.5) and store.load() == cleared

@@ -21,7 +21,7 @@ from firmware.clock import FakeClock
 from firmware.config import load
 from firmware.publishing.mqtt import MqttPublisher
 from firmware.publishing.outbox import Outbox
-from firmware.station.button import build_button
+from firmware.station.button import SetButton, build_button
 from firmware.station.cues import PATTERNS, build_cues
 from firmware.station.next_set import NextSet, NextSetStore, encode
 from firmware.station.sensors import open_source
@@ -37,6 +37,7 @@ TRACE = ROOT / "examples" / "traces" / "two_sets_with_rest.csv"
 STATION = "legpress-1"
 TOPIC = f"repsled/{STATION}/next"
 PROFILE_TOPIC = f"repsled/{STATION}/profile"
+FIELD_TOPICS = {f: f"{TOPIC}/set/{f}" for f in ("athlete", "load_kg", "tempo", "leg")}
 
 # Set 1: a 2.5 s lowering and a 1.8 s bottom pause; set 2: 2.5 s and no pauses.
 ANA = NextSet("Ana", 140.0, "both", parse_tempo("2.5-1.8-X-0"))
@@ -143,7 +144,7 @@ def test_next_sets_apply_from_a_sets_first_rep_and_stamp_every_rep_and_set(
     factory = MockFactory()
     publish = RecordingPublisher()
     station = _station(tmp_path, publisher=publish, factory=factory)
-    assert list(publish.subscriptions) == [TOPIC, PROFILE_TOPIC]
+    assert list(publish.subscriptions) == [TOPIC, *FIELD_TOPICS.values(), PROFILE_TOPIC]
     deliver = publish.subscriptions[TOPIC]  # what the MQTT worker calls
     _at_trace_times(
         station,
@@ -359,3 +360,41 @@ def test_no_zone_without_the_athletes_profile(tmp_path: Path) -> None:
     station.run()  # the sets are the [athlete] table's "Solo"
     assert {p["velocity_zone"] for p in publish.sets} == {None}
     assert not any(f.startswith("load_too") for p in publish.reps for f in p["flags"])
+
+
+def test_home_assistant_fields_change_the_next_set_and_republish_it_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each control sends one field; the station publishes the whole retained message once
+    (not again on reconnect: the dashboard may have replaced it meanwhile)."""
+    state = tmp_path / "state"
+    state.mkdir()
+    factory = MockFactory()
+    publish = RecordingPublisher()
+    station = _station(tmp_path, publisher=publish, store_dir=state, factory=factory)
+    station.button = SetButton(5, pin_factory=factory)
+    send = {f: (lambda p, t=t: publish.subscriptions[t](t, p)) for f, t in FIELD_TOPICS.items()}
+    assert send["athlete"](b"Ben")
+    assert send["load_kg"](b"102.5")
+    assert send["tempo"](b"31x0")
+    assert send["leg"](b"left")
+    with caplog.at_level(logging.WARNING):
+        assert not send["tempo"](b"3-X-1-0")
+    want = NextSet("Ben", 102.5, "left", parse_tempo("3-1-X-0"))
+    assert station.prescriptions.pending == want
+    assert station.button.next_leg == "left"
+    assert NextSetStore.in_dir(state).load() == want
+    assert [kind for kind, _ in publish.retained_once] == ["next"] * 4
+    assert json.loads(publish.retained_once[-1][1]) == {
+        "type": "next", "schema": 1, "athlete": "Ben", "load_kg": 102.5, "leg": "left",
+        "tempo": "3-1-X-0",
+    }  # fmt: skip
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"{FIELD_TOPICS['tempo']}: command ignored: tempo '3-X-1-0': bottom pause cannot be X "
+        "(X means as fast as possible; write 0 for no pause); the next set stays: "
+        "athlete Ben, load 102.5 kg, leg left, tempo 3-1-X-0"
+    ]
+    # The station hears its own message back: nothing changes, the button's pick stays.
+    station.button.select("right")
+    assert station.receive_next_set(TOPIC, publish.retained_once[-1][1].encode())
+    assert station.prescriptions.pending == want and station.button.next_leg == "right"

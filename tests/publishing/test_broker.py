@@ -213,9 +213,8 @@ def test_discovery_configs_and_reannounce(broker, outbox, subscribe, publisher):
     assert sub.wait_for(lambda m: len(configs(m)) >= count)
     for topic, payload, _ in configs(sub.messages):
         cfg = json.loads(payload)
-        assert topic.startswith(
-            ("homeassistant/sensor/", "homeassistant/binary_sensor/", "homeassistant/event/")
-        ), topic
+        components = ("sensor", "binary_sensor", "event", "text", "number", "select")
+        assert topic.startswith(tuple(f"homeassistant/{c}/" for c in components)), topic
         assert f"/{STATION}_" in topic and cfg["unique_id"]
         assert cfg["state_topic"].startswith(f"{BASE}/")
         assert cfg["device"]["identifiers"] == [f"repsled_{STATION}"]

@@ -65,10 +65,79 @@ EXPECTED = {
     "set_event": ("event", "Set", "set", None, None, None, None),
 }  # fmt: skip
 
+# The next-set controls, exactly, but for device and origin (checked above for every entity).
+# Also a new control must be added here and to deploy/mosquitto/acl.
+STATE = "repsled/legpress-1/next"
+AVAILABILITY = {
+    "qos": 1,
+    "retain": False,
+    "availability_topic": "repsled/legpress-1/status",
+    "payload_available": "online",
+    "payload_not_available": "offline",
+}
+TEMPO_PATTERN = (
+    r"^\s*$|^\s*([0-9]{1,2}(\.[0-9])?|[Xx])\s*(-\s*([0-9]{1,2}(\.[0-9])?|[Xx])\s*){3}$"
+    r"|^\s*[0-9Xx]{4}\s*$"
+)
+NEXT_EXPECTED = {
+    "next_athlete": ("text", {
+        "name": "Next athlete",
+        "state_topic": STATE,
+        "command_topic": "repsled/legpress-1/next/set/athlete",
+        "value_template": (
+            "{{ value_json.athlete if value_json is defined and value_json.athlete is not none "
+            "else '' }}"
+        ),
+        "min": 0,
+        "max": 40,
+        "icon": "mdi:account",
+    }),
+    "next_load": ("number", {
+        "name": "Next load",
+        "state_topic": STATE,
+        "command_topic": "repsled/legpress-1/next/set/load_kg",
+        "value_template": "{{ value_json.load_kg if value_json is defined else None }}",
+        "min": 0,
+        "max": 1500.0,
+        "step": 2.5,
+        "mode": "box",
+        "unit_of_measurement": "kg",
+        "icon": "mdi:weight-kilogram",
+    }),
+    "next_tempo": ("text", {
+        "name": "Next tempo",
+        "state_topic": STATE,
+        "command_topic": "repsled/legpress-1/next/set/tempo",
+        "value_template": (
+            "{{ value_json.tempo if value_json is defined and value_json.tempo is not none "
+            "else '' }}"
+        ),
+        "min": 0,
+        "max": 32,
+        "pattern": TEMPO_PATTERN,
+        "icon": "mdi:metronome",
+    }),
+    "next_leg": ("select", {
+        "name": "Next leg",
+        "state_topic": STATE,
+        "command_topic": "repsled/legpress-1/next/set/leg",
+        "value_template": "{{ value_json.leg if value_json is defined else 'both' }}",
+        "options": ["both", "left", "right"],
+        "icon": "mdi:shoe-print",
+    }),
+}  # fmt: skip
+
 
 def test_every_entity_config_exactly():
     got = configs()
-    assert set(got) == set(EXPECTED)
+    assert set(got) == set(EXPECTED) | set(NEXT_EXPECTED)
+    for key, (component, fields) in NEXT_EXPECTED.items():
+        topic, cfg = got.pop(key)
+        assert topic == f"homeassistant/{component}/{STATION}_{key}/config"
+        rest = {k: v for k, v in cfg.items() if k not in ("device", "origin")}
+        assert rest == {**fields, "unique_id": f"repsled_legpress-1_{key}", **AVAILABILITY}, key
+        assert cfg["device"] == got["reps"][1]["device"]
+        assert cfg["origin"] == {"name": "repsled", "sw_version": "9.9"}
     for key, (component, name, source, unit, dev_class, state_class, precision) in EXPECTED.items():
         topic, cfg = got[key]
         assert topic == f"homeassistant/{component}/{STATION}_{key}/config"
@@ -165,7 +234,7 @@ def test_value_templates_name_summary_fields():
     summary = discovery.Summary(STATION, SESSION)
     data = summary.data()
     for _, cfg in configs().values():
-        if "value_json." in cfg.get("value_template", "") and "dict(" not in cfg["value_template"]:
+        if cfg["state_topic"].endswith("/summary"):
             field = re.fullmatch(r"\{\{ value_json\.(\w+) \}\}", cfg["value_template"]).group(1)
             assert field in data
 
@@ -238,7 +307,7 @@ def test_publisher_announces_every_entity_with_the_dashboard_url(
     sub = subscribe(broker, ["homeassistant/#"])
     url = "http://gym-pi.local:8080/"
     publisher(mqtt_section(broker, dashboard_url=url), outbox)
-    count = len(EXPECTED)
+    count = len(EXPECTED) + len(NEXT_EXPECTED)
     assert sub.wait_for(lambda m: len([t for t, _, _ in m if t.endswith("/config")]) >= count)
     got = {t: json.loads(p) for t, p, _ in sub.messages if t.endswith("/config")}
     assert set(got) == {topic for topic, _ in configs().values()}
@@ -263,3 +332,49 @@ def test_totals_add_never_waits_on_the_disk(tmp_path: Path, monkeypatch):
     release.set()
     assert totals.flush()
     assert saved[-1] == {"schema": 1, "reps": 5, "sets": 0}
+
+
+def test_next_controls_show_the_retained_next_message():
+    """Rendered as Home Assistant renders value_template; null is '' for text and "None"
+    (the number's default payload_reset: unknown) for the load."""
+    sandbox = pytest.importorskip("jinja2.sandbox")
+    env = sandbox.ImmutableSandboxedEnvironment()
+    full = {"type": "next", "schema": 1, "athlete": "José", "load_kg": 142.5, "leg": "left",
+            "tempo": "3-1-X-0"}  # fmt: skip
+    empty = {**full, "athlete": None, "load_kg": None, "leg": "both", "tempo": None}
+    shown = {
+        "next_athlete": ("José", ""),
+        "next_load": ("142.5", "None"),
+        "next_tempo": ("3-1-X-0", ""),
+        "next_leg": ("left", "both"),
+    }
+    got = configs()
+    for key, (with_values, with_nulls) in shown.items():
+        template = env.from_string(got[key][1]["value_template"])
+        assert template.render(value_json=full) == with_values, key
+        assert template.render(value_json=empty) == with_nulls, key
+        # A cleared retained message is not JSON: Home Assistant gives no value_json.
+        assert template.render() == with_nulls, key
+
+
+@pytest.mark.parametrize(
+    "text", ["3-1-X-0", "2.5-0-x-0", "31X0", " 3 - 1 - X - 0 ", "30-30-30-30", "10.5-0-1-0", ""]
+)
+def test_tempo_pattern_lets_valid_tempos_through(text: str):
+    """Home Assistant refuses what does not match before sending: never a valid tempo."""
+    assert re.match(configs()["next_tempo"][1]["pattern"], text)
+
+
+@pytest.mark.parametrize("text", ["3-1-1", "3-1-X-0-0", "fast", "3,1,X,0", "2.25-0-1-0", "3--1-0"])
+def test_tempo_pattern_stops_malformed_tempos(text: str):
+    assert not re.match(configs()["next_tempo"][1]["pattern"], text)
+
+
+def test_documented_next_load_config_is_the_real_one():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text(encoding="utf-8")
+    topic = "homeassistant/number/legpress-1_next_load/config"
+    block = doc.split(f"`{topic}`:", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    documented = json.loads(block.replace("{...}", "null"))
+    got_topic, cfg = configs()["next_load"]
+    assert got_topic == topic
+    assert documented == {**cfg, "device": None, "origin": None}

@@ -21,6 +21,18 @@
   const PHASES = ["rest", "concentric", "top_pause", "eccentric", "bottom_pause"];
   const LOCKOUTS = ["locked", "full", "partial"];
   const LEGS = ["both", "left", "right"];
+  // The next-set message's rules (docs/prescriptions.md), as firmware/station/next_set.py
+  // and tempo/prescription.py check them: the page refuses what a station would ignore.
+  const NEXT_SCHEMA = 1;
+  const NEXT_FIELDS = ["type", "schema", "athlete", "load_kg", "leg", "tempo"];
+  const MAX_ATHLETE_CHARS = 40;
+  const ATHLETE_PUNCTUATION = " .'-_";
+  const MAX_LOAD_KG = 1500;
+  const LOAD_STEP_KG = 2.5; // the smallest plates are 1.25 kg a side
+  const MAX_PHASE_S = 30;
+  const TEMPO_EXAMPLE = "3-1-X-0";
+  const TEMPO_PHASES = [["eccentric", true], ["bottom pause", false], ["concentric", true], ["top pause", false]];
+  const MAX_ATHLETES = 200; // names offered in the form's list
 
   const params = new URLSearchParams(window.location.search);
   const queryTarget = positiveNumber(params.get("target"));
@@ -33,6 +45,9 @@
   const targetInput = document.querySelector("[data-testid=target-input]");
   let prefix = "repsled";
   let connected = false;
+  let client = null; // the MQTT client, once connected: the form publishes through it
+  let formCount = 0; // for the ids that tie each panel's labels and list to their inputs
+  const athletes = new Set(); // athletes seen in next messages and reps, for the forms' list
   let pageTarget = storedTarget();
 
   // ---- small helpers --------------------------------------------------------------------------
@@ -91,6 +106,98 @@
     return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
   }
 
+  // ---- the next set: the same checks as the station's ---------------------------------------
+  // Each check returns the clean value or throws NextError with one line naming the field.
+
+  class NextError extends Error {}
+
+  function checkAthlete(value) {
+    if (value === null) return null;
+    if (typeof value !== "string") throw new NextError("athlete: expected a name");
+    const name = value.normalize("NFC").trim();
+    if (!name) throw new NextError("athlete: empty name (use null for nobody)");
+    const chars = [...name];
+    if (chars.length > MAX_ATHLETE_CHARS) {
+      throw new NextError(`athlete: ${chars.length} characters, at most ${MAX_ATHLETE_CHARS}`);
+    }
+    const bad = [...new Set(chars.filter((c) => !/^[\p{L}\p{N}]$/u.test(c) && !ATHLETE_PUNCTUATION.includes(c)))].sort();
+    if (bad.length) {
+      throw new NextError(`athlete: '${name}' has characters not allowed in a name: ${bad.map((c) => `'${c}'`).join(" ")} ` +
+        "(letters, digits, space and . ' - _ are)");
+    }
+    return name;
+  }
+
+  function checkLoad(value) {
+    if (value === null) return null;
+    if (!isNum(value)) throw new NextError("load_kg: expected a number of kg");
+    if (value <= 0) throw new NextError(`load_kg: ${value} kg: must be more than 0 (the sled itself counts)`);
+    if (value > MAX_LOAD_KG) throw new NextError(`load_kg: ${value} kg is over the ${MAX_LOAD_KG} kg maximum`);
+    return Math.round(value * 100) / 100;
+  }
+
+  function tempoPhase(part, label, moving, where) {
+    if (part.toUpperCase() === "X") {
+      if (!moving) throw new NextError(`${where}: ${label} cannot be X (X means as fast as possible; write 0 for no pause)`);
+      return "X";
+    }
+    if (!part) throw new NextError(`${where}: ${label} is empty`);
+    if (!/^\d+(\.\d)?$/.test(part)) {
+      if (/^\d+\.\d{2,}$/.test(part)) throw new NextError(`${where}: ${label} '${part}' has more than one decimal`);
+      throw new NextError(`${where}: ${label} '${part}' is not a number of seconds or X`);
+    }
+    const value = Number(part);
+    if (value > MAX_PHASE_S) throw new NextError(`${where}: ${label} ${value} s is over the ${MAX_PHASE_S} s maximum`);
+    if (value === 0 && moving) throw new NextError(`${where}: ${label} cannot take 0 s (write X for as fast as possible)`);
+    return String(value);
+  }
+
+  // E-B-C-T in seconds (or the compact 31X0) -> the canonical text the station carries.
+  function parseTempo(text) {
+    if (typeof text !== "string") throw new NextError(`tempo must be a string like ${TEMPO_EXAMPLE}`);
+    const where = `tempo '${text}'`;
+    const stripped = text.trim();
+    if (!stripped) throw new NextError(`${where}: empty; write E-B-C-T in seconds, e.g. ${TEMPO_EXAMPLE}`);
+    const parts = !stripped.includes("-") && /^[0-9Xx]{4}$/.test(stripped) ? [...stripped] : stripped.split("-").map((x) => x.trim());
+    if (parts.length !== TEMPO_PHASES.length) {
+      throw new NextError(`${where}: ${parts.length} part(s), expected 4 ` +
+        `(eccentric-bottom pause-concentric-top pause, e.g. ${TEMPO_EXAMPLE})`);
+    }
+    return parts.map((part, i) => tempoPhase(part, TEMPO_PHASES[i][0], TEMPO_PHASES[i][1], where)).join("-");
+  }
+
+  // The message text exactly as the station and `repsled next` write it (Python's JSON: a
+  // whole load keeps its ".0").
+  function nextJson(n) {
+    const load = n.load_kg === null ? "null" : Number.isInteger(n.load_kg) ? n.load_kg.toFixed(1) : String(n.load_kg);
+    return `{"type":"next","schema":${NEXT_SCHEMA},"athlete":${JSON.stringify(n.athlete)},"load_kg":${load},` +
+      `"leg":${JSON.stringify(n.leg)},"tempo":${JSON.stringify(n.tempo)}}`;
+  }
+
+  function describeNext(n) {
+    if (n === null) return "station defaults";
+    const parts = [n.athlete === null ? "nobody named" : n.athlete];
+    parts.push(n.load_kg === null ? "load unknown" : `${n.load_kg} kg`);
+    parts.push(n.tempo === null ? "no tempo" : `tempo ${n.tempo}`);
+    if (n.leg !== "both") parts.push(`${n.leg} leg`);
+    return parts.join(" · ");
+  }
+
+  function validAthlete(x) {
+    try {
+      return typeof x === "string" ? checkAthlete(x) : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function noteAthlete(name) {
+    if (name === null || athletes.has(name) || athletes.size >= MAX_ATHLETES) return;
+    athletes.add(name);
+    const names = [...athletes].sort(byName);
+    for (const st of stations.values()) st.renderAthletes(names);
+  }
+
   // ---- checking what arrives -------------------------------------------------------------------
   // Each check returns a clean copy (numbers out of range become null) or null to drop it.
 
@@ -133,6 +240,7 @@
     const r = cleanNumbers(p, REP_NUMBERS);
     r.flags = Array.isArray(p.flags) ? p.flags.filter((f) => typeof f === "string" && f.length < 40).slice(0, 10) : [];
     r.lockout = LOCKOUTS.includes(p.lockout) ? p.lockout : null;
+    r.athlete = validAthlete(p.athlete);
     return r;
   }
 
@@ -168,6 +276,26 @@
     const at = typeof p.last_rep_at === "string" && p.last_rep_at.length < 40 ? Date.parse(p.last_rep_at) : NaN;
     s.lastRepMs = Number.isFinite(at) ? at : null;
     return s;
+  }
+
+  // The retained next-set message of a station, or null when it does not fit.
+  function checkNext(p) {
+    if (p === null || typeof p !== "object" || Array.isArray(p)) return null;
+    if (p.type !== "next" || p.schema !== NEXT_SCHEMA || !LEGS.includes(p.leg)) return null;
+    // Every field and no other, as the station reads it: a typo in a name is not half shown.
+    const keys = Object.keys(p);
+    if (keys.length !== NEXT_FIELDS.length || !NEXT_FIELDS.every((k) => keys.includes(k))) return null;
+    try {
+      return {
+        athlete: checkAthlete(p.athlete),
+        load_kg: checkLoad(p.load_kg),
+        leg: p.leg,
+        tempo: p.tempo === null ? null : parseTempo(p.tempo),
+      };
+    } catch (err) {
+      if (err instanceof NextError) return null;
+      throw err;
+    }
   }
 
   // The session document (docs/mqtt.md): the retained PREFIX/STATION/session or one of the
@@ -238,9 +366,143 @@
         velLoss: q(".vel-loss"),
         setsBody: q(".sets tbody"),
         noSets: q(".no-sets"),
+        form: q("[data-testid=next-form]"),
+        nextCurrent: q("[data-testid=next-current]"),
+        athlete: q("[data-testid=next-athlete]"),
+        athleteList: q(".athletes"),
+        load: q("[data-testid=next-load]"),
+        loadLabel: q(".nf-load label"),
+        loadMinus: q("[data-testid=next-load-minus]"),
+        loadPlus: q("[data-testid=next-load-plus]"),
+        tempo: q("[data-testid=next-tempo]"),
+        nextLeg: q("[data-testid=next-leg]"),
+        nextMessage: q("[data-testid=next-message]"),
       };
       setText(this.el.name, name);
+      this.next = null; // the station's retained next set; null: none or cleared
+      this.formEdited = false; // while true, a next message does not overwrite what is typed
+      this.setupForm();
       this.renderAll();
+    }
+
+    // ---- the next-set form ----
+
+    setupForm() {
+      const e = this.el;
+      formCount += 1;
+      e.athleteList.id = `athletes-${formCount}`;
+      e.athlete.setAttribute("list", e.athleteList.id);
+      e.load.id = `next-load-${formCount}`;
+      e.loadLabel.htmlFor = e.load.id;
+      this.renderAthletes([...athletes].sort(byName));
+      for (const input of [e.athlete, e.load, e.tempo, e.nextLeg]) {
+        input.addEventListener("input", () => {
+          this.formEdited = true;
+          input.removeAttribute("aria-invalid");
+        });
+      }
+      e.loadMinus.addEventListener("click", () => this.stepLoad(-1));
+      e.loadPlus.addEventListener("click", () => this.stepLoad(1));
+      e.form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        this.submitNext();
+      });
+    }
+
+    renderAthletes(names) {
+      this.el.athleteList.replaceChildren(...names.map((n) => {
+        const option = document.createElement("option");
+        option.value = n;
+        return option;
+      }));
+    }
+
+    stepLoad(direction) {
+      const typed = this.el.load.value.trim();
+      let load = typed === "" ? null : Number(typed);
+      if (load === null || !Number.isFinite(load)) load = this.next && this.next.load_kg !== null ? this.next.load_kg : 0;
+      load = Math.round((load + direction * LOAD_STEP_KG) * 100) / 100;
+      load = Math.min(MAX_LOAD_KG, Math.max(LOAD_STEP_KG, load));
+      this.el.load.value = String(load);
+      this.el.load.removeAttribute("aria-invalid");
+      this.formEdited = true;
+    }
+
+    // What the form says, checked as the station checks a message; throws NextError.
+    readForm() {
+      const e = this.el;
+      const field = (input, check) => {
+        try {
+          return check();
+        } catch (err) {
+          if (err instanceof NextError) input.setAttribute("aria-invalid", "true");
+          throw err;
+        }
+      };
+      const athleteText = e.athlete.value.trim();
+      const loadText = e.load.value.trim();
+      const tempoText = e.tempo.value.trim();
+      return {
+        athlete: field(e.athlete, () => (athleteText === "" ? null : checkAthlete(athleteText))),
+        load_kg: field(e.load, () => {
+          if (loadText === "") return null;
+          if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(loadText)) throw new NextError(`load_kg: '${loadText}' is not a number of kg`);
+          return checkLoad(Number(loadText));
+        }),
+        leg: field(e.nextLeg, () => {
+          if (!LEGS.includes(e.nextLeg.value)) throw new NextError(`leg: must be one of ${LEGS.join(", ")}`);
+          return e.nextLeg.value;
+        }),
+        tempo: field(e.tempo, () => (tempoText === "" ? null : parseTempo(tempoText))),
+      };
+    }
+
+    showNextMessage(text, state) {
+      setText(this.el.nextMessage, text);
+      this.el.nextMessage.setAttribute("data-state", state);
+      this.el.nextMessage.hidden = false;
+    }
+
+    submitNext() {
+      let next;
+      try {
+        next = this.readForm();
+      } catch (err) {
+        if (!(err instanceof NextError)) throw err;
+        this.showNextMessage(`not sent: ${err.message}`, "error");
+        return;
+      }
+      if (client === null || !connected) {
+        this.showNextMessage("not sent: not connected to the broker", "error");
+        return;
+      }
+      const topic = `${prefix}/${this.name}/next`;
+      this.showNextMessage("sending…", "pending");
+      client.publish(topic, nextJson(next), { qos: 1, retain: true }, (err) => {
+        if (err) {
+          this.showNextMessage(`not sent: ${err.message || err}`, "error");
+          return;
+        }
+        this.formEdited = false;
+        this.fillForm(next); // in canonical form: 31x0 shows as 3-1-X-0
+        this.showNextMessage(`sent: ${describeNext(next)}`, "sent");
+      });
+    }
+
+    onNext(next) {
+      this.next = next;
+      if (next !== null) noteAthlete(next.athlete);
+      setText(this.el.nextCurrent, describeNext(next));
+      if (!this.formEdited) this.fillForm(next);
+    }
+
+    fillForm(next) {
+      const e = this.el;
+      e.athlete.value = next && next.athlete !== null ? next.athlete : "";
+      e.load.value = next && next.load_kg !== null ? String(next.load_kg) : "";
+      e.tempo.value = next && next.tempo !== null ? next.tempo : "";
+      e.nextLeg.value = next ? next.leg : "both";
+      for (const input of [e.athlete, e.load, e.tempo, e.nextLeg]) input.removeAttribute("aria-invalid");
     }
 
     resetSession(session) {
@@ -295,6 +557,7 @@
 
     addRep(rep) {
       if (!this.firstSight(rep.id)) return false;
+      noteAthlete(rep.athlete);
       if (!this.repsBySet.has(rep.set)) this.repsBySet.set(rep.set, new Map());
       this.repsBySet.get(rep.set).set(rep.rep, rep);
       if (this.lastRep === null || rep.set > this.lastRep.set ||
@@ -684,6 +947,12 @@
     if (parts.length !== 2 || !isName(parts[0])) return;
     const [name, kind] = parts;
     const text = new TextDecoder().decode(payload);
+    if (kind === "next" && text === "") {
+      // The retained next set was cleared: the station is back to its config defaults.
+      const st = stations.get(name);
+      if (st) st.onNext(null);
+      return;
+    }
     if (kind === "status") {
       // An empty retained payload clears the status; the station stays, as unknown.
       if (text === "" && !stations.has(name)) return;
@@ -697,6 +966,7 @@
       set: (p) => checkSet(p, name),
       summary: (p) => checkSummary(p, name),
       session: (p) => checkSessionDoc(p, name),
+      next: (p) => checkNext(p),
     };
     if (!(kind in checks)) return; // topics of a newer publisher: ignored
     const raw = parseJson(text, topic);
@@ -711,6 +981,7 @@
     else if (kind === "rep") st.onRep(msg);
     else if (kind === "set") st.onSet(msg);
     else if (kind === "summary") st.onSummary(msg);
+    else if (kind === "next") st.onNext(msg);
     else st.onSessionDoc(msg, false);
   }
 
@@ -761,7 +1032,7 @@
       brokerUrl: params.get("broker") || (typeof config.broker_ws === "string" && config.broker_ws) || defaultBrokerUrl(),
       prefix: params.get("prefix") || (typeof config.prefix === "string" && config.prefix) || "repsled",
       hub: config.hub === true,
-      // The broker's read-only dashboard login, when the server was given one.
+      // The broker's dashboard login (reads all, writes only next sets), when the server has one.
       username: typeof config.broker_username === "string" ? config.broker_username : undefined,
       password: typeof config.broker_password === "string" ? config.broker_password : undefined,
     };
@@ -800,7 +1071,7 @@
       showConnection("error", "MQTT client failed to load");
       return;
     }
-    const client = window.mqtt.connect(config.brokerUrl, {
+    client = window.mqtt.connect(config.brokerUrl, {
       protocolVersion: 4,
       clean: true,
       clientId: `repsled-dash-${Math.random().toString(16).slice(2, 10)}`,
