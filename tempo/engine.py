@@ -41,7 +41,17 @@ TREND_NOISE = 0.8
 STILL_WINDOW_S = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
 STILL_WINDOW_MAX_S = 0.6
 NOISE_REF_MM = 4.0
+# ... and with the slowness of the movement that came in: the window is long enough for
+# that movement, kept up, to have moved SLOW_MOVE_TRENDS times the trend threshold, so a
+# constant-speed lowering of any tempo is never taken for stillness (docs/engine.md).
+SLOW_MOVE_TRENDS = 3.0
+STILL_WINDOW_SLOW_MAX_S = 2.0
+SLOWEST_PHASE_SPEED_MM_S = 13.0  # a 15 s negative over 200 mm
 MERGE_HOLD_S = 0.4  # a shorter hold between movements the same way is no real stop
+# Away from the start side a stop of up to this long that goes on the same way afterwards
+# (a sticking point, a pause halfway down) is part of its phase, not a boundary.
+STALL_MAX_S = 1.5
+START_ZONE_FRACTION = 0.15  # within this much of the ROM of the start side is "at the start"
 STILL_MIN_SAMPLES = 4
 RELEVEL_WINDOW_S = 0.5  # a small shift (under the movement threshold) that then stays
 # still this long moves the hold level
@@ -110,6 +120,8 @@ class TempoEngine:
         self._peak_v = 0.0
         # the movement that ended in the current hold: direction, arrival, start, from, peak
         self._held_move: tuple[int, float, float, float, float] | None = None
+        # a rep whose way back stopped away from the start side: (t_arrive, level, peak)
+        self._pending_end: tuple[float, float, float] | None = None
         # rep machine
         self._state = _LOW
         self._base = 0.0
@@ -204,6 +216,10 @@ class TempoEngine:
             self._level = y
             self._base = y
             return
+        pending = self._pending_end
+        if pending is not None and t - pending[0] >= STALL_MAX_S:
+            self._pending_end = None
+            self._end_pending(pending)
         noise = self._filter.noise_mm
         move = self._move_base
         move = max(move, MOVE_NOISE * noise)
@@ -269,6 +285,10 @@ class TempoEngine:
         """
         for t_b, y_b in self._filter.flush():
             self._step(t_b, y_b)
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            self._end_pending(pending)
         self._mode = _HOLD
         self._dir = 0
         self._hold_n = 1
@@ -288,8 +308,12 @@ class TempoEngine:
         lo = hi = by[n % BUFFER]
         k = n - 1
         count = 1
-        window = STILL_WINDOW_S * noise / NOISE_REF_MM
-        t_from = t - min(max(window, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
+        window = min(max(STILL_WINDOW_S * noise / NOISE_REF_MM, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
+        travel = self._dir * (self._ext - self._mv_from)
+        if t > self._mv_t0 and travel > 0.0:
+            speed = max(travel / (t - self._mv_t0), SLOWEST_PHASE_SPEED_MM_S)
+            window = max(window, min(SLOW_MOVE_TRENDS * trend / speed, STILL_WINDOW_SLOW_MAX_S))
+        t_from = t - window
         stop = max(n - BUFFER + 1, 0)
         while k >= stop:
             j = k % BUFFER
@@ -475,7 +499,14 @@ class TempoEngine:
         self._mv_t0 = t_depart
         self._mv_from = level
         held = self._held_move
-        if held is not None and held[0] == d and t_depart - held[1] < MERGE_HOLD_S:
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            if held is None or held[0] != d:
+                self._end_pending(pending)
+        away = level >= START_ZONE_FRACTION * self._rom
+        merge_s = STALL_MAX_S if away else MERGE_HOLD_S
+        if held is not None and held[0] == d and t_depart - held[1] < merge_s:
             # A brief stall (or noise that looked still): the earlier movement goes on.
             self._mv_t0 = held[2]
             self._mv_from = held[3]
@@ -530,12 +561,24 @@ class TempoEngine:
                 self._far = (level, t_arrive, kind, band)
             self._set_phase(far_pause, t_arrive)
         elif st == _BACK:
+            if kind == _HOLDING and level >= START_ZONE_FRACTION * self._rom:
+                # Stopped away from the start side: a pause on the way back (the rep goes
+                # on the same way) or the end of the rep; STALL_MAX_S or the next
+                # movement tells which.
+                self._pending_end = (t_arrive, level, peak)
+                return
             self._emit_rep(kind, t_arrive, level, t_depart, peak)
             self._set_phase(start_pause, t_arrive)
         else:
             self._base = min(self._base, level)
             if self._set_open:
                 self._set_phase(start_pause, t_arrive)
+
+    def _end_pending(self, pending: tuple[float, float, float]) -> None:
+        """The stop away from the start side was the end of the rep after all."""
+        t_arrive, level, peak = pending
+        self._emit_rep(_HOLDING, t_arrive, level, None, peak)
+        self._set_phase(self._names[3], t_arrive)
 
     def _begin_rep(self) -> None:
         self._state = _OUT
@@ -625,7 +668,11 @@ class TempoEngine:
         self._finish_set(t, "rest")
 
     def _close_set(self, t: float, reason: str) -> None:
-        if self._state == _BACK and self._mode == _MOVING:
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            self._end_pending(pending)
+        elif self._state == _BACK and self._mode == _MOVING:
             # Finish the rep where the sled got to: its last extreme is the stop.
             d = self._dir
             ext = self._ext
