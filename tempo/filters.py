@@ -23,7 +23,15 @@ from __future__ import annotations
 REACQUIRE_N = 7
 # ... provided the sled could have got there: no faster than this since the track's last
 # news (a run of identical readings is no news: the sensor may have been stuck) ...
-MAX_SPEED_MM_S = 1500.0
+MAX_SPEED_MM_S = 3000.0  # a dropped sled reaches 2.5 m/s; this leaves a margin
+# Held readings on a line steeper than this are not taken back as that line: in glare a
+# few noisy readings and a burst can line up that steeply. A faster move is taken back
+# once the readings after it agree (the stop it ran into), with the way there.
+LINE_SPEED_MAX_MM_S = 1500.0
+# ... and no harder than this from the speed it had (a sled dropped or kicked: about 3 g,
+# far more than gravity gives on an inclined sled), so a burst of seven wrong readings
+# right after the last good one is no jump the sled could have made.
+MAX_ACCEL_MM_S2 = 30_000.0
 # ... or, failing that, once they have persisted this long.
 HELD_MAX_S = 1.2
 # ... or once this many readings in a row were held back, not all alike: longer than any
@@ -243,11 +251,30 @@ class RobustFilter:
             mt, mx, slope = line
         elif sorted(res)[-2] > tol:
             return None
-        if abs(slope) > MAX_SPEED_MM_S:
+        if abs(slope) > LINE_SPEED_MAX_MM_S:
             return None
         news_t = self._run_t if self._run_n >= 2 else self._trk_t or ht[0]
-        jump = abs(mx + slope * (ht[0] - mt) - self._trk_x)
-        allowed = 0.5 * (gate + tol) + MAX_SPEED_MM_S * (ht[0] - news_t)
+        # The line begins at the first held reading on it: before that the sled may have
+        # been on its way there (a fast drop into a short stop, sampled at 20 Hz).
+        i_on = 0
+        x_from = self._trk_x
+        for i, (a, b) in enumerate(zip(ht, hx, strict=True)):
+            x_line = mx + slope * (a - mt)
+            if abs(b - x_line) <= tol:
+                i_on = i
+                break
+            if (b - x_from) * (x_line - b) <= 0.0:
+                break  # not on the way from the track to the line: no ramp
+            x_from = b
+        t_on = ht[i_on]
+        x_on = mx + slope * (t_on - mt)
+        jump = abs(x_on - self._trk_x)
+        reach_s = t_on - news_t
+        reach = min(
+            MAX_SPEED_MM_S * reach_s,
+            abs(self._trk_v) * reach_s + 0.5 * MAX_ACCEL_MM_S2 * reach_s * reach_s,
+        )
+        allowed = 0.5 * (gate + tol) + reach
         lost_s = t_s - (self._trk_t or t_s)
         # A long run of held readings is trusted only if they vary: a stuck sensor
         # repeating one wrong value is no news.
@@ -257,9 +284,13 @@ class RobustFilter:
         self._trk_t = wt[-1]
         self._trk_x = mx + slope * (wt[-1] - mt)
         self._trk_v = slope
-        # Every held reading on that line goes back in; the others were nonsense.
-        pts = [
-            (a, b) for a, b in zip(ht, hx, strict=True) if abs(b - (mx + slope * (a - mt))) <= tol
+        # Every held reading on that line goes back in, and before it the readings that
+        # lead from the track to it in order (the way there); the others were nonsense.
+        pts = list(zip(ht[:i_on], hx[:i_on], strict=True))
+        pts += [
+            (a, b)
+            for a, b in zip(ht[i_on:], hx[i_on:], strict=True)
+            if abs(b - (mx + slope * (a - mt))) <= tol
         ]
         ht.clear()
         hx.clear()
