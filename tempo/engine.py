@@ -22,6 +22,7 @@ from tempo.events import Event, Phase, PhaseChanged, Rep, SetDone
 from tempo.filters import RobustFilter
 from tempo.scoring import BOUNCE_MAX_S, eccentric_score, lockout_verdict, rep_flags, set_summary
 from tempo.settings import EngineSettings
+from tempo.stall import longest_stall
 
 # Readings outside [MIN_VALID_MM, OUT_OF_RANGE_MM) are missing samples, not distances:
 # the VL53L0X reports 8190/8191 (and other codes) when it sees nothing, and collapses to a
@@ -63,6 +64,9 @@ GAP_SLOPE_MAX_S = 0.4
 GAP_FLAT_N = 4  # ... or within this many samples after the extreme
 STILL_GAP_S = 0.4  # a hold is never confirmed across a gap this long
 BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
+TRAIL_MAX = 512  # the current movement's track, thinned to every other sample when full
+
+NO_STALL: tuple[float, float | None] = (0.0, None)
 
 _HOLD = 0
 _MOVING = 1
@@ -121,7 +125,11 @@ class TempoEngine:
         # the movement that ended in the current hold: direction, arrival, start, from, peak
         self._held_move: tuple[int, float, float, float, float] | None = None
         # a rep whose way back stopped away from the start side: (t_arrive, level, peak)
-        self._pending_end: tuple[float, float, float] | None = None
+        self._pending_end: tuple[float, float, float, tuple[float, float | None]] | None = None
+        # the current movement's track since it began (for its stall), and the out phase's
+        self._trail_t: list[float] = []
+        self._trail_y: list[float] = []
+        self._out_stall = NO_STALL
         # rep machine
         self._state = _LOW
         self._base = 0.0
@@ -211,6 +219,12 @@ class TempoEngine:
         by[i] = y
         self._n = n + 1
         self._y = y
+        trail_t = self._trail_t
+        trail_t.append(t)
+        self._trail_y.append(y)
+        if len(trail_t) > TRAIL_MAX:
+            del trail_t[::2]
+            del self._trail_y[::2]
         if n == 0 or self._restart:
             self._restart = False
             self._level = y
@@ -289,6 +303,8 @@ class TempoEngine:
         if pending is not None:
             self._pending_end = None
             self._end_pending(pending)
+        self._trail_t = []
+        self._trail_y = []
         self._mode = _HOLD
         self._dir = 0
         self._hold_n = 1
@@ -349,7 +365,8 @@ class TempoEngine:
         self._level = level
         self._hold_n = 3
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak)
-        self._on_stop(_HOLDING, d, t_arrive, level, t_depart=None, peak=peak)
+        stall = self._stall_until(t_arrive)
+        self._on_stop(_HOLDING, d, t_arrive, level, t_depart=None, peak=peak, stall=stall)
 
     def _maybe_relevel(self, n: int, t: float, noise: float) -> None:
         """The sled moved a little and stopped again: that is the new hold level."""
@@ -416,13 +433,15 @@ class TempoEngine:
                     self._state = _BACK
                     self._back_t0 = self._mv_t0
         peak = self._peak_v
+        stall = self._stall_until(t_arrive)
+        self._restart_trail(t_depart)
         self._dir = -d
         self._ext = y
         self._n_ext = n
         self._peak_v = 0.0
         self._mv_t0 = t_depart
         self._mv_from = ext
-        self._on_stop(_TURN, d, t_arrive, ext, t_depart=t_depart, peak=peak)
+        self._on_stop(_TURN, d, t_arrive, ext, t_depart=t_depart, peak=peak, stall=stall)
         self._on_start(-d, t_depart)
 
     def _turn_in_gap(self, n: int, stop: int) -> tuple[float, float, float] | None:
@@ -511,7 +530,24 @@ class TempoEngine:
             self._mv_t0 = held[2]
             self._mv_from = held[3]
             self._peak_v = held[4]
+        else:
+            self._restart_trail(t_depart)
         self._on_start(d, t_depart)
+
+    def _restart_trail(self, t_from: float) -> None:
+        """The track of a new movement begins at its start (from the ring buffer)."""
+        bt, by = self._bt, self._by
+        n = self._n
+        k = n - 1
+        stop = max(n - BUFFER, 0)
+        while k > stop and bt[(k - 1) % BUFFER] >= t_from:
+            k -= 1
+        self._trail_t = [bt[j % BUFFER] for j in range(k, n)]
+        self._trail_y = [by[j % BUFFER] for j in range(k, n)]
+
+    def _stall_until(self, t_arrive: float) -> tuple[float, float | None]:
+        """The longest stall of the movement that just ended (tempo.stall)."""
+        return longest_stall(self._trail_t, self._trail_y, self._mv_t0, t_arrive)
 
     def _crossing(self, k: int, target: float) -> float:
         """Time between smoothed samples k and k+1 where the track passes `target`."""
@@ -548,6 +584,7 @@ class TempoEngine:
         *,
         t_depart: float | None,
         peak: float,
+        stall: tuple[float, float | None],
     ) -> None:
         """The movement in direction `d` ended at `level`, reached at `t_arrive`."""
         st = self._state
@@ -559,15 +596,16 @@ class TempoEngine:
             if far is None or level > far[0]:
                 band = (t_depart - t_arrive) if t_depart is not None else 1e9
                 self._far = (level, t_arrive, kind, band)
+                self._out_stall = stall
             self._set_phase(far_pause, t_arrive)
         elif st == _BACK:
             if kind == _HOLDING and level >= START_ZONE_FRACTION * self._rom:
                 # Stopped away from the start side: a pause on the way back (the rep goes
                 # on the same way) or the end of the rep; STALL_MAX_S or the next
                 # movement tells which.
-                self._pending_end = (t_arrive, level, peak)
+                self._pending_end = (t_arrive, level, peak, stall)
                 return
-            self._emit_rep(kind, t_arrive, level, t_depart, peak)
+            self._emit_rep(kind, t_arrive, level, t_depart, peak, back_stall=stall)
             self._set_phase(start_pause, t_arrive)
         else:
             self._base = min(self._base, level)
@@ -576,8 +614,8 @@ class TempoEngine:
 
     def _end_pending(self, pending: tuple[float, float, float]) -> None:
         """The stop away from the start side was the end of the rep after all."""
-        t_arrive, level, peak = pending
-        self._emit_rep(_HOLDING, t_arrive, level, None, peak)
+        t_arrive, level, peak, stall = pending
+        self._emit_rep(_HOLDING, t_arrive, level, None, peak, back_stall=stall)
         self._set_phase(self._names[3], t_arrive)
 
     def _begin_rep(self) -> None:
@@ -586,13 +624,21 @@ class TempoEngine:
         self._rep_from = self._mv_from
         self._high = self._y if self._y is not None else 0.0
         self._far = None
+        self._out_stall = NO_STALL
         self._out_peak = self._peak_v
         if self._set_open and self._last_end > self._rep_t0:
             self._rep_t0 = self._last_end
         self._set_phase(self._names[0], self._rep_t0)
 
     def _emit_rep(
-        self, kind: str, t_end: float, end_level: float, t_depart: float | None, peak: float
+        self,
+        kind: str,
+        t_end: float,
+        end_level: float,
+        t_depart: float | None,
+        peak: float,
+        *,
+        back_stall: tuple[float, float | None],
     ) -> None:
         s = self._s
         rom = self._rom
@@ -626,6 +672,11 @@ class TempoEngine:
             bounce = far_kind == _TURN and far_band < BOUNCE_MAX_S
         rom_fraction = rom_mm / rom
         lockout = lockout_verdict(s, lock_fraction, rom_fraction)
+        out_stall = self._out_stall
+        stall_s, stall_y = out_stall if out_stall[0] >= back_stall[0] else back_stall
+        stall_fraction = None
+        if stall_y is not None:
+            stall_fraction = stall_y / rom if s.start == "bottom" else 1.0 - stall_y / rom
         travel = rom_mm - 2.0 * self._band
         mean_v = travel / concentric_s / 1000.0 if concentric_s > 0.0 and travel > 0.0 else 0.0
         if not self._set_open:
@@ -651,6 +702,8 @@ class TempoEngine:
             peak_concentric_velocity_m_s=max(peak_v, 0.0) / 1000.0,
             flags=rep_flags(s, lockout, eccentric_s, bounce),
             t_confirmed=self._t,
+            stall_s=stall_s,
+            stall_fraction=stall_fraction,
         )
         self._set_reps.append(rep)
         self._last_end = t_end
@@ -682,7 +735,9 @@ class TempoEngine:
             k = min(self._n_ext, n - 1)
             while k > stop and d * (self._by[k % BUFFER] - target) >= 0.0:
                 k -= 1
-            self._emit_rep(_FORCED, self._crossing(k, target), ext, None, self._peak_v)
+            t_arrive = self._crossing(k, target)
+            stall = self._stall_until(t_arrive)
+            self._emit_rep(_FORCED, t_arrive, ext, None, self._peak_v, back_stall=stall)
         self._state = _LOW
         self._far = None
         if self._y is not None:
