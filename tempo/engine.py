@@ -66,7 +66,9 @@ STILL_GAP_S = 0.4  # a hold is never confirmed across a gap this long
 BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
 TRAIL_MAX = 512  # the current movement's track, thinned to every other sample when full
 
-NO_STALL: tuple[float, float | None] = (0.0, None)
+Stall = tuple[float, float | None]  # seconds, position of its middle (tempo.stall)
+PendingEnd = tuple[float, float, float, Stall]  # t_arrive, level, peak speed, stall
+NO_STALL: Stall = (0.0, None)
 
 _HOLD = 0
 _MOVING = 1
@@ -125,7 +127,7 @@ class TempoEngine:
         # the movement that ended in the current hold: direction, arrival, start, from, peak
         self._held_move: tuple[int, float, float, float, float] | None = None
         # a rep whose way back stopped away from the start side: (t_arrive, level, peak)
-        self._pending_end: tuple[float, float, float, tuple[float, float | None]] | None = None
+        self._pending_end: PendingEnd | None = None
         # the current movement's track since it began (for its stall), and the out phase's
         self._trail_t: list[float] = []
         self._trail_y: list[float] = []
@@ -612,7 +614,7 @@ class TempoEngine:
             if self._set_open:
                 self._set_phase(start_pause, t_arrive)
 
-    def _end_pending(self, pending: tuple[float, float, float]) -> None:
+    def _end_pending(self, pending: PendingEnd) -> None:
         """The stop away from the start side was the end of the rep after all."""
         t_arrive, level, peak, stall = pending
         self._emit_rep(_HOLDING, t_arrive, level, None, peak, back_stall=stall)
