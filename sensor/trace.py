@@ -22,6 +22,16 @@ TRACE_FORMAT_VERSION = 1
 REQUIRED_COLUMNS = ("t_s", "distance_mm")
 
 
+SHOWN_MAX = 60  # characters of a bad field or header quoted in an error message
+
+
+def _shown(text: str) -> str:
+    """A piece of the file for an error message: escaped (no control characters) and cut."""
+    if len(text) > SHOWN_MAX:
+        return repr(text[:SHOWN_MAX]) + f"... ({len(text)} characters)"
+    return repr(text)
+
+
 class TraceError(ValueError):
     """Malformed trace: the message starts with `FILE:LINE:`."""
 
@@ -85,14 +95,14 @@ class TraceReader:
             columns = [c.strip() for c in line.split(",")]
             for col in REQUIRED_COLUMNS:
                 if col not in columns:
-                    raise self._fail(f"header lacks the {col} column (got {','.join(columns)})")
+                    raise self._fail(f"header lacks the {col} column (got {_shown(line)})")
             self._t_col = columns.index("t_s")
             self._d_col = columns.index("distance_mm")
             self._ncols = len(columns)
             version = self.metadata.get("format_version")
             if version is not None and version != str(TRACE_FORMAT_VERSION):
                 raise self._fail(
-                    f"format_version={version} is not supported "
+                    f"format_version={_shown(version)} is not supported "
                     f"(this reader reads {TRACE_FORMAT_VERSION})"
                 )
             return
@@ -110,9 +120,9 @@ class TraceReader:
             try:
                 t_s = float(t_text)
             except ValueError:
-                raise self._fail(f"t_s is not a number: {t_text!r}") from None
+                raise self._fail(f"t_s is not a number: {_shown(t_text)}") from None
             if not math.isfinite(t_s) or t_s < 0:
-                raise self._fail(f"t_s must be a finite number >= 0, got {t_text!r}")
+                raise self._fail(f"t_s must be a finite number >= 0, got {_shown(t_text)}")
             if t_s < last_t:
                 raise self._fail(f"t_s goes backwards ({t_s:g} after {last_t:g})")
             last_t = t_s
@@ -121,7 +131,7 @@ class TraceReader:
                 try:
                     reading = int(d_text)
                 except ValueError:
-                    raise self._fail(f"distance_mm is not an integer: {d_text!r}") from None
+                    raise self._fail(f"distance_mm is not an integer: {_shown(d_text)}") from None
                 if reading < 0:
                     raise self._fail(f"distance_mm is negative: {reading}")
                 yield Sample(t_s, reading)
