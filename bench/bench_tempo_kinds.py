@@ -117,7 +117,7 @@ def _cross(tr: Track, t0: float, t1: float, level: float, rising: bool) -> float
             for _ in range(30):
                 mid = (lo + hi) / 2
                 em = tr.at(mid)
-                if ((em >= level) if rising else (em <= level)):
+                if (em >= level) if rising else (em <= level):
                     hi = mid
                 else:
                     lo = mid
@@ -161,13 +161,11 @@ def session(seed: int, kind: str, rate: float):
     tr.hold(rng.uniform(1.5, 3.0))
     truths: list[Truth] = []
     n = rng.randint(4, 7)
-    far_side = []  # per rep: the far level, lockout-side fraction
     was_touch = False  # the previous rep ended in a touch-and-go
     for i in range(n):
         locked = rng.random() < 0.15
         top = rng.uniform(0.99, 1.04) if locked else rng.uniform(0.86, 0.94)
-        far = top if start == "bottom" else 1.0 - rng.uniform(-0.01, 0.02)
-        home = rng.uniform(-0.01, 0.01) if start == "bottom" else 1.0 - top
+        home = rng.uniform(-0.01, 0.01)
         conc = rng.uniform(0.7, 1.6)
         ecc = rng.uniform(1.5, 4.0)
         top_pause = rng.uniform(0.2, 1.0)
@@ -192,18 +190,12 @@ def session(seed: int, kind: str, rate: float):
         elif kind == "single_leg":
             conc *= 1.3
             ecc *= 1.2
-        # the rep, in excursion from the start side
-        out_to = far if start == "bottom" else 1.0 - (1.0 - far)
-        out_level = top if start == "bottom" else 1.0 - 0.0
-        del out_to, out_level
-        e_far = top if start == "bottom" else 1.0 - rng.uniform(-0.02, 0.02)
-        e_far = e_far if start == "bottom" else e_far
-        # excursion of the far turn: bottom start -> top level; top start -> depth
+        # The rep in excursion from the start side: the far turn and the way home.
         if start == "top":
             e_far = 1.0 - rng.uniform(-0.02, 0.02)  # full depth
-            e_home = 1.0 - top  # back up to the lockout level (excursion from lockout side)
+            e_home = 1.0 - top  # back up to the lockout level
         else:
-            e_home = home
+            e_far, e_home = top, home
         first_phase_s = conc if start == "bottom" else ecc
         second_phase_s = ecc if start == "bottom" else conc
         prev_touch = was_touch
@@ -215,7 +207,8 @@ def session(seed: int, kind: str, rate: float):
             tr.hold(stall_s)
             tr.move(e_far, first_phase_s * (1 - stall_at), 0.12, ramp)
         else:
-            tr.move(e_far, first_phase_s, r_in, 0.04 if (kind == "bounce" and start == "top") else ramp)
+            turn_ramp = 0.04 if (kind == "bounce" and start == "top") else ramp
+            tr.move(e_far, first_phase_s, r_in, turn_ramp)
         t_far_hold = tr.t
         if not (kind == "bounce" and start == "top"):
             tr.hold(top_pause if start == "bottom" else bottom_pause)
@@ -249,8 +242,11 @@ def session(seed: int, kind: str, rate: float):
             rom_f = e_far - e_home
         truth.fast = truth.eccentric_s < settings.target_eccentric_s - settings.fast_margin_s
         truth.lockout = (
-            "locked" if lock_f >= settings.locked_above
-            else "partial" if rom_f < settings.partial_below else "full"
+            "locked"
+            if lock_f >= settings.locked_above
+            else "partial"
+            if rom_f < settings.partial_below
+            else "full"
         )
         if prev_touch:  # the previous rep's end turn: left at this rep's start
             truths[-1].bounce = t_s - truths[-1].t_end < BOUNCE_MAX_S
@@ -262,7 +258,6 @@ def session(seed: int, kind: str, rate: float):
             a, b = (t_s, t_top_in) if start == "bottom" else (t_back, t_e)
             truth.stall_s = _stall(tr, a, b)
         truths.append(truth)
-        far_side.append(lock_f)
         was_touch = touch
     tr.hold(settings.rest_s + 2.0)
     return settings, _sense(rng, tr, settings, rate, distance), truths
@@ -275,9 +270,7 @@ def _sense(rng, tr: Track, s: EngineSettings, rate: float, distance: float):
     offset = 0.0
     sign = s.direction
     while t < tr.t:
-        mm = s.bottom_mm + sign * s.rom_mm * (
-            tr.at(t) if s.start == "bottom" else 1.0 - tr.at(t)
-        )
+        mm = s.bottom_mm + sign * s.rom_mm * (tr.at(t) if s.start == "bottom" else 1.0 - tr.at(t))
         sigma = 1.0 + 5.0 * (mm / 1000.0) ** 2
         reading = mm + rng.gauss(0.0, sigma)
         if burst == 0 and rng.random() < 0.004:
@@ -339,9 +332,7 @@ def main() -> None:
     for key in (*KINDS, *(f"{r:.0f} Hz" for r in RATES), "all"):
         ex = exact[key]
         e = errs.get(key, [])
-        print(
-            f"  {key:18s} {sum(ex):>7d}/{len(ex):<7d} {pct(e, 0.5):7.0f} {pct(e, 0.95):7.0f}"
-        )
+        print(f"  {key:18s} {sum(ex):>7d}/{len(ex):<7d} {pct(e, 0.5):7.0f} {pct(e, 0.95):7.0f}")
     print(f"lockout verdict: {lock[0]}/{lock[1]} ({100.0 * lock[0] / max(lock[1], 1):.1f} %)")
     for f, (tp, fp, fn) in flags.items():
         prec = 100.0 * tp / max(tp + fp, 1)
