@@ -328,9 +328,13 @@ class TempoEngine:
         count = 1
         window = min(max(STILL_WINDOW_S * noise / NOISE_REF_MM, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
         travel = self._dir * (self._ext - self._mv_from)
+        slow = False
         if t > self._mv_t0 and travel > 0.0:
             speed = max(travel / (t - self._mv_t0), SLOWEST_PHASE_SPEED_MM_S)
-            window = max(window, min(SLOW_MOVE_TRENDS * trend / speed, STILL_WINDOW_SLOW_MAX_S))
+            slow_window = min(SLOW_MOVE_TRENDS * trend / speed, STILL_WINDOW_SLOW_MAX_S)
+            if slow_window > window:
+                window = slow_window
+                slow = True
         t_from = t - window
         stop = max(n - BUFFER + 1, 0)
         while k >= stop:
@@ -354,6 +358,8 @@ class TempoEngine:
         last = (by[n % BUFFER] + by[(n - 1) % BUFFER] + by[(n - 2) % BUFFER]) / 3.0
         if abs(last - first) > trend:
             return
+        if slow and self._fitted_shift(k + 1, n) > trend:
+            return  # in noise, the ends of a slow move can look alike: all of it does not
         # Still: the movement ended where the sled now rests.
         d = self._dir
         level = last
@@ -370,12 +376,35 @@ class TempoEngine:
         stall = self._stall_until(t_arrive)
         self._on_stop(_HOLDING, d, t_arrive, level, t_depart=None, peak=peak, stall=stall)
 
+    def _fitted_shift(self, k0: int, k1: int) -> float:
+        """How far the least-squares line through smoothed samples k0..k1 moves across them."""
+        bt, by = self._bt, self._by
+        t0 = bt[k0 % BUFFER]
+        st = sy = stt = sty = 0.0
+        for k in range(k0, k1 + 1):
+            j = k % BUFFER
+            u = bt[j] - t0
+            v = by[j]
+            st += u
+            sy += v
+            stt += u * u
+            sty += u * v
+        m = k1 - k0 + 1
+        den = m * stt - st * st
+        if den <= 0.0:
+            return 0.0
+        slope = (m * sty - st * sy) / den
+        return abs(slope) * (bt[k1 % BUFFER] - t0)
+
     def _maybe_relevel(self, n: int, t: float, noise: float) -> None:
         """The sled moved a little and stopped again: that is the new hold level."""
         bt, by = self._bt, self._by
         band = max(self._still_base, STILL_NOISE * noise)
         trend = max(self._trend_base, TREND_NOISE * noise)
-        t_from = t - RELEVEL_WINDOW_S
+        # Long enough that the slowest phase would have moved well past the trend: the
+        # level follows drift, never a slow lowering.
+        window = max(RELEVEL_WINDOW_S, SLOW_MOVE_TRENDS * trend / SLOWEST_PHASE_SPEED_MM_S)
+        t_from = t - min(window, STILL_WINDOW_SLOW_MAX_S)
         stop = max(n - BUFFER + 1, 0)
         lo = hi = total = by[n % BUFFER]
         k = n - 1
@@ -395,6 +424,8 @@ class TempoEngine:
         mean = total / count
         if abs(last - first) > trend or abs(by[n % BUFFER] - mean) > max(self._level_tol, noise):
             return  # still moving, if slowly: not a new level (yet)
+        if self._fitted_shift(k + 1, n) > trend:
+            return
         self._level = mean
         self._hold_n = count
 
