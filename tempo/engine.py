@@ -35,6 +35,9 @@ REP_FRACTION = 0.30  # smallest excursion (out and back) that is a rep
 REP_NOISE = 1.5  # ... plus this many noise deviations, so noise alone never completes one
 MOVE_FRACTION = 0.05  # leaving a stop by this much confirms a movement
 MOVE_NOISE = 1.5  # ... or by this many noise deviations, whichever is larger
+# Coming back from a moving extreme: noise on a slow move makes wiggles of the smoothed
+# track well over 1.5 deviations, and a wiggle taken for a turn cuts a phase in two.
+REVERSAL_NOISE = 2.5
 STILL_FRACTION = 0.025  # the track stays within this band while still
 STILL_NOISE = 1.5
 TREND_FRACTION = 0.01  # ... and drifts less than this across the still window
@@ -250,7 +253,7 @@ class TempoEngine:
             if d * (y - self._ext) > 0.0:
                 self._ext = y
                 self._n_ext = n
-            elif d * (self._ext - y) >= move:
+            elif d * (self._ext - y) >= move and d * (self._ext - y) >= REVERSAL_NOISE * noise:
                 a = self._gap_at_turn(n)
                 if a is None or n >= a + 3:
                     self._reversal(n, t, y)
