@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scoring import engine_events, match, pct
 
-from tempo import BOUNCE, FAST_ECCENTRIC, EngineSettings
+from tempo import BOUNCE, FAST_ECCENTRIC, TIMES_UNKNOWN, EngineSettings
 
 FIRST_SEED = 70_000
 BAND = 0.02
@@ -301,6 +301,7 @@ def main() -> None:
     lock = [0, 0]
     stall_err: list[float] = []
     delays: list[float] = []
+    unknown = 0
     seed = args.first
     for kind in KINDS:
         for _ in range(args.seeds):
@@ -311,6 +312,7 @@ def main() -> None:
             for key in (kind, f"{rate:.0f} Hz", "all"):
                 exact.setdefault(key, []).append(int(len(reps) == len(truth)))
             for tr, r in match(truth, reps):
+                unknown += TIMES_UNKNOWN in r.flags
                 e = [abs(getattr(r, p) - getattr(tr, p)) * 1000.0 for p in phases]
                 for key in (kind, f"{rate:.0f} Hz", "all"):
                     errs.setdefault(key, []).extend(e)
@@ -333,6 +335,7 @@ def main() -> None:
         ex = exact[key]
         e = errs.get(key, [])
         print(f"  {key:18s} {sum(ex):>7d}/{len(ex):<7d} {pct(e, 0.5):7.0f} {pct(e, 0.95):7.0f}")
+    print(f"reps flagged times_unknown (counted in the errors above): {unknown}")
     print(f"lockout verdict: {lock[0]}/{lock[1]} ({100.0 * lock[0] / max(lock[1], 1):.1f} %)")
     for f, (tp, fp, fn) in flags.items():
         prec = 100.0 * tp / max(tp + fp, 1)

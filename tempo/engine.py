@@ -61,6 +61,11 @@ RELEVEL_WINDOW_S = 0.5  # a small shift (under the movement threshold) that then
 # still this long moves the hold level
 HOLD_MEAN_MAX = 100  # the hold level is a running mean over at most this many samples
 FAULT_GAP_S = 2.0  # no valid reading this long is a fault: a rep in progress is dropped
+# No news this long (no valid reading, or the same reading over and over from a sensor that
+# is noisy when still: frozen) is a sensor fault: a rep it touches has unknown phase times.
+FAULT_MIN_S = 0.5
+FAULTS_KEPT = 8  # recent fault intervals remembered (bounded memory)
+FAULT_MARGIN_S = 0.15  # a boundary this close to a fault was not seen either
 GAP_TURN_S = 0.2  # a turnaround next to a gap this long is looked for inside the gap
 GAP_SLOPE_BACK = (2, 4, 6)  # samples back for the slope into such a gap
 GAP_SLOPE_MAX_S = 0.4
@@ -116,6 +121,9 @@ class TempoEngine:
         self._n = 0
         self._y: float | None = None
         self._last_valid_t = 0.0
+        self._news_t = 0.0  # last reading that said something new
+        self._last_reading: int | None = None
+        self._faults: list[tuple[float, float]] = []
         self._restart = False
         # segmenter
         self._mode = _HOLD
@@ -181,6 +189,14 @@ class TempoEngine:
                 self._after_fault_gap()
             self._last_valid_t = t_s
             f = self._filter
+            if distance_mm != self._last_reading or not f.repeats_are_stuck:
+                if t_s - self._news_t >= FAULT_MIN_S and self._n:
+                    faults = self._faults
+                    faults.append((self._news_t, t_s))
+                    if len(faults) > FAULTS_KEPT:
+                        del faults[0]
+                self._news_t = t_s
+                self._last_reading = distance_mm
             got = f.push(t_s, self._sign * (distance_mm - self._start_mm))
             if f.backlog:
                 for t_b, y_b in f.backlog:
@@ -585,6 +601,22 @@ class TempoEngine:
         """The longest stall of the movement that just ended (tempo.stall)."""
         return longest_stall(self._trail_t, self._trail_y, self._mv_t0, t_arrive)
 
+    def _fault_near(self, *times: float) -> bool:
+        """Whether a sensor fault (FAULT_MIN_S without news) hid one of these boundaries.
+
+        A boundary inside a fault, or found just after one ended, was not seen: where the
+        sled stopped or turned during the fault is unknown. A fault in the middle of a
+        movement that goes on the same way hides no boundary.
+        """
+        faults = list(self._faults)
+        if self._t - self._news_t >= FAULT_MIN_S:
+            faults.append((self._news_t, self._t))  # one going on now
+        for a, b in faults:
+            for t in times:
+                if a - FAULT_MARGIN_S <= t <= b + FAULT_MARGIN_S:
+                    return True
+        return False
+
     def _crossing(self, k: int, target: float) -> float:
         """Time between smoothed samples k and k+1 where the track passes `target`."""
         bt, by = self._bt, self._by
@@ -708,6 +740,7 @@ class TempoEngine:
             bounce = far_kind == _TURN and far_band < BOUNCE_MAX_S
         rom_fraction = rom_mm / rom
         lockout = lockout_verdict(s, lock_fraction, rom_fraction)
+        times_unknown = self._fault_near(t0, t_far, t_back, t_end)
         out_stall = self._out_stall
         stall_s, stall_y = out_stall if out_stall[0] >= back_stall[0] else back_stall
         stall_fraction = None
@@ -736,7 +769,7 @@ class TempoEngine:
             eccentric_score=eccentric_score(eccentric_s, s.target_eccentric_s),
             mean_concentric_velocity_m_s=mean_v,
             peak_concentric_velocity_m_s=max(peak_v, 0.0) / 1000.0,
-            flags=rep_flags(s, lockout, eccentric_s, bounce),
+            flags=rep_flags(s, lockout, eccentric_s, bounce, times_unknown),
             t_confirmed=self._t,
             stall_s=stall_s,
             stall_fraction=stall_fraction,

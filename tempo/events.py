@@ -16,6 +16,7 @@ FAST_ECCENTRIC = "fast_eccentric"
 BOUNCE = "bounce"
 LOCKED_KNEES = "locked_knees"
 PARTIAL = "partial"
+TIMES_UNKNOWN = "times_unknown"  # a sensor fault during the rep: its phase times are unknown
 
 
 @dataclass(frozen=True, slots=True)

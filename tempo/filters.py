@@ -138,6 +138,11 @@ class RobustFilter:
         return self._noise_mm
 
     @property
+    def repeats_are_stuck(self) -> bool:
+        """Whether identical readings in a row mean a stuck sensor (it is noisy when still)."""
+        return self._still_noise_mm >= STUCK_NOISE_MM
+
+    @property
     def gate_noise_mm(self) -> float:
         """Robust noise of every valid reading (gated or not), as the gate uses it."""
         return self._gate_noise_mm

@@ -48,7 +48,10 @@ def _table_header() -> str:
 
 
 def _table_row(p: dict[str, Any]) -> str:
-    cells = [fmt.format(p[key]) for key, _, _, fmt in _TABLE_COLUMNS]
+    cells = [
+        "-".rjust(width) if p[key] is None else fmt.format(p[key])  # times_unknown
+        for key, _, width, fmt in _TABLE_COLUMNS
+    ]
     return "  ".join(cells) + "  " + ",".join(p["flags"])
 
 
