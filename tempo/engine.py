@@ -23,6 +23,7 @@ from tempo.filters import RobustFilter
 from tempo.scoring import BOUNCE_MAX_S, eccentric_score, lockout_verdict, rep_flags, set_summary
 from tempo.settings import EngineSettings
 from tempo.stall import longest_stall
+from tempo.turns import fit_turn
 
 # Readings outside [MIN_VALID_MM, OUT_OF_RANGE_MM) are missing samples, not distances:
 # the VL53L0X reports 8190/8191 (and other codes) when it sees nothing, and collapses to a
@@ -72,6 +73,15 @@ GAP_SLOPE_MAX_S = 0.4
 GAP_FLAT_N = 4  # ... or within this many samples after the extreme
 STILL_GAP_S = 0.4  # a hold is never confirmed across a gap this long
 BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
+TURN_FIT_S = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
+# ... and the fit is used only while the noise is under this many 2 % bands, and if its
+# turn lies within this fraction of the ROM of the smoothed one
+TURN_FIT_NOISE = 2.5
+TURN_FIT_FRACTION = 0.1
+# The smoothed track flattens a bounce for a few samples, as if the sled were still; the
+# newest readings then are already this far back from the extreme: no hold.
+BOUNCE_BACK_BANDS = 2.0
+BOUNCE_BACK_NOISE = 3.0
 TRAIL_MAX = 512  # the current movement's track, thinned to every other sample when full
 
 Stall = tuple[float, float | None]  # seconds, position of its middle (tempo.stall)
@@ -379,6 +389,14 @@ class TempoEngine:
             return
         if slow and self._fitted_shift(k + 1, n) > trend:
             return  # in noise, the ends of a slow move can look alike: all of it does not
+        accepted = self._filter.accepted
+        if len(accepted) >= 3:
+            a, b, c = accepted[-1][1], accepted[-2][1], accepted[-3][1]
+            newest = max(min(a, b), min(max(a, b), c))  # median of the newest three
+            back = self._dir * (self._ext - newest)
+            noisiest = max(noise, self._filter.gate_noise_mm)
+            if back > max(BOUNCE_BACK_BANDS * self._band, BOUNCE_BACK_NOISE * noisiest):
+                return  # the readings are on their way back already: a bounce, not a hold
         # Still: the movement ended where the sled now rests.
         d = self._dir
         level = last
@@ -469,6 +487,9 @@ class TempoEngine:
         t_ext = bt[self._n_ext % BUFFER] if self._n_ext >= stop else t_arrive
         t_arrive = min(t_arrive, t_ext)
         t_depart = max(t_depart, t_ext)
+        fitted = self._fitted_turn(d, t_ext, ext)
+        if fitted is not None:
+            ext, t_arrive, t_depart = fitted
         hidden = self._turn_in_gap(n, stop)
         if hidden is not None:
             ext, t_arrive, t_depart = hidden
@@ -495,6 +516,27 @@ class TempoEngine:
         self._mv_from = ext
         self._on_stop(_TURN, d, t_arrive, ext, t_depart=t_depart, peak=peak, stall=stall)
         self._on_start(-d, t_depart)
+
+    def _fitted_turn(self, d: int, t_ext: float, ext: float) -> tuple[float, float, float] | None:
+        """The turn placed on the raw readings around it (tempo.turns), if that fits."""
+        ts: list[float] = []
+        ys: list[float] = []
+        for t_r, x_r in self._filter.accepted:
+            if t_ext - TURN_FIT_S <= t_r <= t_ext + TURN_FIT_S:
+                ts.append(t_r)
+                ys.append(x_r)
+        if ts and (ts[0] > t_ext - 0.5 * TURN_FIT_S or ts[-1] < t_ext + 0.5 * TURN_FIT_S):
+            return None  # a gap beside the turn: the gap logic places it
+        got = fit_turn(ts, ys, d, self._band)
+        if got is None:
+            return None
+        level, t_turn, t_arrive, t_depart = got
+        f = self._filter
+        if max(f.noise_mm, f.gate_noise_mm) > TURN_FIT_NOISE * self._band:
+            return None  # glare: the readings say less than the smoothed track
+        if abs(level - ext) > TURN_FIT_FRACTION * self._rom or abs(t_turn - t_ext) > TURN_FIT_S:
+            return None
+        return level, t_arrive, t_depart
 
     def _turn_in_gap(self, n: int, stop: int) -> tuple[float, float, float] | None:
         """A turnaround hidden in a gap: where the lines before and after it meet.

@@ -18,6 +18,8 @@ delay only affects when events are emitted, not the times they carry.
 
 from __future__ import annotations
 
+from collections import deque
+
 # Rejected readings that persist this many samples and agree with each other are the truth
 # after all (a violent turnaround, the sled elsewhere after a gap): they are taken back in.
 REACQUIRE_N = 7
@@ -39,6 +41,7 @@ HELD_MAX_S = 1.2
 HELD_TRUST_N = 20
 EXTRAPOLATE_MAX_S = 0.2  # the track's velocity is not trusted further ahead than this
 HELD_KEEP = 64  # held readings kept at most (bounded memory)
+ACCEPTED_KEEP = 64  # the last accepted raw readings, for fitting turning points
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
 GATE_ACCEL_MM_S2 = 3000.0
 GATE_NOISE = 2.5
@@ -102,6 +105,7 @@ class RobustFilter:
         "_trk_x",
         "_w_t",
         "_w_x",
+        "accepted",
         "backlog",
     )
 
@@ -129,6 +133,8 @@ class RobustFilter:
         self._trk_t: float | None = None  # alpha-beta tracker of accepted readings (gate only)
         self._trk_x = 0.0
         self._trk_v = 0.0
+        self.accepted: deque[tuple[float, float]] = deque(maxlen=ACCEPTED_KEEP)
+        """The last readings that passed the gate, (t_s, x_mm), oldest first."""
         self.backlog: list[tuple[float, float]] = []
         """Extra outputs when held readings were taken back in; the caller drains it."""
 
@@ -347,6 +353,7 @@ class RobustFilter:
             self.backlog.extend(self.flush())
         wt.append(t_s)
         wx.append(x_mm)
+        self.accepted.append((t_s, x_mm))
         n = len(wx)
         if n > 5:
             del wt[0]

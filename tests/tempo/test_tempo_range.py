@@ -98,3 +98,26 @@ def test_any_constant_speed_between_two_holds_is_one_phase(up_mm_s, down_mm_s, r
     assert len(reps) == 1
     for got, want in zip(_times(reps[0]), truth, strict=True):
         assert got == pytest.approx(want, abs=2.0 / rate)
+
+
+@pytest.mark.parametrize("rate", [20.0, 33.0, 50.0])
+def test_a_sharp_bounce_is_not_flattened(rate):
+    """Touch-and-go: a V at the bottom; the next rep keeps its full ROM and the bounce."""
+    knots = [(0.0, B), (2.0, B), (3.0, L), (3.5, L), (4.7, B), (4.75, B), (5.75, L)]
+    knots += [(6.5, L), (8.0, B), (10.0, B)]
+    reps = reps_of(run(BOTTOM, piecewise(knots, rate)))
+    assert len(reps) == 2
+    assert "bounce" in reps[0].flags
+    assert reps[1].rom_fraction == pytest.approx(1.0, abs=0.02)
+    assert reps[1].lockout != "partial"
+    assert reps[0].t_end == pytest.approx(crossing(knots, 3, B + BAND), abs=1.0 / rate)
+    assert reps[1].t_start == pytest.approx(crossing(knots, 5, B + BAND), abs=1.0 / rate)
+
+
+def test_a_smooth_turn_is_no_bounce():
+    """A rounded bottom turn (0.3 s within 2 %) stays a turn without the bounce flag."""
+    knots = [(0.0, B), (2.0, B), (3.0, L), (3.5, L), (5.0, B + 30), (5.2, B + 5), (5.3, B)]
+    knots += [(5.4, B + 5), (5.6, B + 30), (6.6, L), (7.5, L), (9.0, B), (11.0, B)]
+    reps = reps_of(run(BOTTOM, piecewise(knots, 50.0)))
+    assert len(reps) == 2
+    assert "bounce" not in reps[0].flags
