@@ -34,7 +34,10 @@ def replay_payloads(
             elif isinstance(event, SetDone):
                 yield set_payload(event, station=station, session=session)
 
+    feed = engine.feed
     with reader:
-        for sample in reader:
-            yield from payloads(engine.feed(sample.t_s, sample.distance_mm))
+        for t_s, distance_mm in reader.pairs():
+            events = feed(t_s, distance_mm)
+            if events:  # most samples emit nothing: no generator for them
+                yield from payloads(events)
     yield from payloads(engine.finish())

@@ -18,6 +18,7 @@ delay only affects when events are emitted, not the times they carry.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 
 # Rejected readings that persist this many samples and agree with each other are the truth
@@ -93,6 +94,7 @@ class RobustFilter:
         "_prev_t",
         "_r2",
         "_r2_i",
+        "_r2_sorted",
         "_raw_t",
         "_raw_x",
         "_repeats",
@@ -123,6 +125,7 @@ class RobustFilter:
         self._raw_x: list[float] = []
         self._r2: list[float] = []  # sizes of the last NOISE_WINDOW second differences
         self._r2_i = 0
+        self._r2_sorted: list[float] = []  # the same, kept sorted (for the median)
         self._still_noise_mm = NOISE_INITIAL_MM
         self._run_n = 0  # accepted readings identical to the one before, in a row
         self._run_t = 0.0  # time the current run of identical readings began
@@ -219,13 +222,17 @@ class RobustFilter:
                 mid = rx[0] + (x_mm - rx[0]) * (t1 - t0) / span
                 r = abs(rx[1] - mid)
                 r2 = self._r2
+                ranked = self._r2_sorted
                 if len(r2) < NOISE_WINDOW:
                     r2.append(r)
                 else:
-                    r2[self._r2_i] = r
-                    self._r2_i = (self._r2_i + 1) % NOISE_WINDOW
-                if len(r2) >= 5:
-                    self._gate_noise_mm = NOISE_SCALE * sorted(r2)[len(r2) // 2]
+                    i = self._r2_i
+                    del ranked[bisect_left(ranked, r2[i])]
+                    r2[i] = r
+                    self._r2_i = (i + 1) % NOISE_WINDOW
+                insort(ranked, r)
+                if len(ranked) >= 5:
+                    self._gate_noise_mm = NOISE_SCALE * ranked[len(ranked) // 2]
             del rt[0]
             del rx[0]
         rt.append(t_s)
