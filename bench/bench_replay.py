@@ -16,10 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sensor.synthetic import Plan, generate, write
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SEED = 4242
 SETS = 45  # about an hour with rests

@@ -214,7 +214,7 @@ class TempoEngine:
                 f.backlog.clear()
             if got is not None:
                 self._step(got[0], got[1])
-        if self._n:
+        if self._n and t_s >= self._filter.idle_after:
             # No reading accepted for a while (a gap, a stuck sensor): what the filter
             # still owes is known now, not only when the next reading arrives.
             for t_b, y_b in self._filter.idle(t_s):
@@ -267,7 +267,8 @@ class TempoEngine:
             self._end_pending(pending)
         noise = self._filter.noise_mm
         move = self._move_base
-        move = max(move, MOVE_NOISE * noise)
+        if MOVE_NOISE * noise > move:  # noqa: PLR1730 (per reading: no call)
+            move = MOVE_NOISE * noise
         if self._mode == _MOVING:
             d = self._dir
             if n >= 3:
@@ -275,7 +276,8 @@ class TempoEngine:
                 dt = t - bt[j]
                 if dt > 0.0:
                     v = d * (y - by[j]) / dt
-                    self._peak_v = max(self._peak_v, v)
+                    if v > self._peak_v:  # noqa: PLR1730 (per reading: no call)
+                        self._peak_v = v
             if d * (y - self._ext) > 0.0:
                 self._ext = y
                 self._n_ext = n
@@ -286,8 +288,9 @@ class TempoEngine:
                 # else: a turn in a gap needs three samples after it to be placed
             else:
                 trend = self._trend_base
-                trend = max(trend, TREND_NOISE * noise)
-                if n >= 3 and abs(y - by[(n - 3) % BUFFER]) <= trend:
+                if TREND_NOISE * noise > trend:  # noqa: PLR1730 (per reading: no call)
+                    trend = TREND_NOISE * noise
+                if n >= 3 and -trend <= y - by[(n - 3) % BUFFER] <= trend:
                     self._check_still(n, t, noise, trend)
         else:
             off = y - self._level
@@ -445,12 +448,19 @@ class TempoEngine:
         stop = max(n - BUFFER + 1, 0)
         lo = hi = total = by[n % BUFFER]
         k = n - 1
-        while k >= stop and bt[k % BUFFER] >= t_from:
-            v = by[k % BUFFER]
-            lo = min(lo, v)
-            hi = max(hi, v)
-            if hi - lo > band:
-                return
+        while k >= stop:
+            j = k % BUFFER
+            if bt[j] < t_from:
+                break
+            v = by[j]
+            if v < lo:
+                lo = v
+                if hi - lo > band:
+                    return
+            elif v > hi:
+                hi = v
+                if hi - lo > band:
+                    return
             total += v
             k -= 1
         count = n - k

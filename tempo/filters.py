@@ -18,6 +18,7 @@ delay only affects when events are emitted, not the times they carry.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from collections import deque
 
@@ -42,6 +43,7 @@ HELD_MAX_S = 1.2
 HELD_TRUST_N = 20
 EXTRAPOLATE_MAX_S = 0.2  # the track's velocity is not trusted further ahead than this
 HELD_KEEP = 64  # held readings kept at most (bounded memory)
+IDLE_SLACK_S = 1e-6  # rounding slack of the cheap pre-check before idle()
 ACCEPTED_KEEP = 64  # the last accepted raw readings, for fitting turning points
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
 GATE_ACCEL_MM_S2 = 3000.0
@@ -90,13 +92,15 @@ class RobustFilter:
         "_last_raw",
         "_m_t",
         "_m_v",
-        "_noise_mm",
         "_prev_t",
         "_r2",
         "_r2_i",
         "_r2_sorted",
-        "_raw_t",
-        "_raw_x",
+        "_raw_n",
+        "_raw_t0",
+        "_raw_t1",
+        "_raw_x0",
+        "_raw_x1",
         "_repeats",
         "_run_n",
         "_run_t",
@@ -109,6 +113,8 @@ class RobustFilter:
         "_w_x",
         "accepted",
         "backlog",
+        "idle_after",
+        "noise_mm",
     )
 
     def __init__(self, gate_base_mm: float) -> None:
@@ -119,10 +125,12 @@ class RobustFilter:
         self._m_v: list[float] = []
         self._held_t: list[float] = []  # rejected readings waiting for a verdict
         self._held_x: list[float] = []
-        self._noise_mm = NOISE_INITIAL_MM
+        self.noise_mm = NOISE_INITIAL_MM
+        """Running estimate of the raw reading noise (about one standard deviation)."""
         self._gate_noise_mm = NOISE_INITIAL_MM
-        self._raw_t: list[float] = []  # the last two valid readings (stuck repeats excluded)
-        self._raw_x: list[float] = []
+        # the last two valid readings (stuck repeats excluded), older first; how many so far
+        self._raw_n = 0
+        self._raw_t0 = self._raw_t1 = self._raw_x0 = self._raw_x1 = 0.0
         self._r2: list[float] = []  # sizes of the last NOISE_WINDOW second differences
         self._r2_i = 0
         self._r2_sorted: list[float] = []  # the same, kept sorted (for the median)
@@ -138,13 +146,10 @@ class RobustFilter:
         self._trk_v = 0.0
         self.accepted: deque[tuple[float, float]] = deque(maxlen=ACCEPTED_KEEP)
         """The last readings that passed the gate, (t_s, x_mm), oldest first."""
+        self.idle_after = 0.0
+        """`idle` can owe outputs only after this time (the last accepted reading + a gap)."""
         self.backlog: list[tuple[float, float]] = []
         """Extra outputs when held readings were taken back in; the caller drains it."""
-
-    @property
-    def noise_mm(self) -> float:
-        """Running estimate of the raw reading noise (about one standard deviation)."""
-        return self._noise_mm
 
     @property
     def repeats_are_stuck(self) -> bool:
@@ -170,7 +175,35 @@ class RobustFilter:
             self._last_raw = x_mm
             self._repeats = 0
             self._same_t = t_s
-        self._update_noise(t_s, x_mm)
+        # The gate's noise (inline: this runs for every reading).
+        n = self._raw_n
+        if not n or x_mm != self._raw_x1:  # a repeat says nothing new (a stuck sensor would
+            if n >= 2:  # talk the estimate down)
+                t0, t1, x0 = self._raw_t0, self._raw_t1, self._raw_x0
+                span = t_s - t0
+                if span > 0.0 and t_s - t1 <= GAP_MEAN_S:
+                    # linear motion cancels in the second difference
+                    r = self._raw_x1 - (x0 + (x_mm - x0) * (t1 - t0) / span)
+                    if r < 0.0:
+                        r = -r
+                    r2 = self._r2
+                    ranked = self._r2_sorted
+                    if len(r2) < NOISE_WINDOW:
+                        r2.append(r)
+                    else:
+                        i = self._r2_i
+                        del ranked[bisect_left(ranked, r2[i])]
+                        r2[i] = r
+                        self._r2_i = (i + 1) % NOISE_WINDOW
+                    insort(ranked, r)
+                    if len(ranked) >= 5:
+                        self._gate_noise_mm = NOISE_SCALE * ranked[len(ranked) // 2]
+            else:
+                self._raw_n = n + 1
+            self._raw_t0 = self._raw_t1
+            self._raw_x0 = self._raw_x1
+            self._raw_t1 = t_s
+            self._raw_x1 = x_mm
         trk_t = self._trk_t
         gap = t_s - self._prev_t
         self._prev_t = t_s
@@ -180,15 +213,18 @@ class RobustFilter:
             return self._accept(t_s, x_mm)
         # After a gap the sled may be anywhere, but the first readings after it may also be
         # nonsense: a far reading is held like any other until a few agree with each other.
-        gap = min(gap, GAP_GROWTH_MAX_S)
-        dt = min(t_s - trk_t, EXTRAPOLATE_MAX_S)
+        if gap > GAP_GROWTH_MAX_S:  # noqa: PLR1730 (per reading: no call)
+            gap = GAP_GROWTH_MAX_S
+        dt = t_s - trk_t
+        if dt > EXTRAPOLATE_MAX_S:  # noqa: PLR1730 (per reading: no call)
+            dt = EXTRAPOLATE_MAX_S
         pred = self._trk_x + self._trk_v * dt
         r = x_mm - pred
         # The allowance grows with the time without any reading (not with time spent
         # holding readings back, or a persistent wrong value would end up accepted), and
         # only a little: larger jumps must be confirmed by readings that agree.
         gate_n = GATE_NOISE * self._gate_noise_mm
-        gate = max(self._gate_base_mm, gate_n)
+        gate = gate_n if gate_n > self._gate_base_mm else self._gate_base_mm
         gate += 0.5 * GATE_ACCEL_MM_S2 * gap * gap
         if r > gate or r < -gate:
             return self._hold(t_s, x_mm, gate)
@@ -210,34 +246,6 @@ class RobustFilter:
             self._trk_t = t_s
         return self._accept(t_s, x_mm)
 
-    def _update_noise(self, t_s: float, x_mm: float) -> None:
-        rt, rx = self._raw_t, self._raw_x
-        if rx and x_mm == rx[-1]:
-            return  # a repeat says nothing new (and a stuck sensor would talk it down)
-        if len(rt) == 2:
-            t0, t1 = rt
-            span = t_s - t0
-            if span > 0.0 and t_s - t1 <= GAP_MEAN_S:
-                # linear motion cancels in the second difference
-                mid = rx[0] + (x_mm - rx[0]) * (t1 - t0) / span
-                r = abs(rx[1] - mid)
-                r2 = self._r2
-                ranked = self._r2_sorted
-                if len(r2) < NOISE_WINDOW:
-                    r2.append(r)
-                else:
-                    i = self._r2_i
-                    del ranked[bisect_left(ranked, r2[i])]
-                    r2[i] = r
-                    self._r2_i = (i + 1) % NOISE_WINDOW
-                insort(ranked, r)
-                if len(ranked) >= 5:
-                    self._gate_noise_mm = NOISE_SCALE * ranked[len(ranked) // 2]
-            del rt[0]
-            del rx[0]
-        rt.append(t_s)
-        rx.append(x_mm)
-
     def _hold(self, t_s: float, x_mm: float, gate: float) -> tuple[float, float] | None:
         ht, hx = self._held_t, self._held_x
         ht.append(t_s)
@@ -254,7 +262,7 @@ class RobustFilter:
         # the sled really is there.
         wt = ht[-REACQUIRE_N:]
         wx = hx[-REACQUIRE_N:]
-        tol = max(0.35 * gate, 3.0 * self._noise_mm)
+        tol = max(0.35 * gate, 3.0 * self.noise_mm)
         mt, mx, slope = _line(wt, wx)
         res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
         # The outlier forgiven must not bend the line: fit again without it, and use
@@ -341,6 +349,7 @@ class RobustFilter:
         right at the end of a trace or before a gap is not lost.
         """
         wt, wx, mt, mv = self._w_t, self._w_x, self._m_t, self._m_v
+        self.idle_after = math.inf  # nothing is owed until a reading is accepted again
         out: list[tuple[float, float]] = []
         if len(wx) == 5 and len(mv) == 3:
             out.append((mt[2], (mv[1] + mv[2]) / 2.0))
@@ -361,6 +370,7 @@ class RobustFilter:
         wt.append(t_s)
         wx.append(x_mm)
         self.accepted.append((t_s, x_mm))
+        self.idle_after = t_s + GAP_MEAN_S - IDLE_SLACK_S  # idle() checks exactly
         n = len(wx)
         if n > 5:
             del wt[0]
@@ -370,12 +380,18 @@ class RobustFilter:
             # Noise from the second difference of accepted readings around the previous
             # one (linear motion cancels); capped so one slipped spike cannot blow the
             # estimate up. The engine's thresholds use it; the gate has its own (above).
-            t0, t1, t2 = wt[-3], wt[-2], wt[-1]
-            span = t2 - t0
+            t0, t1 = wt[-3], wt[-2]
+            span = t_s - t0
             if span > 0:
-                mid = wx[-3] + (wx[-1] - wx[-3]) * (t1 - t0) / span
-                r = min(abs(wx[-2] - mid), 3.0 * self._noise_mm + 5.0)
-                self._noise_mm += NOISE_ALPHA * (r - self._noise_mm)
+                x0 = wx[-3]
+                r = wx[-2] - (x0 + (x_mm - x0) * (t1 - t0) / span)
+                if r < 0.0:
+                    r = -r
+                noise = self.noise_mm
+                cap = 3.0 * noise + 5.0
+                if r > cap:  # noqa: PLR1730 (per reading: no call)
+                    r = cap
+                self.noise_mm = noise + NOISE_ALPHA * (r - noise)
                 if -STILL_SPEED_MM_S < self._trk_v < STILL_SPEED_MM_S:
                     # the same on a still sled: what the sensor does when nothing moves
                     self._still_noise_mm += NOISE_ALPHA * (r - self._still_noise_mm)
