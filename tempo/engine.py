@@ -57,6 +57,9 @@ MERGE_HOLD_S = 0.4  # a shorter hold between movements the same way is no real s
 # (a sticking point, a pause halfway down) is part of its phase, not a boundary.
 STALL_MAX_S = 1.5
 START_ZONE_FRACTION = 0.15  # within this much of the ROM of the start side is "at the start"
+# ... and a rep that came back this much of its way out ended where it stopped, even away
+# from the start side (a calibration a little off, a rep started from higher up)
+RETURN_FRACTION = 0.85
 STILL_MIN_SAMPLES = 4
 RELEVEL_WINDOW_S = 0.5  # a small shift (under the movement threshold) that then stays
 # still this long moves the hold level
@@ -719,7 +722,12 @@ class TempoEngine:
                 self._out_stall = stall
             self._set_phase(far_pause, t_arrive)
         elif st == _BACK:
-            if kind == _HOLDING and level >= START_ZONE_FRACTION * self._rom:
+            back = self._high - level
+            if (
+                kind == _HOLDING
+                and level >= START_ZONE_FRACTION * self._rom
+                and back < RETURN_FRACTION * (self._high - self._rep_from)
+            ):
                 # Stopped away from the start side: a pause on the way back (the rep goes
                 # on the same way) or the end of the rep; STALL_MAX_S or the next
                 # movement tells which.
