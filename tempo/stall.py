@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 STALL_SPEED_RATIO = 1.0 / 3.0  # slower than this fraction of the phase's median speed
 GRID_S = 0.05  # the phase is looked at every 50 ms ...
-SPEED_SPAN_S = 0.2  # ... with its speed taken over 0.2 s centred there (smooths the noise)
+SPEED_SPAN_S = 0.3  # ... with its speed taken over 0.3 s centred there (smooths the noise)
 # A stop of D seconds makes the centred speed slow for D - EDGE_S seconds (the windows
 # that reach into the movement on either side are fast enough): added back.
 EDGE_S = SPEED_SPAN_S * (1.0 - 2.0 * STALL_SPEED_RATIO)
@@ -57,10 +57,16 @@ def longest_stall(
     ranked = sorted(speeds)
     slow = STALL_SPEED_RATIO * ranked[len(ranked) // 2]
     best_n, best_end = 0, 0
+    # A single fast grid point inside a slow stretch is noise (a sensor 1 m away makes
+    # speed over 0.2 s wobble by tens of mm/s): it does not split the stall.
+    slows = [v < slow for v in speeds]
+    for k in range(1, len(slows) - 1):
+        if not slows[k] and slows[k - 1] and slows[k + 1]:
+            slows[k] = True
     run = 0
     seen_fast = False
-    for k, v in enumerate(speeds):
-        if v < slow:
+    for k, is_slow in enumerate(slows):
+        if is_slow:
             run += 1
         else:
             if seen_fast and run > best_n:
