@@ -129,6 +129,7 @@ class TempoEngine:
         self._trend_base = TREND_FRACTION * rom
         self._level_tol = 0.25 * self._band
         self._filter = RobustFilter(gate_base_mm=max(40.0, 0.12 * rom))
+        self._smooth = self._filter.smoother
         self._bt = [0.0] * BUFFER
         self._by = [0.0] * BUFFER
         self._n = 0
@@ -211,13 +212,14 @@ class TempoEngine:
                 self._news_t = t_s
                 self._last_reading = distance_mm
             got = f.push(t_s, self._sign * (distance_mm - self._start_mm))
-            if f.backlog:
-                for t_b, y_b in f.backlog:
+            backlog = self._smooth.backlog
+            if backlog:
+                for t_b, y_b in backlog:
                     self._step(t_b, y_b)
-                f.backlog.clear()
+                backlog.clear()
             if got is not None:
                 self._step(got[0], got[1])
-        if self._n and t_s >= self._filter.idle_after:
+        if self._n and t_s >= self._smooth.idle_after:
             # No reading accepted for a while (a gap, a stuck sensor): what the filter
             # still owes is known now, not only when the next reading arrives.
             for t_b, y_b in self._filter.idle(t_s):
@@ -268,7 +270,7 @@ class TempoEngine:
         if pending is not None and t - pending[0] >= STALL_MAX_S:
             self._pending_end = None
             self._end_pending(pending)
-        noise = self._filter.noise_mm
+        noise = self._smooth.noise_mm
         move = self._move_base
         if MOVE_NOISE * noise > move:  # noqa: PLR1730 (per reading: no call)
             move = MOVE_NOISE * noise
@@ -395,7 +397,7 @@ class TempoEngine:
             return
         if slow and self._fitted_shift(k + 1, n) > trend:
             return  # in noise, the ends of a slow move can look alike: all of it does not
-        accepted = self._filter.accepted
+        accepted = self._smooth.accepted
         if len(accepted) >= 3:
             a, b, c = accepted[-1][1], accepted[-2][1], accepted[-3][1]
             newest = max(min(a, b), min(max(a, b), c))  # median of the newest three
@@ -515,7 +517,7 @@ class TempoEngine:
                 # overshoot when the sled paused there, so it turned no further than it
                 # started.
                 ext = max(ext, self._rep_from)
-                if self._high - ext >= self._rep_mm + REP_NOISE * self._filter.noise_mm:
+                if self._high - ext >= self._rep_mm + REP_NOISE * self._smooth.noise_mm:
                     self._state = _BACK
                     self._back_t0 = self._mv_t0
         peak = self._peak_v
@@ -534,7 +536,7 @@ class TempoEngine:
         """The turn placed on the raw readings around it (tempo.turns), if that fits."""
         ts: list[float] = []
         ys: list[float] = []
-        for t_r, x_r in self._filter.accepted:
+        for t_r, x_r in self._smooth.accepted:
             if t_ext - TURN_FIT_S <= t_r <= t_ext + TURN_FIT_S:
                 ts.append(t_r)
                 ys.append(x_r)

@@ -1,26 +1,20 @@
-"""Causal robust smoothing of raw distances for the engine (docs/engine.md, "Filtering").
+"""The outlier gate in front of the smoother (docs/engine.md, "Filtering", stages 1-2).
 
-Three stages, each cheap enough for a few microseconds per sample:
-
-1. Short runs of identical readings from a sensor known to be noisy are a stuck sensor:
-   the repeats count as missing. A gate holds back readings that are physically impossible
-   given the recent track (spikes, bursts of wrong readings); its allowance grows a
-   little with the time since the last reading. Held readings that persist and agree
-   with each other are taken back in, in order, so a violent turnaround, a gap or the
-   jump after a stuck sensor costs a few samples of delay but no information.
-2. A running median of five accepted readings, labelled with the time of its middle reading,
-   so a constant-velocity ramp comes out without bias or time lag, only late.
-3. A mean of three consecutive medians (skipped across gaps) to tame the noise further.
-
-The output is therefore three samples late; the engine backdates all boundaries, so this
-delay only affects when events are emitted, not the times they carry.
+Short runs of identical readings from a sensor known to be noisy are a stuck sensor: the
+repeats count as missing. A gate holds back readings that are physically impossible given
+the recent track (spikes, bursts of wrong readings); its allowance grows a little with the
+time since the last reading. Held readings that persist and agree with each other are
+taken back in, in order, so a violent turnaround, a gap or the jump after a stuck sensor
+costs a few samples of delay but no information. What passes goes to `tempo.smoother`
+(a median of five and a mean of three, three samples late; the engine backdates every
+boundary, so the delay only affects when events are emitted, not the times they carry).
 """
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, insort
-from collections import deque
+
+from tempo.smoother import GAP_MEAN_S, NOISE_INITIAL_MM, Smoother
 
 # Rejected readings that persist this many samples and agree with each other are the truth
 # after all (a violent turnaround, the sled elsewhere after a gap): they are taken back in.
@@ -43,8 +37,6 @@ HELD_MAX_S = 1.2
 HELD_TRUST_N = 20
 EXTRAPOLATE_MAX_S = 0.2  # the track's velocity is not trusted further ahead than this
 HELD_KEEP = 64  # held readings kept at most (bounded memory)
-IDLE_SLACK_S = 1e-6  # rounding slack of the cheap pre-check before idle()
-ACCEPTED_KEEP = 64  # the last accepted raw readings, for fitting turning points
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
 GATE_ACCEL_MM_S2 = 3000.0
 GATE_NOISE = 2.5
@@ -58,10 +50,7 @@ STUCK_REPEATS = 3
 STUCK_NOISE_MM = 1.5
 STUCK_MAX_S = 1.0
 STILL_SPEED_MM_S = 50.0
-GAP_MEAN_S = 0.25
 GAP_GROWTH_MAX_S = 0.12  # the gate stops growing after this long without readings
-NOISE_ALPHA = 0.05
-NOISE_INITIAL_MM = 1.0
 # The noise is the median size of the last NOISE_WINDOW second differences of every valid
 # reading (accepted or held back), scaled to one standard deviation of Gaussian noise: a
 # spike or a burst of wrong readings only makes a few large differences, at its edges, so
@@ -90,8 +79,6 @@ class RobustFilter:
         "_held_t",
         "_held_x",
         "_last_raw",
-        "_m_t",
-        "_m_v",
         "_prev_t",
         "_r2",
         "_r2_i",
@@ -105,28 +92,18 @@ class RobustFilter:
         "_run_n",
         "_run_t",
         "_same_t",
-        "_still_noise_mm",
         "_trk_t",
         "_trk_v",
         "_trk_x",
-        "_w_t",
-        "_w_x",
-        "accepted",
-        "backlog",
-        "idle_after",
-        "noise_mm",
+        "smoother",
     )
 
     def __init__(self, gate_base_mm: float) -> None:
         self._gate_base_mm = gate_base_mm
-        self._w_t: list[float] = []  # accepted readings, oldest first, at most five
-        self._w_x: list[float] = []
-        self._m_t: list[float] = []  # last three medians
-        self._m_v: list[float] = []
+        self.smoother = Smoother()
+        """The stage after the gate; its noise estimates are the engine's."""
         self._held_t: list[float] = []  # rejected readings waiting for a verdict
         self._held_x: list[float] = []
-        self.noise_mm = NOISE_INITIAL_MM
-        """Running estimate of the raw reading noise (about one standard deviation)."""
         self._gate_noise_mm = NOISE_INITIAL_MM
         # the last two valid readings (stuck repeats excluded), older first; how many so far
         self._raw_n = 0
@@ -134,7 +111,6 @@ class RobustFilter:
         self._r2: list[float] = []  # sizes of the last NOISE_WINDOW second differences
         self._r2_i = 0
         self._r2_sorted: list[float] = []  # the same, kept sorted (for the median)
-        self._still_noise_mm = NOISE_INITIAL_MM
         self._run_n = 0  # accepted readings identical to the one before, in a row
         self._run_t = 0.0  # time the current run of identical readings began
         self._last_raw = -1.0
@@ -144,17 +120,21 @@ class RobustFilter:
         self._trk_t: float | None = None  # alpha-beta tracker of accepted readings (gate only)
         self._trk_x = 0.0
         self._trk_v = 0.0
-        self.accepted: deque[tuple[float, float]] = deque(maxlen=ACCEPTED_KEEP)
-        """The last readings that passed the gate, (t_s, x_mm), oldest first."""
-        self.idle_after = 0.0
-        """`idle` can owe outputs only after this time (the last accepted reading + a gap)."""
-        self.backlog: list[tuple[float, float]] = []
-        """Extra outputs when held readings were taken back in; the caller drains it."""
+
+    @property
+    def noise_mm(self) -> float:
+        """The smoother's running estimate of the reading noise (one deviation)."""
+        return self.smoother.noise_mm
+
+    @property
+    def backlog(self) -> list[tuple[float, float]]:
+        """Extra outputs (a flush at a gap, readings taken back in); the caller drains it."""
+        return self.smoother.backlog
 
     @property
     def repeats_are_stuck(self) -> bool:
         """Whether identical readings in a row mean a stuck sensor (it is noisy when still)."""
-        return self._still_noise_mm >= STUCK_NOISE_MM
+        return self.smoother.still_noise_mm >= STUCK_NOISE_MM
 
     @property
     def gate_noise_mm(self) -> float:
@@ -167,7 +147,7 @@ class RobustFilter:
             self._repeats += 1
             if (
                 self._repeats >= STUCK_REPEATS
-                and self._still_noise_mm >= STUCK_NOISE_MM
+                and self.smoother.still_noise_mm >= STUCK_NOISE_MM
                 and t_s - self._same_t < STUCK_MAX_S
             ):
                 return None
@@ -210,7 +190,7 @@ class RobustFilter:
         if trk_t is None:
             self._trk_t = t_s
             self._trk_x = x_mm
-            return self._accept(t_s, x_mm)
+            return self.smoother.accept(t_s, x_mm, True)
         # After a gap the sled may be anywhere, but the first readings after it may also be
         # nonsense: a far reading is held like any other until a few agree with each other.
         if gap > GAP_GROWTH_MAX_S:  # noqa: PLR1730 (per reading: no call)
@@ -231,7 +211,8 @@ class RobustFilter:
         if self._held_t:
             self._held_t.clear()
             self._held_x.clear()
-        if self._w_x and x_mm == self._w_x[-1]:
+        last = self.smoother.window_x
+        if last and x_mm == last[-1]:
             self._run_n += 1
         else:
             self._run_n = 0
@@ -244,7 +225,8 @@ class RobustFilter:
             self._trk_x = pred + TRACK_ALPHA * k * r
             self._trk_v += TRACK_BETA * k * k * r / dt
             self._trk_t = t_s
-        return self._accept(t_s, x_mm)
+        trk_v = self._trk_v
+        return self.smoother.accept(t_s, x_mm, -STILL_SPEED_MM_S < trk_v < STILL_SPEED_MM_S)
 
     def _hold(self, t_s: float, x_mm: float, gate: float) -> tuple[float, float] | None:
         ht, hx = self._held_t, self._held_x
@@ -262,7 +244,7 @@ class RobustFilter:
         # the sled really is there.
         wt = ht[-REACQUIRE_N:]
         wx = hx[-REACQUIRE_N:]
-        tol = max(0.35 * gate, 3.0 * self.noise_mm)
+        tol = max(0.35 * gate, 3.0 * self.smoother.noise_mm)
         mt, mx, slope = _line(wt, wx)
         res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
         # The outlier forgiven must not bend the line: fit again without it, and use
@@ -321,11 +303,13 @@ class RobustFilter:
         ht.clear()
         hx.clear()
         out = None
+        accept = self.smoother.accept
+        still = -STILL_SPEED_MM_S < slope < STILL_SPEED_MM_S
         for pt, px in pts:
-            got = self._accept(pt, px)
+            got = accept(pt, px, still)
             if got is not None:
                 if out is not None:
-                    self.backlog.append(out)
+                    self.smoother.backlog.append(out)
                 out = got
         return out
 
@@ -337,10 +321,9 @@ class RobustFilter:
         a stop just before a gap (or a stuck sensor) is not confirmed only after it.
         Readings held back by the gate may still be taken back in: then nothing yet.
         """
-        wt = self._w_t
-        if wt and not self._held_t and t_s - wt[-1] > GAP_MEAN_S:
-            return self.flush()
-        return []
+        if self._held_t:
+            return []
+        return self.smoother.owed(t_s)
 
     def flush(self) -> list[tuple[float, float]]:
         """The outputs still owed for the newest readings (end of stream, or before a gap).
@@ -348,63 +331,4 @@ class RobustFilter:
         They come from shrinking windows, so they are noisier than the rest, but a stop
         right at the end of a trace or before a gap is not lost.
         """
-        wt, wx, mt, mv = self._w_t, self._w_x, self._m_t, self._m_v
-        self.idle_after = math.inf  # nothing is owed until a reading is accepted again
-        out: list[tuple[float, float]] = []
-        if len(wx) == 5 and len(mv) == 3:
-            out.append((mt[2], (mv[1] + mv[2]) / 2.0))
-            four = sorted(wx[1:])
-            out.append((wt[3], (four[1] + four[2]) / 2.0))
-            out.append((wt[4], sorted(wx[2:])[1]))
-        wt.clear()
-        wx.clear()
-        mt.clear()
-        mv.clear()
-        return out
-
-    def _accept(self, t_s: float, x_mm: float) -> tuple[float, float] | None:
-        wt, wx = self._w_t, self._w_x
-        if wt and t_s - wt[-1] > GAP_MEAN_S:
-            # A gap: the sled may have turned in it; windows must not smear across it.
-            self.backlog.extend(self.flush())
-        wt.append(t_s)
-        wx.append(x_mm)
-        self.accepted.append((t_s, x_mm))
-        self.idle_after = t_s + GAP_MEAN_S - IDLE_SLACK_S  # idle() checks exactly
-        n = len(wx)
-        if n > 5:
-            del wt[0]
-            del wx[0]
-            n = 5
-        if n >= 3:
-            # Noise from the second difference of accepted readings around the previous
-            # one (linear motion cancels); capped so one slipped spike cannot blow the
-            # estimate up. The engine's thresholds use it; the gate has its own (above).
-            t0, t1 = wt[-3], wt[-2]
-            span = t_s - t0
-            if span > 0:
-                x0 = wx[-3]
-                r = wx[-2] - (x0 + (x_mm - x0) * (t1 - t0) / span)
-                if r < 0.0:
-                    r = -r
-                noise = self.noise_mm
-                cap = 3.0 * noise + 5.0
-                if r > cap:  # noqa: PLR1730 (per reading: no call)
-                    r = cap
-                self.noise_mm = noise + NOISE_ALPHA * (r - noise)
-                if -STILL_SPEED_MM_S < self._trk_v < STILL_SPEED_MM_S:
-                    # the same on a still sled: what the sensor does when nothing moves
-                    self._still_noise_mm += NOISE_ALPHA * (r - self._still_noise_mm)
-        if n < 5:
-            return None
-        m = sorted(wx)[2]
-        mt, mv = self._m_t, self._m_v
-        mt.append(wt[2])
-        mv.append(m)
-        if len(mv) > 3:
-            del mt[0]
-            del mv[0]
-        elif len(mv) < 3:
-            return None
-        y = mv[1] if mt[2] - mt[0] > GAP_MEAN_S else (mv[0] + mv[1] + mv[2]) / 3.0
-        return mt[1], y
+        return self.smoother.flush()
