@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
-from tempo import EngineSettings, Rep, SetDone, TempoEngine
+from tempo import TIMES_UNKNOWN, EngineSettings, Rep, SetDone, TempoEngine
 
 
 class Span(Protocol):
@@ -62,12 +62,14 @@ class Scoreboard:
 
     def __init__(self) -> None:
         self.sessions = self.exact = self.sets_exact = self.true_total = self.got_total = 0
-        self.errors: dict[str, list[float]] = {k: [] for k in TIMES}
+        self.errors: dict[str, list[float]] = {k: [] for k in TIMES}  # reps with known times
+        self.errors_all: dict[str, list[float]] = {k: [] for k in TIMES}  # every matched rep
         self.delay_end: list[float] = []
         self.delay_stop: list[float] = []
         self.delay_stop_50: list[float] = []
         self.lock_ok = self.lock_n = 0
         self.clear_ok = self.clear_n = 0  # reps whose truth is clear of the verdict thresholds
+        self.unknown = 0  # reps the engine flagged times_unknown (a sensor fault during them)
 
     def add(
         self,
@@ -84,8 +86,13 @@ class Scoreboard:
         self.exact += len(reps) == len(truth)
         self.sets_exact += [s.reps for s in sets] == true_set_reps
         for tr, r in match(truth, reps):
+            known = TIMES_UNKNOWN not in r.flags
+            self.unknown += not known
             for k in TIMES:
-                self.errors[k].append(abs(getattr(r, k) - getattr(tr, k)) * 1000.0)
+                error = abs(getattr(r, k) - getattr(tr, k)) * 1000.0
+                self.errors_all[k].append(error)
+                if known:
+                    self.errors[k].append(error)
             self.delay_end.append((r.t_confirmed - tr.t_end) * 1000.0)
             self.delay_stop.append((r.t_confirmed - tr.t_stop) * 1000.0)
             if rate_hz == 50.0:
@@ -102,9 +109,15 @@ class Scoreboard:
         print(f"rep count exact:        {self.exact}/{n} traces ({100.0 * self.exact / n:.1f} %)")
         print(f"set split exact:        {self.sets_exact}/{n} traces")
         print(f"reps true/counted:      {self.true_total}/{self.got_total}")
+        print(f"reps flagged times_unknown (a sensor fault hid a boundary): {self.unknown}")
         print("phase time error |engine - truth| in ms (median / 95th pct):")
+        print("            every rep        reps with known times")
         for k in TIMES:
-            print(f"  {k:8s}  {pct(self.errors[k], 0.5):6.0f} / {pct(self.errors[k], 0.95):6.0f}")
+            a, e = self.errors_all[k], self.errors[k]
+            print(
+                f"  {k:8s}  {pct(a, 0.5):6.0f} / {pct(a, 0.95):6.0f}"
+                f"     {pct(e, 0.5):6.0f} / {pct(e, 0.95):6.0f}"
+            )
         lockout = (
             f"lockout verdict:        {self.lock_ok}/{self.lock_n} "
             f"({100.0 * self.lock_ok / max(self.lock_n, 1):.1f} %)"

@@ -58,7 +58,10 @@ def replay_payloads(
                 payload = set_payload(event, station=station, session=session, leg=given.leg)
                 yield {**payload, **fields}
 
+    feed = engine.feed
     with reader:
-        for sample in reader:
-            yield from payloads(engine.feed(sample.t_s, sample.distance_mm))
+        for t_s, distance_mm in reader.pairs():
+            events = feed(t_s, distance_mm)
+            if events:  # most samples emit nothing: no generator for them
+                yield from payloads(events)
     yield from payloads(engine.finish())

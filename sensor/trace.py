@@ -22,6 +22,16 @@ TRACE_FORMAT_VERSION = 1
 REQUIRED_COLUMNS = ("t_s", "distance_mm")
 
 
+SHOWN_MAX = 60  # characters of a bad field or header quoted in an error message
+
+
+def _shown(text: str) -> str:
+    """A piece of the file for an error message: escaped (no control characters) and cut."""
+    if len(text) > SHOWN_MAX:
+        return repr(text[:SHOWN_MAX]) + f"... ({len(text)} characters)"
+    return repr(text)
+
+
 class TraceError(ValueError):
     """Malformed trace: the message starts with `FILE:LINE:`."""
 
@@ -85,48 +95,78 @@ class TraceReader:
             columns = [c.strip() for c in line.split(",")]
             for col in REQUIRED_COLUMNS:
                 if col not in columns:
-                    raise self._fail(f"header lacks the {col} column (got {','.join(columns)})")
+                    raise self._fail(f"header lacks the {col} column (got {_shown(line)})")
             self._t_col = columns.index("t_s")
             self._d_col = columns.index("distance_mm")
             self._ncols = len(columns)
             version = self.metadata.get("format_version")
             if version is not None and version != str(TRACE_FORMAT_VERSION):
                 raise self._fail(
-                    f"format_version={version} is not supported "
+                    f"format_version={_shown(version)} is not supported "
                     f"(this reader reads {TRACE_FORMAT_VERSION})"
                 )
             return
 
     def __iter__(self) -> Iterator[Sample]:
+        for t_s, reading in self.pairs():
+            yield Sample(t_s, reading)
+
+    def pairs(self) -> Iterator[tuple[float, int | None]]:
+        """The samples as plain `(t_s, distance_mm)` tuples: the fast path (replay)."""
         last_t = -math.inf
+        inf = math.inf
         t_col, d_col, ncols = self._t_col, self._d_col, self._ncols
-        while (line := self._next_line()) is not None:
-            if not line.strip() or line.startswith("#"):
-                continue
-            fields = line.split(",")
-            if len(fields) != ncols:
-                raise self._fail(f"expected {ncols} fields, got {len(fields)}")
-            t_text = fields[t_col].strip()
-            try:
-                t_s = float(t_text)
-            except ValueError:
-                raise self._fail(f"t_s is not a number: {t_text!r}") from None
-            if not math.isfinite(t_s) or t_s < 0:
-                raise self._fail(f"t_s must be a finite number >= 0, got {t_text!r}")
-            if t_s < last_t:
-                raise self._fail(f"t_s goes backwards ({t_s:g} after {last_t:g})")
-            last_t = t_s
-            d_text = fields[d_col].strip()
-            if d_text:
+        simple = (t_col, d_col, ncols) == (0, 1, 2)
+        line_no = self._line_no
+        try:
+            for raw in self._file:
+                line_no += 1
                 try:
-                    reading = int(d_text)
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    self._line_no = line_no
+                    raise self._fail("not UTF-8 text") from None
+                first = line[:1]
+                if first == "#" or not line.strip():
+                    continue
+                fields = line.split(",")
+                if len(fields) != ncols:
+                    self._line_no = line_no
+                    raise self._fail(f"expected {ncols} fields, got {len(fields)}")
+                if simple:
+                    t_text, d_text = fields
+                else:
+                    t_text, d_text = fields[t_col], fields[d_col]
+                try:
+                    t_s = float(t_text)  # surrounding blanks and the line end are allowed
                 except ValueError:
-                    raise self._fail(f"distance_mm is not an integer: {d_text!r}") from None
-                if reading < 0:
+                    self._line_no = line_no
+                    raise self._fail(f"t_s is not a number: {_shown(t_text.strip())}") from None
+                if not 0.0 <= t_s < inf:  # also refuses NaN
+                    self._line_no = line_no
+                    raise self._fail(
+                        f"t_s must be a finite number >= 0, got {_shown(t_text.strip())}"
+                    )
+                if t_s < last_t:
+                    self._line_no = line_no
+                    raise self._fail(f"t_s goes backwards ({t_s:g} after {last_t:g})")
+                last_t = t_s
+                try:
+                    reading: int | None = int(d_text)
+                except ValueError:
+                    d_text = d_text.strip()
+                    if d_text:
+                        self._line_no = line_no
+                        raise self._fail(
+                            f"distance_mm is not an integer: {_shown(d_text)}"
+                        ) from None
+                    reading = None
+                if reading is not None and reading < 0:
+                    self._line_no = line_no
                     raise self._fail(f"distance_mm is negative: {reading}")
-                yield Sample(t_s, reading)
-            else:
-                yield Sample(t_s, None)
+                yield t_s, reading
+        finally:
+            self._line_no = line_no
         self.close()
 
     def close(self) -> None:

@@ -22,6 +22,8 @@ from tempo.events import Event, Phase, PhaseChanged, Rep, SetDone
 from tempo.filters import RobustFilter
 from tempo.scoring import BOUNCE_MAX_S, eccentric_score, lockout_verdict, rep_flags, set_summary
 from tempo.settings import EngineSettings
+from tempo.stall import longest_stall
+from tempo.turns import fit_turn
 
 # Readings outside [MIN_VALID_MM, OUT_OF_RANGE_MM) are missing samples, not distances:
 # the VL53L0X reports 8190/8191 (and other codes) when it sees nothing, and collapses to a
@@ -34,6 +36,9 @@ REP_FRACTION = 0.30  # smallest excursion (out and back) that is a rep
 REP_NOISE = 1.5  # ... plus this many noise deviations, so noise alone never completes one
 MOVE_FRACTION = 0.05  # leaving a stop by this much confirms a movement
 MOVE_NOISE = 1.5  # ... or by this many noise deviations, whichever is larger
+# Coming back from a moving extreme: noise on a slow move makes wiggles of the smoothed
+# track well over 1.5 deviations, and a wiggle taken for a turn cuts a phase in two.
+REVERSAL_NOISE = 2.5
 STILL_FRACTION = 0.025  # the track stays within this band while still
 STILL_NOISE = 1.5
 TREND_FRACTION = 0.01  # ... and drifts less than this across the still window
@@ -41,18 +46,50 @@ TREND_NOISE = 0.8
 STILL_WINDOW_S = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
 STILL_WINDOW_MAX_S = 0.6
 NOISE_REF_MM = 4.0
+# ... and with the slowness of the movement that came in: the window is long enough for
+# that movement, kept up, to have moved SLOW_MOVE_TRENDS times the trend threshold, so a
+# constant-speed lowering of any tempo is never taken for stillness (docs/engine.md).
+SLOW_MOVE_TRENDS = 3.0
+STILL_WINDOW_SLOW_MAX_S = 2.0
+SLOWEST_PHASE_SPEED_MM_S = 13.0  # a 15 s negative over 200 mm
 MERGE_HOLD_S = 0.4  # a shorter hold between movements the same way is no real stop
+# Away from the start side a stop of up to this long that goes on the same way afterwards
+# (a sticking point, a pause halfway down) is part of its phase, not a boundary.
+STALL_MAX_S = 1.5
+START_ZONE_FRACTION = 0.15  # within this much of the ROM of the start side is "at the start"
+# ... and a rep that came back this much of its way out ended where it stopped, even away
+# from the start side (a calibration a little off, a rep started from higher up)
+RETURN_FRACTION = 0.85
 STILL_MIN_SAMPLES = 4
 RELEVEL_WINDOW_S = 0.5  # a small shift (under the movement threshold) that then stays
 # still this long moves the hold level
 HOLD_MEAN_MAX = 100  # the hold level is a running mean over at most this many samples
 FAULT_GAP_S = 2.0  # no valid reading this long is a fault: a rep in progress is dropped
+# No news this long (no valid reading, or the same reading over and over from a sensor that
+# is noisy when still: frozen) is a sensor fault: a rep it touches has unknown phase times.
+FAULT_MIN_S = 0.5
+FAULTS_KEPT = 8  # recent fault intervals remembered (bounded memory)
+FAULT_MARGIN_S = 0.15  # a boundary this close to a fault was not seen either
 GAP_TURN_S = 0.2  # a turnaround next to a gap this long is looked for inside the gap
 GAP_SLOPE_BACK = (2, 4, 6)  # samples back for the slope into such a gap
 GAP_SLOPE_MAX_S = 0.4
 GAP_FLAT_N = 4  # ... or within this many samples after the extreme
 STILL_GAP_S = 0.4  # a hold is never confirmed across a gap this long
 BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
+TURN_FIT_S = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
+# ... and the fit is used only while the noise is under this many 2 % bands, and if its
+# turn lies within this fraction of the ROM of the smoothed one
+TURN_FIT_NOISE = 2.5
+TURN_FIT_FRACTION = 0.1
+# The smoothed track flattens a bounce for a few samples, as if the sled were still; the
+# newest readings then are already this far back from the extreme: no hold.
+BOUNCE_BACK_BANDS = 2.0
+BOUNCE_BACK_NOISE = 3.0
+TRAIL_MAX = 512  # the current movement's track, thinned to every other sample when full
+
+Stall = tuple[float, float | None]  # seconds, position of its middle (tempo.stall)
+PendingEnd = tuple[float, float, float, Stall]  # t_arrive, level, peak speed, stall
+NO_STALL: Stall = (0.0, None)
 
 _HOLD = 0
 _MOVING = 1
@@ -92,11 +129,15 @@ class TempoEngine:
         self._trend_base = TREND_FRACTION * rom
         self._level_tol = 0.25 * self._band
         self._filter = RobustFilter(gate_base_mm=max(40.0, 0.12 * rom))
+        self._smooth = self._filter.smoother
         self._bt = [0.0] * BUFFER
         self._by = [0.0] * BUFFER
         self._n = 0
         self._y: float | None = None
         self._last_valid_t = 0.0
+        self._news_t = 0.0  # last reading that said something new
+        self._last_reading: int | None = None
+        self._faults: list[tuple[float, float]] = []
         self._restart = False
         # segmenter
         self._mode = _HOLD
@@ -110,6 +151,12 @@ class TempoEngine:
         self._peak_v = 0.0
         # the movement that ended in the current hold: direction, arrival, start, from, peak
         self._held_move: tuple[int, float, float, float, float] | None = None
+        # a rep whose way back stopped away from the start side: (t_arrive, level, peak)
+        self._pending_end: PendingEnd | None = None
+        # the current movement's track since it began (for its stall), and the out phase's
+        self._trail_t: list[float] = []
+        self._trail_y: list[float] = []
+        self._out_stall = NO_STALL
         # rep machine
         self._state = _LOW
         self._base = 0.0
@@ -156,14 +203,23 @@ class TempoEngine:
                 self._after_fault_gap()
             self._last_valid_t = t_s
             f = self._filter
+            if distance_mm != self._last_reading or not f.repeats_are_stuck:
+                if t_s - self._news_t >= FAULT_MIN_S and self._n:
+                    faults = self._faults
+                    faults.append((self._news_t, t_s))
+                    if len(faults) > FAULTS_KEPT:
+                        del faults[0]
+                self._news_t = t_s
+                self._last_reading = distance_mm
             got = f.push(t_s, self._sign * (distance_mm - self._start_mm))
-            if f.backlog:
-                for t_b, y_b in f.backlog:
+            backlog = self._smooth.backlog
+            if backlog:
+                for t_b, y_b in backlog:
                     self._step(t_b, y_b)
-                f.backlog.clear()
+                backlog.clear()
             if got is not None:
                 self._step(got[0], got[1])
-        if self._n:
+        if self._n and t_s >= self._smooth.idle_after:
             # No reading accepted for a while (a gap, a stuck sensor): what the filter
             # still owes is known now, not only when the next reading arrives.
             for t_b, y_b in self._filter.idle(t_s):
@@ -199,14 +255,25 @@ class TempoEngine:
         by[i] = y
         self._n = n + 1
         self._y = y
+        trail_t = self._trail_t
+        trail_t.append(t)
+        self._trail_y.append(y)
+        if len(trail_t) > TRAIL_MAX:
+            del trail_t[::2]
+            del self._trail_y[::2]
         if n == 0 or self._restart:
             self._restart = False
             self._level = y
             self._base = y
             return
-        noise = self._filter.noise_mm
+        pending = self._pending_end
+        if pending is not None and t - pending[0] >= STALL_MAX_S:
+            self._pending_end = None
+            self._end_pending(pending)
+        noise = self._smooth.noise_mm
         move = self._move_base
-        move = max(move, MOVE_NOISE * noise)
+        if MOVE_NOISE * noise > move:  # noqa: PLR1730 (per reading: no call)
+            move = MOVE_NOISE * noise
         if self._mode == _MOVING:
             d = self._dir
             if n >= 3:
@@ -214,19 +281,21 @@ class TempoEngine:
                 dt = t - bt[j]
                 if dt > 0.0:
                     v = d * (y - by[j]) / dt
-                    self._peak_v = max(self._peak_v, v)
+                    if v > self._peak_v:  # noqa: PLR1730 (per reading: no call)
+                        self._peak_v = v
             if d * (y - self._ext) > 0.0:
                 self._ext = y
                 self._n_ext = n
-            elif d * (self._ext - y) >= move:
+            elif d * (self._ext - y) >= move and d * (self._ext - y) >= REVERSAL_NOISE * noise:
                 a = self._gap_at_turn(n)
                 if a is None or n >= a + 3:
                     self._reversal(n, t, y)
                 # else: a turn in a gap needs three samples after it to be placed
             else:
                 trend = self._trend_base
-                trend = max(trend, TREND_NOISE * noise)
-                if n >= 3 and abs(y - by[(n - 3) % BUFFER]) <= trend:
+                if TREND_NOISE * noise > trend:  # noqa: PLR1730 (per reading: no call)
+                    trend = TREND_NOISE * noise
+                if n >= 3 and -trend <= y - by[(n - 3) % BUFFER] <= trend:
                     self._check_still(n, t, noise, trend)
         else:
             off = y - self._level
@@ -269,6 +338,12 @@ class TempoEngine:
         """
         for t_b, y_b in self._filter.flush():
             self._step(t_b, y_b)
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            self._end_pending(pending)
+        self._trail_t = []
+        self._trail_y = []
         self._mode = _HOLD
         self._dir = 0
         self._hold_n = 1
@@ -288,8 +363,16 @@ class TempoEngine:
         lo = hi = by[n % BUFFER]
         k = n - 1
         count = 1
-        window = STILL_WINDOW_S * noise / NOISE_REF_MM
-        t_from = t - min(max(window, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
+        window = min(max(STILL_WINDOW_S * noise / NOISE_REF_MM, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
+        travel = self._dir * (self._ext - self._mv_from)
+        slow = False
+        if t > self._mv_t0 and travel > 0.0:
+            speed = max(travel / (t - self._mv_t0), SLOWEST_PHASE_SPEED_MM_S)
+            slow_window = min(SLOW_MOVE_TRENDS * trend / speed, STILL_WINDOW_SLOW_MAX_S)
+            if slow_window > window:
+                window = slow_window
+                slow = True
+        t_from = t - window
         stop = max(n - BUFFER + 1, 0)
         while k >= stop:
             j = k % BUFFER
@@ -312,6 +395,16 @@ class TempoEngine:
         last = (by[n % BUFFER] + by[(n - 1) % BUFFER] + by[(n - 2) % BUFFER]) / 3.0
         if abs(last - first) > trend:
             return
+        if slow and self._fitted_shift(k + 1, n) > trend:
+            return  # in noise, the ends of a slow move can look alike: all of it does not
+        accepted = self._smooth.accepted
+        if len(accepted) >= 3:
+            a, b, c = accepted[-1][1], accepted[-2][1], accepted[-3][1]
+            newest = max(min(a, b), min(max(a, b), c))  # median of the newest three
+            back = self._dir * (self._ext - newest)
+            noisiest = max(noise, self._filter.gate_noise_mm)
+            if back > max(BOUNCE_BACK_BANDS * self._band, BOUNCE_BACK_NOISE * noisiest):
+                return  # the readings are on their way back already: a bounce, not a hold
         # Still: the movement ended where the sled now rests.
         d = self._dir
         level = last
@@ -325,23 +418,54 @@ class TempoEngine:
         self._level = level
         self._hold_n = 3
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak)
-        self._on_stop(_HOLDING, d, t_arrive, level, t_depart=None, peak=peak)
+        stall = self._stall_until(t_arrive)
+        self._on_stop(_HOLDING, d, t_arrive, level, t_depart=None, peak=peak, stall=stall)
+
+    def _fitted_shift(self, k0: int, k1: int) -> float:
+        """How far the least-squares line through smoothed samples k0..k1 moves across them."""
+        bt, by = self._bt, self._by
+        t0 = bt[k0 % BUFFER]
+        st = sy = stt = sty = 0.0
+        for k in range(k0, k1 + 1):
+            j = k % BUFFER
+            u = bt[j] - t0
+            v = by[j]
+            st += u
+            sy += v
+            stt += u * u
+            sty += u * v
+        m = k1 - k0 + 1
+        den = m * stt - st * st
+        if den <= 0.0:
+            return 0.0
+        slope = (m * sty - st * sy) / den
+        return abs(slope) * (bt[k1 % BUFFER] - t0)
 
     def _maybe_relevel(self, n: int, t: float, noise: float) -> None:
         """The sled moved a little and stopped again: that is the new hold level."""
         bt, by = self._bt, self._by
         band = max(self._still_base, STILL_NOISE * noise)
         trend = max(self._trend_base, TREND_NOISE * noise)
-        t_from = t - RELEVEL_WINDOW_S
+        # Long enough that the slowest phase would have moved well past the trend: the
+        # level follows drift, never a slow lowering.
+        window = max(RELEVEL_WINDOW_S, SLOW_MOVE_TRENDS * trend / SLOWEST_PHASE_SPEED_MM_S)
+        t_from = t - min(window, STILL_WINDOW_SLOW_MAX_S)
         stop = max(n - BUFFER + 1, 0)
         lo = hi = total = by[n % BUFFER]
         k = n - 1
-        while k >= stop and bt[k % BUFFER] >= t_from:
-            v = by[k % BUFFER]
-            lo = min(lo, v)
-            hi = max(hi, v)
-            if hi - lo > band:
-                return
+        while k >= stop:
+            j = k % BUFFER
+            if bt[j] < t_from:
+                break
+            v = by[j]
+            if v < lo:
+                lo = v
+                if hi - lo > band:
+                    return
+            elif v > hi:
+                hi = v
+                if hi - lo > band:
+                    return
             total += v
             k -= 1
         count = n - k
@@ -352,6 +476,8 @@ class TempoEngine:
         mean = total / count
         if abs(last - first) > trend or abs(by[n % BUFFER] - mean) > max(self._level_tol, noise):
             return  # still moving, if slowly: not a new level (yet)
+        if self._fitted_shift(k + 1, n) > trend:
+            return
         self._level = mean
         self._hold_n = count
 
@@ -376,6 +502,9 @@ class TempoEngine:
         t_ext = bt[self._n_ext % BUFFER] if self._n_ext >= stop else t_arrive
         t_arrive = min(t_arrive, t_ext)
         t_depart = max(t_depart, t_ext)
+        fitted = self._fitted_turn(d, t_ext, ext)
+        if fitted is not None:
+            ext, t_arrive, t_depart = fitted
         hidden = self._turn_in_gap(n, stop)
         if hidden is not None:
             ext, t_arrive, t_depart = hidden
@@ -388,18 +517,41 @@ class TempoEngine:
                 # overshoot when the sled paused there, so it turned no further than it
                 # started.
                 ext = max(ext, self._rep_from)
-                if self._high - ext >= self._rep_mm + REP_NOISE * self._filter.noise_mm:
+                if self._high - ext >= self._rep_mm + REP_NOISE * self._smooth.noise_mm:
                     self._state = _BACK
                     self._back_t0 = self._mv_t0
         peak = self._peak_v
+        stall = self._stall_until(t_arrive)
+        self._restart_trail(t_depart)
         self._dir = -d
         self._ext = y
         self._n_ext = n
         self._peak_v = 0.0
         self._mv_t0 = t_depart
         self._mv_from = ext
-        self._on_stop(_TURN, d, t_arrive, ext, t_depart=t_depart, peak=peak)
+        self._on_stop(_TURN, d, t_arrive, ext, t_depart=t_depart, peak=peak, stall=stall)
         self._on_start(-d, t_depart)
+
+    def _fitted_turn(self, d: int, t_ext: float, ext: float) -> tuple[float, float, float] | None:
+        """The turn placed on the raw readings around it (tempo.turns), if that fits."""
+        ts: list[float] = []
+        ys: list[float] = []
+        for t_r, x_r in self._smooth.accepted:
+            if t_ext - TURN_FIT_S <= t_r <= t_ext + TURN_FIT_S:
+                ts.append(t_r)
+                ys.append(x_r)
+        if ts and (ts[0] > t_ext - 0.5 * TURN_FIT_S or ts[-1] < t_ext + 0.5 * TURN_FIT_S):
+            return None  # a gap beside the turn: the gap logic places it
+        got = fit_turn(ts, ys, d, self._band)
+        if got is None:
+            return None
+        level, t_turn, t_arrive, t_depart = got
+        f = self._filter
+        if max(f.noise_mm, f.gate_noise_mm) > TURN_FIT_NOISE * self._band:
+            return None  # glare: the readings say less than the smoothed track
+        if abs(level - ext) > TURN_FIT_FRACTION * self._rom or abs(t_turn - t_ext) > TURN_FIT_S:
+            return None
+        return level, t_arrive, t_depart
 
     def _turn_in_gap(self, n: int, stop: int) -> tuple[float, float, float] | None:
         """A turnaround hidden in a gap: where the lines before and after it meet.
@@ -475,12 +627,52 @@ class TempoEngine:
         self._mv_t0 = t_depart
         self._mv_from = level
         held = self._held_move
-        if held is not None and held[0] == d and t_depart - held[1] < MERGE_HOLD_S:
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            if held is None or held[0] != d:
+                self._end_pending(pending)
+        away = level >= START_ZONE_FRACTION * self._rom
+        merge_s = STALL_MAX_S if away else MERGE_HOLD_S
+        if held is not None and held[0] == d and t_depart - held[1] < merge_s:
             # A brief stall (or noise that looked still): the earlier movement goes on.
             self._mv_t0 = held[2]
             self._mv_from = held[3]
             self._peak_v = held[4]
+        else:
+            self._restart_trail(t_depart)
         self._on_start(d, t_depart)
+
+    def _restart_trail(self, t_from: float) -> None:
+        """The track of a new movement begins at its start (from the ring buffer)."""
+        bt, by = self._bt, self._by
+        n = self._n
+        k = n - 1
+        stop = max(n - BUFFER, 0)
+        while k > stop and bt[(k - 1) % BUFFER] >= t_from:
+            k -= 1
+        self._trail_t = [bt[j % BUFFER] for j in range(k, n)]
+        self._trail_y = [by[j % BUFFER] for j in range(k, n)]
+
+    def _stall_until(self, t_arrive: float) -> tuple[float, float | None]:
+        """The longest stall of the movement that just ended (tempo.stall)."""
+        return longest_stall(self._trail_t, self._trail_y, self._mv_t0, t_arrive)
+
+    def _fault_near(self, *times: float) -> bool:
+        """Whether a sensor fault (FAULT_MIN_S without news) hid one of these boundaries.
+
+        A boundary inside a fault, or found just after one ended, was not seen: where the
+        sled stopped or turned during the fault is unknown. A fault in the middle of a
+        movement that goes on the same way hides no boundary.
+        """
+        faults = list(self._faults)
+        if self._t - self._news_t >= FAULT_MIN_S:
+            faults.append((self._news_t, self._t))  # one going on now
+        for a, b in faults:
+            for t in times:
+                if a - FAULT_MARGIN_S <= t <= b + FAULT_MARGIN_S:
+                    return True
+        return False
 
     def _crossing(self, k: int, target: float) -> float:
         """Time between smoothed samples k and k+1 where the track passes `target`."""
@@ -517,6 +709,7 @@ class TempoEngine:
         *,
         t_depart: float | None,
         peak: float,
+        stall: tuple[float, float | None],
     ) -> None:
         """The movement in direction `d` ended at `level`, reached at `t_arrive`."""
         st = self._state
@@ -528,14 +721,32 @@ class TempoEngine:
             if far is None or level > far[0]:
                 band = (t_depart - t_arrive) if t_depart is not None else 1e9
                 self._far = (level, t_arrive, kind, band)
+                self._out_stall = stall
             self._set_phase(far_pause, t_arrive)
         elif st == _BACK:
-            self._emit_rep(kind, t_arrive, level, t_depart, peak)
+            back = self._high - level
+            if (
+                kind == _HOLDING
+                and level >= START_ZONE_FRACTION * self._rom
+                and back < RETURN_FRACTION * (self._high - self._rep_from)
+            ):
+                # Stopped away from the start side: a pause on the way back (the rep goes
+                # on the same way) or the end of the rep; STALL_MAX_S or the next
+                # movement tells which.
+                self._pending_end = (t_arrive, level, peak, stall)
+                return
+            self._emit_rep(kind, t_arrive, level, t_depart, peak, back_stall=stall)
             self._set_phase(start_pause, t_arrive)
         else:
             self._base = min(self._base, level)
             if self._set_open:
                 self._set_phase(start_pause, t_arrive)
+
+    def _end_pending(self, pending: PendingEnd) -> None:
+        """The stop away from the start side was the end of the rep after all."""
+        t_arrive, level, peak, stall = pending
+        self._emit_rep(_HOLDING, t_arrive, level, None, peak, back_stall=stall)
+        self._set_phase(self._names[3], t_arrive)
 
     def _begin_rep(self) -> None:
         self._state = _OUT
@@ -543,13 +754,21 @@ class TempoEngine:
         self._rep_from = self._mv_from
         self._high = self._y if self._y is not None else 0.0
         self._far = None
+        self._out_stall = NO_STALL
         self._out_peak = self._peak_v
         if self._set_open and self._last_end > self._rep_t0:
             self._rep_t0 = self._last_end
         self._set_phase(self._names[0], self._rep_t0)
 
     def _emit_rep(
-        self, kind: str, t_end: float, end_level: float, t_depart: float | None, peak: float
+        self,
+        kind: str,
+        t_end: float,
+        end_level: float,
+        t_depart: float | None,
+        peak: float,
+        *,
+        back_stall: tuple[float, float | None],
     ) -> None:
         s = self._s
         rom = self._rom
@@ -583,6 +802,12 @@ class TempoEngine:
             bounce = far_kind == _TURN and far_band < BOUNCE_MAX_S
         rom_fraction = rom_mm / rom
         lockout = lockout_verdict(s, lock_fraction, rom_fraction)
+        times_unknown = self._fault_near(t0, t_far, t_back, t_end)
+        out_stall = self._out_stall
+        stall_s, stall_y = out_stall if out_stall[0] >= back_stall[0] else back_stall
+        stall_fraction = None
+        if stall_y is not None:
+            stall_fraction = stall_y / rom if s.start == "bottom" else 1.0 - stall_y / rom
         travel = rom_mm - 2.0 * self._band
         mean_v = travel / concentric_s / 1000.0 if concentric_s > 0.0 and travel > 0.0 else 0.0
         if not self._set_open:
@@ -606,8 +831,10 @@ class TempoEngine:
             eccentric_score=eccentric_score(eccentric_s, s.target_eccentric_s),
             mean_concentric_velocity_m_s=mean_v,
             peak_concentric_velocity_m_s=max(peak_v, 0.0) / 1000.0,
-            flags=rep_flags(s, lockout, eccentric_s, bounce),
+            flags=rep_flags(s, lockout, eccentric_s, bounce, times_unknown),
             t_confirmed=self._t,
+            stall_s=stall_s,
+            stall_fraction=stall_fraction,
         )
         self._set_reps.append(rep)
         self._last_end = t_end
@@ -625,7 +852,11 @@ class TempoEngine:
         self._finish_set(t, "rest")
 
     def _close_set(self, t: float, reason: str) -> None:
-        if self._state == _BACK and self._mode == _MOVING:
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            self._end_pending(pending)
+        elif self._state == _BACK and self._mode == _MOVING:
             # Finish the rep where the sled got to: its last extreme is the stop.
             d = self._dir
             ext = self._ext
@@ -635,7 +866,9 @@ class TempoEngine:
             k = min(self._n_ext, n - 1)
             while k > stop and d * (self._by[k % BUFFER] - target) >= 0.0:
                 k -= 1
-            self._emit_rep(_FORCED, self._crossing(k, target), ext, None, self._peak_v)
+            t_arrive = self._crossing(k, target)
+            stall = self._stall_until(t_arrive)
+            self._emit_rep(_FORCED, t_arrive, ext, None, self._peak_v, back_stall=stall)
         self._state = _LOW
         self._far = None
         if self._y is not None:

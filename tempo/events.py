@@ -16,6 +16,7 @@ FAST_ECCENTRIC = "fast_eccentric"
 BOUNCE = "bounce"
 LOCKED_KNEES = "locked_knees"
 PARTIAL = "partial"
+TIMES_UNKNOWN = "times_unknown"  # a sensor fault during the rep: its phase times are unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class Rep:
     peak_concentric_velocity_m_s: float
     flags: tuple[str, ...]
     t_confirmed: float  # time of the sample that confirmed the rep's end (emission time)
+    stall_s: float = 0.0  # longest sticking point of the rep's two moving phases (tempo.stall)
+    stall_fraction: float | None = None  # where it happened: 0 at bottom_mm, 1 at lockout_mm
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

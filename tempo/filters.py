@@ -1,29 +1,35 @@
-"""Causal robust smoothing of raw distances for the engine (docs/engine.md, "Filtering").
+"""The outlier gate in front of the smoother (docs/engine.md, "Filtering", stages 1-2).
 
-Three stages, each cheap enough for a few microseconds per sample:
-
-1. Short runs of identical readings from a sensor known to be noisy are a stuck sensor:
-   the repeats count as missing. A gate holds back readings that are physically impossible
-   given the recent track (spikes, bursts of wrong readings); its allowance grows a
-   little with the time since the last reading. Held readings that persist and agree
-   with each other are taken back in, in order, so a violent turnaround, a gap or the
-   jump after a stuck sensor costs a few samples of delay but no information.
-2. A running median of five accepted readings, labelled with the time of its middle reading,
-   so a constant-velocity ramp comes out without bias or time lag, only late.
-3. A mean of three consecutive medians (skipped across gaps) to tame the noise further.
-
-The output is therefore three samples late; the engine backdates all boundaries, so this
-delay only affects when events are emitted, not the times they carry.
+Short runs of identical readings from a sensor known to be noisy are a stuck sensor: the
+repeats count as missing. A gate holds back readings that are physically impossible given
+the recent track (spikes, bursts of wrong readings); its allowance grows a little with the
+time since the last reading. Held readings that persist and agree with each other are
+taken back in, in order, so a violent turnaround, a gap or the jump after a stuck sensor
+costs a few samples of delay but no information. What passes goes to `tempo.smoother`
+(a median of five and a mean of three, three samples late; the engine backdates every
+boundary, so the delay only affects when events are emitted, not the times they carry).
 """
 
 from __future__ import annotations
+
+from bisect import bisect_left, insort
+
+from tempo.smoother import GAP_MEAN_S, NOISE_INITIAL_MM, Smoother
 
 # Rejected readings that persist this many samples and agree with each other are the truth
 # after all (a violent turnaround, the sled elsewhere after a gap): they are taken back in.
 REACQUIRE_N = 7
 # ... provided the sled could have got there: no faster than this since the track's last
 # news (a run of identical readings is no news: the sensor may have been stuck) ...
-MAX_SPEED_MM_S = 1500.0
+MAX_SPEED_MM_S = 3000.0  # a dropped sled reaches 2.5 m/s; this leaves a margin
+# Held readings on a line steeper than this are not taken back as that line: in glare a
+# few noisy readings and a burst can line up that steeply. A faster move is taken back
+# once the readings after it agree (the stop it ran into), with the way there.
+LINE_SPEED_MAX_MM_S = 1500.0
+# ... and no harder than this from the speed it had (a sled dropped or kicked: about 3 g,
+# far more than gravity gives on an inclined sled), so a burst of seven wrong readings
+# right after the last good one is no jump the sled could have made.
+MAX_ACCEL_MM_S2 = 30_000.0
 # ... or, failing that, once they have persisted this long.
 HELD_MAX_S = 1.2
 # ... or once this many readings in a row were held back, not all alike: longer than any
@@ -44,10 +50,7 @@ STUCK_REPEATS = 3
 STUCK_NOISE_MM = 1.5
 STUCK_MAX_S = 1.0
 STILL_SPEED_MM_S = 50.0
-GAP_MEAN_S = 0.25
 GAP_GROWTH_MAX_S = 0.12  # the gate stops growing after this long without readings
-NOISE_ALPHA = 0.05
-NOISE_INITIAL_MM = 1.0
 # The noise is the median size of the last NOISE_WINDOW second differences of every valid
 # reading (accepted or held back), scaled to one standard deviation of Gaussian noise: a
 # spike or a burst of wrong readings only makes a few large differences, at its edges, so
@@ -76,42 +79,38 @@ class RobustFilter:
         "_held_t",
         "_held_x",
         "_last_raw",
-        "_m_t",
-        "_m_v",
-        "_noise_mm",
         "_prev_t",
         "_r2",
         "_r2_i",
-        "_raw_t",
-        "_raw_x",
+        "_r2_sorted",
+        "_raw_n",
+        "_raw_t0",
+        "_raw_t1",
+        "_raw_x0",
+        "_raw_x1",
         "_repeats",
         "_run_n",
         "_run_t",
         "_same_t",
-        "_still_noise_mm",
         "_trk_t",
         "_trk_v",
         "_trk_x",
-        "_w_t",
-        "_w_x",
-        "backlog",
+        "smoother",
     )
 
     def __init__(self, gate_base_mm: float) -> None:
         self._gate_base_mm = gate_base_mm
-        self._w_t: list[float] = []  # accepted readings, oldest first, at most five
-        self._w_x: list[float] = []
-        self._m_t: list[float] = []  # last three medians
-        self._m_v: list[float] = []
+        self.smoother = Smoother()
+        """The stage after the gate; its noise estimates are the engine's."""
         self._held_t: list[float] = []  # rejected readings waiting for a verdict
         self._held_x: list[float] = []
-        self._noise_mm = NOISE_INITIAL_MM
         self._gate_noise_mm = NOISE_INITIAL_MM
-        self._raw_t: list[float] = []  # the last two valid readings (stuck repeats excluded)
-        self._raw_x: list[float] = []
+        # the last two valid readings (stuck repeats excluded), older first; how many so far
+        self._raw_n = 0
+        self._raw_t0 = self._raw_t1 = self._raw_x0 = self._raw_x1 = 0.0
         self._r2: list[float] = []  # sizes of the last NOISE_WINDOW second differences
         self._r2_i = 0
-        self._still_noise_mm = NOISE_INITIAL_MM
+        self._r2_sorted: list[float] = []  # the same, kept sorted (for the median)
         self._run_n = 0  # accepted readings identical to the one before, in a row
         self._run_t = 0.0  # time the current run of identical readings began
         self._last_raw = -1.0
@@ -121,13 +120,21 @@ class RobustFilter:
         self._trk_t: float | None = None  # alpha-beta tracker of accepted readings (gate only)
         self._trk_x = 0.0
         self._trk_v = 0.0
-        self.backlog: list[tuple[float, float]] = []
-        """Extra outputs when held readings were taken back in; the caller drains it."""
 
     @property
     def noise_mm(self) -> float:
-        """Running estimate of the raw reading noise (about one standard deviation)."""
-        return self._noise_mm
+        """The smoother's running estimate of the reading noise (one deviation)."""
+        return self.smoother.noise_mm
+
+    @property
+    def backlog(self) -> list[tuple[float, float]]:
+        """Extra outputs (a flush at a gap, readings taken back in); the caller drains it."""
+        return self.smoother.backlog
+
+    @property
+    def repeats_are_stuck(self) -> bool:
+        """Whether identical readings in a row mean a stuck sensor (it is noisy when still)."""
+        return self.smoother.still_noise_mm >= STUCK_NOISE_MM
 
     @property
     def gate_noise_mm(self) -> float:
@@ -140,7 +147,7 @@ class RobustFilter:
             self._repeats += 1
             if (
                 self._repeats >= STUCK_REPEATS
-                and self._still_noise_mm >= STUCK_NOISE_MM
+                and self.smoother.still_noise_mm >= STUCK_NOISE_MM
                 and t_s - self._same_t < STUCK_MAX_S
             ):
                 return None
@@ -148,32 +155,64 @@ class RobustFilter:
             self._last_raw = x_mm
             self._repeats = 0
             self._same_t = t_s
-        self._update_noise(t_s, x_mm)
+        # The gate's noise (inline: this runs for every reading).
+        n = self._raw_n
+        if not n or x_mm != self._raw_x1:  # a repeat says nothing new (a stuck sensor would
+            if n >= 2:  # talk the estimate down)
+                t0, t1, x0 = self._raw_t0, self._raw_t1, self._raw_x0
+                span = t_s - t0
+                if span > 0.0 and t_s - t1 <= GAP_MEAN_S:
+                    # linear motion cancels in the second difference
+                    r = self._raw_x1 - (x0 + (x_mm - x0) * (t1 - t0) / span)
+                    if r < 0.0:
+                        r = -r
+                    r2 = self._r2
+                    ranked = self._r2_sorted
+                    if len(r2) < NOISE_WINDOW:
+                        r2.append(r)
+                    else:
+                        i = self._r2_i
+                        del ranked[bisect_left(ranked, r2[i])]
+                        r2[i] = r
+                        self._r2_i = (i + 1) % NOISE_WINDOW
+                    insort(ranked, r)
+                    if len(ranked) >= 5:
+                        self._gate_noise_mm = NOISE_SCALE * ranked[len(ranked) // 2]
+            else:
+                self._raw_n = n + 1
+            self._raw_t0 = self._raw_t1
+            self._raw_x0 = self._raw_x1
+            self._raw_t1 = t_s
+            self._raw_x1 = x_mm
         trk_t = self._trk_t
         gap = t_s - self._prev_t
         self._prev_t = t_s
         if trk_t is None:
             self._trk_t = t_s
             self._trk_x = x_mm
-            return self._accept(t_s, x_mm)
+            return self.smoother.accept(t_s, x_mm, True)
         # After a gap the sled may be anywhere, but the first readings after it may also be
         # nonsense: a far reading is held like any other until a few agree with each other.
-        gap = min(gap, GAP_GROWTH_MAX_S)
-        dt = min(t_s - trk_t, EXTRAPOLATE_MAX_S)
+        if gap > GAP_GROWTH_MAX_S:  # noqa: PLR1730 (per reading: no call)
+            gap = GAP_GROWTH_MAX_S
+        dt = t_s - trk_t
+        if dt > EXTRAPOLATE_MAX_S:  # noqa: PLR1730 (per reading: no call)
+            dt = EXTRAPOLATE_MAX_S
         pred = self._trk_x + self._trk_v * dt
         r = x_mm - pred
         # The allowance grows with the time without any reading (not with time spent
         # holding readings back, or a persistent wrong value would end up accepted), and
         # only a little: larger jumps must be confirmed by readings that agree.
         gate_n = GATE_NOISE * self._gate_noise_mm
-        gate = max(self._gate_base_mm, gate_n)
+        gate = gate_n if gate_n > self._gate_base_mm else self._gate_base_mm
         gate += 0.5 * GATE_ACCEL_MM_S2 * gap * gap
         if r > gate or r < -gate:
             return self._hold(t_s, x_mm, gate)
         if self._held_t:
             self._held_t.clear()
             self._held_x.clear()
-        if self._w_x and x_mm == self._w_x[-1]:
+        last = self.smoother.window_x
+        if last and x_mm == last[-1]:
             self._run_n += 1
         else:
             self._run_n = 0
@@ -186,31 +225,8 @@ class RobustFilter:
             self._trk_x = pred + TRACK_ALPHA * k * r
             self._trk_v += TRACK_BETA * k * k * r / dt
             self._trk_t = t_s
-        return self._accept(t_s, x_mm)
-
-    def _update_noise(self, t_s: float, x_mm: float) -> None:
-        rt, rx = self._raw_t, self._raw_x
-        if rx and x_mm == rx[-1]:
-            return  # a repeat says nothing new (and a stuck sensor would talk it down)
-        if len(rt) == 2:
-            t0, t1 = rt
-            span = t_s - t0
-            if span > 0.0 and t_s - t1 <= GAP_MEAN_S:
-                # linear motion cancels in the second difference
-                mid = rx[0] + (x_mm - rx[0]) * (t1 - t0) / span
-                r = abs(rx[1] - mid)
-                r2 = self._r2
-                if len(r2) < NOISE_WINDOW:
-                    r2.append(r)
-                else:
-                    r2[self._r2_i] = r
-                    self._r2_i = (self._r2_i + 1) % NOISE_WINDOW
-                if len(r2) >= 5:
-                    self._gate_noise_mm = NOISE_SCALE * sorted(r2)[len(r2) // 2]
-            del rt[0]
-            del rx[0]
-        rt.append(t_s)
-        rx.append(x_mm)
+        trk_v = self._trk_v
+        return self.smoother.accept(t_s, x_mm, -STILL_SPEED_MM_S < trk_v < STILL_SPEED_MM_S)
 
     def _hold(self, t_s: float, x_mm: float, gate: float) -> tuple[float, float] | None:
         ht, hx = self._held_t, self._held_x
@@ -228,7 +244,7 @@ class RobustFilter:
         # the sled really is there.
         wt = ht[-REACQUIRE_N:]
         wx = hx[-REACQUIRE_N:]
-        tol = max(0.35 * gate, 3.0 * self._noise_mm)
+        tol = max(0.35 * gate, 3.0 * self.smoother.noise_mm)
         mt, mx, slope = _line(wt, wx)
         res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
         # The outlier forgiven must not bend the line: fit again without it, and use
@@ -243,11 +259,30 @@ class RobustFilter:
             mt, mx, slope = line
         elif sorted(res)[-2] > tol:
             return None
-        if abs(slope) > MAX_SPEED_MM_S:
+        if abs(slope) > LINE_SPEED_MAX_MM_S:
             return None
         news_t = self._run_t if self._run_n >= 2 else self._trk_t or ht[0]
-        jump = abs(mx + slope * (ht[0] - mt) - self._trk_x)
-        allowed = 0.5 * (gate + tol) + MAX_SPEED_MM_S * (ht[0] - news_t)
+        # The line begins at the first held reading on it: before that the sled may have
+        # been on its way there (a fast drop into a short stop, sampled at 20 Hz).
+        i_on = 0
+        x_from = self._trk_x
+        for i, (a, b) in enumerate(zip(ht, hx, strict=True)):
+            x_line = mx + slope * (a - mt)
+            if abs(b - x_line) <= tol:
+                i_on = i
+                break
+            if (b - x_from) * (x_line - b) <= 0.0:
+                break  # not on the way from the track to the line: no ramp
+            x_from = b
+        t_on = ht[i_on]
+        x_on = mx + slope * (t_on - mt)
+        jump = abs(x_on - self._trk_x)
+        reach_s = t_on - news_t
+        reach = min(
+            MAX_SPEED_MM_S * reach_s,
+            abs(self._trk_v) * reach_s + 0.5 * MAX_ACCEL_MM_S2 * reach_s * reach_s,
+        )
+        allowed = 0.5 * (gate + tol) + reach
         lost_s = t_s - (self._trk_t or t_s)
         # A long run of held readings is trusted only if they vary: a stuck sensor
         # repeating one wrong value is no news.
@@ -257,18 +292,24 @@ class RobustFilter:
         self._trk_t = wt[-1]
         self._trk_x = mx + slope * (wt[-1] - mt)
         self._trk_v = slope
-        # Every held reading on that line goes back in; the others were nonsense.
-        pts = [
-            (a, b) for a, b in zip(ht, hx, strict=True) if abs(b - (mx + slope * (a - mt))) <= tol
+        # Every held reading on that line goes back in, and before it the readings that
+        # lead from the track to it in order (the way there); the others were nonsense.
+        pts = list(zip(ht[:i_on], hx[:i_on], strict=True))
+        pts += [
+            (a, b)
+            for a, b in zip(ht[i_on:], hx[i_on:], strict=True)
+            if abs(b - (mx + slope * (a - mt))) <= tol
         ]
         ht.clear()
         hx.clear()
         out = None
+        accept = self.smoother.accept
+        still = -STILL_SPEED_MM_S < slope < STILL_SPEED_MM_S
         for pt, px in pts:
-            got = self._accept(pt, px)
+            got = accept(pt, px, still)
             if got is not None:
                 if out is not None:
-                    self.backlog.append(out)
+                    self.smoother.backlog.append(out)
                 out = got
         return out
 
@@ -280,10 +321,9 @@ class RobustFilter:
         a stop just before a gap (or a stuck sensor) is not confirmed only after it.
         Readings held back by the gate may still be taken back in: then nothing yet.
         """
-        wt = self._w_t
-        if wt and not self._held_t and t_s - wt[-1] > GAP_MEAN_S:
-            return self.flush()
-        return []
+        if self._held_t:
+            return []
+        return self.smoother.owed(t_s)
 
     def flush(self) -> list[tuple[float, float]]:
         """The outputs still owed for the newest readings (end of stream, or before a gap).
@@ -291,54 +331,4 @@ class RobustFilter:
         They come from shrinking windows, so they are noisier than the rest, but a stop
         right at the end of a trace or before a gap is not lost.
         """
-        wt, wx, mt, mv = self._w_t, self._w_x, self._m_t, self._m_v
-        out: list[tuple[float, float]] = []
-        if len(wx) == 5 and len(mv) == 3:
-            out.append((mt[2], (mv[1] + mv[2]) / 2.0))
-            four = sorted(wx[1:])
-            out.append((wt[3], (four[1] + four[2]) / 2.0))
-            out.append((wt[4], sorted(wx[2:])[1]))
-        wt.clear()
-        wx.clear()
-        mt.clear()
-        mv.clear()
-        return out
-
-    def _accept(self, t_s: float, x_mm: float) -> tuple[float, float] | None:
-        wt, wx = self._w_t, self._w_x
-        if wt and t_s - wt[-1] > GAP_MEAN_S:
-            # A gap: the sled may have turned in it; windows must not smear across it.
-            self.backlog.extend(self.flush())
-        wt.append(t_s)
-        wx.append(x_mm)
-        n = len(wx)
-        if n > 5:
-            del wt[0]
-            del wx[0]
-            n = 5
-        if n >= 3:
-            # Noise from the second difference of accepted readings around the previous
-            # one (linear motion cancels); capped so one slipped spike cannot blow the
-            # estimate up. The engine's thresholds use it; the gate has its own (above).
-            t0, t1, t2 = wt[-3], wt[-2], wt[-1]
-            span = t2 - t0
-            if span > 0:
-                mid = wx[-3] + (wx[-1] - wx[-3]) * (t1 - t0) / span
-                r = min(abs(wx[-2] - mid), 3.0 * self._noise_mm + 5.0)
-                self._noise_mm += NOISE_ALPHA * (r - self._noise_mm)
-                if -STILL_SPEED_MM_S < self._trk_v < STILL_SPEED_MM_S:
-                    # the same on a still sled: what the sensor does when nothing moves
-                    self._still_noise_mm += NOISE_ALPHA * (r - self._still_noise_mm)
-        if n < 5:
-            return None
-        m = sorted(wx)[2]
-        mt, mv = self._m_t, self._m_v
-        mt.append(wt[2])
-        mv.append(m)
-        if len(mv) > 3:
-            del mt[0]
-            del mv[0]
-        elif len(mv) < 3:
-            return None
-        y = mv[1] if mt[2] - mt[0] > GAP_MEAN_S else (mv[0] + mv[1] + mv[2]) / 3.0
-        return mt[1], y
+        return self.smoother.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from tempo.events import BOUNCE, FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, Rep
+from tempo.events import BOUNCE, FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, TIMES_UNKNOWN, Rep
 from tempo.settings import EngineSettings
 
 # A bottom turnaround that spends less than this within 2 % of its turning point is a bounce.
@@ -44,10 +44,13 @@ def rep_flags(
     lockout: str,
     eccentric_s: float,
     bounce: bool,
+    times_unknown: bool = False,
 ) -> tuple[str, ...]:
     """Flags in a fixed order so equal reps give equal payloads."""
     flags: list[str] = []
-    if eccentric_s < settings.target_eccentric_s - settings.fast_margin_s:
+    if times_unknown:
+        flags.append(TIMES_UNKNOWN)
+    elif eccentric_s < settings.target_eccentric_s - settings.fast_margin_s:
         flags.append(FAST_ECCENTRIC)
     if bounce:
         flags.append(BOUNCE)
@@ -67,12 +70,13 @@ def velocity_loss_pct(best_m_s: float, last_m_s: float) -> float:
 
 def set_summary(reps: Sequence[Rep]) -> dict[str, float]:
     """Aggregates of a set's reps, the fields SetDone needs besides ids and times."""
-    n = len(reps)
-    velocities = [r.mean_concentric_velocity_m_s for r in reps]
+    known = [r for r in reps if TIMES_UNKNOWN not in r.flags]  # means of measured reps only
+    n = len(known)
+    velocities = [r.mean_concentric_velocity_m_s for r in known]
     best = max(velocities) if velocities else 0.0
     last = velocities[-1] if velocities else 0.0
     return {
-        "mean_eccentric_s": sum(r.eccentric_s for r in reps) / n if n else 0.0,
+        "mean_eccentric_s": sum(r.eccentric_s for r in known) / n if n else 0.0,
         "time_under_tension_s": sum(r.t_end - r.t_start for r in reps),
         "mean_concentric_velocity_m_s": sum(velocities) / n if n else 0.0,
         "best_concentric_velocity_m_s": best,

@@ -6,12 +6,26 @@ every caller (config, calibrate, tests) gets the same one-line errors naming the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from typing import Literal
 
 StartSide = Literal["bottom", "top"]
 
 MIN_ROM_MM = 100
+# No number here can sensibly be larger: a reading in millimetres, a time in seconds.
+MAX_MAGNITUDE = 1e6
+
+# The dotted config key of each numeric field, for the one-line errors.
+KEYS = {
+    "bottom_mm": "sled.bottom_mm",
+    "lockout_mm": "sled.lockout_mm",
+    "target_eccentric_s": "tempo.target_eccentric_s",
+    "fast_margin_s": "tempo.fast_margin_s",
+    "partial_below": "lockout.partial_below",
+    "locked_above": "lockout.locked_above",
+    "rest_s": "sets.rest_s",
+}
 
 
 class SettingsError(ValueError):
@@ -36,6 +50,21 @@ class EngineSettings:
     rest_s: float = 8.0
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            key = KEYS.get(f.name)
+            if key is None:
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SettingsError(key, f"must be a number, not {type(value).__name__}")
+            try:
+                number = float(value)
+            except OverflowError:
+                raise SettingsError(key, "is far too large") from None
+            if not math.isfinite(number):
+                raise SettingsError(key, f"must be a finite number, not {number}")
+            if abs(number) > MAX_MAGNITUDE:
+                raise SettingsError(key, f"{number:g} is far too large (at most {MAX_MAGNITUDE:g})")
         if self.start not in ("bottom", "top"):
             raise SettingsError("sled.start", f'must be "bottom" or "top", not {self.start!r}')
         if self.rom_mm < MIN_ROM_MM:

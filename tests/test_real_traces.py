@@ -16,7 +16,19 @@ from firmware.config import load
 from sensor.trace import read_trace
 from tempo import Rep, SetDone, TempoEngine
 
-FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "real-traces" / "vbt-research"
+
+def _folder() -> Path:
+    """`shared/real-traces/vbt-research` beside the repository (or beside a folder above it,
+    as when the repository is a worktree one level further down)."""
+    root = Path(__file__).resolve().parents[1]
+    for parent in root.parents:
+        candidate = parent / "shared" / "real-traces" / "vbt-research"
+        if candidate.is_dir():
+            return candidate
+    return root.parent / "shared" / "real-traces" / "vbt-research"
+
+
+FOLDER = _folder()
 
 if not FOLDER.is_dir():
     pytest.skip(

@@ -58,7 +58,10 @@ def _table_header(tempo: bool) -> str:
 
 
 def _table_row(p: dict[str, Any], tempo: bool) -> str:
-    cells = [fmt.format(p[key]) for key, _, _, fmt in _TABLE_COLUMNS]
+    cells = [
+        "-".rjust(width) if p[key] is None else fmt.format(p[key])  # times_unknown
+        for key, _, width, fmt in _TABLE_COLUMNS
+    ]
     if tempo:
         score = p.get("tempo_score")
         cells.append(f"{'-' if score is None else score:>5}")

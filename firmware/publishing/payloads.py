@@ -9,9 +9,19 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from tempo.events import Rep, SetDone
+from tempo.events import TIMES_UNKNOWN, Rep, SetDone
 
 PAYLOAD_SCHEMA = 1
+# Left out (null) when a sensor fault made the rep's phase times unknown (docs/payloads.md).
+TIMED_FIELDS = (
+    "concentric_s",
+    "top_pause_s",
+    "eccentric_s",
+    "bottom_pause_s",
+    "eccentric_score",
+    "mean_concentric_velocity_m_s",
+    "peak_concentric_velocity_m_s",
+)
 Leg = Literal["both", "left", "right"]
 
 
@@ -27,6 +37,9 @@ def _rounded(d: dict[str, Any]) -> dict[str, Any]:
 
 def rep_payload(rep: Rep, *, station: str, session: str, leg: Leg = "both") -> dict[str, Any]:
     body = _rounded(rep.to_dict())
+    if TIMES_UNKNOWN in rep.flags:
+        for key in TIMED_FIELDS:
+            body[key] = None
     return {
         "type": "rep",
         "schema": PAYLOAD_SCHEMA,

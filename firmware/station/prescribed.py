@@ -20,7 +20,7 @@ from typing import Any
 from firmware.station.next_set import NextSet, NextSetTracker
 from firmware.station.zones import VERDICT_FLAGS, VelocityZones, zone_fields
 from firmware.vbt.profile import ZoneAdvice
-from tempo.events import BOUNCE, FAST_ECCENTRIC, Rep, SetDone
+from tempo.events import BOUNCE, FAST_ECCENTRIC, TIMES_UNKNOWN, Rep, SetDone
 from tempo.prescription import (
     PHASES,
     SHORT_PAUSE,
@@ -44,8 +44,8 @@ def prescribed_rep(rep: Rep, tempo: TempoPrescription | None, settings: EngineSe
     Without a tempo the rep is returned as it is. Other flags keep their order; `short_pause`
     comes last, after the engine's own flags.
     """
-    if tempo is None:
-        return rep
+    if tempo is None or TIMES_UNKNOWN in rep.flags:
+        return rep  # times a sensor fault hid are never judged (docs/engine.md)
     flags = [f for f in rep.flags if f != FAST_ECCENTRIC]
     target = tempo.eccentric_s
     if target is None:
@@ -63,7 +63,7 @@ def prescribed_rep(rep: Rep, tempo: TempoPrescription | None, settings: EngineSe
 
 def tempo_fields(rep: Rep, tempo: TempoPrescription | None, start: StartSide) -> dict[str, Any]:
     """`tempo_score` and the four `*_deviation_s` of a rep payload; null without a tempo."""
-    if tempo is None:
+    if tempo is None or TIMES_UNKNOWN in rep.flags:
         return {"tempo_score": None, **dict.fromkeys(DEVIATION_KEYS.values())}
     scored = tempo_score(rep_phases(rep, start), tempo)
     return {
@@ -115,6 +115,8 @@ class SetPrescriptions:
         tally = self._tallies.setdefault(rep.set, _SetTally())
         if fields["tempo_score"] is not None:
             tally.scores.append(fields["tempo_score"])
+        if TIMES_UNKNOWN in rep.flags:
+            return judged, fields  # its velocity is not known: it changes no tally or zone
         velocity = rep.mean_concentric_velocity_m_s
         tally.best_m_s = max(tally.best_m_s, velocity)
         loss = velocity_loss_pct(tally.best_m_s, velocity)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from firmware.station.next_set import NextSet, NextSetTracker
@@ -131,3 +133,19 @@ def test_a_set_without_reps_follows_the_pending_next_set() -> None:
         "velocity_loss_exceeded": False,
         "velocity_zone": None,
     }
+
+
+def test_a_rep_whose_times_a_fault_hid_is_not_judged_against_the_tempo() -> None:
+    """Its phase times are unknown (docs/engine.md): no score, no fast flag, no velocity."""
+    from tempo.events import TIMES_UNKNOWN
+
+    rep = make_rep(eccentric_s=0.4, velocity_m_s=0.1, flags=(TIMES_UNKNOWN,))
+    tempo = parse_tempo("4-1-X-0")
+    assert prescribed_rep(rep, tempo, SETTINGS) is rep
+    assert set(tempo_fields(rep, tempo, "bottom").values()) == {None}
+    tracker = NextSetTracker(NextSet(tempo=tempo))
+    prescriptions = SetPrescriptions(tracker, SETTINGS, stop_at_velocity_loss_pct=20.0)
+    prescriptions.apply(make_rep(1, 1, velocity_m_s=0.5))
+    judged, fields = prescriptions.apply(replace(rep, set=1, rep=2))
+    assert judged.flags == (TIMES_UNKNOWN,) and fields["tempo_score"] is None
+    assert prescriptions.finish(make_set_done(1))["velocity_loss_exceeded"] is False

@@ -168,7 +168,9 @@ def test_next_sets_apply_from_a_sets_first_rep_and_stamp_every_rep_and_set(
     ]
     for p in publish.reps:
         assert _stamp(p) == _stamp(publish.sets[p["set"] - 1])
-        assert isinstance(p["tempo_score"], int)
+        # A rep whose times a sensor fault hid (docs/engine.md) is not scored against the tempo.
+        unknown = "times_unknown" in p["flags"]
+        assert p["tempo_score"] is None if unknown else isinstance(p["tempo_score"], int)
     set_1 = [p for p in publish.reps if p["set"] == 1]
     set_2 = [p for p in publish.reps if p["set"] == 2]
     assert [SHORT_PAUSE in p["flags"] for p in set_1] == [False, True, False, True, True]
@@ -333,7 +335,7 @@ def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path:
         assert zone["target_m_s"] == 0.5
         # today's line: the profile's slope through the first rep; rounded to 2.5 kg
         assert zone["suggested_load_kg"] == round((kg + (0.5 - v) / slope) / 2.5) * 2.5
-    assert [z["suggested_load_kg"] for z in zones] == [170.0, 47.5]
+    assert [z["suggested_load_kg"] for z in zones] == [172.5, 47.5]
     assert station.cues.played == [
         *("fast_eccentric", "locked_knees", "load_too_light"),
         "rep",

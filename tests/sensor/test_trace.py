@@ -69,7 +69,7 @@ def test_extra_columns_and_column_order_are_handled(tmp_path: Path) -> None:
         ("t_s,distance_mm\n0.1,-3\n", "x.csv:2: distance_mm is negative"),
         ("t_s,distance_mm\n0.1,3,4\n", "x.csv:2: expected 2 fields, got 3"),
         ("t_s,distance_mm\nnan,3\n", "x.csv:2: t_s must be a finite number"),
-        ("# format_version=9\nt_s,distance_mm\n", "x.csv:2: format_version=9 is not supported"),
+        ("# format_version=9\nt_s,distance_mm\n", "x.csv:2: format_version='9' is not supported"),
     ],
 )
 def test_malformed_traces_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
@@ -123,3 +123,15 @@ def test_writer_flushes_every_second_of_its_clock(tmp_path: Path) -> None:
 def test_writer_rejects_metadata_that_would_break_the_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="spans lines"):
         TraceWriter(tmp_path / "m.csv", {"note": "a\nb"})
+
+
+def test_a_huge_header_with_control_characters_is_cut_and_escaped(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text("t_s," + "\x1b[2J\x07" * 200_000 + "\n0.1,150\n", encoding="utf-8")
+    with pytest.raises(TraceError) as info:
+        list(read_trace(p))
+    message = str(info.value)
+    assert len(message) < 300
+    assert "\x1b" not in message and "\x07" not in message
+    assert "header lacks the distance_mm column" in message
+    assert "(1000004 characters)" in message

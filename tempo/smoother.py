@@ -1,0 +1,128 @@
+"""The smoother: a median of five and a mean of three over the readings the gate accepted.
+
+(docs/engine.md, "Filtering", stages 3 and 4.) A running median of five accepted readings,
+labelled with the time of its middle reading, so a constant-velocity ramp comes out without
+bias or time lag, only late; then a mean of three consecutive medians (skipped across
+gaps). The output is three samples late; the engine backdates every boundary. It also
+estimates the noise of the accepted readings, which the engine's thresholds use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+GAP_MEAN_S = 0.25  # readings further apart than this are not smoothed together
+IDLE_SLACK_S = 1e-6  # rounding slack of the cheap pre-check before owed()
+ACCEPTED_KEEP = 64  # the last accepted raw readings, for fitting turning points
+NOISE_ALPHA = 0.05
+NOISE_INITIAL_MM = 1.0
+
+
+class Smoother:
+    """Accepted readings in, a smoothed and late but backdatable track out."""
+
+    __slots__ = (
+        "_m_t",
+        "_m_v",
+        "accepted",
+        "backlog",
+        "idle_after",
+        "noise_mm",
+        "still_noise_mm",
+        "window_t",
+        "window_x",
+    )
+
+    def __init__(self) -> None:
+        self.window_t: list[float] = []
+        """Accepted readings, oldest first, at most five (times; `window_x` the values)."""
+        self.window_x: list[float] = []
+        self._m_t: list[float] = []  # last three medians
+        self._m_v: list[float] = []
+        self.noise_mm = NOISE_INITIAL_MM
+        """Running estimate of the raw reading noise (about one standard deviation)."""
+        self.still_noise_mm = NOISE_INITIAL_MM
+        """The same, from readings while the sled was still: what the sensor does alone."""
+        self.accepted: deque[tuple[float, float]] = deque(maxlen=ACCEPTED_KEEP)
+        """The last accepted readings, (t_s, x_mm), oldest first."""
+        self.idle_after = 0.0
+        """Outputs can be owed by `owed` only after this time (last reading + a gap)."""
+        self.backlog: list[tuple[float, float]] = []
+        """Extra outputs (a flush at a gap, readings taken back in); the caller drains it."""
+
+    def owed(self, t_s: float) -> list[tuple[float, float]]:
+        """The outputs owed once no reading has been accepted for GAP_MEAN_S by `t_s`."""
+        wt = self.window_t
+        if wt and t_s - wt[-1] > GAP_MEAN_S:
+            return self.flush()
+        return []
+
+    def flush(self) -> list[tuple[float, float]]:
+        """The outputs still owed for the newest readings (end of stream, or before a gap).
+
+        They come from shrinking windows, so they are noisier than the rest, but a stop
+        right at the end of a trace or before a gap is not lost.
+        """
+        wt, wx, mt, mv = self.window_t, self.window_x, self._m_t, self._m_v
+        self.idle_after = math.inf  # nothing is owed until a reading is accepted again
+        out: list[tuple[float, float]] = []
+        if len(wx) == 5 and len(mv) == 3:
+            out.append((mt[2], (mv[1] + mv[2]) / 2.0))
+            four = sorted(wx[1:])
+            out.append((wt[3], (four[1] + four[2]) / 2.0))
+            out.append((wt[4], sorted(wx[2:])[1]))
+        wt.clear()
+        wx.clear()
+        mt.clear()
+        mv.clear()
+        return out
+
+    def accept(self, t_s: float, x_mm: float, still: bool) -> tuple[float, float] | None:
+        """One accepted reading (`still`: the sled is still, for `still_noise_mm`); returns
+        a smoothed (t_s, position) when one is ready."""
+        wt, wx = self.window_t, self.window_x
+        if wt and t_s - wt[-1] > GAP_MEAN_S:
+            # A gap: the sled may have turned in it; windows must not smear across it.
+            self.backlog.extend(self.flush())
+        wt.append(t_s)
+        wx.append(x_mm)
+        self.accepted.append((t_s, x_mm))
+        self.idle_after = t_s + GAP_MEAN_S - IDLE_SLACK_S  # idle() checks exactly
+        n = len(wx)
+        if n > 5:
+            del wt[0]
+            del wx[0]
+            n = 5
+        if n >= 3:
+            # Noise from the second difference of accepted readings around the previous
+            # one (linear motion cancels); capped so one slipped spike cannot blow the
+            # estimate up. The engine's thresholds use it; the gate has its own.
+            t0, t1 = wt[-3], wt[-2]
+            span = t_s - t0
+            if span > 0:
+                x0 = wx[-3]
+                r = wx[-2] - (x0 + (x_mm - x0) * (t1 - t0) / span)
+                if r < 0.0:
+                    r = -r
+                noise = self.noise_mm
+                cap = 3.0 * noise + 5.0
+                if r > cap:  # noqa: PLR1730 (per reading: no call)
+                    r = cap
+                self.noise_mm = noise + NOISE_ALPHA * (r - noise)
+                if still:
+                    # the same on a still sled: what the sensor does when nothing moves
+                    self.still_noise_mm += NOISE_ALPHA * (r - self.still_noise_mm)
+        if n < 5:
+            return None
+        m = sorted(wx)[2]
+        mt, mv = self._m_t, self._m_v
+        mt.append(wt[2])
+        mv.append(m)
+        if len(mv) > 3:
+            del mt[0]
+            del mv[0]
+        elif len(mv) < 3:
+            return None
+        y = mv[1] if mt[2] - mt[0] > GAP_MEAN_S else (mv[0] + mv[1] + mv[2]) / 3.0
+        return mt[1], y

@@ -1,0 +1,150 @@
+"""Turning points from the raw readings around them (docs/engine.md, "Turning points").
+
+The smoothed track clips a sharp turn: a median of five and a mean of three span 0.35 s
+at 20 Hz, so a 0.05 s bounce comes out shallower and its time within 2 % of the turn much
+longer. Around a turn the readings that passed the gate are fitted twice, as a V (two
+lines meeting at a corner: a bounce) and as a parabola (a rounded turn), and the better
+model gives the turning point and the times at which it is 2 % away from it on either
+side. A parabola also places a smooth turn without the bias of a noisy extreme.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+MIN_SIDE = 3  # readings on each side of the corner for a V
+V_PREFERRED = 0.9  # the V must fit this much better (residual sum) to beat the parabola
+
+
+def _line(ts: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float] | None:
+    """Least-squares line a + b t through the points, and its residual sum of squares."""
+    n = len(ts)
+    mt = sum(ts) / n
+    my = sum(ys) / n
+    sxx = sum((t - mt) ** 2 for t in ts)
+    if sxx <= 0.0:
+        return None
+    b = sum((t - mt) * (y - my) for t, y in zip(ts, ys, strict=True)) / sxx
+    a = my - b * mt
+    sse = sum((y - a - b * t) ** 2 for t, y in zip(ts, ys, strict=True))
+    return a, b, sse
+
+
+def _parabola(ts: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float, float] | None:
+    """Least-squares y = c0 + c1 u + c2 u^2 (u = t - ts[0]); returns c0, c1, c2, sse."""
+    t0 = ts[0]
+    s = [0.0] * 5
+    r = [0.0] * 3
+    for t, y in zip(ts, ys, strict=True):
+        u = t - t0
+        p = 1.0
+        for i in range(5):
+            s[i] += p
+            if i < 3:
+                r[i] += p * y
+            p *= u
+    m = [[s[0], s[1], s[2]], [s[1], s[2], s[3]], [s[2], s[3], s[4]]]
+    det = (
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    )
+    if abs(det) < 1e-12:
+        return None
+    c = []
+    for col in range(3):
+        mc = [row[:] for row in m]
+        for i in range(3):
+            mc[i][col] = r[i]
+        c.append(
+            (
+                mc[0][0] * (mc[1][1] * mc[2][2] - mc[1][2] * mc[2][1])
+                - mc[0][1] * (mc[1][0] * mc[2][2] - mc[1][2] * mc[2][0])
+                + mc[0][2] * (mc[1][0] * mc[2][1] - mc[1][1] * mc[2][0])
+            )
+            / det
+        )
+    sse = sum(
+        (y - c[0] - c[1] * (t - t0) - c[2] * (t - t0) ** 2) ** 2
+        for t, y in zip(ts, ys, strict=True)
+    )
+    return c[0], c[1], c[2], sse
+
+
+def fit_turn(
+    ts: Sequence[float], ys: Sequence[float], d: int, band: float
+) -> tuple[float, float, float, float] | None:
+    """(turn level, time of the turn, arrival, departure) at `band` from it, or None.
+
+    `d` is +1 when the readings rise into the turn (a maximum), -1 for a minimum; the
+    readings should cover the way in and the way out of one turn.
+    """
+    n = len(ts)
+    if n < 2 * MIN_SIDE + 1:
+        return None
+    best: tuple[float, float, float, float] | None = None
+    best_sse = math.inf
+    para = _parabola(ts, ys)
+    if para is not None:
+        c0, c1, c2, sse = para
+        if d * c2 < 0.0:
+            u = -c1 / (2.0 * c2)
+            if 0.0 <= u <= ts[-1] - ts[0]:
+                level = c0 + c1 * u + c2 * u * u
+                half = math.sqrt(band / abs(c2))
+                t_turn = ts[0] + u
+                best = (level, t_turn, t_turn - half, t_turn + half)
+                best_sse = sse
+    best_v: tuple[float, float, float, float] | None = None
+    best_v_sse = math.inf
+    for k in range(MIN_SIDE - 1, n - MIN_SIDE + 1):
+        left = _line(ts[: k + 1], ys[: k + 1])
+        right = _line(ts[k:], ys[k:])
+        if left is None or right is None:
+            continue
+        a1, b1, e1 = left
+        a2, b2, e2 = right
+        if d * b1 <= 0.0 or d * b2 >= 0.0:
+            continue
+        t_turn = (a2 - a1) / (b1 - b2)
+        if not ts[k - 1] <= t_turn <= ts[k + 1]:
+            continue
+        sse = e1 + e2
+        if sse < best_v_sse:
+            level = a1 + b1 * t_turn
+            best_v = (level, t_turn, t_turn - band / abs(b1), t_turn + band / abs(b2))
+            best_v_sse = sse
+    if best_v is not None and best_v_sse < V_PREFERRED * best_sse:
+        return _refined(ts, ys, d, band, best_v)
+    return best
+
+
+Turn = tuple[float, float, float, float]  # level, time of the turn, arrival, departure
+
+
+def _refined(ts: Sequence[float], ys: Sequence[float], d: int, band: float, v: Turn) -> Turn:
+    """The V again from the readings off its corner: a touch-and-go may rest a few
+    hundredths of a second at the bottom, which would bend both lines towards it."""
+    level, t_turn = v[0], v[1]
+    off = [(t, y) for t, y in zip(ts, ys, strict=True) if d * (level - y) > band]
+    left = [p for p in off if p[0] < t_turn]
+    right = [p for p in off if p[0] > t_turn]
+    if len(left) < 2 or len(right) < 2:
+        return v
+    line1 = _line([p[0] for p in left], [p[1] for p in left])
+    line2 = _line([p[0] for p in right], [p[1] for p in right])
+    if line1 is None or line2 is None:
+        return v
+    a1, b1, _ = line1
+    a2, b2, _ = line2
+    if d * b1 <= 0.0 or d * b2 >= 0.0:
+        return v
+    # where each line comes within `band` of the turn level seen by the readings
+    top = max(ys, key=lambda y: d * y)
+    edge = top - d * band
+    t_in = (edge - a1) / b1
+    t_out = (edge - a2) / b2
+    if not t_in <= t_out:
+        return v
+    return top, 0.5 * (t_in + t_out), t_in, t_out

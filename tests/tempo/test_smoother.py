@@ -1,0 +1,58 @@
+"""tempo.smoother: median of five and mean of three, unbiased on a ramp, flushed at gaps."""
+
+from __future__ import annotations
+
+import pytest
+
+from tempo.smoother import Smoother
+
+
+def _run(sm: Smoother, readings):
+    out = []
+    for t, x in readings:
+        got = sm.accept(t, x, still=True)
+        out += sm.backlog
+        sm.backlog.clear()
+        if got is not None:
+            out.append(got)
+    return out
+
+
+def test_a_ramp_comes_out_unbiased_and_three_samples_late():
+    sm = Smoother()
+    out = _run(sm, [(i * 0.02, 10.0 * i) for i in range(20)])
+    assert out[0] == pytest.approx((0.06, 30.0))  # labelled with its own time: no lag
+    assert all(y == pytest.approx(500.0 * t) for t, y in out)
+
+
+def test_a_single_spike_is_removed():
+    sm = Smoother()
+    readings = [(i * 0.02, 100.0) for i in range(12)]
+    readings[6] = (0.12, 400.0)
+    assert {y for _, y in _run(sm, readings)} == {100.0}
+
+
+def test_a_gap_flushes_the_windows_so_nothing_smears_across_it():
+    sm = Smoother()
+    before = [(i * 0.02, 100.0) for i in range(8)]
+    after = [(1.0 + i * 0.02, 300.0) for i in range(8)]
+    out = _run(sm, before + after)
+    assert [t for t, _ in out] == sorted(t for t, _ in out)
+    assert all(y == 100.0 for t, y in out if t < 0.5)
+    assert all(y == 300.0 for t, y in out if t > 0.5)
+    assert max(t for t, _ in out if t < 0.5) == pytest.approx(0.14)  # flushed to the end
+
+
+def test_owed_outputs_come_once_a_gap_is_known():
+    sm = Smoother()
+    _run(sm, [(i * 0.02, 50.0) for i in range(8)])
+    assert sm.owed(0.2) == []  # not a gap yet
+    assert [t for t, _ in sm.owed(0.5)] == pytest.approx([0.1, 0.12, 0.14])
+    assert sm.owed(0.6) == []  # nothing twice
+
+
+def test_the_noise_estimate_follows_the_readings():
+    sm = Smoother()
+    _run(sm, [(i * 0.02, 100.0 + (3.0 if i % 2 else -3.0)) for i in range(200)])
+    assert 4.0 < sm.noise_mm < 7.0
+    assert sm.still_noise_mm == pytest.approx(sm.noise_mm)

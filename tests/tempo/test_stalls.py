@@ -1,0 +1,93 @@
+"""Sticking points and pauses away from the start side are part of their phase (stall_s)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tempo.stall import longest_stall
+from tests.tempo.helpers import BOTTOM, TOP, crossing, piecewise, reps_of, run
+
+B, L = BOTTOM.bottom_mm, BOTTOM.lockout_mm
+ROM = BOTTOM.rom_mm
+BAND = 0.02 * ROM
+
+
+def _grind(at: float, stall_s: float, rate: float, conc_s: float = 1.5):
+    """A concentric at constant speed that stops for `stall_s` at fraction `at` of the ROM."""
+    v = ROM / conc_s
+    t1 = 2.0 + at * ROM / v
+    t2 = t1 + stall_s
+    t3 = t2 + (1.0 - at) * ROM / v
+    y = B + at * ROM
+    knots = [(0.0, B), (2.0, B), (t1, y), (t2, y), (t3, L), (t3 + 1.0, L), (t3 + 4.0, B)]
+    knots.append((t3 + 6.0, B))
+    return knots, piecewise(knots, rate)
+
+
+@pytest.mark.parametrize("rate", [20.0, 50.0])
+@pytest.mark.parametrize("at", [0.2, 0.5])
+def test_a_stall_in_the_concentric_is_no_boundary(at, rate):
+    knots, samples = _grind(at, 0.6, rate)
+    reps = reps_of(run(BOTTOM, samples))
+    assert len(reps) == 1
+    rep = reps[0]
+    assert rep.t_start == pytest.approx(crossing(knots, 1, B + BAND), abs=1.0 / rate)
+    assert rep.t_top == pytest.approx(crossing(knots, 3, L - BAND), abs=1.0 / rate)
+    assert rep.lockout != "partial"
+    assert rep.stall_s == pytest.approx(0.6, abs=0.1)
+    assert rep.stall_fraction == pytest.approx(at, abs=0.03)
+
+
+def test_a_pause_halfway_down_is_part_of_the_eccentric():
+    knots = [(0.0, B), (2.0, B), (3.0, L), (4.0, L), (5.5, 335), (6.5, 335), (8.0, B), (10.0, B)]
+    reps = reps_of(run(BOTTOM, piecewise(knots, 50.0)))
+    assert len(reps) == 1
+    rep = reps[0]
+    want = crossing(knots, 5, B + BAND) - crossing(knots, 3, L - BAND)
+    assert rep.eccentric_s == pytest.approx(want, abs=0.04)
+    assert rep.stall_s == pytest.approx(1.0, abs=0.1)
+    assert rep.stall_fraction == pytest.approx(0.5, abs=0.03)
+
+
+def test_a_pause_of_two_seconds_halfway_down_ends_the_rep_there():
+    """Longer than a stall: the lifter stopped; the rep ends there, 1.5 s later at most."""
+    knots = [(0.0, B), (2.0, B), (3.0, L), (4.0, L), (5.5, 335), (7.5, 335), (9.0, B), (11.0, B)]
+    reps = reps_of(run(BOTTOM, piecewise(knots, 50.0)))
+    assert len(reps) == 1
+    assert reps[0].t_end == pytest.approx(crossing(knots, 3, 335 + BAND), abs=0.03)
+    assert reps[0].t_confirmed < 5.5 + 1.5 + 0.2
+
+
+def test_a_grind_from_the_top_sticks_on_the_way_up():
+    knots = [(0.0, L), (2.0, L), (4.0, B), (4.5, B), (5.0, 261), (5.8, 261), (6.5, L), (9.0, L)]
+    reps = reps_of(run(TOP, piecewise(knots, 50.0)))
+    assert len(reps) == 1
+    rep = reps[0]
+    assert rep.t_end == pytest.approx(crossing(knots, 5, L - BAND), abs=0.03)
+    assert rep.stall_s == pytest.approx(0.8, abs=0.1)
+    assert rep.stall_fraction == pytest.approx(0.3, abs=0.03)
+
+
+def test_a_steady_slow_negative_has_no_stall():
+    knots = [(0.0, B), (2.0, B), (3.0, L), (4.0, L), (14.0, B), (16.0, B)]
+    reps = reps_of(run(BOTTOM, piecewise(knots, 50.0)))
+    assert [r.stall_s for r in reps] == [0.0]
+    assert reps[0].stall_fraction is None
+
+
+def test_longest_stall_is_the_stop_inside_a_noisy_move():
+    rng = random.Random(3)
+    ts = [i / 50.0 for i in range(200)]
+    ys = [(100.0 * t if t < 1.5 else 150.0 if t < 2.0 else 150.0 + 100.0 * (t - 2.0)) for t in ts]
+    ys = [y + rng.gauss(0.0, 1.0) for y in ys]
+    stall_s, where = longest_stall(ts, ys, 0.0, ts[-1])
+    assert stall_s == pytest.approx(0.5, abs=0.06)
+    assert where == pytest.approx(150.0, abs=3.0)
+
+
+def test_the_slow_ends_of_a_phase_are_no_stall():
+    ts = [i / 50.0 for i in range(101)]
+    ys = [100.0 * (3 * (t / 2) ** 2 - 2 * (t / 2) ** 3) for t in ts]  # smooth start and stop
+    assert longest_stall(ts, ys, 0.0, 2.0) == (0.0, None)

@@ -1,0 +1,52 @@
+"""A rep whose boundary a sensor fault hid says so instead of reporting made-up times."""
+
+from __future__ import annotations
+
+from firmware.publishing.payloads import TIMED_FIELDS, rep_payload
+from tempo import FAST_ECCENTRIC, TIMES_UNKNOWN
+from tests.tempo.helpers import BOTTOM, piecewise, reps_of, run, sets_of
+
+B, L = BOTTOM.bottom_mm, BOTTOM.lockout_mm
+KNOTS = [(0.0, B), (2.0, B), (3.0, L), (4.0, L), (5.5, B), (7.0, B), (8.0, L), (9.0, L)]
+KNOTS += [(10.5, B), (13.0, B)]
+
+
+def _noisy(samples):
+    """A sensor that is noisy when still (so a frozen reading is a fault, not a quiet sled)."""
+    return [(t, d + (i * 7 % 5) - 2) for i, (t, d) in enumerate(samples)]
+
+
+def test_a_fault_over_the_top_turn_flags_only_that_rep():
+    samples = [(t, None if 3.6 < t < 4.6 else d) for t, d in _noisy(piecewise(KNOTS))]
+    reps = reps_of(run(BOTTOM, samples))
+    assert len(reps) == 2
+    assert TIMES_UNKNOWN in reps[0].flags
+    assert FAST_ECCENTRIC not in reps[0].flags
+    assert TIMES_UNKNOWN not in reps[1].flags
+
+
+def test_frozen_readings_over_the_end_of_a_rep_flag_it():
+    samples = _noisy(piecewise(KNOTS))
+    frozen = next(d for t, d in samples if t >= 5.0)
+    samples = [(t, frozen if 5.0 <= t < 6.5 else d) for t, d in samples]
+    reps = reps_of(run(BOTTOM, samples))
+    assert len(reps) == 2
+    assert TIMES_UNKNOWN in reps[0].flags
+    assert TIMES_UNKNOWN not in reps[1].flags
+
+
+def test_a_short_dropout_inside_a_movement_is_no_fault():
+    samples = [(t, None if 2.4 < t < 2.7 else d) for t, d in _noisy(piecewise(KNOTS))]
+    reps = reps_of(run(BOTTOM, samples))
+    assert [TIMES_UNKNOWN in r.flags for r in reps] == [False, False]
+
+
+def test_the_payload_leaves_the_times_out_and_the_set_means_skip_the_rep():
+    samples = [(t, None if 3.6 < t < 4.6 else d) for t, d in _noisy(piecewise(KNOTS))]
+    events = run(BOTTOM, samples)
+    rep = reps_of(events)[0]
+    payload = rep_payload(rep, station="s", session="x")
+    assert all(payload[k] is None for k in TIMED_FIELDS)
+    assert TIMES_UNKNOWN in payload["flags"]
+    (done,) = sets_of(events)
+    assert done.mean_eccentric_s == reps_of(events)[1].eccentric_s
