@@ -1,0 +1,173 @@
+"""Start-up and memory of the device's commands, measured on the fake chip.
+
+`repsled run` is started as the service starts it: a config with a broker (a real mosquitto on
+a free port), the buzzer on (gpiozero's mock pin factory stands in for the GPIO chip) and the
+fake chip playing a trace at real speed. Printed:
+
+- start-up to first reading: process start to the "sensor_ok (started)" log line, the first
+  good reading (median of several starts);
+- RSS after 20 s of `repsled run` (VmRSS from /proc);
+- wall time and peak RSS of `repsled --help` and of a `repsled replay`.
+
+On a Pi Zero 2 W start-up is several times longer (slower core, SD card); see
+docs/performance.md. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.mosquitto
+
+from tests.mosquitto import Mosquitto, mosquitto_binary  # noqa: E402
+
+TRACE = ROOT / "examples" / "traces" / "two_sets_with_rest.csv"
+FIRST_READING = "sensor_ok (started)"
+STARTS = 5
+RSS_AFTER_S = 20.0
+START_TIMEOUT_S = 30.0
+
+
+def repsled_command() -> list[str]:
+    """The installed console script beside this interpreter, else the module."""
+    script = Path(sys.executable).with_name("repsled")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "firmware.cli"]
+
+
+def write_config(folder: Path, port: int | None) -> Path:
+    mqtt = f'host = "127.0.0.1"\nport = {port}\nstation = "bench"\n' if port else ""
+    path = folder / "config.toml"
+    path.write_text(
+        f'version = 1\n[sensor]\nkind = "fake:{TRACE}"\n'
+        f'[cues]\nbuzzer = "active"\npin = 17\n'
+        f"[mqtt]\n{mqtt}"
+        f'[storage]\nstate_dir = "{folder / "state"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", PYTHONDONTWRITEBYTECODE="1")
+    env.pop("NOTIFY_SOCKET", None)
+    return env
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_run(config: Path) -> tuple[subprocess.Popen[str], float]:
+    """Start `repsled run`; return it once it logged its first reading, and the time taken."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [*repsled_command(), "run", "--config", str(config), "--duration", "600"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if FIRST_READING in line:
+            return proc, time.monotonic() - started
+        if time.monotonic() - started > START_TIMEOUT_S:
+            break
+    proc.kill()
+    raise SystemExit(f"repsled run gave no first reading: {proc.communicate()[1][-500:]}")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
+HEAVY = ("paho", "gpiozero", "sqlite3", "ssl", "adafruit_vl53l0x", "smbus2", "tomllib", "logging")
+_PROBE = """
+import atexit, sys
+def report():
+    heavy = [m for m in {heavy!r} if m in sys.modules]
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    peak_mb = int(status.split()[0]) / 1024
+    print(f"@@ {{peak_mb:.1f}} {{','.join(heavy) or '-'}}", file=sys.stderr)
+atexit.register(report)
+sys.argv = ["repsled", *{args!r}]
+from firmware.cli import main
+sys.exit(main())
+"""
+
+
+def one_shot(args: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and the heavy modules loaded by a short command."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(heavy=HEAVY, args=args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+        check=False,
+    )
+    wall_s = time.monotonic() - started
+    report = [line for line in done.stderr.splitlines() if line.startswith("@@ ")]
+    if done.returncode != 0 or not report:
+        raise SystemExit(f"repsled {' '.join(args)} failed: {done.stderr[-500:]}")
+    _, peak, heavy = report[-1].split(" ", 2)
+    return wall_s, float(peak), heavy
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--starts", type=int, default=STARTS)
+    parser.add_argument("--rss-after", type=float, default=RSS_AFTER_S, metavar="S")
+    opts = parser.parse_args()
+    if mosquitto_binary() is None:
+        print("skipped: mosquitto not found (apt-get install mosquitto)")
+        return 0
+    for args in (["--help"], ["replay", str(TRACE)]):
+        wall_s, peak_mb, heavy = one_shot(args)
+        print(
+            f"repsled {args[0]:<8} {wall_s * 1e3:5.0f} ms wall, peak RSS {peak_mb:5.1f} MB, "
+            f"loads: {heavy}"
+        )
+    with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp) / "broker") as broker:
+        folder = Path(tmp)
+        config = write_config(folder, broker.port)
+        times = []
+        for _ in range(opts.starts):
+            proc, took_s = start_run(config)
+            stop(proc)
+            times.append(took_s)
+        print(
+            f"repsled run, start-up to first reading: median {statistics.median(times):.3f} s "
+            f"(min {min(times):.3f}, max {max(times):.3f}, n={len(times)}; MQTT and buzzer on)"
+        )
+        proc, _ = start_run(config)
+        time.sleep(opts.rss_after)
+        rss = rss_mb(proc.pid)
+        alive = proc.poll() is None
+        stop(proc)
+        print(
+            f"repsled run, RSS after {opts.rss_after:g} s: {rss:.1f} MB"
+            + ("" if alive else " (process had ended: figure not valid)")
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
