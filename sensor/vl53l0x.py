@@ -141,13 +141,13 @@ class VL53L0XSource:
         self.address = address
         self.timing_budget_ms = timing_budget_ms
         self.io_timeout_s = io_timeout_s
-        self._smbus_factory = smbus_factory
+        self.smbus_factory = smbus_factory
         self._i2c: SMBusI2C | None = None
         self._driver: _Driver | None = None
 
     def _open_bus(self) -> SMBusI2C:
         try:
-            return SMBusI2C(self.bus, self._smbus_factory)
+            return SMBusI2C(self.bus, self.smbus_factory)
         except OSError as exc:
             raise _open_error(exc, self.bus) from exc
 
