@@ -10,8 +10,10 @@ run in a few seconds); `--real-time` runs on the system clock instead.
 Printed per bus speed, for the sampling loop and engine as `repsled run` drives them:
 CPU seconds per second of sampling (this machine's CPU: a Pi Zero 2 W's core is several
 times slower), I2C transactions and bytes per sample in steady state (start excluded), and
-the median and 95th percentile wait inside one read. "driver busy wait" is the Adafruit
-driver's own read (`range`), which repsled used before; "repsled wait" is today's read_mm.
+the median time spent inside one read (asleep or polling), and the age of the reading when
+read_mm returns it (from the end of the chip's measurement: the latency the wait adds).
+"driver busy wait" is the Adafruit driver's own read (`range`), which repsled used before;
+"repsled wait" is today's read_mm, "+ ready pin" the same with GPIO1 wired (`ready_pin`).
 Prints figures; asserts nothing.
 """
 
@@ -26,7 +28,7 @@ from typing import Any
 
 from firmware.clock import Clock, FakeClock, SystemClock
 from firmware.station.loop import SamplingLoop
-from sensor.fake_vl53l0x import BusTiming, FakeBusFactory, fake_source
+from sensor.fake_vl53l0x import BusTiming, FakeBusFactory, FakeVL53L0X, fake_source
 from sensor.source import SensorError
 from sensor.vl53l0x import VL53L0XSource
 from tempo.engine import TempoEngine
@@ -61,9 +63,11 @@ class DriverBusyWait(VL53L0XSource):
 class Measured:
     """Wraps a source: clock time spent in read_mm, and bus traffic after the first start."""
 
-    def __init__(self, source: VL53L0XSource, clock: Clock) -> None:
+    def __init__(self, source: VL53L0XSource, chip: FakeVL53L0X, clock: Clock) -> None:
         self.source = source
+        self.chip = chip
         self.clock = clock
+        self.ages_s: list[float] = []
         self.factory: Any = source.smbus_factory
         self.waits_s: list[float] = []
         self.after_start: tuple[int, int] | None = None
@@ -79,20 +83,31 @@ class Measured:
             return self.source.read_mm()
         finally:
             self.waits_s.append(self.clock.monotonic() - before)
+            self.ages_s.append(self.chip.now_s() - self.chip.result_completed_s)
 
     def close(self) -> None:
         self.source.close()
 
 
 def measure(
-    label: str, kind: type[VL53L0XSource], bus_hz: int, real_time: bool, seconds: float
+    label: str,
+    kind: type[VL53L0XSource],
+    bus_hz: int,
+    real_time: bool,
+    seconds: float,
+    *,
+    ready_pin: bool = False,
 ) -> None:
     clock: Clock = SystemClock() if real_time else FakeClock()
-    source, _chip = fake_source(
-        sled_mm, clock, timing_budget_ms=TIMING_BUDGET_MS, bus_timing=BusTiming(bus_hz)
+    source, chip = fake_source(
+        sled_mm,
+        clock,
+        timing_budget_ms=TIMING_BUDGET_MS,
+        bus_timing=BusTiming(bus_hz),
+        ready_pin=ready_pin,
     )
     source.__class__ = kind  # same chip, bus and settings; only the read differs
-    measured = Measured(source, clock)
+    measured = Measured(source, chip, clock)
     loop = SamplingLoop(
         measured,
         clock,
@@ -105,15 +120,16 @@ def measure(
     factory: FakeBusFactory = measured.factory
     start_transactions, start_bytes = measured.after_start or (0, 0)
     samples = max(stats.samples, 1)
-    waits_ms = sorted(w * 1e3 for w in measured.waits_s)
-    p95 = waits_ms[round(0.95 * (len(waits_ms) - 1))] if waits_ms else math.nan
+    waits_ms = sorted(w * 1e3 for w in measured.waits_s) or [math.nan]
+    ages_ms = sorted(a * 1e3 for a in measured.ages_s) or [math.nan]
     print(
         f"{bus_hz // 1000:>3} kHz  {label:<17} {stats.samples:>5} samples  "
         f"CPU {cpu_s / seconds:.4f} s/s ({cpu_s / seconds * 100:5.2f} % of a core)  "
         f"{(factory.transactions - start_transactions) / samples:5.1f} transactions "
         f"{(factory.wire_bytes - start_bytes) / samples:6.1f} bytes per sample  "
-        f"wait median {statistics.median(waits_ms) if waits_ms else math.nan:5.2f} ms "
-        f"p95 {p95:5.2f} ms  errors {stats.errors_total}"
+        f"wait per read median {statistics.median(waits_ms):5.2f} ms  reading age median "
+        f"{statistics.median(ages_ms):4.2f} ms p95 {ages_ms[round(0.95 * (len(ages_ms) - 1))]:4.2f}"
+        f" ms  errors {stats.errors_total}"
     )
 
 
@@ -131,6 +147,7 @@ def main() -> int:
     for bus_hz in BUS_SPEEDS_HZ:
         measure("driver busy wait", DriverBusyWait, bus_hz, opts.real_time, opts.seconds)
         measure("repsled wait", VL53L0XSource, bus_hz, opts.real_time, opts.seconds)
+        measure("+ ready pin", VL53L0XSource, bus_hz, opts.real_time, opts.seconds, ready_pin=True)
     return 0
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from smbus2.smbus2 import I2C_M_RD
 
 from sensor.source import SensorError
-from sensor.vl53l0x import VL53L0XSource
+from sensor.vl53l0x import VL53L0XSource, WaitClock
 
 Signal = Callable[[float], int | None]
 
@@ -412,6 +412,24 @@ class FakeVL53L0X:
         done = max(0, math.floor((now_s - self._started_s) / self._period_s + _EPSILON))
         return min(done, 1) if self._mode == "single" else done
 
+    def gpio1_active(self) -> bool:
+        """The data-ready output (GPIO1, active low as the driver sets it): True when pulled."""
+        now_s = self.now_s()
+        return not self._active("never_ready", now_s) and self._completed(now_s) > self._consumed
+
+    def next_ready_in_s(self) -> float | None:
+        """Chip seconds until the next measurement completes; None when not ranging."""
+        if self._mode not in ("single", "continuous"):
+            return None
+        now_s = self.now_s()
+        done = self._completed(now_s)
+        return max(0.0, self._started_s + (done + 1) * self._period_s - now_s)
+
+    @property
+    def result_completed_s(self) -> float:
+        """Chip time at which the measurement in the result registers completed."""
+        return self._started_s + self._result_index * self._period_s
+
     def _interrupt_pending(self) -> bool:
         now_s = self.now_s()
         if self._active("never_ready", now_s):
@@ -566,6 +584,7 @@ def fake_source(
     io_timeout_s: float = 0.5,
     address: int = 0x29,
     bus_timing: BusTiming | None = None,
+    ready_pin: bool = False,
 ) -> tuple[VL53L0XSource, FakeVL53L0X]:
     """The real source and driver over a fake bus with one fake chip; not started yet.
 
@@ -573,11 +592,14 @@ def fake_source(
     With `bus_timing` (needs a Clock) the bus charges every transaction its transfer time and
     the chip no longer sleeps on a poll: waiting for a measurement costs what it costs on the
     device. The bus factory, with its traffic counters, is `source.smbus_factory`.
+    `ready_pin` wires the chip's GPIO1 to the source (a FakeReadyPin; needs a Clock).
     """
-    _, clock_sleep = _clock_parts(clock)
-    if bus_timing is not None and clock_sleep is None:
-        raise ValueError("a timed bus needs a clock with sleep()")
+    monotonic, clock_sleep = _clock_parts(clock)
+    if (bus_timing is not None or ready_pin) and clock_sleep is None:
+        raise ValueError("a timed bus or a fake data-ready pin needs a clock with sleep()")
     chip = FakeVL53L0X(signal, clock, address, block_on_poll=bus_timing is None)
+    # A bare `() -> seconds` cannot sleep: the source then waits in real time.
+    wait_clock = _WaitOn(monotonic, clock_sleep) if clock_sleep is not None else None
     source = VL53L0XSource(
         bus=1,
         address=address,
@@ -586,8 +608,55 @@ def fake_source(
         smbus_factory=FakeBusFactory(
             chip, timing=bus_timing, sleep=clock_sleep if bus_timing is not None else None
         ),
+        clock=wait_clock,
+        ready_pin=_fake_pin_factory(chip, wait_clock) if ready_pin else None,
     )
     return source, chip
+
+
+@dataclass(slots=True)
+class _WaitOn:
+    """A WaitClock from a clock's two methods."""
+
+    monotonic: Callable[[], float]
+    sleep: Callable[[float], None]
+
+
+class FakeReadyPin:
+    """The fake chip's GPIO1 as the host sees it: waiting sleeps on the clock until it is pulled.
+
+    Stands in for sensor.ready_pin.GpioReadyPin (which waits for the edge through gpiozero),
+    so the source's data-ready path runs through the fake chip, never_ready fault included.
+    """
+
+    def __init__(self, chip: FakeVL53L0X, clock: WaitClock) -> None:
+        self.chip = chip
+        self.clock = clock
+        self.waits = 0
+        self.closed = False
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        self.waits += 1
+        give_up_s = self.clock.monotonic() + timeout_s
+        while not self.chip.gpio1_active():
+            left_s = give_up_s - self.clock.monotonic()
+            if left_s <= 0:
+                return False
+            next_s = self.chip.next_ready_in_s()
+            self.clock.sleep(left_s if next_s is None else min(left_s, max(next_s, 1e-6)))
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _fake_pin_factory(chip: FakeVL53L0X, clock: WaitClock | None) -> Callable[[], FakeReadyPin]:
+    assert clock is not None
+
+    def open_pin() -> FakeReadyPin:
+        return FakeReadyPin(chip, clock)
+
+    return open_pin
 
 
 class _TracePlayer:
