@@ -59,6 +59,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "address": Key((int,), 0x29, "I2C address of the sensor"),
         "timing_budget_ms": Key(_NUM, 33, "ranging timing budget, at least 20 ms"),
         "io_timeout_s": Key(_NUM, 0.5, "longest wait for one reading before it counts as a fault"),
+        "ready_pin": Key(
+            (int, type(None)), None, "GPIO (BCM) pin wired to the sensor's GPIO1 (data ready)"
+        ),
     },
     "cues": {
         "buzzer": Key((str,), "active", "buzzer kind", ("active", "tonal", "none")),

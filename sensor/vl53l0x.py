@@ -11,6 +11,7 @@ Every failure becomes a SensorError with one of these reasons, so the sampling l
 - "timeout": the chip answers but no measurement came within io_timeout_s (data-ready never set)
 - "io_error": any other bus or driver failure
 - "not_started": read_mm before start()
+- "ready_pin": the data-ready GPIO could not be opened (wrong pin, no GPIO on this machine)
 
 After any SensorError call start() again: it closes what is left and re-initialises the chip,
 which is what a chip that lost power (and all its registers) needs.
@@ -60,6 +61,7 @@ REASONS = (
     "timeout",
     "io_error",
     "not_started",
+    "ready_pin",
 )
 
 
@@ -198,6 +200,7 @@ class VL53L0XSource:
         self._i2c: SMBusI2C | None = None
         self._driver: _Driver | None = None
         self._pin: ReadyPin | None = None
+        self.ready_pin_misses = 0  # waits on the data-ready line that ended without an edge
         self._period_s = timing_budget_ms / 1000
         self._due_s = 0.0  # when the next measurement should be ready, on self.clock
         self._block = bytearray(RESULT_BLOCK_LENGTH)
@@ -228,7 +231,7 @@ class VL53L0XSource:
                 self._pin = self.ready_pin_factory()
             except Exception as exc:
                 self.close()
-                raise SensorError("io_error", f"data-ready pin: {exc}") from exc
+                raise SensorError("ready_pin", f"cannot watch the data-ready GPIO: {exc}") from exc
 
     def read_mm(self) -> int:
         """Next measurement in mm, waiting at most io_timeout_s; 8190/8191 mean out of range."""
@@ -245,7 +248,11 @@ class VL53L0XSource:
         period_s = self._period_s
         give_up_s = clock.monotonic() + self.io_timeout_s
         if self._pin is not None:
-            self._pin.wait_ready(max(0.0, give_up_s - clock.monotonic()))
+            # Bounded by the measurement after next: a line that never moves (not wired, a
+            # broken wire) degrades to polling instead of costing io_timeout_s per reading.
+            until_s = min(give_up_s, self._due_s + period_s)
+            if not self._pin.wait_ready(max(0.0, until_s - clock.monotonic())):
+                self.ready_pin_misses += 1
         else:
             wake_s = min(self._due_s - period_s * WAKE_EARLY_FRACTION, give_up_s)
             if wake_s > clock.monotonic():

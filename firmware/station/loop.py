@@ -29,9 +29,10 @@ from tempo.events import Event
 END_OF_TRACE = "end_of_trace"
 """SensorError reason a fake source gives when its trace has no more samples."""
 
-# Start failures no retry can fix: the bus device is missing or not ours to open. Reported at
+# Start failures no retry can fix: the bus device is missing or not ours to open, or the
+# configured data-ready GPIO cannot be watched. Reported at
 # once (raised) when the very first start fails, instead of retrying forever.
-FATAL_AT_START = ("no_bus", "permission")
+FATAL_AT_START = ("no_bus", "permission", "ready_pin")
 
 # Longest single sleep while backing off, so that stop() is honoured promptly.
 _SLEEP_SLICE_S = 0.25

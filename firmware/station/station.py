@@ -231,7 +231,9 @@ def build_station(
     loop_trace: bool = False,
 ) -> Station:
     """A station from its config: sensor, cues (buzzer or text) and the optional button."""
-    source = configured_source(sensor_spec, config.sensor, clock, speed=speed, loop=loop_trace)
+    source = configured_source(
+        sensor_spec, config.sensor, clock, speed=speed, loop=loop_trace, pin_factory=pin_factory
+    )
     cues = build_cues(config.cues, pin_factory=pin_factory, text_stream=cue_text)
     button = build_button(config.button, clock=clock, pin_factory=pin_factory)
     return Station(
