@@ -55,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
     spec = resolve_spec(args.sensor, cfg)
     clock = make_clock(spec, args.speed)
 
-    from firmware.publishing.mqtt import MqttPublisher
-    from firmware.publishing.outbox import open_outbox
     from firmware.station.sdnotify import Notifier
     from firmware.station.station import build_station
     from sensor.trace import TraceWriter
@@ -64,6 +62,17 @@ def run(args: argparse.Namespace) -> int:
     outbox = publisher = trace = None
     try:
         if cfg.mqtt["host"]:
+            # paho (and the outbox's sqlite3) only when there is a broker to talk to.
+            from firmware.lazy import defer
+
+            defer(
+                "urllib.request",
+                "ssl",
+                exceptions={"ssl": ("SSLError", "SSLWantReadError", "SSLWantWriteError")},
+            )
+            from firmware.publishing.mqtt import MqttPublisher
+            from firmware.publishing.outbox import open_outbox
+
             outbox = open_outbox(cfg.storage)
             publisher = MqttPublisher.from_config(cfg, outbox).start()
         else:

@@ -11,11 +11,10 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware.clock import Clock
 from firmware.config import Config
-from firmware.publishing.mqtt import MqttPublisher
 from firmware.publishing.payloads import rep_payload, set_payload
 from firmware.station.button import SetButton, build_button
 from firmware.station.cues import CuePlayer, CueThread, TextSink, build_cues
@@ -27,6 +26,9 @@ from sensor.source import DistanceSource
 from sensor.trace import TraceWriter
 from tempo.engine import TempoEngine
 from tempo.events import Event, PhaseChanged, Rep, SetDone
+
+if TYPE_CHECKING:  # paho is imported only by a station that publishes
+    from firmware.publishing.mqtt import MqttPublisher
 
 RECENT_REPS = 1000
 
