@@ -297,6 +297,18 @@ class VL53L0XSource:
             with contextlib.suppress(Exception):
                 i2c.deinit()
 
+    def probe(self) -> bool:
+        """True when the chip acknowledges a register read (no re-initialisation); never raises.
+
+        The sampling loop probes a failed chip between restarts to notice at once that it is
+        back (a loose wire, a brown-out).
+        """
+        try:
+            self.model_id()
+        except SensorError:
+            return False
+        return True
+
     def model_id(self) -> int:
         """Register 0xC0 (0xEE on a VL53L0X), read without initialising the chip.
 

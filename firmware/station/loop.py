@@ -9,9 +9,12 @@ counts them. A chip whose period is a little longer than nominal sets the pace i
 A read error is written to the trace and fed to the engine as a None sample, exactly as a
 replay of that trace would feed it, so live and replayed sessions agree. A run of errors, or
 a chip repeating one value, is a fault: the sensor is closed and started again with
-exponential backoff, and the status callback hears `sensor_fault` then `sensor_ok`. A run of
-out-of-range readings is reported the same way (the chip works, nothing is in front of it).
-See docs/sensor-loop.md.
+exponential backoff, and the status callback hears `sensor_fault` then `sensor_ok`. While it
+backs off the loop probes the chip (one register read) four times a second, so a chip that
+answers again after a loose wire is restarted at once instead of at the end of a long delay.
+A run of out-of-range readings is reported the same way (the chip works, nothing is in front
+of it). The watchdog hook hears from the loop while it is alive, faults included: it guards
+against a hung loop, not a broken sensor. See docs/sensor-loop.md.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ END_OF_TRACE = "end_of_trace"
 # once (raised) when the very first start fails, instead of retrying forever.
 FATAL_AT_START = ("no_bus", "permission", "ready_pin")
 
-# Longest single sleep while backing off, so that stop() is honoured promptly.
+# Longest single sleep while backing off, so that stop() is honoured promptly, the watchdog
+# is pinged, and a chip that answers again is noticed within this long.
 _SLEEP_SLICE_S = 0.25
 
 State = Literal["sensor_ok", "sensor_fault"]
@@ -59,6 +63,7 @@ class LoopStats:
     faults: int = 0  # sensor_fault episodes
     restarts: int = 0  # successful re-initialisations after a fault
     overruns: int = 0  # deadlines skipped because the loop fell behind
+    probes_answered: int = 0  # backoffs cut short because the chip acknowledged again
     ended_by: str = ""  # "stop", "duration" or "end_of_trace"
 
 
@@ -68,6 +73,12 @@ class Engine(Protocol):
     def feed(self, t_s: float, distance_mm: int | None) -> list[Event]: ...
 
     def finish(self) -> list[Event]: ...
+
+
+class Probe(Protocol):
+    """Optional on a source: does the chip acknowledge at all? One register read, no re-init."""
+
+    def __call__(self) -> bool: ...
 
 
 class SampleSink(Protocol):
@@ -94,7 +105,7 @@ class SamplingLoop:
         on_sample: Callable[[float, int | None], None] | None = None,
         on_event: Callable[[Event], None] | None = None,
         on_status: Callable[[SensorStatus], None] | None = None,
-        watchdog: Callable[[], None] | None = None,
+        watchdog: Callable[[], object] | None = None,
         should_stop: Callable[[], bool] | None = None,
         t0_s: float | None = None,
         fault_after_errors: int = 3,
@@ -189,6 +200,7 @@ class SamplingLoop:
                 clock.sleep(wait)
                 if self.should_stop():
                     return
+            self.watchdog()
             try:
                 distance_mm: int | None = self.source.read_mm()
                 reason = ""
@@ -223,7 +235,6 @@ class SamplingLoop:
         """A reading came back; watch for out-of-range runs and a stuck chip. False: stop."""
         self.stats.samples += 1
         self._consecutive_errors = 0
-        self.watchdog()
         if self.state is None:
             self._set_state(t_s, "sensor_ok", "started")
         if not MIN_VALID_MM <= distance_mm < OUT_OF_RANGE_MM:
@@ -309,6 +320,7 @@ class SamplingLoop:
                 t_s = self.now_s()
                 self.stats.errors_total += 1
                 self.last_reason = exc.reason
+                self.watchdog()
                 self._record(t_s, None)
                 self._enter_fault(t_s, exc.reason)
                 self.source.close()
@@ -323,14 +335,32 @@ class SamplingLoop:
     def _backoff(self) -> bool:
         delay = self._backoff_s
         self._backoff_s = min(delay * 2, self.backoff_max_s)
-        return self._sleep(delay)
+        return self._sleep(delay, until_answer=True)
 
-    def _sleep(self, seconds: float) -> bool:
-        """Sleep in short slices so stop() is honoured; False when told to stop."""
+    def _sleep(self, seconds: float, *, until_answer: bool = False) -> bool:
+        """Sleep in short slices, pinging the watchdog; False when told to stop.
+
+        With `until_answer` (a backoff after a fault) each slice ends with a probe of the chip,
+        when the source has one, and the sleep ends early once a chip that did not acknowledge
+        does again (a wire back in place, power back): that is worth a restart now. A chip
+        that answered all along (it acknowledges but will not measure) waits the full delay.
+        """
         end = self.clock.monotonic() + seconds
+        probe: Probe | None = getattr(self.source, "probe", None) if until_answer else None
+        was_silent = False
         while not self.should_stop():
+            self.watchdog()
             left = end - self.clock.monotonic()
             if left <= 0:
                 return True
             self.clock.sleep(min(left, _SLEEP_SLICE_S))
+            if probe is not None:
+                if not probe():
+                    was_silent = True
+                elif was_silent:
+                    # A chip that is back is a fresh start: the first start may still fail
+                    # (ranging left running), and the retry after it should not wait long.
+                    self.stats.probes_answered += 1
+                    self._backoff_s = self.backoff_min_s
+                    return not self.should_stop()
         return False

@@ -75,6 +75,9 @@ class FakeSensor:
     def model_id(self) -> int:
         return self.source.model_id()
 
+    def probe(self) -> bool:
+        return self.source.probe()
+
 
 def trace_origin_s(source: object) -> float | None:
     """Clock time of a fake trace's zero, for SamplingLoop(t0_s=...); None for a real sensor."""

@@ -90,7 +90,7 @@ class Station:
             on_sample=self._on_sample,
             on_event=self._on_event,
             on_status=self._on_status,
-            watchdog=self._on_good_read,
+            watchdog=self._alive,
             t0_s=trace_origin_s(source),
             **(loop_options or {}),
         )
@@ -135,8 +135,8 @@ class Station:
 
     # -- loop callbacks (sampling thread) ---------------------------------------------------
 
-    def _on_good_read(self) -> None:
-        self.notifier.ready()
+    def _alive(self) -> None:
+        """The loop is alive (faults included): keep systemd's watchdog fed."""
         self._pinger.ping()
 
     def _on_sample(self, t_s: float, distance_mm: int | None) -> None:
@@ -205,6 +205,8 @@ class Station:
             self.log.debug("phase %s at %.3f s", event.phase, event.t_s)
 
     def _on_status(self, status: SensorStatus) -> None:
+        if status.state == "sensor_ok":
+            self.notifier.ready()  # the first good reading: the station really counts
         if self.cues is not None:
             self.cues.handle(status)
         self.notifier.status(f"{status.state}: {status.reason}")
