@@ -37,9 +37,8 @@ START_TIMEOUT_S = 30.0
 
 
 def repsled_command() -> list[str]:
-    """The installed console script beside this interpreter, else the module."""
-    script = Path(sys.executable).with_name("repsled")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "firmware.cli"]
+    """`repsled` from the source tree in the working directory (see --tree)."""
+    return [sys.executable, "-m", "firmware.cli"]
 
 
 def write_config(folder: Path, port: int | None) -> Path:
@@ -55,8 +54,8 @@ def write_config(folder: Path, port: int | None) -> Path:
     return path
 
 
-def environment() -> dict[str, str]:
-    env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", PYTHONDONTWRITEBYTECODE="1")
+def environment(tree: Path) -> dict[str, str]:
+    env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", PYTHONPATH=str(tree))
     env.pop("NOTIFY_SOCKET", None)
     return env
 
@@ -68,7 +67,7 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_run(config: Path) -> tuple[subprocess.Popen[str], float]:
+def start_run(config: Path, tree: Path) -> tuple[subprocess.Popen[str], float]:
     """Start `repsled run`; return it once it logged its first reading, and the time taken."""
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -76,7 +75,8 @@ def start_run(config: Path) -> tuple[subprocess.Popen[str], float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=environment(),
+        cwd=tree,
+        env=environment(tree),
     )
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -112,7 +112,7 @@ sys.exit(main())
 """
 
 
-def one_shot(args: list[str]) -> tuple[float, float, str]:
+def one_shot(args: list[str], tree: Path) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) and the heavy modules loaded by a short command."""
     started = time.monotonic()
     done = subprocess.run(
@@ -120,7 +120,8 @@ def one_shot(args: list[str]) -> tuple[float, float, str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=environment(),
+        cwd=tree,
+        env=environment(tree),
         check=False,
     )
     wall_s = time.monotonic() - started
@@ -135,37 +136,55 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=STARTS)
     parser.add_argument("--rss-after", type=float, default=RSS_AFTER_S, metavar="S")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="measure the repsled source tree in DIR (repeat to compare trees, interleaved; "
+        "default: this one)",
+    )
     opts = parser.parse_args()
+    trees = [t.resolve() for t in opts.tree] if opts.tree else [ROOT]
     if mosquitto_binary() is None:
         print("skipped: mosquitto not found (apt-get install mosquitto)")
         return 0
-    for args in (["--help"], ["replay", str(TRACE)]):
-        wall_s, peak_mb, heavy = one_shot(args)
-        print(
-            f"repsled {args[0]:<8} {wall_s * 1e3:5.0f} ms wall, peak RSS {peak_mb:5.1f} MB, "
-            f"loads: {heavy}"
-        )
+    for tree in trees:
+        label = f"[{tree.name}] " if len(trees) > 1 else ""
+        for args in (["--help"], ["replay", str(TRACE)]):
+            wall_s, peak_mb, heavy = one_shot(args, tree)
+            print(
+                f"{label}repsled {args[0]:<8} {wall_s * 1e3:5.0f} ms wall, peak RSS "
+                f"{peak_mb:5.1f} MB, loads: {heavy}"
+            )
     with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp) / "broker") as broker:
         folder = Path(tmp)
         config = write_config(folder, broker.port)
-        times = []
+        times: dict[Path, list[float]] = {tree: [] for tree in trees}
         for _ in range(opts.starts):
-            proc, took_s = start_run(config)
+            for tree in trees:  # interleaved, so that a busy machine weighs on every tree
+                proc, took_s = start_run(config, tree)
+                stop(proc)
+                times[tree].append(took_s)
+        for tree in trees:
+            label = f"[{tree.name}] " if len(trees) > 1 else ""
+            t = times[tree]
+            print(
+                f"{label}repsled run, start-up to first reading: median "
+                f"{statistics.median(t):.3f} s (min {min(t):.3f}, max {max(t):.3f}, n={len(t)}; "
+                "MQTT and buzzer on)"
+            )
+        for tree in trees:
+            label = f"[{tree.name}] " if len(trees) > 1 else ""
+            proc, _ = start_run(config, tree)
+            time.sleep(opts.rss_after)
+            rss = rss_mb(proc.pid)
+            alive = proc.poll() is None
             stop(proc)
-            times.append(took_s)
-        print(
-            f"repsled run, start-up to first reading: median {statistics.median(times):.3f} s "
-            f"(min {min(times):.3f}, max {max(times):.3f}, n={len(times)}; MQTT and buzzer on)"
-        )
-        proc, _ = start_run(config)
-        time.sleep(opts.rss_after)
-        rss = rss_mb(proc.pid)
-        alive = proc.poll() is None
-        stop(proc)
-        print(
-            f"repsled run, RSS after {opts.rss_after:g} s: {rss:.1f} MB"
-            + ("" if alive else " (process had ended: figure not valid)")
-        )
+            print(
+                f"{label}repsled run, RSS after {opts.rss_after:g} s: {rss:.1f} MB"
+                + ("" if alive else " (process had ended: figure not valid)")
+            )
     return 0
 
 

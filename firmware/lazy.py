@@ -1,8 +1,10 @@
 """Defer standard-library modules that a dependency imports but this process may never use.
 
-paho-mqtt imports `urllib.request` (with http.client, email, ssl and more: about 8 MB of a
-Pi's memory) to look for a proxy, a lookup it skips unless PySocks is installed, and `ssl`,
-which a broker without TLS never needs. A deferred module is a placeholder in sys.modules:
+paho-mqtt imports `urllib.request` (with http.client, email, ssl and more) to look for a
+proxy, a lookup it skips unless PySocks is installed; `ssl`, which a broker without TLS never
+needs; `hashlib` (OpenSSL's libcrypto: 3.5 MB) for the WebSockets handshake only; and `uuid`
+to make up a client id when it is given none. Together about 8 MB of a Pi's memory
+(PAHO_UNUSED, deferred by `repsled run`). A deferred module is a placeholder in sys.modules:
 `import` statements get it without loading anything, and the first attribute looked up on it
 imports the real module, which then serves every lookup. So nothing breaks if the module is
 used after all (TLS configured, an exception handler naming ssl.SSLError): it only costs its
@@ -20,6 +22,12 @@ import types
 from typing import Any
 
 _lock = threading.Lock()
+
+PAHO_UNUSED = ("urllib.request", "ssl", "hashlib", "uuid")
+PAHO_EXCEPTIONS: dict[str, tuple[str, ...]] = {
+    "ssl": ("SSLError", "SSLWantReadError", "SSLWantWriteError")
+}
+"""Exception classes paho tests every socket read against, TLS or not (see _Deferred)."""
 
 
 class _Deferred(types.ModuleType):

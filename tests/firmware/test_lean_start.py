@@ -107,3 +107,4 @@ def test_run_with_a_broker_loads_paho_but_not_what_paho_never_uses(tmp_path: Pat
     assert "ssl" not in real
     assert "urllib.request" not in real
     assert "http.client" not in real
+    assert "hashlib" not in real
