@@ -41,6 +41,10 @@ FATAL_AT_START = ("no_bus", "permission", "ready_pin")
 # is pinged, and a chip that answers again is noticed within this long.
 _SLEEP_SLICE_S = 0.25
 
+# Failures that mean nothing acknowledged on the bus: a probe that answers after one of these
+# means the chip is back.
+SILENT_REASONS = ("nack", "no_device")
+
 State = Literal["sensor_ok", "sensor_fault"]
 
 
@@ -347,7 +351,7 @@ class SamplingLoop:
         """
         end = self.clock.monotonic() + seconds
         probe: Probe | None = getattr(self.source, "probe", None) if until_answer else None
-        was_silent = False
+        was_silent = self.last_reason in SILENT_REASONS
         while not self.should_stop():
             self.watchdog()
             left = end - self.clock.monotonic()

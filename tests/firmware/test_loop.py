@@ -628,7 +628,7 @@ def chain_loop(
 
 
 @pytest.mark.parametrize("fault", ["nack", "vanish"])
-@pytest.mark.parametrize("for_s", [2.7, 8.0, 12.5])
+@pytest.mark.parametrize("for_s", [1.0, 2.7, 8.0, 12.5])
 def test_counting_resumes_promptly_when_the_chip_is_back(
     trace: Path, fault: str, for_s: float
 ) -> None:
