@@ -33,3 +33,14 @@ def user_error_types() -> tuple[type[BaseException], ...]:
 def is_user_error(exc: BaseException) -> bool:
     """True for an error the user fixes (config, trace, sensor, outbox): one line, exit 2."""
     return isinstance(exc, user_error_types())
+
+
+def __getattr__(name: str) -> object:
+    """`USER_ERRORS`, the tuple of all the classes, imported on demand (it loads them all)."""
+    if name == "USER_ERRORS":
+        import importlib  # noqa: PLC0415
+
+        return tuple(
+            getattr(importlib.import_module(module), cls) for module, cls in USER_ERROR_CLASSES
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

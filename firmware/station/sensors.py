@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware import __version__
 from firmware.clock import Clock, ScaledClock, SystemClock
 from firmware.config import Config, ConfigError
-from sensor.fake_vl53l0x import FakeVL53L0X, fake_source, trace_signal
 from sensor.source import DistanceSource
 from sensor.vl53l0x import ReadyPin, VL53L0XSource
+
+if TYPE_CHECKING:  # the fake chip is imported only for a fake sensor
+    from sensor.fake_vl53l0x import FakeVL53L0X
 
 REAL = "vl53l0x"
 FAKE_PREFIX = "fake:"
@@ -127,6 +129,8 @@ def open_source(
         )
     if not trace.is_file():
         raise ConfigError(f"sensor {spec!r}: {trace}: no such trace file")
+    from sensor.fake_vl53l0x import fake_source, trace_signal  # noqa: PLC0415
+
     source, chip = fake_source(
         trace_signal(trace, loop=loop),
         clock,
