@@ -94,26 +94,40 @@ class ReadyPin(Protocol):
         """Release the GPIO; never raises."""
 
 
-def _import_driver() -> type:
-    """Import adafruit_vl53l0x without letting it reach Blinka's board detection.
+def _type_only_stand_ins() -> dict[str, types.ModuleType]:
+    """Modules the driver imports only to annotate parameters, as cheap stand-ins.
 
-    The driver and adafruit_bus_device import `busio.I2C` only to annotate their parameters,
-    but on CPython they need the name: without it the class definitions fail. Blinka's busio
-    would detect the board on import (slow, and an error on an unknown machine), so while the
-    driver is imported `busio` is a stand-in whose I2C is our adapter; `board` is never needed.
+    On CPython the annotations are evaluated, so the names must exist. `busio` from Blinka
+    would detect the board on import (slow, and an error on an unknown machine): its I2C is
+    our adapter instead. `circuitpython_typing` pulls in typing_extensions, about 2 MB of a
+    Pi's memory, for two buffer type names.
     """
-    if "busio" in sys.modules:  # someone already paid for Blinka: nothing to avoid
-        import adafruit_vl53l0x  # noqa: PLC0415
+    busio = types.ModuleType("busio", "type-only stand-in while importing adafruit_vl53l0x")
+    busio.I2C = SMBusI2C  # type: ignore[attr-defined]
+    typing_ = types.ModuleType(
+        "circuitpython_typing", "type-only stand-in while importing adafruit_vl53l0x"
+    )
+    typing_.ReadableBuffer = bytes  # type: ignore[attr-defined]
+    typing_.WriteableBuffer = bytearray  # type: ignore[attr-defined]
+    return {"busio": busio, "circuitpython_typing": typing_}
 
-        return adafruit_vl53l0x.VL53L0X
-    stand_in = types.ModuleType("busio", "type-only stand-in while importing adafruit_vl53l0x")
-    stand_in.I2C = SMBusI2C  # type: ignore[attr-defined]
-    sys.modules["busio"] = stand_in
+
+def _import_driver() -> type:
+    """Import adafruit_vl53l0x with stand-ins for what it imports only for annotations.
+
+    A module someone already imported (Blinka's busio, say) is used as it is. The stand-ins
+    are removed again afterwards, so a later real import is not fooled.
+    """
+    stand_ins = {
+        name: module for name, module in _type_only_stand_ins().items() if name not in sys.modules
+    }
+    sys.modules.update(stand_ins)
     try:
         import adafruit_vl53l0x  # noqa: PLC0415
     finally:
-        if sys.modules.get("busio") is stand_in:
-            del sys.modules["busio"]
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
     return adafruit_vl53l0x.VL53L0X
 
 
