@@ -7,12 +7,15 @@ checks which modules each command loads).
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from firmware import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 COMMANDS: dict[str, str] = {
     "replay": "replay a recorded trace through the engine and print reps and sets",
@@ -35,6 +38,8 @@ def chosen_command(argv: list[str]) -> str | None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, the arguments of that command alone (its module alone loaded)."""
+    import argparse  # here: after main() had a chance to defer what argparse loads
+
     parser = argparse.ArgumentParser(prog="repsled", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"repsled {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -51,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; user errors print one line and exit 2, never a traceback."""
     words = sys.argv[1:] if argv is None else argv
     command = chosen_command(words)
+    if command == "run":
+        # Before anything imports them (argparse imports shutil, which imports bz2 and lzma):
+        # the station on a Pi keeps only what it uses in memory.
+        from firmware.lazy import defer_unused_by_run
+
+        defer_unused_by_run()
     args = build_parser(only=command or "").parse_args(words)
     try:
         return int(args._module.run(args) or 0)

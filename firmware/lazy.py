@@ -2,9 +2,10 @@
 
 paho-mqtt imports `urllib.request` (with http.client, email, ssl and more) to look for a
 proxy, a lookup it skips unless PySocks is installed; `ssl`, which a broker without TLS never
-needs; `hashlib` (OpenSSL's libcrypto: 3.5 MB) for the WebSockets handshake only; and `uuid`
-to make up a client id when it is given none. Together about 8 MB of a Pi's memory
-(PAHO_UNUSED, deferred by `repsled run`). A deferred module is a placeholder in sys.modules:
+needs; `hashlib` (OpenSSL's libcrypto) for the WebSockets handshake only. gpiozero, through
+importlib.metadata, imports archive, CSV and e-mail helpers it does not need to find its pin
+factories. `repsled run` defers them all (UNUSED_BY_RUN says who imports each and what for):
+about 9 MB of a Pi's memory. A deferred module is a placeholder in sys.modules:
 `import` statements get it without loading anything, and the first attribute looked up on it
 imports the real module, which then serves every lookup. So nothing breaks if the module is
 used after all (TLS configured, an exception handler naming ssl.SSLError): it only costs its
@@ -23,7 +24,23 @@ from typing import Any
 
 _lock = threading.Lock()
 
-PAHO_UNUSED = ("urllib.request", "ssl", "hashlib", "uuid")
+UNUSED_BY_RUN: dict[str, str] = {
+    "urllib.request": "paho: proxy lookup, skipped unless PySocks is installed",
+    "ssl": "paho: TLS, unused without [mqtt] ca_file",
+    "hashlib": "paho: the WebSockets handshake (OpenSSL's libcrypto, 3.5 MB)",
+    "uuid": "paho: a made-up client id when given none",
+    "csv": "importlib.metadata (gpiozero): RECORD files",
+    "tempfile": "importlib.resources (gpiozero): resources as files",
+    "bz2": "shutil: archive formats",
+    "lzma": "shutil: archive formats",
+    "subprocess": "gpiozero: its PingServer device",
+    "ipaddress": "urllib.parse: bracketed IPv6 hosts in URLs",
+    "calendar": "email (importlib.metadata): date headers",
+    "random": "email (importlib.metadata): message ids",
+}
+"""Standard-library modules the station's dependencies import but `repsled run` does not use,
+and who imports them for what."""
+
 PAHO_EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "ssl": ("SSLError", "SSLWantReadError", "SSLWantWriteError")
 }
@@ -86,3 +103,8 @@ def defer(*names: str, exceptions: dict[str, tuple[str, ...]] | None = None) -> 
             setattr(sys.modules[parent], child, placeholder)
         deferred.append(name)
     return deferred
+
+
+def defer_unused_by_run() -> list[str]:
+    """What `repsled run` defers, before it imports paho and gpiozero."""
+    return defer(*UNUSED_BY_RUN, exceptions=PAHO_EXCEPTIONS)

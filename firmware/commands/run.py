@@ -63,9 +63,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         if cfg.mqtt["host"]:
             # paho (and the outbox's sqlite3) only when there is a broker to talk to.
-            from firmware.lazy import PAHO_EXCEPTIONS, PAHO_UNUSED, defer
-
-            defer(*PAHO_UNUSED, exceptions=PAHO_EXCEPTIONS)
             from firmware.publishing.mqtt import MqttPublisher
             from firmware.publishing.outbox import open_outbox
 
