@@ -290,9 +290,10 @@ class VL53L0XSource:
             clock.sleep(min(max(pause_s, MIN_POLL_INTERVAL_S), give_up_s - now_s))
         with _locked(i2c):
             i2c.writeto(self.address, INTERRUPT_CLEAR)
-        # The chip measures back to back: the next one is due a period after this one, which
-        # was done by the time the poll that saw it began. Anchoring on the start of the poll
-        # (not its end) keeps the estimate from drifting later by a transfer time per read.
+        # The chip measures back to back: the next one is due a period after this one. It was
+        # done by the end of the poll that saw it, most likely before its start: anchoring on
+        # the start errs early, never late, so the estimate cannot drift later by a transfer
+        # time per read (a poll that comes too early just finds nothing and polls again).
         self._due_s = poll_s + period_s
         return (block[RESULT_MM_OFFSET] << 8) | block[RESULT_MM_OFFSET + 1]
 
