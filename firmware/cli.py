@@ -56,9 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; user errors print one line and exit 2, never a traceback."""
     words = sys.argv[1:] if argv is None else argv
     command = chosen_command(words)
-    if command == "run":
+    if command == "run" and argv is None:
         # Before anything imports them (argparse imports shutil, which imports bz2 and lzma):
-        # the station on a Pi keeps only what it uses in memory.
+        # the station on a Pi keeps only what it uses in memory. Only in a process of its
+        # own (the console script): a caller's process (a test) keeps its modules as they are.
         from firmware.lazy import defer_unused_by_run
 
         defer_unused_by_run()

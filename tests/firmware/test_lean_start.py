@@ -34,8 +34,9 @@ def report():
     )
     print(json.dumps({"loaded": loaded, "real": real}), file=sys.stderr)
 atexit.register(report)
+sys.argv[0] = "repsled"
 from firmware.cli import main
-sys.exit(main(sys.argv[1:]))
+sys.exit(main())  # as the console script calls it
 """
 
 
