@@ -48,7 +48,12 @@ def sled_mm(t_s: float) -> int:
 
 
 class DriverBusyWait(VL53L0XSource):
-    """The read repsled used first: the driver's `range`, which polls the chip without pause."""
+    """The read repsled used first: the driver's `range`, which polls the chip without pause.
+
+    The sampling loop slept until its own deadline before each such read, as it did then.
+    """
+
+    paces_itself = False
 
     def read_mm(self) -> int:
         driver = self._driver
@@ -87,6 +92,10 @@ class Measured:
 
     def close(self) -> None:
         self.source.close()
+
+    @property
+    def paces_itself(self) -> bool:
+        return self.source.paces_itself
 
 
 def measure(

@@ -186,6 +186,9 @@ def _locked(i2c: SMBusI2C) -> Iterator[SMBusI2C]:
 class VL53L0XSource:
     """A VL53L0X in continuous ranging mode; the real chip or the fake one on a fake bus."""
 
+    paces_itself = True
+    """read_mm sleeps until the next measurement is due: the sampling loop need not wait."""
+
     def __init__(
         self,
         bus: int = 1,

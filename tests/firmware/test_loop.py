@@ -660,3 +660,34 @@ def test_the_watchdog_hears_the_loop_through_a_long_fault(trace: Path, fault: st
     assert during[-1] > end_s - 0.5
     gaps = [b - a for a, b in itertools.pairwise([FAULT_AT_S, *during])]
     assert max(gaps) <= 0.5  # a backoff slice and a read at most; WatchdogSec is 10 s
+
+
+def test_a_source_that_paces_itself_is_read_without_the_loop_sleeping() -> None:
+    """VL53L0XSource sleeps until its measurement is due: a second sleep would only add a
+    wake-up per reading (CPU on a Pi, and a chance to oversleep)."""
+
+    class SleepCountingClock(FakeClock):
+        sleeps = 0
+
+        def sleep(self, seconds: float) -> None:
+            self.sleeps += 1
+            super().sleep(seconds)
+
+    class PacedSource(ScriptedSource):
+        paces_itself = True
+
+        def read_mm(self) -> int:
+            self.clock.now += PERIOD_S - READ_S  # the source's own wait, not a loop sleep
+            return super().read_mm()
+
+    clock = SleepCountingClock()
+    loop, samples, _ = run_loop(PacedSource(clock, [150 + i for i in range(100)]), clock)
+    assert loop.stats.samples == 100
+    assert clock.sleeps == 0
+    assert loop.stats.overruns == 0
+    gaps = {round(b[0] - a[0], 6) for a, b in itertools.pairwise(samples)}
+    assert gaps == {PERIOD_S}
+
+    clock = SleepCountingClock()
+    loop, _, _ = run_loop(ScriptedSource(clock, [150 + i for i in range(100)]), clock)
+    assert clock.sleeps == 100  # one before each read after the first, and the end of the trace
