@@ -207,6 +207,8 @@ class SamplingLoop:
                 clock.sleep(wait)
                 if self.should_stop():
                     return
+            elif wait > 0 and next_deadline - (self.t0_s or 0.0) >= self._end_s:
+                return  # the reading would come after the end, as if the loop had slept to it
             self.watchdog()
             try:
                 distance_mm: int | None = self.source.read_mm()

@@ -691,3 +691,23 @@ def test_a_source_that_paces_itself_is_read_without_the_loop_sleeping() -> None:
     clock = SleepCountingClock()
     loop, _, _ = run_loop(ScriptedSource(clock, [150 + i for i in range(100)]), clock)
     assert clock.sleeps == 100  # one before each read after the first, and the end of the trace
+
+
+def test_a_source_that_paces_itself_stops_at_the_duration_like_any_other() -> None:
+    """No reading is started that would come after the end (calibrate's 3 s holds rely on it)."""
+
+    class PacedSource(ScriptedSource):
+        paces_itself = True
+
+        def read_mm(self) -> int:
+            self.clock.now += PERIOD_S - READ_S
+            return super().read_mm()
+
+    counts = []
+    for kind in (ScriptedSource, PacedSource):
+        clock = FakeClock(5.0)
+        loop, samples, _ = run_loop(kind(clock, [150] * 1000), clock, duration_s=1.0)
+        assert loop.stats.ended_by == "duration"
+        assert samples[-1][0] < 1.0 + READ_S
+        counts.append(len(samples))
+    assert counts[0] - 1 <= counts[1] <= counts[0]
