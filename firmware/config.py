@@ -126,6 +126,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "longest wait for one reading before it counts as a fault",
             range=(0.05, 10),
         ),
+        "ready_pin": Key(
+            (int, type(None)),
+            None,
+            "GPIO (BCM) pin wired to the sensor's GPIO1 (data ready)",
+            range=_GPIO,
+        ),
     },
     "cues": {
         "buzzer": Key((str,), "active", "buzzer kind", ("active", "tonal", "none")),

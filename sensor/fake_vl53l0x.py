@@ -28,7 +28,7 @@ from typing import Any
 from smbus2.smbus2 import I2C_M_RD
 
 from sensor.source import SensorError
-from sensor.vl53l0x import VL53L0XSource
+from sensor.vl53l0x import VL53L0XSource, WaitClock
 
 Signal = Callable[[float], int | None]
 
@@ -64,6 +64,32 @@ _INTERRUPT_NEW_SAMPLE = 0x04
 _STATUS_VALID = 11 << 3  # device range status in bits 6:3; 11 = range valid
 _STATUS_PHASE_FAIL = 4 << 3  # no target seen
 _EPSILON = 1e-9  # float slack when counting measurements completed by a given time
+
+BITS_PER_BYTE_ON_WIRE = 9  # 8 data bits and the acknowledge bit
+TRANSACTION_OVERHEAD_S = 60e-6
+"""Fixed cost of one i2c_rdwr on a Pi besides the bits: start/stop conditions, the ioctl, the
+controller's set-up and its completion interrupt. An estimate, not a measurement on a Pi."""
+
+
+@dataclass(frozen=True, slots=True)
+class BusTiming:
+    """How long a transfer takes on the wire: 9 bit times per byte plus a per-call overhead.
+
+    The Linux I2C driver waits for its completion interrupt, so the calling thread sleeps
+    through the transfer: a timed fake bus calls the clock's sleep, which costs no CPU, while
+    the Python work around each transfer (and any busy loop) costs what it costs.
+    """
+
+    speed_hz: int = 400_000
+    transaction_overhead_s: float = TRANSACTION_OVERHEAD_S
+
+    def __post_init__(self) -> None:
+        if self.speed_hz <= 0 or self.transaction_overhead_s < 0:
+            raise ValueError("speed_hz must be positive and the overhead not negative")
+
+    def transfer_s(self, wire_bytes: int) -> float:
+        """Seconds for one transaction moving `wire_bytes` (address bytes included)."""
+        return wire_bytes * BITS_PER_BYTE_ON_WIRE / self.speed_hz + self.transaction_overhead_s
 
 
 def _power_on_registers(model_id: int, stop_variable: int) -> dict[tuple[int, int], int]:
@@ -134,8 +160,10 @@ class FakeVL53L0X:
     """The chip: paged registers, the NVM and calibration handshakes, and ranging on a clock.
 
     `clock` is a `() -> seconds` callable or a Clock; with a Clock (or `sleep` given), a poll of
-    the interrupt status while a measurement is under way sleeps until it completes, the way
-    the real read blocks, so a fake clock simply jumps ahead; without one the driver polls.
+    the interrupt status while a measurement is under way sleeps until it completes, so a fake
+    clock simply jumps ahead; without one, or with `block_on_poll=False` (the timed bus, which
+    charges each poll its transfer time as the real chip does), the status reads 0 until the
+    measurement is done and the host has to wait for it.
     """
 
     def __init__(
@@ -145,13 +173,14 @@ class FakeVL53L0X:
         address: int = 0x29,
         *,
         sleep: Callable[[float], None] | None = None,
+        block_on_poll: bool = True,
         model_id: int = 0xEE,
         stop_variable: int = 0x3C,
         spad_info: int = 0x85,  # 5 reference SPADs, aperture type
     ) -> None:
         self.signal = signal
         self._monotonic, clock_sleep = _clock_parts(clock)
-        self._sleep = sleep if sleep is not None else clock_sleep
+        self._sleep = (sleep if sleep is not None else clock_sleep) if block_on_poll else None
         self._t0 = self._monotonic()
         self.power_on_address = address
         self._power_on = _power_on_registers(model_id, stop_variable)
@@ -383,6 +412,24 @@ class FakeVL53L0X:
         done = max(0, math.floor((now_s - self._started_s) / self._period_s + _EPSILON))
         return min(done, 1) if self._mode == "single" else done
 
+    def gpio1_active(self) -> bool:
+        """The data-ready output (GPIO1, active low as the driver sets it): True when pulled."""
+        now_s = self.now_s()
+        return not self._active("never_ready", now_s) and self._completed(now_s) > self._consumed
+
+    def next_ready_in_s(self) -> float | None:
+        """Chip seconds until the next measurement completes; None when not ranging."""
+        if self._mode not in ("single", "continuous"):
+            return None
+        now_s = self.now_s()
+        done = self._completed(now_s)
+        return max(0.0, self._started_s + (done + 1) * self._period_s - now_s)
+
+    @property
+    def result_completed_s(self) -> float:
+        """Chip time at which the measurement in the result registers completed."""
+        return self._started_s + self._result_index * self._period_s
+
     def _interrupt_pending(self) -> bool:
         now_s = self.now_s()
         if self._active("never_ready", now_s):
@@ -425,6 +472,10 @@ class FakeSMBus:
 
     Addresses with no chip NACK (errno 121). `zero_length_write_fails` behaves like a Pi 5,
     whose controller refuses zero-length messages (errno 95) whoever is addressed.
+
+    With `timing` and `sleep` every transaction (one i2c_rdwr call) first sleeps its transfer
+    time, so the chip answers as of the end of the transfer. `transactions` and `wire_bytes`
+    (address bytes included) count the traffic, timed or not.
     """
 
     def __init__(
@@ -433,11 +484,19 @@ class FakeSMBus:
         devices: dict[int, FakeVL53L0X],
         *,
         zero_length_write_fails: bool = False,
+        timing: BusTiming | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        if (timing is None) != (sleep is None):
+            raise ValueError("a timed bus needs both timing and sleep")
         self.bus = bus
         self.devices = devices
         self.zero_length_write_fails = zero_length_write_fails
+        self.timing = timing
+        self._sleep = sleep
         self.closed = False
+        self.transactions = 0
+        self.wire_bytes = 0
 
     def _device_at(self, address: int) -> FakeVL53L0X:
         for device in self.devices.values():
@@ -448,6 +507,11 @@ class FakeSMBus:
     def i2c_rdwr(self, *i2c_msgs: Any) -> None:
         if self.closed:
             raise OSError(errno.EBADF, f"I2C bus {self.bus} is closed")
+        wire_bytes = sum(1 + msg.len for msg in i2c_msgs)
+        self.transactions += 1
+        self.wire_bytes += wire_bytes
+        if self.timing is not None and self._sleep is not None:
+            self._sleep(self.timing.transfer_s(wire_bytes))
         for msg in i2c_msgs:
             if msg.flags & I2C_M_RD:
                 data = self._device_at(msg.addr).i2c_read(msg.len)
@@ -476,20 +540,40 @@ class FakeBusFactory:
         *,
         bus: int = 1,
         zero_length_write_fails: bool = False,
+        timing: BusTiming | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if isinstance(devices, FakeVL53L0X):
             devices = {devices.address: devices}
         self.devices = devices
         self.bus = bus
         self.zero_length_write_fails = zero_length_write_fails
+        self.timing = timing
+        self.sleep = sleep
         self.opened: list[FakeSMBus] = []
 
     def __call__(self, bus: int) -> FakeSMBus:
         if bus != self.bus:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), f"/dev/i2c-{bus}")
-        smbus = FakeSMBus(bus, self.devices, zero_length_write_fails=self.zero_length_write_fails)
+        smbus = FakeSMBus(
+            bus,
+            self.devices,
+            zero_length_write_fails=self.zero_length_write_fails,
+            timing=self.timing,
+            sleep=self.sleep,
+        )
         self.opened.append(smbus)
         return smbus
+
+    @property
+    def transactions(self) -> int:
+        """Transactions on every bus this factory opened."""
+        return sum(smbus.transactions for smbus in self.opened)
+
+    @property
+    def wire_bytes(self) -> int:
+        """Bytes on the wire (address bytes included) on every bus this factory opened."""
+        return sum(smbus.wire_bytes for smbus in self.opened)
 
 
 def fake_source(
@@ -499,20 +583,80 @@ def fake_source(
     timing_budget_ms: float = 33,
     io_timeout_s: float = 0.5,
     address: int = 0x29,
+    bus_timing: BusTiming | None = None,
+    ready_pin: bool = False,
 ) -> tuple[VL53L0XSource, FakeVL53L0X]:
     """The real source and driver over a fake bus with one fake chip; not started yet.
 
     `clock` is a Clock (its sleep makes reads block in clock time) or a `() -> seconds`.
+    With `bus_timing` (needs a Clock) the bus charges every transaction its transfer time and
+    the chip no longer sleeps on a poll: waiting for a measurement costs what it costs on the
+    device. The bus factory, with its traffic counters, is `source.smbus_factory`.
+    `ready_pin` wires the chip's GPIO1 to the source (a FakeReadyPin; needs a Clock).
     """
-    chip = FakeVL53L0X(signal, clock, address)
+    monotonic, clock_sleep = _clock_parts(clock)
+    if (bus_timing is not None or ready_pin) and clock_sleep is None:
+        raise ValueError("a timed bus or a fake data-ready pin needs a clock with sleep()")
+    chip = FakeVL53L0X(signal, clock, address, block_on_poll=bus_timing is None)
+    # A bare `() -> seconds` cannot sleep: the source then waits in real time.
+    wait_clock = _WaitOn(monotonic, clock_sleep) if clock_sleep is not None else None
     source = VL53L0XSource(
         bus=1,
         address=address,
         timing_budget_ms=timing_budget_ms,
         io_timeout_s=io_timeout_s,
-        smbus_factory=FakeBusFactory(chip),
+        smbus_factory=FakeBusFactory(
+            chip, timing=bus_timing, sleep=clock_sleep if bus_timing is not None else None
+        ),
+        clock=wait_clock,
+        ready_pin=_fake_pin_factory(chip, wait_clock) if ready_pin else None,
     )
     return source, chip
+
+
+@dataclass(slots=True)
+class _WaitOn:
+    """A WaitClock from a clock's two methods."""
+
+    monotonic: Callable[[], float]
+    sleep: Callable[[float], None]
+
+
+class FakeReadyPin:
+    """The fake chip's GPIO1 as the host sees it: waiting sleeps on the clock until it is pulled.
+
+    Stands in for sensor.ready_pin.GpioReadyPin (which waits for the edge through gpiozero),
+    so the source's data-ready path runs through the fake chip, never_ready fault included.
+    """
+
+    def __init__(self, chip: FakeVL53L0X, clock: WaitClock) -> None:
+        self.chip = chip
+        self.clock = clock
+        self.waits = 0
+        self.closed = False
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        self.waits += 1
+        give_up_s = self.clock.monotonic() + timeout_s
+        while not self.chip.gpio1_active():
+            left_s = give_up_s - self.clock.monotonic()
+            if left_s <= 0:
+                return False
+            next_s = self.chip.next_ready_in_s()
+            self.clock.sleep(left_s if next_s is None else min(left_s, max(next_s, 1e-6)))
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _fake_pin_factory(chip: FakeVL53L0X, clock: WaitClock | None) -> Callable[[], FakeReadyPin]:
+    assert clock is not None
+
+    def open_pin() -> FakeReadyPin:
+        return FakeReadyPin(chip, clock)
+
+    return open_pin
 
 
 class _TracePlayer:

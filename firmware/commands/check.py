@@ -232,7 +232,8 @@ def check_outbox(storage: dict[str, Any], mqtt: dict[str, Any]) -> Row:
     """Messages waiting, quarantined rows, damaged files moved aside, a writable state dir."""
     if not mqtt["host"]:
         return Row("outbox", "skip", "no [mqtt] host: reps are not published")
-    from firmware.publishing.outbox import OUTBOX_FILENAME, inspect, state_dir_path
+    from firmware.publishing.outbox import OUTBOX_FILENAME, inspect
+    from firmware.state_dir import state_dir_path
 
     directory, _ = state_dir_path(storage["state_dir"])
     result, detail = inspect(directory / OUTBOX_FILENAME)

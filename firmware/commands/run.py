@@ -70,14 +70,16 @@ def run(args: argparse.Namespace) -> int:
         check_trace_out(args.record, force=args.force, playing=fake_trace_path(spec))
     logging.getLogger("repsled").info("using %s", config_why)  # once the options are fine
 
-    from firmware.publishing.mqtt import MqttPublisher
-    from firmware.publishing.store import MessageStore
     from firmware.station.sdnotify import Notifier
     from firmware.station.station import build_station
 
     store = publisher = trace = None
     try:
         if cfg.mqtt["host"]:
+            # paho (and the outbox's sqlite3) only when there is a broker to talk to.
+            from firmware.publishing.mqtt import MqttPublisher
+            from firmware.publishing.store import MessageStore
+
             # Never fails: a storage fault keeps messages in memory, logged (store.py).
             store = MessageStore.from_storage(cfg.storage, open_now=False)
             publisher = MqttPublisher.from_config(cfg, store).start()

@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware.config import ConfigError
+from firmware.state_dir import state_dir
 
 log = logging.getLogger(__name__)
 
 OUTBOX_FILENAME = "outbox.sqlite3"
-APP_NAME = "repsled"
 OUTBOX_SCHEMA = 1  # PRAGMA user_version of the file; 0 is the same layout from before versions
 DAMAGED_SUFFIX = ".damaged-"
 SQLITE_SIDE_FILES = ("-wal", "-shm")
@@ -117,33 +116,6 @@ def _error(path: Path, doing: str, exc: sqlite3.Error) -> OutboxError:
     kind = _kind(exc)
     message = f"{path}: {doing}: {_describe(exc, kind)}"
     return OutboxDamaged(message) if kind == "damaged" else OutboxError(message, kind)
-
-
-def state_dir_path(
-    config_value: str | None, env: Mapping[str, str] | None = None
-) -> tuple[Path, str]:
-    """Where the outbox lives, and what said so; nothing is created."""
-    environ = os.environ if env is None else env
-    if config_value:
-        path, source = Path(config_value).expanduser(), "[storage] state_dir"
-    elif environ.get("STATE_DIRECTORY"):
-        # systemd joins several StateDirectory= entries with colons; ours is the first.
-        path, source = Path(environ["STATE_DIRECTORY"].split(":")[0]), "$STATE_DIRECTORY"
-    else:
-        xdg = environ.get("XDG_STATE_HOME")
-        base = Path(xdg) if xdg else Path(environ.get("HOME") or Path.home()) / ".local" / "state"
-        path, source = base / APP_NAME, "XDG state directory"
-    return path, source
-
-
-def state_dir(config_value: str | None, env: Mapping[str, str] | None = None) -> Path:
-    """Where the outbox lives: `[storage] state_dir`, else systemd's, else the XDG state dir."""
-    path, source = state_dir_path(config_value, env)
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot create {path}: {exc.strerror or exc}") from None
-    return path
 
 
 def open_outbox(storage: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Outbox:

@@ -19,7 +19,7 @@ from typing import Any
 
 from firmware.config import ConfigError
 from firmware.publishing.discovery import Summary, Totals
-from firmware.publishing.outbox import state_dir
+from firmware.state_dir import state_dir
 
 log = logging.getLogger(__name__)
 

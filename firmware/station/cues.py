@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gpiozero import Buzzer, GPIOZeroError, TonalBuzzer
+from gpiozero.exc import PinFactoryFallback
 from gpiozero.tones import Tone
 
 from firmware.clock import Clock, SystemClock
@@ -497,12 +499,22 @@ def build_cues(
 
 
 def _gpio_output(kind: str, pin: int, pin_factory: Any) -> CueOutput:
-    try:
-        if kind == "tonal":
-            return TonalOutput(pin, pin_factory=pin_factory)
-        return BuzzerOutput(pin, pin_factory=pin_factory)
-    except GPIOZeroError as exc:
-        raise ConfigError(
-            f'[cues] pin: cannot drive the {kind} buzzer on GPIO{pin}: {exc} (buzzer = "none" '
-            "runs without one)"
-        ) from None
+    # gpiozero warns once per pin library it cannot load before it gives up (eight lines on a
+    # laptop): keep them, and say it in the one-line error instead.
+    with warnings.catch_warnings(record=True) as fallbacks:
+        warnings.simplefilter("always", PinFactoryFallback)
+        try:
+            if kind == "tonal":
+                return TonalOutput(pin, pin_factory=pin_factory)
+            return BuzzerOutput(pin, pin_factory=pin_factory)
+        except GPIOZeroError as exc:
+            tried = "; ".join(
+                str(w.message).removeprefix("Falling back from ")
+                for w in fallbacks
+                if issubclass(w.category, PinFactoryFallback)
+            )
+            raise ConfigError(
+                f"[cues] pin: cannot drive the {kind} buzzer on GPIO{pin}: {exc}"
+                + (f" (tried {tried})" if tried else "")
+                + '; on a machine without GPIO use --text-cues, or buzzer = "none"'
+            ) from None

@@ -9,9 +9,12 @@ counts them. A chip whose period is a little longer than nominal sets the pace i
 A read error is written to the trace and fed to the engine as a None sample, exactly as a
 replay of that trace would feed it, so live and replayed sessions agree. A run of errors, or
 a chip repeating one value, is a fault: the sensor is closed and started again with
-exponential backoff, and the status callback hears `sensor_fault` then `sensor_ok`. A run of
-out-of-range readings is reported the same way (the chip works, nothing is in front of it).
-See docs/sensor-loop.md.
+exponential backoff, and the status callback hears `sensor_fault` then `sensor_ok`. While it
+backs off the loop probes the chip (one register read) four times a second, so a chip that
+answers again after a loose wire is restarted at once instead of at the end of a long delay.
+A run of out-of-range readings is reported the same way (the chip works, nothing is in front
+of it). The watchdog hook hears from the loop while it is alive, faults included: it guards
+against a hung loop, not a broken sensor. See docs/sensor-loop.md.
 """
 
 from __future__ import annotations
@@ -29,12 +32,18 @@ from tempo.events import Event
 END_OF_TRACE = "end_of_trace"
 """SensorError reason a fake source gives when its trace has no more samples."""
 
-# Start failures no retry can fix: the bus device is missing or not ours to open. Reported at
+# Start failures no retry can fix: the bus device is missing or not ours to open, or the
+# configured data-ready GPIO cannot be watched. Reported at
 # once (raised) when the very first start fails, instead of retrying forever.
-FATAL_AT_START = ("no_bus", "permission")
+FATAL_AT_START = ("no_bus", "permission", "ready_pin")
 
-# Longest single sleep while backing off, so that stop() is honoured promptly.
+# Longest single sleep while backing off, so that stop() is honoured promptly, the watchdog
+# is pinged, and a chip that answers again is noticed within this long.
 _SLEEP_SLICE_S = 0.25
+
+# Failures that mean nothing acknowledged on the bus: a probe that answers after one of these
+# means the chip is back.
+SILENT_REASONS = ("nack", "no_device")
 
 State = Literal["sensor_ok", "sensor_fault"]
 
@@ -58,6 +67,7 @@ class LoopStats:
     faults: int = 0  # sensor_fault episodes
     restarts: int = 0  # successful re-initialisations after a fault
     overruns: int = 0  # deadlines skipped because the loop fell behind
+    probes_answered: int = 0  # backoffs cut short because the chip acknowledged again
     ended_by: str = ""  # "stop", "duration" or "end_of_trace"
 
 
@@ -67,6 +77,12 @@ class Engine(Protocol):
     def feed(self, t_s: float, distance_mm: int | None) -> list[Event]: ...
 
     def finish(self) -> list[Event]: ...
+
+
+class Probe(Protocol):
+    """Optional on a source: does the chip acknowledge at all? One register read, no re-init."""
+
+    def __call__(self) -> bool: ...
 
 
 class SampleSink(Protocol):
@@ -93,7 +109,7 @@ class SamplingLoop:
         on_sample: Callable[[float, int | None], None] | None = None,
         on_event: Callable[[Event], None] | None = None,
         on_status: Callable[[SensorStatus], None] | None = None,
-        watchdog: Callable[[], None] | None = None,
+        watchdog: Callable[[], object] | None = None,
         should_stop: Callable[[], bool] | None = None,
         t0_s: float | None = None,
         fault_after_errors: int = 3,
@@ -182,12 +198,18 @@ class SamplingLoop:
         clock = self.clock
         period = self.period_s
         next_deadline = clock.monotonic()
+        # A source that sleeps until its next measurement is due (VL53L0XSource) is called at
+        # once: one wake-up per reading instead of two. The deadlines still count overruns.
+        paced_by_source = bool(getattr(self.source, "paces_itself", False))
         while not self.should_stop():
             wait = next_deadline - clock.monotonic()
-            if wait > 0:
+            if wait > 0 and not paced_by_source:
                 clock.sleep(wait)
                 if self.should_stop():
                     return
+            elif wait > 0 and next_deadline - (self.t0_s or 0.0) >= self._end_s:
+                return  # the reading would come after the end, as if the loop had slept to it
+            self.watchdog()
             try:
                 distance_mm: int | None = self.source.read_mm()
                 reason = ""
@@ -222,7 +244,6 @@ class SamplingLoop:
         """A reading came back; watch for out-of-range runs and a stuck chip. False: stop."""
         self.stats.samples += 1
         self._consecutive_errors = 0
-        self.watchdog()
         if self.state is None:
             self._set_state(t_s, "sensor_ok", "started")
         if not MIN_VALID_MM <= distance_mm < OUT_OF_RANGE_MM:
@@ -308,6 +329,7 @@ class SamplingLoop:
                 t_s = self.now_s()
                 self.stats.errors_total += 1
                 self.last_reason = exc.reason
+                self.watchdog()
                 self._record(t_s, None)
                 self._enter_fault(t_s, exc.reason)
                 self.source.close()
@@ -322,14 +344,32 @@ class SamplingLoop:
     def _backoff(self) -> bool:
         delay = self._backoff_s
         self._backoff_s = min(delay * 2, self.backoff_max_s)
-        return self._sleep(delay)
+        return self._sleep(delay, until_answer=True)
 
-    def _sleep(self, seconds: float) -> bool:
-        """Sleep in short slices so stop() is honoured; False when told to stop."""
+    def _sleep(self, seconds: float, *, until_answer: bool = False) -> bool:
+        """Sleep in short slices, pinging the watchdog; False when told to stop.
+
+        With `until_answer` (a backoff after a fault) each slice ends with a probe of the chip,
+        when the source has one, and the sleep ends early once a chip that did not acknowledge
+        does again (a wire back in place, power back): that is worth a restart now. A chip
+        that answered all along (it acknowledges but will not measure) waits the full delay.
+        """
         end = self.clock.monotonic() + seconds
+        probe: Probe | None = getattr(self.source, "probe", None) if until_answer else None
+        was_silent = self.last_reason in SILENT_REASONS
         while not self.should_stop():
+            self.watchdog()
             left = end - self.clock.monotonic()
             if left <= 0:
                 return True
             self.clock.sleep(min(left, _SLEEP_SLICE_S))
+            if probe is not None:
+                if not probe():
+                    was_silent = True
+                elif was_silent:
+                    # A chip that is back is a fresh start: the first start may still fail
+                    # (ranging left running), and the retry after it should not wait long.
+                    self.stats.probes_answered += 1
+                    self._backoff_s = self.backoff_min_s
+                    return not self.should_stop()
         return False

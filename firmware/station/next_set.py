@@ -266,7 +266,7 @@ class NextSetStore:
 
     @classmethod
     def in_dir(cls, directory: str | os.PathLike[str]) -> NextSetStore:
-        """The store in a state directory: the outbox's (`publishing.outbox.state_dir`)."""
+        """The store in a state directory: the station's (`firmware.state_dir`)."""
         return cls(Path(directory) / STATE_FILENAME)
 
     def load(self) -> NextSet | None:

@@ -2,8 +2,11 @@
 
 Under `Type=notify` systemd waits for `READY=1` before it calls the unit started, and with
 `WatchdogSec=` it restarts the service when `WATCHDOG=1` stops arriving. repsled sends READY
-after the first good sensor read and pings the watchdog only after good reads, so a wedged
-I2C bus or a hung loop ends in a restart instead of a silent station.
+after the first good sensor read, and the sampling loop pings the watchdog on every pass while
+it is alive, during sensor faults too (it retries the sensor itself and says so in STATUS).
+So the watchdog guards the loop: a read stuck in the kernel, a deadlock or an endless loop ends
+in a restart, while a sensor fault longer than WatchdogSec does not restart the service (which
+would split the session in two).
 
 Outside systemd (no `$NOTIFY_SOCKET`) every call is a cheap no-op. Nothing here raises: a
 lost notification must never stop the counting, so failures are logged once and dropped.
@@ -103,7 +106,7 @@ class Notifier:
         self.notify("STOPPING=1")
 
     def watchdog(self) -> None:
-        """WATCHDOG=1: the loop is alive and the sensor answers."""
+        """WATCHDOG=1: the sampling loop is alive (whatever the sensor's health)."""
         self.notify("WATCHDOG=1")
 
     def close(self) -> None:
@@ -117,8 +120,8 @@ class Notifier:
 class WatchdogPinger:
     """Rate-limits WATCHDOG=1 to one per WatchdogSec/2, the cadence systemd recommends.
 
-    The sampling loop calls `ping()` after every good read (30 per second); it is a clock read
-    and a comparison unless a ping is due, and nothing at all outside systemd.
+    The sampling loop calls `ping()` on every pass and every backoff slice (30 per second and
+    more); it is a clock read and a comparison unless a ping is due, nothing outside systemd.
     """
 
     def __init__(self, notifier: Notifier, clock: Clock) -> None:

@@ -8,16 +8,18 @@ everything above the I2C bus runs exactly as on the device.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware import __version__
 from firmware.clock import Clock, ScaledClock, SystemClock
 from firmware.config import Config, ConfigError
-from sensor.fake_vl53l0x import FakeVL53L0X, fake_source, trace_signal
 from sensor.source import DistanceSource
-from sensor.vl53l0x import VL53L0XSource
+from sensor.vl53l0x import ReadyPin, VL53L0XSource
+
+if TYPE_CHECKING:  # the fake chip is imported only for a fake sensor
+    from sensor.fake_vl53l0x import FakeVL53L0X
 
 REAL = "vl53l0x"
 FAKE_PREFIX = "fake:"
@@ -63,6 +65,8 @@ class FakeSensor:
         self.chip = chip
         self.origin_s = clock.monotonic() - chip.now_s()
 
+    paces_itself = True  # the VL53L0XSource underneath sleeps until a measurement is due
+
     def start(self) -> None:
         self.source.start()
 
@@ -74,6 +78,9 @@ class FakeSensor:
 
     def model_id(self) -> int:
         return self.source.model_id()
+
+    def probe(self) -> bool:
+        return self.source.probe()
 
 
 def trace_origin_s(source: object) -> float | None:
@@ -102,11 +109,14 @@ def open_source(
     clock: Clock,
     speed: float = 1.0,
     loop: bool = False,
+    ready_pin: int | None = None,
+    pin_factory: Any = None,
 ) -> DistanceSource:
     """The source a spec names, not started yet; `clock` drives a fake (see make_clock).
 
     A fake's trace time zero is its creation: pass trace_origin_s(source) to the loop.
     `loop` plays a fake trace over and over (the demo) instead of ending with it.
+    `ready_pin` is the GPIO wired to the chip's data-ready output; a fake chip drives its own.
     """
     trace = fake_trace_path(spec)
     if trace is None:
@@ -117,17 +127,30 @@ def open_source(
             address=address,
             timing_budget_ms=timing_budget_ms,
             io_timeout_s=io_timeout_s,
+            ready_pin=_gpio_ready_pin(ready_pin, pin_factory) if ready_pin is not None else None,
         )
     if not trace.is_file():
         raise ConfigError(f"sensor {spec!r}: {trace}: no such trace file")
+    from sensor.fake_vl53l0x import fake_source, trace_signal  # noqa: PLC0415
+
     source, chip = fake_source(
         trace_signal(trace, loop=loop),
         clock,
         timing_budget_ms=timing_budget_ms,
         io_timeout_s=io_timeout_s,
         address=address,
+        ready_pin=ready_pin is not None,
     )
     return FakeSensor(source, chip, clock)
+
+
+def _gpio_ready_pin(pin: int, pin_factory: Any) -> Callable[[], ReadyPin]:
+    def open_pin() -> ReadyPin:
+        from sensor.ready_pin import GpioReadyPin  # noqa: PLC0415 - gpiozero only when wired
+
+        return GpioReadyPin(pin, pin_factory=pin_factory)
+
+    return open_pin
 
 
 def configured_source(
@@ -137,8 +160,9 @@ def configured_source(
     *,
     speed: float = 1.0,
     loop: bool = False,
+    pin_factory: Any = None,
 ) -> DistanceSource:
-    """open_source with the bus, address, budget and timeout of a [sensor] config section."""
+    """open_source with the settings of a [sensor] config section (ready_pin optional)."""
     return open_source(
         spec,
         bus=sensor["bus"],
@@ -148,6 +172,8 @@ def configured_source(
         clock=clock,
         speed=speed,
         loop=loop,
+        ready_pin=sensor.get("ready_pin"),
+        pin_factory=pin_factory,
     )
 
 

@@ -12,15 +12,14 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware.clock import Clock
 from firmware.config import Config, ConfigError
 from firmware.publishing.discovery import NEXT_FIELDS
-from firmware.publishing.mqtt import MqttPublisher
-from firmware.publishing.outbox import state_dir
 from firmware.publishing.payloads import rep_payload, set_payload
 from firmware.publishing.session_state import RetainedState, totals_for
+from firmware.state_dir import state_dir
 from firmware.station.button import SetButton, build_button
 from firmware.station.cues import CuePlayer, CueThread, TextSink, build_cues
 from firmware.station.legs import LegTracker
@@ -41,6 +40,9 @@ from sensor.source import DistanceSource
 from sensor.trace import TraceWriter
 from tempo.engine import TempoEngine
 from tempo.events import Event, PhaseChanged, Rep, SetDone
+
+if TYPE_CHECKING:  # paho is imported only by a station that publishes
+    from firmware.publishing.mqtt import MqttPublisher
 
 RECENT_REPS = 1000
 
@@ -142,7 +144,7 @@ class Station:
             on_sample=self._on_sample,
             on_event=self._on_event,
             on_status=self._on_status,
-            watchdog=self._on_good_read,
+            watchdog=self._alive,
             t0_s=trace_origin_s(source),
             **(loop_options or {}),
         )
@@ -234,8 +236,8 @@ class Station:
 
     # -- loop callbacks (sampling thread) ---------------------------------------------------
 
-    def _on_good_read(self) -> None:
-        self.notifier.ready()
+    def _alive(self) -> None:
+        """The loop is alive (faults included): keep systemd's watchdog fed."""
         self._pinger.ping()
 
     def _on_sample(self, t_s: float, distance_mm: int | None) -> None:
@@ -321,6 +323,8 @@ class Station:
                 self.publisher.publish_retained(kind, text)
 
     def _on_status(self, status: SensorStatus) -> None:
+        if status.state == "sensor_ok":
+            self.notifier.ready()  # the first good reading: the station really counts
         if self.cues is not None:
             self.cues.handle(status)
         self.notifier.status(f"{status.state}: {status.reason}")
@@ -349,7 +353,9 @@ def build_station(
     loop_trace: bool = False,
 ) -> Station:
     """A station from its config: sensor, cues (buzzer or text) and the optional button."""
-    source = configured_source(sensor_spec, config.sensor, clock, speed=speed, loop=loop_trace)
+    source = configured_source(
+        sensor_spec, config.sensor, clock, speed=speed, loop=loop_trace, pin_factory=pin_factory
+    )
     cues = build_cues(config.cues, pin_factory=pin_factory, text_stream=cue_text)
     button = build_button(config.button, clock=clock, pin_factory=pin_factory)
     return Station(

@@ -511,3 +511,27 @@ def test_any_event_stream_ends_silent_with_a_bounded_queue(script, step_ms) -> N
     assert sounds == [] or sounds[-1] is None
     # sounds only change, never repeat: no redundant GPIO writes
     assert all(a != b for a, b in itertools.pairwise(sounds))
+
+
+def test_no_gpio_is_one_line_that_suggests_text_cues(monkeypatch) -> None:
+    """On a laptop gpiozero warns once per pin library it tries: none of that escapes."""
+    import warnings
+
+    from gpiozero import Device
+
+    monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
+    monkeypatch.setattr(Device, "pin_factory", None)
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        try:
+            player = build_cues({})
+        except ConfigError as exc:
+            message = str(exc)
+        else:
+            player.close()
+            pytest.skip("this machine has GPIO")
+    assert escaped == []
+    assert "\n" not in message
+    assert message.startswith("[cues] pin: cannot drive the active buzzer on GPIO17")
+    assert "--text-cues" in message
+    assert 'buzzer = "none"' in message

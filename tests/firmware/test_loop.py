@@ -267,7 +267,9 @@ def test_hooks_engine_trace_and_watchdog() -> None:
     assert engine.fed == sink.rows
     assert [d for _, d in sink.rows] == [150, None, 160, 170]
     assert events == [("event", 160), ("finished",)]
-    assert len(pings) == 3  # one per successful read
+    # One per read attempt, the failed one and the one that met the end of the trace included:
+    # the watchdog hears that the loop is alive, not that the sensor is well.
+    assert len(pings) == 5
 
 
 def test_invalid_arguments() -> None:
@@ -589,3 +591,123 @@ def test_example_traces_through_the_whole_chain(example: Path) -> None:
     # The examples' short glitches (stuck, glare, gaps) are not sensor faults.
     assert [(s.state, s.reason) for s in statuses] == [("sensor_ok", "started")]
     assert_same_reps(live, replayed, tolerance_s=0.5)
+
+
+# -- prompt recovery and the watchdog during long faults ----------------------------------------
+
+
+def chain_loop(
+    path: Path, faults: tuple[tuple[str, float, float], ...]
+) -> tuple[SamplingLoop, list[SensorStatus], list[float]]:
+    """The whole chain on a FakeClock, with the watchdog's ping times (trace time)."""
+    clock = FakeClock(1000.0)
+    source = open_source(
+        f"fake:{path}",
+        bus=1,
+        address=0x29,
+        timing_budget_ms=33,
+        io_timeout_s=CHAIN_IO_TIMEOUT_S,
+        clock=clock,
+    )
+    assert isinstance(source, FakeSensor)
+    for fault, at_s, for_s in faults:
+        source.chip.inject(fault, at_s=at_s, for_s=for_s)
+    statuses: list[SensorStatus] = []
+    pings: list[float] = []
+    loop = SamplingLoop(
+        source,
+        clock,
+        period_s=0.033,
+        engine=TempoEngine(EngineSettings()),
+        on_status=statuses.append,
+        watchdog=lambda: pings.append(loop.now_s()),
+        t0_s=trace_origin_s(source),
+    )
+    loop.run()
+    return loop, statuses, pings
+
+
+@pytest.mark.parametrize("fault", ["nack", "vanish"])
+@pytest.mark.parametrize("for_s", [1.0, 2.7, 8.0, 12.5])
+def test_counting_resumes_promptly_when_the_chip_is_back(
+    trace: Path, fault: str, for_s: float
+) -> None:
+    """The backoff has grown to seconds by then; a probe four times a second cuts it short."""
+    loop, statuses, _ = chain_loop(trace, ((fault, FAULT_AT_S, for_s),))
+    assert statuses[-1].state == "sensor_ok"
+    back_s = FAULT_AT_S + for_s
+    assert back_s <= statuses[-1].t_s <= back_s + 0.5
+    assert loop.stats.probes_answered == 1
+
+
+def test_a_chip_that_answers_but_never_measures_is_not_hammered(trace: Path) -> None:
+    """The probe answers all along: no early restart, the backoff grows as before."""
+    loop, statuses, _ = chain_loop(trace, (("never_ready", FAULT_AT_S, 10.0),))
+    assert (statuses[-1].state, statuses[-1].reason) == ("sensor_ok", "recovered")
+    assert loop.stats.probes_answered == 0
+    assert loop.stats.errors_total < 30  # a handful of restarts in 10 s, not one per probe
+
+
+@pytest.mark.parametrize("fault", ["nack", "never_ready"])
+def test_the_watchdog_hears_the_loop_through_a_long_fault(trace: Path, fault: str) -> None:
+    """A fault longer than WatchdogSec must not get the service restarted (a split session)."""
+    end_s = FAULT_AT_S + 12.0  # the trace ends at 45 s, maybe before the loop restarts
+    _, statuses, pings = chain_loop(trace, ((fault, FAULT_AT_S, 12.0),))
+    assert ("sensor_fault", fault if fault == "nack" else "timeout") in [
+        (s.state, s.reason) for s in statuses
+    ]
+    during = [t for t in pings if FAULT_AT_S <= t <= end_s]
+    assert during[-1] > end_s - 0.5
+    gaps = [b - a for a, b in itertools.pairwise([FAULT_AT_S, *during])]
+    assert max(gaps) <= 0.5  # a backoff slice and a read at most; WatchdogSec is 10 s
+
+
+def test_a_source_that_paces_itself_is_read_without_the_loop_sleeping() -> None:
+    """VL53L0XSource sleeps until its measurement is due: a second sleep would only add a
+    wake-up per reading (CPU on a Pi, and a chance to oversleep)."""
+
+    class SleepCountingClock(FakeClock):
+        sleeps = 0
+
+        def sleep(self, seconds: float) -> None:
+            self.sleeps += 1
+            super().sleep(seconds)
+
+    class PacedSource(ScriptedSource):
+        paces_itself = True
+
+        def read_mm(self) -> int:
+            self.clock.now += PERIOD_S - READ_S  # the source's own wait, not a loop sleep
+            return super().read_mm()
+
+    clock = SleepCountingClock()
+    loop, samples, _ = run_loop(PacedSource(clock, [150 + i for i in range(100)]), clock)
+    assert loop.stats.samples == 100
+    assert clock.sleeps == 0
+    assert loop.stats.overruns == 0
+    gaps = {round(b[0] - a[0], 6) for a, b in itertools.pairwise(samples)}
+    assert gaps == {PERIOD_S}
+
+    clock = SleepCountingClock()
+    loop, _, _ = run_loop(ScriptedSource(clock, [150 + i for i in range(100)]), clock)
+    assert clock.sleeps == 100  # one before each read after the first, and the end of the trace
+
+
+def test_a_source_that_paces_itself_stops_at_the_duration_like_any_other() -> None:
+    """No reading is started that would come after the end (calibrate's 3 s holds rely on it)."""
+
+    class PacedSource(ScriptedSource):
+        paces_itself = True
+
+        def read_mm(self) -> int:
+            self.clock.now += PERIOD_S - READ_S
+            return super().read_mm()
+
+    counts = []
+    for kind in (ScriptedSource, PacedSource):
+        clock = FakeClock(5.0)
+        loop, samples, _ = run_loop(kind(clock, [150] * 1000), clock, duration_s=1.0)
+        assert loop.stats.ended_by == "duration"
+        assert samples[-1][0] < 1.0 + READ_S
+        counts.append(len(samples))
+    assert counts[0] - 1 <= counts[1] <= counts[0]

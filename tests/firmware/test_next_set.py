@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware.publishing.outbox import state_dir
+from firmware.state_dir import state_dir
 from firmware.station.next_set import (
     FIELDS,
     MAX_LOAD_KG,

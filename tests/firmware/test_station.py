@@ -185,7 +185,7 @@ def test_button_marks_single_leg_sets_and_ends_a_set(tmp_path: Path) -> None:
     assert publish.states > 0
 
 
-def test_watchdog_pings_only_while_the_sensor_answers(tmp_path: Path) -> None:
+def test_watchdog_pings_through_a_sensor_fault(tmp_path: Path) -> None:
     """A real AF_UNIX datagram socket stands in for systemd's notify socket."""
     address = str(tmp_path / "notify.sock")
     systemd = FakeSystemd(address)
@@ -211,15 +211,15 @@ def test_watchdog_pings_only_while_the_sensor_answers(tmp_path: Path) -> None:
         messages.extend(systemd.received())
     finally:
         systemd.sock.close()
-    assert messages[0].startswith("READY=1")
-    assert sum(m.startswith("READY=1") for m in messages) == 1
+    ready = [i for i, m in enumerate(messages) if m.startswith("READY=1")]
+    assert len(ready) == 1
     fault = next(i for i, m in enumerate(messages) if m.startswith("STATUS=sensor_fault"))
     recovered = next(i for i, m in enumerate(messages) if m == "STATUS=sensor_ok: recovered")
-    assert fault < recovered
+    assert ready[0] < fault < recovered
     assert "WATCHDOG=1" in messages[:fault]
-    # silent through the fault; the good read that ends it pings just before "recovered"
-    assert "WATCHDOG=1" not in messages[fault : recovered - 1]
-    assert messages[recovered - 1] == "WATCHDOG=1"
+    # The loop stays alive through the 12 s fault, retrying: it keeps pinging (every 1 s with
+    # WatchdogSec=2), so systemd does not restart the service and split the session.
+    assert messages[fault:recovered].count("WATCHDOG=1") >= 10
     assert "WATCHDOG=1" in messages[recovered:]
     assert messages[-1] == "STOPPING=1"
 

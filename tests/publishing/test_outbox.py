@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from firmware.config import ConfigError
-from firmware.publishing.outbox import OUTBOX_FILENAME, Outbox, OutboxError, open_outbox, state_dir
+from firmware.publishing.outbox import OUTBOX_FILENAME, Outbox, OutboxError, open_outbox
+from firmware.state_dir import state_dir
 
 
 def m(i: int) -> str:

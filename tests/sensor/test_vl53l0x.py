@@ -274,13 +274,14 @@ def test_imports_and_runs_without_blinka_board_detection() -> None:
     assert done.stdout.split("\n")[:2] == ["321", "[]"]
 
 
-def test_importing_does_not_leave_a_busio_behind() -> None:
+def test_importing_leaves_no_stand_in_behind_and_skips_typing_packages() -> None:
     done = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys, sensor.vl53l0x, sensor.fake_vl53l0x; "
-            "print('busio' in sys.modules, 'adafruit_platformdetect' in sys.modules)",
+            "print('busio' in sys.modules, 'adafruit_platformdetect' in sys.modules, "
+            "'circuitpython_typing' in sys.modules, 'typing_extensions' in sys.modules)",
         ],
         cwd=REPO,
         capture_output=True,
@@ -289,4 +290,5 @@ def test_importing_does_not_leave_a_busio_behind() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False False"
+    # No stand-in left behind, and the annotation-only typing package never loaded (2 MB).
+    assert done.stdout.strip() == "False False False False"
