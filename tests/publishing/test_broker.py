@@ -98,6 +98,7 @@ def test_broker_restart_loses_nothing_and_keeps_order(tmp_path, outbox, subscrib
         assert watch.wait(False)
         for i in range(11, 21):
             pub.publish_rep(make_rep(1, i))
+        assert pub.wait_stored(WAIT_S)  # the worker stores them: the call only queues
         assert len(outbox) >= 10
         broker.start()
         assert watch.wait(True, count=2)
