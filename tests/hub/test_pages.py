@@ -25,7 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.broker]
 WAIT_MS = 10_000
 STATION = "legpress-1"
 SESSION = "20261201T071500Z-3f2a"
-APP_JS = Path(__file__).resolve().parents[2] / "firmware" / "web" / "static" / "app.js"
 
 
 @pytest.fixture
@@ -119,10 +118,6 @@ def test_phone_width_keeps_the_rep_table_readable(page: Any, hub: Hub, two_sets:
     assert width <= 390, f"page scrolls sideways on a phone: {width}px"
 
 
-@pytest.mark.skipif(
-    "api/v1/live" not in APP_JS.read_text(encoding="utf-8"),
-    reason="the live page does not ask the hub yet (its side of the contract is another branch)",
-)
 def test_live_page_opened_after_two_sets_shows_both(page: Any, hub: Hub, two_sets: Any) -> None:
     page.goto(hub.url)
     section = page.locator(f'[data-station="{STATION}"]')
