@@ -217,7 +217,12 @@ enable_i2c() {
 }
 
 install_packages() {
-    local packages=("${APT_PACKAGES[@]}")
+    install_apt_packages "${APT_PACKAGES[@]}"
+}
+
+# Install the Debian packages given (and mosquitto with --with-mosquitto) that are missing.
+install_apt_packages() {
+    local packages=("$@")
     ((WITH_MOSQUITTO)) && packages+=(mosquitto mosquitto-clients)
     if [[ -n $ROOT ]]; then
         say "skipped (--root): apt-get install -y ${packages[*]}"
@@ -564,23 +569,7 @@ EOF
 }
 
 install_hub_packages() {
-    local packages=("${HUB_APT_PACKAGES[@]}")
-    ((WITH_MOSQUITTO)) && packages+=(mosquitto mosquitto-clients)
-    if [[ -n $ROOT ]]; then
-        say "skipped (--root): apt-get install -y ${packages[*]}"
-        return 0
-    fi
-    local missing=() pkg
-    for pkg in "${packages[@]}"; do
-        if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true) != "install ok installed" ]]; then
-            missing+=("$pkg")
-        fi
-    done
-    if ((${#missing[@]})); then
-        act "refresh package lists" apt-get update -q
-        act "install ${missing[*]}" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -q --no-install-recommends "${missing[@]}"
-    fi
+    install_apt_packages "${HUB_APT_PACKAGES[@]}"
 }
 
 create_hub_user() {

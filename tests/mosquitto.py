@@ -339,3 +339,21 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+SHIPPED_ACL = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto" / "acl"
+
+
+def shipped_acl_files(directory: Path, users: dict[str, str]) -> tuple[Path, Path]:
+    """A mosquitto password file for `users` (name -> password) and a copy of the shipped ACL,
+    in `directory`; skips the test where mosquitto_passwd is not installed."""
+    passwd_tool = shutil.which("mosquitto_passwd")
+    if passwd_tool is None:
+        pytest.skip("mosquitto_passwd not found (apt-get install mosquitto)")
+    passwd = directory / "repsled.passwd"
+    passwd.touch(mode=0o600)
+    for user, password in users.items():
+        subprocess.run([passwd_tool, "-b", str(passwd), user, password], check=True)
+    acl = directory / "repsled.acl"
+    shutil.copyfile(SHIPPED_ACL, acl)
+    return passwd, acl

@@ -9,8 +9,6 @@ only; what is tested here (who may log in, read and write) does not depend on th
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
 from firmware.publishing import discovery
-from tests.mosquitto import HOST, Mosquitto, free_port
+from tests.mosquitto import HOST, Mosquitto, free_port, shipped_acl_files
 
 pytestmark = pytest.mark.broker
 
@@ -103,16 +101,8 @@ def test_shipped_config_listeners():
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory) -> Iterator[ShippedMosquitto]:
-    passwd_tool = shutil.which("mosquitto_passwd")
-    if passwd_tool is None:
-        pytest.skip("mosquitto_passwd not found (apt-get install mosquitto)")
     tmp = tmp_path_factory.mktemp("broker")
-    passwd = tmp / "repsled.passwd"
-    passwd.touch(mode=0o600)
-    for user, password in USERS.items():
-        subprocess.run([passwd_tool, "-b", str(passwd), user, password], check=True)
-    acl = tmp / "repsled.acl"
-    shutil.copyfile(ACL, acl)
+    passwd, acl = shipped_acl_files(tmp, USERS)
     with ShippedMosquitto(tmp, password_file=passwd, acl_file=acl) as b:
         yield b
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from firmware.hub.ingest import Ingestor
 from firmware.hub.store import Store
-from tests.deploy.test_mosquitto_acl import ACL, NOT_AUTHORIZED, Client, ShippedMosquitto
+from tests.deploy.test_mosquitto_acl import NOT_AUTHORIZED, Client, ShippedMosquitto
 from tests.hub.helpers import ids_of, session_messages, wait_until
-from tests.mosquitto import WAIT_S
+from tests.mosquitto import WAIT_S, shipped_acl_files
 
 pytestmark = pytest.mark.broker
 
@@ -21,15 +19,7 @@ USERS = {"legpress-1": "pw-one", "hub": "pw-hub"}
 
 @pytest.fixture
 def broker(tmp_path) -> Iterator[ShippedMosquitto]:
-    passwd_tool = shutil.which("mosquitto_passwd")
-    if passwd_tool is None:
-        pytest.skip("mosquitto_passwd not found (apt-get install mosquitto)")
-    passwd = tmp_path / "repsled.passwd"
-    passwd.touch(mode=0o600)
-    for user, password in USERS.items():
-        subprocess.run([passwd_tool, "-b", str(passwd), user, password], check=True)
-    acl = tmp_path / "repsled.acl"
-    shutil.copyfile(ACL, acl)
+    passwd, acl = shipped_acl_files(tmp_path, USERS)
     with ShippedMosquitto(tmp_path, password_file=passwd, acl_file=acl) as b:
         yield b
 

@@ -8,6 +8,10 @@ from typing import Any
 
 import pytest
 
+from firmware.web.server import DashboardServer
+from tests.mosquitto import Mosquitto
+from tests.web.helpers import Publisher
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -46,3 +50,26 @@ def page(browser: Any) -> Iterator[Any]:
     finally:
         context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A broker with a WebSockets listener for the page; modules with an ACL override it."""
+    with Mosquitto(tmp_path / "mosquitto", websockets=True) as broker:
+        yield broker
+
+
+@pytest.fixture
+def publisher(broker: Mosquitto) -> Iterator[Publisher]:
+    """paho publishing like a station."""
+    pub = Publisher(broker.host, broker.port)
+    try:
+        yield pub
+    finally:
+        pub.close()
+
+
+@pytest.fixture
+def dashboard(broker: Mosquitto) -> Iterator[DashboardServer]:
+    with DashboardServer(broker.url(), "repsled") as server:
+        yield server

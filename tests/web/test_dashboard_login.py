@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +10,8 @@ from typing import Any
 import pytest
 
 from firmware.web.server import DashboardServer
-from tests.mosquitto import Mosquitto
-from tests.web.helpers import REPO, panel
+from tests.mosquitto import Mosquitto, shipped_acl_files
+from tests.web.helpers import panel
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -26,15 +24,7 @@ USERS = {"alpha": "pw-alpha", "dashboard": "pw-dash"}
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """mosquitto with passwords and the shipped ACL; anonymous clients are refused."""
-    passwd_tool = shutil.which("mosquitto_passwd")
-    if passwd_tool is None:
-        pytest.skip("mosquitto_passwd not found (apt-get install mosquitto)")
-    passwd = tmp_path / "repsled.passwd"
-    passwd.touch(mode=0o600)
-    for user, password in USERS.items():
-        subprocess.run([passwd_tool, "-b", str(passwd), user, password], check=True)
-    acl = tmp_path / "repsled.acl"
-    shutil.copyfile(REPO / "deploy" / "mosquitto" / "acl", acl)
+    passwd, acl = shipped_acl_files(tmp_path, USERS)
     with Mosquitto(
         tmp_path / "mosquitto", websockets=True, password_file=passwd, acl_file=acl
     ) as b:

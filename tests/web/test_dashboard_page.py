@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,27 +26,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
 
 WAIT_MS = 10_000  # bounded wait for the page to show a condition, never a sleep
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "mosquitto", websockets=True) as broker:
-        yield broker
-
-
-@pytest.fixture
-def publisher(broker: Mosquitto) -> Iterator[Publisher]:
-    pub = Publisher(broker.host, broker.port)
-    try:
-        yield pub
-    finally:
-        pub.close()
-
-
-@pytest.fixture
-def dashboard(broker: Mosquitto) -> Iterator[DashboardServer]:
-    with DashboardServer(broker.url(), "repsled") as server:
-        yield server
 
 
 def open_when_live(page: Any, url: str, first_station: str) -> None:

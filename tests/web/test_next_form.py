@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import queue
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +15,8 @@ import pytest
 from firmware.station.next_set import NextSet, decode, encode
 from firmware.web.server import DashboardServer
 from tempo.prescription import parse_tempo
-from tests.mosquitto import Mosquitto
-from tests.web.helpers import REPO, SESSION, artifact, panel
+from tests.mosquitto import Mosquitto, shipped_acl_files
+from tests.web.helpers import SESSION, artifact, panel
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -34,15 +32,7 @@ ANA = NextSet("Ana", 140.0, "both", parse_tempo("3-1-X-0"))
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """mosquitto with passwords and the shipped ACL; anonymous clients are refused."""
-    passwd_tool = shutil.which("mosquitto_passwd")
-    if passwd_tool is None:
-        pytest.skip("mosquitto_passwd not found (apt-get install mosquitto)")
-    passwd = tmp_path / "repsled.passwd"
-    passwd.touch(mode=0o600)
-    for user, password in USERS.items():
-        subprocess.run([passwd_tool, "-b", str(passwd), user, password], check=True)
-    acl = tmp_path / "repsled.acl"
-    shutil.copyfile(REPO / "deploy" / "mosquitto" / "acl", acl)
+    passwd, acl = shipped_acl_files(tmp_path, USERS)
     with Mosquitto(
         tmp_path / "mosquitto", websockets=True, password_file=passwd, acl_file=acl
     ) as b:

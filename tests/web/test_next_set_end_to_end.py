@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import queue
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +28,7 @@ from firmware.station.sensors import open_source
 from firmware.station.station import Station
 from firmware.web.server import DashboardServer
 from tempo.prescription import parse_tempo
-from tests.mosquitto import Mosquitto
+from tests.mosquitto import Mosquitto, shipped_acl_files
 from tests.web.helpers import REPO, panel
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -50,15 +48,7 @@ FINAL = NextSet("Ben", 100.0, "both", parse_tempo("2.5-1.8-X-0"))
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    passwd_tool = shutil.which("mosquitto_passwd")
-    if passwd_tool is None:
-        pytest.skip("mosquitto_passwd not found (apt-get install mosquitto)")
-    passwd = tmp_path / "repsled.passwd"
-    passwd.touch(mode=0o600)
-    for user, password in USERS.items():
-        subprocess.run([passwd_tool, "-b", str(passwd), user, password], check=True)
-    acl = tmp_path / "repsled.acl"
-    shutil.copyfile(REPO / "deploy" / "mosquitto" / "acl", acl)
+    passwd, acl = shipped_acl_files(tmp_path, USERS)
     with Mosquitto(
         tmp_path / "mosquitto", websockets=True, password_file=passwd, acl_file=acl
     ) as b:
