@@ -52,6 +52,8 @@ from firmware.publishing.store import MessageStore
 
 log = logging.getLogger(__name__)
 
+MEMORY_FLUSH_TIMEOUT_S = 6.0  # at exit, within systemd's 10 s stop timeout
+
 STATE_SCHEMA = 1
 DEFAULT_WINDOW = 20
 STATE_PERIOD_S = 0.1  # the live state topic runs at 10 Hz at most
@@ -379,14 +381,18 @@ class MqttPublisher:
 
     def close(self) -> None:
         """Store what is queued, say "offline", flush what the broker takes within
-        `flush_timeout_s`, disconnect."""
+        `flush_timeout_s` (longer for messages held only in memory), disconnect."""
         if self._worker is None:
             return
         self._drained.clear()
         self._events.put(("close",))
-        if self._connected:
-            self._drained.wait(self.flush_timeout_s)
         self.wait_stored(self.flush_timeout_s + 5.0)
+        if self._connected:
+            wait_s = self.flush_timeout_s
+            if self.store.status()["in_memory"]:
+                # The disk failed: what the broker does not take now is lost at exit.
+                wait_s = max(wait_s, MEMORY_FLUSH_TIMEOUT_S)
+            self._drained.wait(wait_s)
         self._client.disconnect()
         self._client.loop_stop()
         self._events.put(("stop",))
