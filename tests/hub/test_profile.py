@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -196,3 +197,46 @@ def test_migration_0003_fills_the_profile_columns_of_stored_sets(tmp_path):
         ]
     finally:
         store.close()
+
+
+@pytest.fixture
+def client(store) -> Iterator[Any]:
+    from starlette.testclient import TestClient
+
+    from firmware.hub.app import create_app
+
+    with TestClient(create_app(store, prefix=PREFIX, clock=lambda: NOW)) as c:
+        yield c
+
+
+def test_api_lists_the_athletes(client):
+    assert client.get("/api/v1/athletes").json() == {
+        "schema": 1,
+        "athletes": [
+            {"athlete": "Ana", "sets": 4, "stations": 1, "last_session_at": started_at(3)},
+            {"athlete": "Ben", "sets": 3, "stations": 1, "last_session_at": started_at(5)},
+        ],
+    }
+
+
+def test_api_profile_of_an_athlete(client):
+    body = client.get("/api/v1/athletes/Ana/profile?station=legpress-1").json()
+    assert body["schema"] == 1 and body["athlete"] == "Ana" and body["station"] == "legpress-1"
+    assert body["window_days"] == 42
+    assert body["profile"]["status"] == "ok"
+    assert body["profile"]["e1rm_kg"] == pytest.approx(198.0)
+    assert body["trend"] == [{"at": started_at(3), "e1rm_kg": pytest.approx(198.0)}]
+    ben = client.get("/api/v1/athletes/Ben/profile").json()
+    assert ben["profile"]["status"] == "not_enough_data"
+    assert ben["profile"]["reason"].startswith("2 distinct load(s)")
+    longer = client.get("/api/v1/athletes/Ben/profile?weeks=10").json()
+    assert longer["profile"]["status"] == "ok"
+
+
+def test_api_profile_errors_are_one_line(client):
+    missing = client.get("/api/v1/athletes/Zoe/profile")
+    assert missing.status_code == 404
+    assert missing.json() == {"schema": 1, "error": "no sets of athlete 'Zoe'"}
+    bad = client.get("/api/v1/athletes/Ana/profile?weeks=-1")
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "weeks '-1': expected more than 0, at most 52"
