@@ -25,6 +25,7 @@ PREFIX = "repsled"
 # dropped, and the tests publish bursts larger than that.
 HUB_BROKER_SETTINGS = ["max_queued_messages 1000000", "max_inflight_messages 100"]
 Message = tuple[str, str]  # (topic, payload text)
+TEMPO = "3-1-X-0"  # the next set's tempo the athlete sessions carry
 
 
 def session_messages(
@@ -126,7 +127,7 @@ def athlete_session(
     for topic, text in session_messages(station, session, sets=len(sets), reps_per_set=2):
         payload = json.loads(text)
         load, best = sets[payload["set"] - 1]
-        payload.update(athlete=athlete, load_kg=load)
+        payload.update(athlete=athlete, load_kg=load, tempo=TEMPO)
         if payload["type"] == "set":
             payload["best_concentric_velocity_m_s"] = best
         out.append((topic, json.dumps(payload, separators=(",", ":"))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -240,3 +242,13 @@ def test_api_profile_errors_are_one_line(client):
     bad = client.get("/api/v1/athletes/Ana/profile?weeks=-1")
     assert bad.status_code == 400
     assert bad.json()["error"] == "weeks '-1': expected more than 0, at most 52"
+
+
+def test_export_csv_has_athlete_load_and_tempo_of_every_rep(client):
+    rows = list(csv.DictReader(io.StringIO(client.get("/export.csv").text)))
+    assert len(rows) == 14  # 7 sets of 2 reps
+    assert {"athlete", "load_kg", "tempo"} <= set(rows[0])
+    ana = [r for r in rows if r["athlete"] == "Ana"]
+    assert sorted({r["load_kg"] for r in ana}) == ["100.0", "140.0", "180.0"]
+    assert all(r["set_athlete"] == r["athlete"] for r in rows)
+    assert {r["tempo"] for r in rows} == {"3-1-X-0"}
