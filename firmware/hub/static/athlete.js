@@ -78,7 +78,7 @@
         cx: f.x(x2), cy: f.y(profile.mvt_m_s), r: 5, class: "e1rm-marker", "data-testid": "e1rm-marker",
         "data-e1rm-kg": profile.e1rm_kg,
       }));
-      nodes.push(svg("text", { x: f.x(x2), y: f.y(profile.mvt_m_s) - 8, class: "tick", "text-anchor": "end" },
+      nodes.push(svg("text", { x: f.x(x2), y: f.y(profile.mvt_m_s) + 14, class: "tick", "text-anchor": "end" },
         `e1RM ${profile.e1rm_kg.toFixed(1)} kg`));
     }
     for (const p of points) {
