@@ -323,7 +323,8 @@ class Store:
         return where
 
     def sessions(self, filters: Filters, limit: int) -> list[dict[str, Any]]:
-        """Sessions newest first, each with its counts of finished sets and reps."""
+        """Sessions newest first, each with its counts of finished sets and reps, and the
+        athletes named by its finished sets."""
         s, r, st = schema.sessions, schema.reps, schema.sets
         rep_count = (
             sa.select(sa.func.count())
@@ -342,10 +343,28 @@ class Store:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [
-                {"station": a, "session": b, "started_at": c, "sets": int(d), "reps": int(e)}
+            rows = [
+                {
+                    "station": a,
+                    "session": b,
+                    "started_at": c,
+                    "sets": int(d),
+                    "reps": int(e),
+                    "athletes": [],
+                }
                 for a, b, c, d, e in conn.execute(query)
             ]
+            if rows:
+                by_key = {(r["station"], r["session"]): r for r in rows}
+                named = (
+                    sa.select(st.c.station, st.c.session, st.c.athlete)
+                    .distinct()
+                    .where(_any_of(st, list(by_key)), st.c.athlete.is_not(None))
+                    .order_by(st.c.athlete)
+                )
+                for station, session, athlete in conn.execute(named):
+                    by_key[(station, session)]["athletes"].append(athlete)
+        return rows
 
     def session_payloads(
         self, station: str, session: str

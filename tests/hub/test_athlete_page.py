@@ -76,6 +76,14 @@ def test_athlete_page_charts_the_profile_and_the_e1rm(page: Any, hub: Hub) -> No
     expect(page.get_by_test_id("trend-point")).to_have_count(1)
 
 
+def test_a_session_row_links_its_athlete(page: Any, hub: Hub) -> None:
+    page.goto(f"{hub.url}history.html")
+    ben = page.get_by_test_id("session-row").first.get_by_test_id("session-athlete")
+    expect(ben).to_have_text("Ben", timeout=WAIT_MS)
+    ben.click()
+    expect(page.get_by_test_id("profile-name")).to_have_text("Ben", timeout=WAIT_MS)
+
+
 def test_athlete_with_one_load_says_not_enough_data(page: Any, hub: Hub) -> None:
     page.goto(f"{hub.url}athlete.html?name=Ben")
     expect(page.get_by_test_id("profile-summary")).to_have_text(

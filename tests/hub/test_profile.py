@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from firmware.cli import main
 from firmware.hub.profiles import ProfileQuery, current_profile, station_message, trend
 from firmware.hub.records import Record, classify
-from firmware.hub.store import Store, create_engine, migrate
+from firmware.hub.store import Filters, Store, create_engine, migrate
 from firmware.station.zones import decode_profiles
 from tests.hub.helpers import PREFIX, Message, athlete_session
 
@@ -252,3 +252,11 @@ def test_export_csv_has_athlete_load_and_tempo_of_every_rep(client):
     assert sorted({r["load_kg"] for r in ana}) == ["100.0", "140.0", "180.0"]
     assert all(r["set_athlete"] == r["athlete"] for r in rows)
     assert {r["tempo"] for r in rows} == {"3-1-X-0"}
+
+
+def test_sessions_name_their_athletes(store):
+    fill(store, athlete_session("legpress-3", session_name(10), "Cleo", [(90.0, 0.8)]))
+    rows = {(r["station"], r["session"]): r["athletes"] for r in store.sessions(Filters(), 10)}
+    assert rows[("legpress-1", session_name(10))] == ["Ana"]
+    assert rows[("legpress-3", session_name(10))] == ["Cleo"]
+    assert rows[("legpress-1", session_name(5))] == ["Ben"]
