@@ -159,8 +159,8 @@ def test_history_profile_bad_options_are_one_line(db_url, capsys, extra, message
     assert err == f"repsled history: error: {message}\n"
 
 
-def test_migration_0003_fills_the_profile_columns_of_stored_sets(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+def test_migration_0003_fills_the_profile_columns_of_stored_sets(db_url):
+    url = db_url
     engine = create_engine(url)
     migrate(engine, "0002")
     with engine.begin() as conn:
