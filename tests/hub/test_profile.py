@@ -260,3 +260,22 @@ def test_sessions_name_their_athletes(store):
     assert rows[("legpress-1", session_name(10))] == ["Ana"]
     assert rows[("legpress-3", session_name(10))] == ["Cleo"]
     assert rows[("legpress-1", session_name(5))] == ["Ben"]
+
+
+def test_the_trend_is_what_e1rm_trend_gives_over_the_same_sets(store):
+    from firmware.vbt.profile import e1rm_trend
+
+    fill(store, ANA_2 + athlete_session("legpress-3", session_name(1), "Ana", [(120.0, 0.55)]))
+    query = ProfileQuery("Ana", now=NOW)
+    rows = [
+        (datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp(), load, v)
+        for t, load, v in store.profile_sets("Ana")
+    ]
+    times = sorted({t for t, _, _ in rows})
+    expected = [
+        {"at": datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **r.to_dict()}
+        for t, r in e1rm_trend(rows, times)
+        if r.to_dict()["status"] == "ok"
+    ]
+    assert trend(store, query) == [{"at": e["at"], "e1rm_kg": e["e1rm_kg"]} for e in expected]
+    assert len(expected) == 3  # three days ago, two days ago, yesterday
