@@ -6,7 +6,8 @@
    last row. Also the store alone (batches of 100 written straight to the database).
 2. One million reps (200 stations x 50 sessions x 10 sets x 10 reps) bulk-loaded, then the
    API through Starlette's in-process client: a session page, trends for one station,
-   trends of the latest 1,000 sessions, the session list and the live documents; median of
+   trends of the latest 1,000 sessions, the session list, the live documents, an athlete's
+   load-velocity profile with its e1RM trend and the athletes list; median of
    several runs each. And the CSV export of one station and (SQLite) of the whole history,
    with how much the resident memory grew while streaming it.
 
@@ -26,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -50,6 +52,11 @@ SETS_PER_SESSION = 10
 REPS_PER_SET = 10
 RUNS = 7
 LOAD_CHUNK = 20_000
+ATHLETES = 50  # each trains at STATIONS / ATHLETES stations: 2,000 sets each at 1M reps
+PROFILE_FIRST_LOAD_KG = 60.0
+PROFILE_LOAD_STEP_KG = 10.0
+# The generated sessions run from January to late February 2026: profiles "now" end here.
+PROFILE_NOW = datetime(2026, 3, 1, tzinfo=UTC)
 PREFIX = "repsled"
 
 
@@ -156,6 +163,7 @@ def generate_rows(total_reps: int):
     )  # fmt: skip
     for st in range(STATIONS):
         station = f"legpress-{st:03d}"
+        athlete = f"athlete-{st % ATHLETES:02d}"
         sessions, sets, reps = [], [], []
         for day in range(sessions_per_station):
             session = f"2026{1 + day // 28:02d}{1 + day % 28:02d}T{6 + st % 12:02d}0000Z"
@@ -168,7 +176,9 @@ def generate_rows(total_reps: int):
                     .replace("SETNO", str(s))
                     .replace('"set":0', f'"set":{s}')
                 )
-                sets.append((set_id, station, session, s, received, text))
+                load = PROFILE_FIRST_LOAD_KG + PROFILE_LOAD_STEP_KG * s
+                best = round(1.2 - 0.005 * load, 3)  # one line per athlete: e1RM 198 kg
+                sets.append((set_id, station, session, s, received, text, athlete, load, best))
                 for r in range(1, REPS_PER_SET + 1):
                     payload = (
                         templates[(s, r)].replace("STATION", station).replace("SESSION", session)
@@ -257,7 +267,7 @@ def bench_history(name: str, url: str, total_reps: int) -> None:
     print(f"\n{name}: {count:,} reps loaded in {load_s:.1f} s ({count / load_s:,.0f} rows/s)")
     station = f"legpress-{STATIONS // 2:03d}"
     session = store.sessions(Filters(station=station), 1)[0]["session"]
-    with TestClient(create_app(store)) as client:
+    with TestClient(create_app(store, clock=lambda: PROFILE_NOW)) as client:
 
         def get(path: str) -> Callable[[], object]:
             def call() -> object:
@@ -273,6 +283,8 @@ def bench_history(name: str, url: str, total_reps: int) -> None:
             ("trends, latest 1000 sessions", "/api/v1/trends?limit=1000"),
             ("session list (100)", "/api/v1/sessions"),
             ("live (one doc per station)", "/api/v1/live"),
+            ("athlete profile + e1RM trend", "/api/v1/athletes/athlete-07/profile"),
+            ("athletes list", "/api/v1/athletes"),
         ]
         for label, path in rows:
             print(f"  {label:<32} median {timed(get(path)):7.1f} ms  (n={RUNS})")

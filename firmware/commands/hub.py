@@ -110,6 +110,7 @@ def options_from(args: argparse.Namespace) -> Any:
         password=_read_password(section["password_file"]),
         target_eccentric_s=cfg.engine.target_eccentric_s,
         page_login=login,
+        mvt_m_s=cfg.vbt["mvt_m_s"],
     )
 
 

@@ -10,7 +10,9 @@ API version 1 is documented in docs/hub.md.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -20,12 +22,15 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from firmware.hub import export
+from firmware.hub.profiles import ProfileQuery, current_profile, trend
 from firmware.hub.store import Filters, Store, as_json_array, make_filters
+from firmware.vbt.profile import DEFAULT_MVT_M_S, DEFAULT_WINDOW_DAYS
 from firmware.web.server import CONTENT_TYPES, CSP, config_json, static_files
 
 API_VERSION = 1
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_PROFILE_WEEKS = 52  # as `repsled history profile --weeks`
 SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
@@ -79,6 +84,8 @@ def create_app(
     prefix: str = "repsled",
     target_eccentric_s: float = 3.0,
     page_login: tuple[str, str] | None = None,
+    mvt_m_s: float = DEFAULT_MVT_M_S,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Starlette:
     files = hub_static_files()
     config_body = config_json(broker_ws_url, prefix, page_login, hub=True).decode("utf-8")
@@ -138,6 +145,35 @@ def create_app(
             {"schema": API_VERSION, "target_eccentric_s": target_eccentric_s, "sessions": rows}
         )
 
+    def athletes(_request: Request) -> Response:
+        return _json({"schema": API_VERSION, "athletes": store.athletes()})
+
+    def athlete_profile(request: Request) -> Response:
+        name = request.path_params["name"]
+        station = request.query_params.get("station") or None
+        weeks_text = request.query_params.get("weeks", str(DEFAULT_WINDOW_DAYS / 7))
+        try:
+            weeks = float(weeks_text)
+        except ValueError:
+            weeks = math.nan
+        if not (math.isfinite(weeks) and 0 < weeks <= MAX_PROFILE_WEEKS):
+            raise ValueError(f"weeks {weeks_text!r}: expected more than 0, at most 52")
+        if not store.profile_sets(name, station):
+            where = f" at station {station!r}" if station else ""
+            return _error(f"no sets of athlete {name!r}{where}", 404)
+        query = ProfileQuery(name, station, weeks * 7, mvt_m_s, clock())
+        return _json(
+            {
+                "schema": API_VERSION,
+                "athlete": name,
+                "station": station,
+                "window_days": query.window_days,
+                "since": query.since().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "profile": current_profile(store, query).to_dict(),
+                "trend": trend(store, query),
+            }
+        )
+
     def exporter(fmt: str) -> Callable[[Request], Response]:
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
 
@@ -170,6 +206,8 @@ def create_app(
         Route("/api/v1/sessions", guarded(sessions)),
         Route("/api/v1/sessions/{station}/{session}", guarded(session)),
         Route("/api/v1/trends", guarded(trends)),
+        Route("/api/v1/athletes", athletes),
+        Route("/api/v1/athletes/{name}/profile", guarded(athlete_profile)),
         Route("/export.csv", guarded(exporter("csv"))),
         Route("/export.jsonl", guarded(exporter("jsonl"))),
         Route("/{path:path}", static, methods=["GET", "HEAD"]),

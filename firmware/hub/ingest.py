@@ -20,13 +20,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 
+from firmware.hub.profiles import ProfileQuery, station_message
 from firmware.hub.records import Aside, Malformed, Record, classify
 from firmware.hub.store import Store
+from firmware.vbt.profile import DEFAULT_MVT_M_S, DEFAULT_WINDOW_DAYS
 
 log = logging.getLogger("repsled.hub")
 
@@ -56,6 +59,7 @@ class IngestStats:
     malformed: int = 0
     kept_aside: int = 0
     db_failures: int = 0
+    profiles_published: int = 0
 
 
 class Ingestor:
@@ -73,6 +77,9 @@ class Ingestor:
         password: str | None = None,
         clock: Callable[[], float] = time.time,
         on_failure: Callable[[str], None] | None = None,
+        publish_profiles: bool = True,
+        profile_window_days: float = DEFAULT_WINDOW_DAYS,
+        mvt_m_s: float = DEFAULT_MVT_M_S,
     ) -> None:
         self.store = store
         self.host = host
@@ -80,6 +87,9 @@ class Ingestor:
         self.prefix = prefix
         self.clock = clock
         self.on_failure = on_failure
+        self.publish_profiles = publish_profiles
+        self.profile_window_days = profile_window_days
+        self.mvt_m_s = mvt_m_s
         self.stats = IngestStats()
         self._queue: queue.Queue[_Incoming] = queue.Queue()
         self._stop = threading.Event()
@@ -216,6 +226,8 @@ class Ingestor:
             self.stats.messages += len(batch)
             self.stats.stored_batches += 1
             self._ack(batch)
+            if self.publish_profiles:
+                self._publish_profiles(records)
 
     def _commit(self, records: list[Record], asides: list[Aside]) -> bool:
         """True once committed; retries while the database is down, False if stopped first."""
@@ -257,6 +269,27 @@ class Ingestor:
             except sa.exc.DBAPIError as exc:
                 self.stats.malformed += 1
                 log.warning("hub: skipped %s, refused by the database: %s", name, exc.orig)
+
+    def _publish_profiles(self, records: list[Record]) -> None:
+        """After storing a set with an athlete: the station's profiles, retained, for its
+        velocity-zone cue (docs/prescriptions.md). Best effort: storing never waits on it."""
+        stations = sorted(
+            {
+                r.payload["station"]
+                for r in records
+                if r.kind == "set" and isinstance(r.payload.get("athlete"), str)
+            }
+        )
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        query = ProfileQuery("", None, self.profile_window_days, self.mvt_m_s, now)
+        for station in stations:
+            try:
+                body = station_message(self.store, station, query)
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("hub: no profile published for %s: %s", station, exc)
+                continue
+            self.client.publish(f"{self.prefix}/{station}/profile", body, qos=1, retain=True)
+            self.stats.profiles_published += 1
 
     def _ack(self, batch: list[_Incoming]) -> None:
         with self._lock:

@@ -50,7 +50,12 @@ sets = Table(
     Column("set_no", Integer, nullable=False),
     Column("received_at", Float, nullable=False),
     Column("payload", Text, nullable=False),
+    # Added by revision 0003, for the load-velocity profile.
+    Column("athlete", String),
+    Column("load_kg", Float),
+    Column("best_velocity_m_s", Float),
     Index("ix_sets_session", "station", "session", "set_no"),
+    Index("ix_sets_athlete", "athlete", "station"),
 )
 
 kept_aside = Table(

@@ -18,6 +18,7 @@ import uvicorn
 from firmware.hub.app import create_app
 from firmware.hub.ingest import DEFAULT_CLIENT_ID, Ingestor
 from firmware.hub.store import Store
+from firmware.vbt.profile import DEFAULT_MVT_M_S
 
 START_TIMEOUT_S = 10.0
 
@@ -36,6 +37,7 @@ class HubOptions:
     password: str | None = None
     target_eccentric_s: float = 3.0
     page_login: tuple[str, str] | None = None  # the dashboard broker login the page uses
+    mvt_m_s: float = DEFAULT_MVT_M_S  # [vbt] mvt_m_s: the e1RM of the profiles
 
 
 class Hub:
@@ -77,6 +79,7 @@ class Hub:
             prefix=o.prefix,
             target_eccentric_s=o.target_eccentric_s,
             page_login=o.page_login,
+            mvt_m_s=o.mvt_m_s,
         )
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
@@ -97,6 +100,7 @@ class Hub:
             username=o.username,
             password=o.password,
             on_failure=self.on_failure,
+            mvt_m_s=o.mvt_m_s,
         ).start()
         return self
 

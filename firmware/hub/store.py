@@ -323,7 +323,8 @@ class Store:
         return where
 
     def sessions(self, filters: Filters, limit: int) -> list[dict[str, Any]]:
-        """Sessions newest first, each with its counts of finished sets and reps."""
+        """Sessions newest first, each with its counts of finished sets and reps, and the
+        athletes named by its finished sets."""
         s, r, st = schema.sessions, schema.reps, schema.sets
         rep_count = (
             sa.select(sa.func.count())
@@ -342,10 +343,28 @@ class Store:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [
-                {"station": a, "session": b, "started_at": c, "sets": int(d), "reps": int(e)}
+            rows = [
+                {
+                    "station": a,
+                    "session": b,
+                    "started_at": c,
+                    "sets": int(d),
+                    "reps": int(e),
+                    "athletes": [],
+                }
                 for a, b, c, d, e in conn.execute(query)
             ]
+            if rows:
+                by_key = {(r["station"], r["session"]): r for r in rows}
+                named = (
+                    sa.select(st.c.station, st.c.session, st.c.athlete)
+                    .distinct()
+                    .where(_any_of(st, list(by_key)), st.c.athlete.is_not(None))
+                    .order_by(st.c.athlete)
+                )
+                for station, session, athlete in conn.execute(named):
+                    by_key[(station, session)]["athletes"].append(athlete)
+        return rows
 
     def session_payloads(
         self, station: str, session: str
@@ -470,6 +489,62 @@ class Store:
             for station, session, started, count, ecc, full_n, best, mean, tut in rows
         ]
 
+    def athletes(self) -> list[dict[str, Any]]:
+        """Every athlete with a stored set: name, sets, stations, latest session start."""
+        st, s = schema.sets, schema.sessions
+        query = (
+            sa.select(
+                st.c.athlete,
+                sa.func.count(),
+                sa.func.count(sa.distinct(st.c.station)),
+                sa.func.max(s.c.started_at),
+            )
+            .join(s, sa.and_(s.c.station == st.c.station, s.c.session == st.c.session))
+            .where(st.c.athlete.is_not(None))
+            .group_by(st.c.athlete)
+            .order_by(st.c.athlete)
+        )
+        with self.engine.connect() as conn:
+            return [
+                {"athlete": a, "sets": int(n), "stations": int(k), "last_session_at": last}
+                for a, n, k, last in conn.execute(query)
+            ]
+
+    def station_athletes(self, station: str) -> list[str]:
+        """The athletes with a stored set at `station`, by name."""
+        st = schema.sets
+        query = (
+            sa.select(st.c.athlete)
+            .distinct()
+            .where(st.c.station == station, st.c.athlete.is_not(None))
+            .order_by(st.c.athlete)
+        )
+        with self.engine.connect() as conn:
+            return [a for (a,) in conn.execute(query)]
+
+    def profile_sets(
+        self, athlete: str, station: str | None = None, since: str | None = None
+    ) -> list[tuple[str, float | None, float | None]]:
+        """(session started_at, load_kg, best velocity) of the athlete's sets, oldest first.
+
+        Reads through ix_sets_athlete only the athlete's sets; `since` is an ISO UTC bound on
+        the session's start, inclusive.
+        """
+        st, s = schema.sets, schema.sessions
+        where = [st.c.athlete == athlete]
+        if station is not None:
+            where.append(st.c.station == station)
+        if since is not None:
+            where.append(s.c.started_at >= since)
+        query = (
+            sa.select(s.c.started_at, st.c.load_kg, st.c.best_velocity_m_s)
+            .join(s, sa.and_(s.c.station == st.c.station, s.c.session == st.c.session))
+            .where(*where)
+            .order_by(s.c.started_at, st.c.set_no)
+        )
+        with self.engine.connect() as conn:
+            return [(str(t), load, v) for t, load, v in conn.execute(query)]
+
     def fields(self, kind: str) -> list[str]:
         """Every payload field name seen for `kind`, in the order first seen."""
         f = schema.payload_fields
@@ -526,7 +601,13 @@ def _row(record: Record, received_at: float) -> dict[str, Any]:
         "payload": record.raw,
     }
     if record.kind == "set":
-        return common
+        athlete = p.get("athlete")
+        return {
+            **common,
+            "athlete": athlete if isinstance(athlete, str) and athlete else None,
+            "load_kg": number(p.get("load_kg")),
+            "best_velocity_m_s": number(p.get("best_concentric_velocity_m_s")),
+        }
     phases = [
         number(p.get(k)) for k in ("concentric_s", "top_pause_s", "eccentric_s", "bottom_pause_s")
     ]

@@ -25,6 +25,7 @@ PREFIX = "repsled"
 # dropped, and the tests publish bursts larger than that.
 HUB_BROKER_SETTINGS = ["max_queued_messages 1000000", "max_inflight_messages 100"]
 Message = tuple[str, str]  # (topic, payload text)
+TEMPO = "3-1-X-0"  # the next set's tempo the athlete sessions carry
 
 
 def session_messages(
@@ -116,3 +117,18 @@ def stored_payloads(store: Store) -> dict[str, Any]:
     """Rep id -> the payload text as stored."""
     with store.engine.connect() as conn:
         return dict(conn.execute(sa.select(schema.reps.c.id, schema.reps.c.payload)).all())
+
+
+def athlete_session(
+    station: str, session: str, athlete: str, sets: list[tuple[float, float]]
+) -> list[Message]:
+    """A session of `athlete`'s sets, one per (load_kg, best velocity), as a station publishes."""
+    out: list[Message] = []
+    for topic, text in session_messages(station, session, sets=len(sets), reps_per_set=2):
+        payload = json.loads(text)
+        load, best = sets[payload["set"] - 1]
+        payload.update(athlete=athlete, load_kg=load, tempo=TEMPO)
+        if payload["type"] == "set":
+            payload["best_concentric_velocity_m_s"] = best
+        out.append((topic, json.dumps(payload, separators=(",", ":"))))
+    return out

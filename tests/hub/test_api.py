@@ -96,6 +96,7 @@ def test_sessions_filtered_by_station_and_date(client):
         "started_at": "2026-12-01T07:15:00Z",
         "sets": 2,
         "reps": 10,
+        "athletes": [],
     }
     one_day = client.get("/api/v1/sessions?station=legpress-1&since=2026-11-30&until=2026-11-30")
     assert [r["session"] for r in one_day.json()["sessions"]] == ["20261130T180000Z"]

@@ -181,6 +181,7 @@ def test_options_come_from_the_config_file_and_the_command_line_wins(tmp_path):
     config = tmp_path / "hub.toml"
     config.write_text(
         "[tempo]\ntarget_eccentric_s = 4.0\n"
+        "[vbt]\nmvt_m_s = 0.25\n"
         "[mqtt]\ntopic_prefix = 'gym'\n"
         "[hub]\ndb = 'postgresql://repsled@db/repsled'\nbroker = 'mqtt://broker.lan:1884'\n"
         f"port = 8090\nusername = 'hub'\npassword_file = '{secret}'\n",
@@ -196,6 +197,7 @@ def test_options_come_from_the_config_file_and_the_command_line_wins(tmp_path):
     )
     assert (options.prefix, options.username, options.password) == ("gym", "hub", "s3cret")
     assert options.target_eccentric_s == 4.0
+    assert options.mvt_m_s == 0.25  # the profiles' e1RM threshold
 
 
 def test_the_live_page_gets_the_read_only_broker_login(tmp_path):

@@ -87,6 +87,7 @@ def test_from_the_previous_revision_keeps_the_history(db_url):
                 "started_at": "2026-11-30T18:00:00Z",
                 "sets": 2,
                 "reps": 10,
+                "athletes": [],
             }
         ]
         assert "eccentric_score" in store.fields("rep")

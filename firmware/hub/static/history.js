@@ -37,6 +37,20 @@
     return td;
   }
 
+  // Each athlete links to their profile page.
+  function athletesCell(names) {
+    const td = document.createElement("td");
+    names.forEach((name, i) => {
+      if (i > 0) td.append(", ");
+      const a = document.createElement("a");
+      a.href = `athlete.html${query({ name })}`;
+      a.textContent = name;
+      a.dataset.testid = "session-athlete";
+      td.append(a);
+    });
+    return td;
+  }
+
   function showError(text) {
     const el = document.querySelector("[data-testid=error]");
     el.textContent = text;
@@ -180,6 +194,7 @@
         cell(s.session, "text"),
         cell(String(s.sets)),
         cell(String(s.reps)),
+        athletesCell(s.athletes || []),
       );
       return tr;
     }));
