@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
-import secrets
 import ssl
 import threading
 import time
@@ -198,7 +198,7 @@ class MqttPublisher:
 
         v5 = mqtt.get("protocol", "3.1.1") == "5"
         # A random part: a client id nobody can guess cannot be used to knock the station off.
-        default_id = f"repsled-{discovery.object_id(station)}-{secrets.token_hex(6)}"
+        default_id = f"repsled-{discovery.object_id(station)}-{os.urandom(6).hex()}"
         client = _Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or default_id,

@@ -8,7 +8,7 @@ so tests run it on a fake chip, a fake clock and gpiozero's MockFactory.
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -63,7 +63,7 @@ def new_session_id(wall_time_s: float | None = None, random_part: str | None = N
     if stamp not in _ISSUED:
         _ISSUED.clear()
     taken = _ISSUED.setdefault(stamp, set())
-    while (part := secrets.token_hex(SESSION_RANDOM_HEX // 2)) in taken:
+    while (part := os.urandom(SESSION_RANDOM_HEX // 2).hex()) in taken:
         pass  # never twice in one process for one second, whatever the draw
     taken.add(part)
     return f"{stamp}-{part}"
