@@ -1,6 +1,7 @@
 """End to end: the next set from the dashboard form and from Home Assistant's controls
 reaches a running station (fake chip, real MqttPublisher) through a real mosquitto with the
-shipped ACL, each client logged in as its own user, and the station stamps every rep.
+shipped ACL, each client logged in as its own user, and the station stamps every rep, which
+the history hub (logged in as `hub`) stores and exports with the next set's columns.
 
 The page sets Ana, 140 kg, tempo 2.5-1.8-X-0; Home Assistant then changes the athlete and the
 load, one field each; the station republishes the whole next message, which the page shows;
@@ -9,6 +10,8 @@ both sets of the trace then carry Ben, 100 kg and the page's tempo.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import queue
 import threading
@@ -20,6 +23,9 @@ import pytest
 
 from firmware.clock import FakeClock
 from firmware.config import load
+from firmware.hub import export
+from firmware.hub.ingest import Ingestor
+from firmware.hub.store import Store, make_filters
 from firmware.publishing import discovery
 from firmware.publishing.mqtt import MessageCallback, MqttPublisher
 from firmware.publishing.outbox import Outbox
@@ -28,6 +34,7 @@ from firmware.station.sensors import open_source
 from firmware.station.station import Station
 from firmware.web.server import DashboardServer
 from tempo.prescription import parse_tempo
+from tests.hub.helpers import wait_until
 from tests.mosquitto import Mosquitto, shipped_acl_files
 from tests.web.helpers import REPO, panel
 
@@ -42,7 +49,7 @@ PREFIX = "repsled"
 NEXT_TOPIC = f"{PREFIX}/{STATION}/next"
 PROFILE_TOPIC = f"{PREFIX}/{STATION}/profile"
 TRACE = REPO / "examples" / "traces" / "two_sets_with_rest.csv"
-USERS = {STATION: "pw-station", "dashboard": "pw-dash", "homeassistant": "pw-ha"}
+USERS = {STATION: "pw-station", "dashboard": "pw-dash", "homeassistant": "pw-ha", "hub": "pw-hub"}
 FINAL = NextSet("Ben", 100.0, "both", parse_tempo("2.5-1.8-X-0"))
 
 
@@ -156,6 +163,11 @@ def test_dashboard_and_home_assistant_set_the_next_set_of_a_running_station(
         "password_file": str(secret),
     }
     outbox = Outbox(tmp_path / "outbox.sqlite3", 1000)
+    store = Store.open(f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    ingestor = Ingestor(
+        store, broker.host, broker.port, client_id="hub-e2e", username="hub", password="pw-hub"
+    ).start()
+    assert ingestor.wait_subscribed(WAIT_S)
     publisher = HeardPublisher(mqtt, outbox, station=STATION).start()
     sub = Client(broker, "dashboard", (f"{PREFIX}/{STATION}/rep", f"{PREFIX}/{STATION}/set"))
     ha = Client(broker, "homeassistant")
@@ -200,7 +212,17 @@ def test_dashboard_and_home_assistant_set_the_next_set_of_a_running_station(
         # 3. The station lifts: every rep and set carries the next set.
         station.run()
         assert sub.wait_for(lambda ms: sum(t.endswith("/set") for t, _, _ in ms) == 2)
+        wait_until(lambda: store.count("rep") == 11 and store.count("set") == 2, "hub stored")
+        # 4. The history: the CSV export carries the next set on every rep.
+        text = "".join(export.csv_lines(store, make_filters(station=STATION)))
+        exported = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert len(exported) == 11
+        assert {(r["athlete"], r["load_kg"], r["tempo"]) for r in exported} == {
+            ("Ben", "100.0", "2.5-1.8-X-0")
+        }
     finally:
+        ingestor.stop()
+        store.close()
         publisher.close()
         outbox.close()
         sub.close()
