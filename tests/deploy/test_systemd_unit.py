@@ -1,4 +1,5 @@
-"""systemd/repsled.service: systemd's own checks, and the settings the app relies on."""
+"""The systemd units: systemd's own checks on each, and the settings the station relies on
+(the hub's are checked in tests/hub/test_systemd_unit.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "repsled.service"
 EXEC_START = "ExecStart=/opt/repsled/venv/bin/repsled run --config /etc/repsled/config.toml"
+HUB_EXEC_START = "ExecStart=/opt/repsled/venv/bin/repsled hub --config /etc/repsled-hub/hub.toml"
+UNITS = {"repsled.service": EXEC_START, "repsled-hub.service": HUB_EXEC_START}
 MAX_EXPOSURE = 3.0
 
 
@@ -22,16 +25,17 @@ def analyze() -> str:
     return tool
 
 
-def settings() -> list[tuple[str, str]]:
+def settings(unit: Path = UNIT) -> list[tuple[str, str]]:
     out = []
-    for line in UNIT.read_text(encoding="utf-8").splitlines():
+    for line in unit.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith(("#", "[")):
             key, _, value = line.partition("=")
             out.append((key, value))
     return out
 
 
-def test_verify_prints_nothing(tmp_path):
+@pytest.mark.parametrize("name", UNITS)
+def test_verify_prints_nothing(tmp_path, name):
     """verify exits 0 even on unknown keys, so its output must be empty.
 
     It also checks that ExecStart's binary exists, which it does not on a build machine: the
@@ -41,27 +45,28 @@ def test_verify_prints_nothing(tmp_path):
     stand_in = tmp_path / "repsled"
     stand_in.write_text("#!/bin/sh\n")
     stand_in.chmod(0o755)
-    text = UNIT.read_text(encoding="utf-8")
-    assert text.count(EXEC_START) == 1
-    copy = tmp_path / "repsled.service"
+    text = (REPO / "systemd" / name).read_text(encoding="utf-8")
+    assert text.count(UNITS[name]) == 1
+    copy = tmp_path / name
     copy.write_text(text.replace("/opt/repsled/venv/bin/repsled", str(stand_in)))
     proc = subprocess.run([tool, "verify", str(copy)], check=False, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout + proc.stderr == "", proc.stdout + proc.stderr
 
 
-def test_security_exposure(capsys):
+@pytest.mark.parametrize("name", UNITS)
+def test_security_exposure(capsys, name):
     tool = analyze()
     proc = subprocess.run(
-        [tool, "security", "--offline=true", "--no-pager", str(UNIT)],
+        [tool, "security", "--offline=true", "--no-pager", str(REPO / "systemd" / name)],
         check=False,
         capture_output=True,
         text=True,
     )
-    match = re.search(r"Overall exposure level for repsled\.service: ([0-9.]+)", proc.stdout)
+    match = re.search(rf"Overall exposure level for {re.escape(name)}: ([0-9.]+)", proc.stdout)
     assert match, proc.stdout + proc.stderr
     exposure = float(match.group(1))
     with capsys.disabled():
-        print(f"\nsystemd-analyze security: repsled.service exposure {exposure}")
+        print(f"\nsystemd-analyze security: {name} exposure {exposure}")
     assert exposure <= MAX_EXPOSURE, proc.stdout
 
 
