@@ -314,12 +314,18 @@ install_link() {
 }
 
 install_config() {
-    ensure_dir "$CONF_DIR" 0750 "root:$SERVICE_USER"
-    if [[ -e $ROOT$CONF_FILE ]]; then
-        say "kept $CONF_FILE (never overwritten; compare with deploy/config.example.toml)"
+    install_config_file "$CONF_DIR" "$CONF_FILE" "$SERVICE_USER"
+}
+
+# Write the example config as FILE in DIR (readable by USER) unless a config is already there.
+install_config_file() {
+    local dir=$1 file=$2 user=$3
+    ensure_dir "$dir" 0750 "root:$user"
+    if [[ -e $ROOT$file ]]; then
+        say "kept $file (never overwritten; compare with deploy/config.example.toml)"
         return 0
     fi
-    put_file "$SRC_DIR/deploy/config.example.toml" "$CONF_FILE" 0640 "root:$SERVICE_USER" || true
+    put_file "$SRC_DIR/deploy/config.example.toml" "$file" 0640 "root:$user" || true
     CONFIG_WRITTEN=1
 }
 
@@ -544,6 +550,7 @@ do_install_hub() {
     install_hub_packages
     create_hub_user
     install_hub_venv
+    install_link
     install_hub_config
     install_hub_broker
     install_hub_unit
@@ -603,20 +610,10 @@ install_hub_venv() {
     if ((!DRY_RUN)); then
         printf '%s\n' "$digest" >"$stamp"
     fi
-    if [[ -L $ROOT$LINK ]] && [[ $(readlink "$ROOT$LINK") == "$VENV/bin/repsled" ]]; then
-        return 0
-    fi
-    act "link $LINK to the venv's repsled" ln -sfn "$VENV/bin/repsled" "$ROOT$LINK"
 }
 
 install_hub_config() {
-    ensure_dir "$HUB_CONF_DIR" 0750 "root:$HUB_USER"
-    if [[ -e $ROOT$HUB_CONF_FILE ]]; then
-        say "kept $HUB_CONF_FILE (never overwritten; compare with deploy/config.example.toml)"
-        return 0
-    fi
-    put_file "$SRC_DIR/deploy/config.example.toml" "$HUB_CONF_FILE" 0640 "root:$HUB_USER" || true
-    CONFIG_WRITTEN=1
+    install_config_file "$HUB_CONF_DIR" "$HUB_CONF_FILE" "$HUB_USER"
 }
 
 install_hub_broker() {

@@ -332,3 +332,18 @@ def _refused(broker: Any, user: str, password: str) -> bool:
         client.loop_stop()
         client.disconnect()
     return codes[0]
+
+
+def test_a_hub_install_brings_back_a_deleted_link_too(
+    tmp_path: Path, fake_python3: dict[str, str]
+) -> None:
+    """--hub shares the station's link step: an up-to-date venv does not skip the link check."""
+    root = tmp_path / "root"
+    root.mkdir()
+    install(root, "--hub", venv=True, env=fake_python3)
+    link = root / "usr/local/bin/repsled"
+    assert os.readlink(link) == "/opt/repsled/venv/bin/repsled"
+    link.unlink()
+    repaired = install(root, "--hub", venv=True, env=fake_python3).stdout
+    assert "-> link /usr/local/bin/repsled" in repaired
+    assert os.readlink(link) == "/opt/repsled/venv/bin/repsled"
