@@ -84,49 +84,9 @@
     return text ? `?${text}` : "";
   }
 
-  // The live page's per-rep chart: eccentric seconds as bars against the target, mean
-  // concentric velocity as a line (the same drawing as app.js, for one finished set).
+  // The live page's per-rep chart (repchart.js), for one finished set.
   function drawRepChart(svgEl, reps, target) {
-    const W = 320, H = 132, left = 26, right = 30, top = 8, bottom = 18;
-    const plotW = W - left - right, plotH = H - top - bottom;
-    const eccMax = Math.max(target * 1.4, ...reps.map((r) => (isNum(r.eccentric_s) ? r.eccentric_s : 0)));
-    const vels = reps.map((r) => r.mean_concentric_velocity_m_s).filter(isNum);
-    const velMax = Math.max(0.5, ...vels) * 1.15;
-    const yEcc = (v) => top + plotH - (v / eccMax) * plotH;
-    const yVel = (v) => top + plotH - (v / velMax) * plotH;
-    const slots = Math.max(reps.length, 6);
-    const slotW = plotW / slots;
-    const nodes = [];
-    nodes.push(svg("line", { x1: left, x2: left + plotW, y1: top + plotH, y2: top + plotH, class: "axis" }));
-    for (const t of [0, Math.round(eccMax / 2), Math.floor(eccMax)]) {
-      nodes.push(svg("text", { x: left - 4, y: yEcc(t) + 3, class: "tick tick-ecc", "text-anchor": "end" }, String(t)));
-    }
-    nodes.push(svg("text", { x: left + plotW + 4, y: yVel(velMax / 1.15) + 3, class: "tick tick-vel" },
-      (velMax / 1.15).toFixed(1)));
-    nodes.push(svg("text", { x: left + plotW + 4, y: yVel(0) + 3, class: "tick tick-vel" }, "0"));
-    reps.forEach((r, i) => {
-      const x = left + i * slotW;
-      const e = isNum(r.eccentric_s) ? r.eccentric_s : 0;
-      const flags = Array.isArray(r.flags) ? r.flags : [];
-      const cls = flags.includes("fast_eccentric") ? "bar bar-fast" : e >= target - 0.05 ? "bar bar-good" : "bar bar-short";
-      nodes.push(svg("rect", {
-        x: x + slotW * 0.18, width: slotW * 0.64, y: yEcc(e), height: Math.max(0, top + plotH - yEcc(e)),
-        rx: 2, class: cls,
-      }));
-      nodes.push(svg("text", { x: x + slotW / 2, y: H - 5, class: "tick", "text-anchor": "middle" }, String(r.rep)));
-    });
-    nodes.push(svg("line", { x1: left, x2: left + plotW, y1: yEcc(target), y2: yEcc(target), class: "target-line" }));
-    const points = [];
-    reps.forEach((r, i) => {
-      if (isNum(r.mean_concentric_velocity_m_s)) {
-        points.push([left + i * slotW + slotW / 2, yVel(r.mean_concentric_velocity_m_s)]);
-      }
-    });
-    if (points.length > 1) {
-      nodes.push(svg("polyline", { points: points.map((p) => p.join(",")).join(" "), class: "vel-line" }));
-    }
-    for (const [x, y] of points) nodes.push(svg("circle", { cx: x, cy: y, r: 3, class: "vel-dot" }));
-    svgEl.replaceChildren(...nodes);
+    window.repsledRepChart.draw(svgEl, reps, target, { W: 320, H: 132, left: 26, right: 30, top: 8, bottom: 18 });
   }
 
   // Trends: one bar per session (mean eccentric s against the target), best velocity as a line.
