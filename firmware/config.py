@@ -6,7 +6,6 @@ test keeps the two in step. Unknown keys are errors, so a typo never silently do
 
 from __future__ import annotations
 
-import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from firmware.station.next_set import (
     NextSetError,
     from_config,
 )
-from firmware.vbt.profile import DEFAULT_MVT_M_S
+from firmware.vbt import DEFAULT_MVT_M_S
 from tempo.settings import EngineSettings, SettingsError
 
 CONFIG_VERSION = 1
@@ -278,7 +277,11 @@ class Config:
 
     @property
     def station(self) -> str:
-        return self.mqtt["station"] or socket.gethostname()
+        if self.mqtt["station"]:
+            return str(self.mqtt["station"])
+        import socket  # noqa: PLC0415 - only when no station name is set
+
+        return socket.gethostname()
 
 
 def shown(value: Any) -> str:

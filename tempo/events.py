@@ -9,14 +9,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-Phase = Literal["rest", "concentric", "top_pause", "eccentric", "bottom_pause"]
+from tempo.flags import BOUNCE, FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, TIMES_UNKNOWN
 
-# Flags a rep can carry (docs/engine.md explains each).
-FAST_ECCENTRIC = "fast_eccentric"
-BOUNCE = "bounce"
-LOCKED_KNEES = "locked_knees"
-PARTIAL = "partial"
-TIMES_UNKNOWN = "times_unknown"  # a sensor fault during the rep: its phase times are unknown
+__all__ = [
+    "BOUNCE",
+    "FAST_ECCENTRIC",
+    "LOCKED_KNEES",
+    "PARTIAL",
+    "TIMES_UNKNOWN",
+    "Event",
+    "Phase",
+    "PhaseChanged",
+    "Rep",
+    "SetDone",
+]
+
+Phase = Literal["rest", "concentric", "top_pause", "eccentric", "bottom_pause"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,12 @@ session replayed gives the same ids, so consumers can drop duplicates by id.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from tempo.events import TIMES_UNKNOWN, Rep, SetDone
+from tempo.flags import TIMES_UNKNOWN
+
+if TYPE_CHECKING:
+    from tempo.events import Rep, SetDone
 
 PAYLOAD_SCHEMA = 1
 # Left out (null) when a sensor fault made the rep's phase times unknown (docs/payloads.md).

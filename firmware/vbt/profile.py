@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from firmware.station.next_set import MAX_LOAD_KG
+from firmware.vbt import DEFAULT_MVT_M_S
 
-# Mean velocity at which a leg press 1RM was reached: mean propulsive velocity 0.21 ± 0.06 m/s
-# over 15 lifters (Conceição et al. 2016, J Sports Sci 34(12):1099-1106,
-# doi:10.1080/02640414.2015.1090010). A default only: `[vbt] mvt_m_s` sets the lifter's own.
-DEFAULT_MVT_M_S = 0.21
 # The window of sets a profile is fitted over, unless the caller chooses another.
 DEFAULT_WINDOW_DAYS = 42
 # A line needs this many different loads to say anything about the slope and its fit.
