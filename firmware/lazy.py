@@ -45,12 +45,22 @@ PAHO_EXCEPTIONS: dict[str, tuple[str, ...]] = {
 }
 """Exception classes paho tests every socket read against, TLS or not (see _Deferred)."""
 
+GPIOZERO_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    # gpiozero.mixins and input_devices: averages for smoothed input devices (statistics
+    # loads fractions and decimal with its C library); the button and buzzer are not smoothed
+    "statistics": ("median", "mean"),
+    "pprint": ("pformat",),  # gpiozero.boards: the text of one of its errors
+}
+"""Functions gpiozero imports by name (`from statistics import median`) at import time but the
+station never calls: a stand-in that loads the module on its first call (see _Deferred)."""
+
 
 class _Deferred(types.ModuleType):
     """Stands in for a module until one of its attributes is needed."""
 
     _deferred_real: types.ModuleType | None = None
     _deferred_never_raised: frozenset[str] = frozenset()
+    _deferred_functions: frozenset[str] = frozenset()
 
     def __getattr__(self, attribute: str) -> Any:
         # Only called for what the placeholder itself lacks: everything but the module's
@@ -61,8 +71,24 @@ class _Deferred(types.ModuleType):
                 # An exception class of a module nobody loaded cannot have been raised: an
                 # `except module.Error` may test against a class of its own until it is.
                 return _NeverRaised
+            if attribute == "__path__":
+                # `from module import name` asks whether the module is a package; a package's
+                # placeholder has its __path__, so this is a plain module.
+                raise AttributeError(attribute)
+            if attribute in self._deferred_functions:
+                # `from module import function`: a stand-in that loads it when first called.
+                return _forwarder(self, attribute)
             real = _real(self)
         return getattr(real, attribute)
+
+
+def _forwarder(placeholder: _Deferred, name: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        real = placeholder._deferred_real or _real(placeholder)
+        return getattr(real, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 class _NeverRaised(Exception):
@@ -79,11 +105,17 @@ def _real(placeholder: _Deferred) -> types.ModuleType:
     return module
 
 
-def defer(*names: str, exceptions: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+def defer(
+    *names: str,
+    exceptions: dict[str, tuple[str, ...]] | None = None,
+    functions: dict[str, tuple[str, ...]] | None = None,
+) -> list[str]:
     """Replace each module named by a placeholder unless it is loaded; returns those deferred.
 
     `exceptions` names, per module, exception classes whose lookup does not load the module
     (see _Deferred): paho tests every read against ssl.SSLWantReadError, TLS or not.
+    `functions` names, per module, functions that may be imported by name without loading it:
+    the module loads when one of them is first called.
     """
     deferred = []
     for name in names:
@@ -95,7 +127,10 @@ def defer(*names: str, exceptions: dict[str, tuple[str, ...]] | None = None) -> 
         placeholder = _Deferred(name)
         placeholder.__spec__ = spec
         placeholder.__file__ = spec.origin
+        if spec.submodule_search_locations is not None:
+            placeholder.__path__ = list(spec.submodule_search_locations)
         placeholder._deferred_never_raised = frozenset((exceptions or {}).get(name, ()))
+        placeholder._deferred_functions = frozenset((functions or {}).get(name, ()))
         sys.modules[name] = placeholder
         parent, _, child = name.rpartition(".")
         if parent:
@@ -106,4 +141,9 @@ def defer(*names: str, exceptions: dict[str, tuple[str, ...]] | None = None) -> 
 
 def defer_unused_by_run() -> list[str]:
     """What `repsled run` defers, before it imports paho and gpiozero."""
-    return defer(*UNUSED_BY_RUN, exceptions=PAHO_EXCEPTIONS)
+    return defer(
+        *UNUSED_BY_RUN,
+        *GPIOZERO_FUNCTIONS,
+        exceptions=PAHO_EXCEPTIONS,
+        functions=GPIOZERO_FUNCTIONS,
+    )

@@ -78,3 +78,34 @@ def test_a_module_already_loaded_is_left_alone() -> None:
         """
     )
     assert out == "[]"
+
+
+def test_functions_imported_by_name_load_their_module_on_first_call() -> None:
+    """gpiozero does `from statistics import median` at import time and never calls it for a
+    buzzer or a button: the stand-in loads statistics (and fractions, decimal) on first call."""
+    out = run_python(
+        """
+        import sys
+        from firmware.lazy import defer
+        defer("statistics", functions={"statistics": ("median",)})
+        from statistics import median
+        print(median.__name__, "fractions" in sys.modules)
+        print(median([3, 1, 2]), "fractions" in sys.modules)
+        from statistics import mean  # not a stand-in: the real function, module loaded
+        print(mean([1, 2]), sys.modules["statistics"].__name__)
+        """
+    )
+    assert out.splitlines() == ["median False", "2 True", "1.5 statistics"]
+
+
+def test_a_deferred_package_still_imports_its_submodules() -> None:
+    out = run_python(
+        """
+        import sys
+        from firmware.lazy import defer
+        print(defer("json"))
+        from json import decoder
+        print(decoder.JSONDecodeError.__name__, hasattr(sys.modules["json"], "__path__"))
+        """
+    )
+    assert out.splitlines() == ["['json']", "JSONDecodeError True"]
