@@ -50,7 +50,6 @@ def setup_logging(verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware.commands.record import check_trace_out, open_trace_writer
     from firmware.config import choose, load
     from firmware.station.sensors import (
         fake_trace_path,
@@ -67,37 +66,42 @@ def run(args: argparse.Namespace) -> int:
     spec = resolve_spec(args.sensor, cfg)
     clock = make_clock(spec, args.speed)
     if args.record:
+        from firmware.commands.record import check_trace_out
+
         check_trace_out(args.record, force=args.force, playing=fake_trace_path(spec))
     logging.getLogger("repsled").info("using %s", config_why)  # once the options are fine
 
+    from firmware.station.sensors import configured_source, start_early
+
+    # The chip first: it takes its first measurement (a timing budget, 20-200 ms) while the
+    # station loads. The buzzer, the button and MQTT (gpiozero and paho: most of the
+    # start-up) are built on a thread of their own once the sensor is started; the station
+    # holds what happens until they are ready (station/outputs.py).
+    source = configured_source(spec, cfg.sensor, clock, speed=args.speed)
+    started = start_early(source)
+
+    from firmware.station.outputs import LateOutputs, build_run_outputs
     from firmware.station.sdnotify import Notifier
-    from firmware.station.station import build_station
+    from firmware.station.station import Station
 
-    store = publisher = trace = None
+    cue_text = sys.stdout if args.text_cues else None
+    outputs = LateOutputs(lambda: build_run_outputs(cfg, clock=clock, cue_text=cue_text))
+    trace = None
     try:
-        if cfg.mqtt["host"]:
-            # paho (and the outbox's sqlite3) only when there is a broker to talk to.
-            from firmware.publishing.mqtt import MqttPublisher
-            from firmware.publishing.store import MessageStore
-
-            # Never fails: a storage fault keeps messages in memory, logged (store.py).
-            store = MessageStore.from_storage(cfg.storage, open_now=False)
-            publisher = MqttPublisher.from_config(cfg, store).start()
-        else:
-            logging.getLogger("repsled").info("[mqtt] host not set: reps are not published")
         if args.record:
+            from firmware.commands.record import open_trace_writer
+
             trace = open_trace_writer(
                 args.record, recording_metadata(spec, cfg.sensor, speed=args.speed)
             )
-        station = build_station(
+        station = Station(
             cfg,
-            sensor_spec=spec,
-            speed=args.speed,
             clock=clock,
-            publisher=publisher,
-            cue_text=sys.stdout if args.text_cues else None,
+            source=source,
             notifier=Notifier.from_env(),
             trace=trace,
+            late_outputs=outputs,
+            loop_options={"source_started": started},
         )
 
         def on_signal(signum: int, _frame: object) -> None:
@@ -108,10 +112,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_signal)
         station.run(args.duration)
     finally:
+        source.close()  # the loop closes it too; here for a station that never ran
         if trace is not None:
             trace.close()
-        if publisher is not None:
-            publisher.close()
-        if store is not None:
-            store.close()
+        outputs.close()
     return 0

@@ -110,6 +110,7 @@ class SamplingLoop:
         on_event: Callable[[Event], None] | None = None,
         on_status: Callable[[SensorStatus], None] | None = None,
         watchdog: Callable[[], object] | None = None,
+        source_started: bool = False,
         should_stop: Callable[[], bool] | None = None,
         t0_s: float | None = None,
         fault_after_errors: int = 3,
@@ -135,6 +136,9 @@ class SamplingLoop:
         self.on_event = on_event or _nothing
         self.on_status = on_status or _nothing
         self.watchdog = watchdog or _nothing
+        # The caller started the source already (`repsled run` does, so the chip measures
+        # while the station is built): the first start is skipped, a restart is as usual.
+        self._source_started = source_started
         self._should_stop = should_stop or (lambda: False)
         self.t0_s = t0_s
         self.fault_after_errors = fault_after_errors
@@ -184,7 +188,10 @@ class SamplingLoop:
             self.t0_s = self.clock.monotonic()
         self._end_s = math.inf if duration_s is None else self.now_s() + duration_s
         try:
-            if self._start_with_backoff():
+            if self._source_started:
+                self._source_started = False
+                self._sample_until_stopped()
+            elif self._start_with_backoff():
                 self._sample_until_stopped()
         finally:
             self.source.close()

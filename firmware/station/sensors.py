@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from firmware import __version__
 from firmware.clock import Clock, ScaledClock, SystemClock
 from firmware.config import Config, ConfigError
-from sensor.source import DistanceSource
+from sensor.source import DistanceSource, SensorError
 from sensor.vl53l0x import ReadyPin, VL53L0XSource
 
 if TYPE_CHECKING:  # the fake chip is imported only for a fake sensor
@@ -81,6 +81,20 @@ class FakeSensor:
 
     def probe(self) -> bool:
         return self.source.probe()
+
+
+def start_early(source: DistanceSource) -> bool:
+    """Start the sensor before the rest of the station is built; True if it started.
+
+    A sensor that does not start is closed and left to the sampling loop, which starts it
+    again and reports, retries or gives up exactly as it does for any start.
+    """
+    try:
+        source.start()
+    except SensorError:
+        source.close()
+        return False
+    return True
 
 
 def trace_origin_s(source: object) -> float | None:

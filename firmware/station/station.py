@@ -15,34 +15,33 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from firmware.clock import Clock
-from firmware.config import Config, ConfigError
-from firmware.publishing.discovery import NEXT_FIELDS
+from firmware.config import Config
 from firmware.publishing.payloads import rep_payload, set_payload
-from firmware.publishing.session_state import RetainedState, totals_for
-from firmware.state_dir import state_dir
-from firmware.station.button import SetButton, build_button
-from firmware.station.cues import CuePlayer, CueThread, TextSink, build_cues
 from firmware.station.legs import LegTracker
 from firmware.station.loop import LoopStats, SamplingLoop, SensorStatus
 from firmware.station.next_set import (
-    NextSetStore,
     NextSetTracker,
     encode,
     on_field_command,
     on_message,
     start_tracker,
 )
+from firmware.station.outputs import LateOutputs, Outputs, build_outputs
 from firmware.station.prescribed import SetPrescriptions
 from firmware.station.sdnotify import Notifier, WatchdogPinger
 from firmware.station.sensors import configured_source, trace_origin_s
 from firmware.station.zones import VelocityZones
 from sensor.source import DistanceSource
-from sensor.trace import TraceWriter
 from tempo.engine import TempoEngine
 from tempo.events import Event, PhaseChanged, Rep, SetDone
 
-if TYPE_CHECKING:  # paho is imported only by a station that publishes
+if TYPE_CHECKING:  # gpiozero and paho are imported with the outputs (outputs.py)
     from firmware.publishing.mqtt import MqttPublisher
+    from firmware.publishing.session_state import RetainedState
+    from firmware.station.button import SetButton
+    from firmware.station.cues import CuePlayer, CueThread, TextSink
+    from firmware.station.next_set import NextSetStore
+    from sensor.trace import TraceWriter
 
 RECENT_REPS = 1000
 
@@ -98,30 +97,23 @@ class Station:
         cue_thread: bool = False,
         loop_options: dict[str, Any] | None = None,
         next_set_store: NextSetStore | None = None,
+        late_outputs: LateOutputs | None = None,
     ) -> None:
+        """The outputs come built (publisher, cues, button, next_set_store) or as
+        `late_outputs`, built while the sensor starts (outputs.py)."""
         self.config = config
         self.station = config.station
         self.log = logging.getLogger(f"repsled.{self.station}")
         self.clock = clock
         self.session = session or new_session_id()
         self.engine = TempoEngine(config.engine)
-        self.publisher = publisher
-        self.cues = cues
-        self.button = button
         self.notifier = notifier or Notifier(None)
         self.legs = LegTracker()
-        # The next set (athlete, load, leg, tempo): saved in the state dir when there is one.
-        self.next_set_store = next_set_store
         defaults = config.next_set_defaults
-        tracker = (
-            start_tracker(next_set_store, defaults)
-            if next_set_store is not None
-            else NextSetTracker(defaults, defaults)
-        )
         # Athletes' load-velocity profiles from the hub, for the first rep's velocity zone.
         self.zones = VelocityZones(config.vbt["target_velocity_m_s"])
         self.prescriptions = SetPrescriptions(
-            tracker,
+            NextSetTracker(defaults, defaults),
             config.engine,
             stop_at_velocity_loss_pct=float(config.vbt["stop_at_velocity_loss_pct"]),
             zones=self.zones,
@@ -129,12 +121,17 @@ class Station:
         self.progress = Progress()
         # The latest rep payloads (bounded: a device runs for weeks), for tests and benches.
         self.reps: deque[dict[str, Any]] = deque(maxlen=RECENT_REPS)
-        # The session so far and the Home Assistant summary, retained for late subscribers.
-        totals = totals_for(config.storage) if publisher is not None else None
-        self.retained = RetainedState(self.station, self.session, totals=totals)
         self._pinger = WatchdogPinger(self.notifier, clock)
         self._end_set_requested = False
-        self._cue_thread = CueThread(cues) if cues is not None and cue_thread else None
+        # Outputs: none until attached; what happens before is held for them, in order.
+        self.publisher: MqttPublisher | None = None
+        self.cues: CuePlayer | None = None
+        self.button: SetButton | None = None
+        self.next_set_store: NextSetStore | None = None
+        self.retained: RetainedState | None = None
+        self._cue_thread: CueThread | None = None
+        self._late = late_outputs
+        self._held: list[Event | SensorStatus] = []
         self.loop = SamplingLoop(
             source,
             clock,
@@ -148,16 +145,76 @@ class Station:
             t0_s=trace_origin_s(source),
             **(loop_options or {}),
         )
+        if late_outputs is None:
+            self._attach(Outputs(publisher, cues, button, next_set_store, cue_thread))
+
+    def _attach(self, outputs: Outputs) -> None:
+        """Wire the outputs in (sampling thread, or before sampling starts)."""
+        from firmware.publishing.session_state import RetainedState, totals_for  # noqa: PLC0415
+
+        self._late = None
+        self.publisher = publisher = outputs.publisher
+        self.cues = outputs.cues
+        self.button = button = outputs.button
+        # The next set (athlete, load, leg, tempo): saved in the state dir when there is one.
+        self.next_set_store = outputs.next_set_store
+        if outputs.next_set_store is not None:
+            defaults = self.config.next_set_defaults
+            self.prescriptions.tracker = start_tracker(outputs.next_set_store, defaults)
+        # The session so far and the Home Assistant summary, retained for late subscribers.
+        totals = totals_for(self.config.storage) if publisher is not None else None
+        self.retained = RetainedState(self.station, self.session, totals=totals)
+        if outputs.cues is not None and outputs.cue_thread:
+            from firmware.station.cues import CueThread  # noqa: PLC0415
+
+            self._cue_thread = CueThread(outputs.cues)
         if button is not None:
             button.on_end_set = self.request_end_set
-            button.select(tracker.pending.leg)
+            button.select(self.prescriptions.tracker.pending.leg)
         if publisher is not None:
+            from firmware.publishing.discovery import NEXT_FIELDS  # noqa: PLC0415
+
             publisher.subscribe(self._topic("next"), self.receive_next_set)
             for field in NEXT_FIELDS:
                 publisher.subscribe(
                     self._topic(f"next/set/{field}"), self._field_command_handler(field)
                 )
             publisher.subscribe(self._topic("profile"), self.zones.receive)
+
+    def _attach_late(self, outputs: Outputs) -> None:
+        """Late outputs are ready: start them as `run` would have, then replay what they
+        missed, in order."""
+        self._attach(outputs)
+        self._start_outputs()
+        held, self._held = self._held, []
+        for item in held:
+            if isinstance(item, SensorStatus):
+                if self.cues is not None:
+                    self.cues.handle(item)
+            else:
+                self._on_event(item)
+
+    def _poll_late(self) -> bool:
+        """True once the outputs are attached (cheap when they are).
+
+        The first call starts building them: that is the first reading, or the first sensor
+        fault. By then a data-ready pin has its gpiozero pin factory, and the build does not
+        compete with the first reading for the interpreter.
+        """
+        late = self._late
+        if late is None:
+            return True
+        late.start()
+        outputs = late.poll()
+        if outputs is None:
+            return False
+        self._attach_late(outputs)
+        return True
+
+    def _start_outputs(self) -> None:
+        if self._cue_thread is not None:
+            self._cue_thread.start()
+        self._publish_retained()  # the new session replaces the previous one at once
 
     def _topic(self, name: str) -> str:
         """`PREFIX/STATION/name`: `next` and `profile` are retained messages (docs/mqtt.md)."""
@@ -174,14 +231,16 @@ class Station:
             self.session,
             self.config.sensor["timing_budget_ms"],
         )
-        if self._cue_thread is not None:
-            self._cue_thread.start()
-        self._publish_retained()  # the new session replaces the previous one at once
+        if self._late is None:
+            self._start_outputs()
         try:
             stats = self.loop.run(duration_s)
+            if self._late is not None:  # ended before they were ready: they still hear it all
+                self._attach_late(self._late.wait())
         finally:
             self.notifier.stopping()
-            self.retained.flush()
+            if self.retained is not None:
+                self.retained.flush()
             if self._cue_thread is not None:
                 self._cue_thread.stop()
         self.log.info(
@@ -241,6 +300,8 @@ class Station:
         self._pinger.ping()
 
     def _on_sample(self, t_s: float, distance_mm: int | None) -> None:
+        if self._late is not None and not self._poll_late():
+            return  # no button, buzzer or broker yet
         if self._end_set_requested:
             self._end_set_requested = False
             for event in self.engine.end_set(t_s):
@@ -266,6 +327,10 @@ class Station:
         return self.prescriptions.pending.leg
 
     def _on_event(self, event: Event) -> None:
+        if self._late is not None and not self._poll_late():
+            self._held.append(event)
+            return
+        assert self.retained is not None  # attached with the outputs
         extra: dict[str, Any] = {}
         if isinstance(event, Rep):
             # Judged against its set's tempo before anything hears of it, cues included.
@@ -318,14 +383,16 @@ class Station:
             self.log.debug("phase %s at %.3f s", event.phase, event.t_s)
 
     def _publish_retained(self) -> None:
-        if self.publisher is not None:
+        if self.publisher is not None and self.retained is not None:
             for kind, text in self.retained.messages():
                 self.publisher.publish_retained(kind, text)
 
     def _on_status(self, status: SensorStatus) -> None:
         if status.state == "sensor_ok":
             self.notifier.ready()  # the first good reading: the station really counts
-        if self.cues is not None:
+        if self._late is not None and not self._poll_late():
+            self._held.append(status)  # for the buzzer
+        elif self.cues is not None:
             self.cues.handle(status)
         self.notifier.status(f"{status.state}: {status.reason}")
         level = logging.WARNING if status.state == "sensor_fault" else logging.INFO
@@ -356,27 +423,18 @@ def build_station(
     source = configured_source(
         sensor_spec, config.sensor, clock, speed=speed, loop=loop_trace, pin_factory=pin_factory
     )
-    cues = build_cues(config.cues, pin_factory=pin_factory, text_stream=cue_text)
-    button = build_button(config.button, clock=clock, pin_factory=pin_factory)
+    outputs = build_outputs(
+        config, clock=clock, publisher=publisher, cue_text=cue_text, pin_factory=pin_factory
+    )
     return Station(
         config,
         clock=clock,
         source=source,
-        publisher=publisher,
-        cues=cues,
-        button=button,
+        publisher=outputs.publisher,
+        cues=outputs.cues,
+        button=outputs.button,
         notifier=notifier,
         trace=trace,
-        cue_thread=cue_text is None and config.cues["buzzer"] != "none",
-        next_set_store=_next_set_store(config) if publisher is not None else None,
+        cue_thread=outputs.cue_thread,
+        next_set_store=outputs.next_set_store,
     )
-
-
-def _next_set_store(config: Config) -> NextSetStore | None:
-    """The next set kept beside the outbox; without a usable state dir, memory only (logged):
-    counting never depends on the disk."""
-    try:
-        return NextSetStore.in_dir(state_dir(config.storage["state_dir"]))
-    except ConfigError as exc:
-        logging.getLogger("repsled").error("%s: the next set is not kept across restarts", exc)
-        return None

@@ -711,3 +711,18 @@ def test_a_source_that_paces_itself_stops_at_the_duration_like_any_other() -> No
         assert samples[-1][0] < 1.0 + READ_S
         counts.append(len(samples))
     assert counts[0] - 1 <= counts[1] <= counts[0]
+
+
+def test_a_source_the_caller_started_is_not_started_again_but_restarts_as_usual() -> None:
+    """`repsled run` starts the chip before it builds the station (station/outputs.py)."""
+    clock = FakeClock()
+    source = ScriptedSource(clock, [150, "timeout", "timeout", "timeout", 151])
+    loop, samples, statuses = run_loop(source, clock, source_started=True, backoff_min_s=0.1)
+    assert source.calls == ["close", "start", "close"]  # only the restart after the fault
+    assert [d for _, d in samples] == [150, None, None, None, 151]
+    assert [(s.state, s.reason) for s in statuses] == [
+        ("sensor_ok", "started"),
+        ("sensor_fault", "timeout"),
+        ("sensor_ok", "recovered"),
+    ]
+    assert loop.stats.restarts == 1

@@ -15,8 +15,10 @@ from firmware.station.sensors import (
     make_clock,
     open_source,
     resolve_spec,
+    start_early,
     trace_origin_s,
 )
+from sensor.source import SensorError
 from sensor.trace import TraceWriter
 from sensor.vl53l0x import VL53L0XSource
 
@@ -105,3 +107,27 @@ def test_spec_from_cli_or_config(tmp_path: Path) -> None:
     cfg_path.write_text('version = 1\n[sensor]\nkind = "sonar"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"repsled\.toml: \[sensor\] kind: .*unknown sensor"):
         resolve_spec(None, config_mod.load(cfg_path))
+
+
+class StartingSource:
+    def __init__(self, fails: bool) -> None:
+        self.fails = fails
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+        if self.fails:
+            raise SensorError("no_device", "nothing answers at 0x29")
+
+    def read_mm(self) -> int:
+        return 150
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_start_early_starts_or_leaves_a_closed_sensor_to_the_loop() -> None:
+    good, bad = StartingSource(fails=False), StartingSource(fails=True)
+    assert start_early(good) is True and good.calls == ["start"]
+    # The loop starts it again and reports, retries or gives up as for any start.
+    assert start_early(bad) is False and bad.calls == ["start", "close"]
