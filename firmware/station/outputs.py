@@ -59,6 +59,10 @@ def build_outputs(
     from firmware.station.button import build_button  # noqa: PLC0415 - gpiozero
     from firmware.station.cues import build_cues  # noqa: PLC0415 - gpiozero
 
+    if pin_factory is None:
+        from firmware.station.pins import choose_pin_factory  # noqa: PLC0415
+
+        choose_pin_factory()
     return Outputs(
         publisher=publisher,
         cues=build_cues(config.cues, pin_factory=pin_factory, text_stream=cue_text),

@@ -160,8 +160,11 @@ def open_source(
 
 def _gpio_ready_pin(pin: int, pin_factory: Any) -> Callable[[], ReadyPin]:
     def open_pin() -> ReadyPin:
+        from firmware.station.pins import choose_pin_factory  # noqa: PLC0415
         from sensor.ready_pin import GpioReadyPin  # noqa: PLC0415 - gpiozero only when wired
 
+        if pin_factory is None:
+            choose_pin_factory()
         return GpioReadyPin(pin, pin_factory=pin_factory)
 
     return open_pin
