@@ -36,6 +36,7 @@ UNUSED_BY_RUN: dict[str, str] = {
     "subprocess": "gpiozero: its PingServer device",
     "ipaddress": "urllib.parse: bracketed IPv6 hosts in URLs",
     "calendar": "email (importlib.metadata): date headers",
+    "inspect": "dataclasses: a signature for a class without a docstring (ast, dis, tokenize)",
 }
 """Standard-library modules the station's dependencies import but `repsled run` does not use,
 and who imports them for what."""
@@ -50,6 +51,9 @@ GPIOZERO_FUNCTIONS: dict[str, tuple[str, ...]] = {
     # loads fractions and decimal with its C library); the button and buzzer are not smoothed
     "statistics": ("median", "mean"),
     "pprint": ("pformat",),  # gpiozero.boards: the text of one of its errors
+    # gpiozero.devices: its pin factories by name; station/pins.py looks up gpiozero's own
+    # (email, zipfile and importlib.resources come with it: about 1.5 MB)
+    "importlib.metadata": ("entry_points",),
 }
 """Functions gpiozero imports by name (`from statistics import median`) at import time but the
 station never calls: a stand-in that loads the module on its first call (see _Deferred)."""

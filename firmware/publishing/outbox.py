@@ -82,6 +82,8 @@ class OutboxDamaged(OutboxError):
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
+    """One message waiting for the broker's acknowledgement."""
+
     row_id: int  # 0 for a message kept in memory only (firmware.publishing.store)
     topic: str
     payload: str

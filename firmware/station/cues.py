@@ -229,6 +229,8 @@ class TonalOutput:
 
 @dataclass(slots=True)
 class _Playing:
+    """The pattern being played and where in it the buzzer is."""
+
     name: str
     steps: tuple[Step, ...]
     index: int

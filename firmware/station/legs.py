@@ -35,6 +35,8 @@ def diff_pct(left: float, right: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class SetSummary:
+    """What a finished set leaves for pairing it with the other leg's."""
+
     set: int
     leg: Leg
     reps: int

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware.lazy import UNUSED_BY_RUN
+from firmware.lazy import GPIOZERO_FUNCTIONS, UNUSED_BY_RUN
 from tests.mosquitto import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,3 +109,6 @@ def test_run_with_a_broker_loads_paho_but_not_what_paho_never_uses(tmp_path: Pat
     assert "http.client" not in real
     # Every deferral still saves its memory: no dependency uses the module after all.
     assert real.isdisjoint(UNUSED_BY_RUN), sorted(real & set(UNUSED_BY_RUN))
+    # Nor the modules of functions gpiozero imports by name but never calls for a buzzer
+    # (station/pins.py picks gpiozero's own pin factory without its entry points).
+    assert real.isdisjoint(GPIOZERO_FUNCTIONS), sorted(real & set(GPIOZERO_FUNCTIONS))
