@@ -37,9 +37,16 @@ RSS_AFTER_S = 20.0
 START_TIMEOUT_S = 30.0
 
 
+# What the `repsled` console script runs (the systemd unit starts that script): the source tree
+# in the working directory (see --tree) is imported instead of the installed package.
+CONSOLE_SCRIPT = (
+    "import sys\nfrom firmware.cli import main\nsys.argv[0] = 'repsled'\nsys.exit(main())"
+)
+
+
 def repsled_command() -> list[str]:
-    """`repsled` from the source tree in the working directory (see --tree)."""
-    return [sys.executable, "-m", "firmware.cli"]
+    """`repsled` as the console script starts it, from the tree in the working directory."""
+    return [sys.executable, "-c", CONSOLE_SCRIPT]
 
 
 def write_config(folder: Path, port: int | None) -> Path:

@@ -672,10 +672,10 @@ class _TracePlayer:
         first_s = last_s = previous_s = None
         count = 0
         with read_trace(self.path) as reader:
-            for sample in reader:
+            for t_s, _ in reader.pairs():
                 if first_s is None:
-                    first_s = sample.t_s
-                previous_s, last_s = last_s, sample.t_s
+                    first_s = t_s
+                previous_s, last_s = last_s, t_s
                 count += 1
         if count == 0 or last_s is None:
             raise TraceError(f"{self.path}: the trace has no samples")
