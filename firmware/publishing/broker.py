@@ -13,6 +13,7 @@ import errno
 import logging
 import socket
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -46,6 +47,31 @@ def _bound_port(server: Any) -> int:
         if sock.family == socket.AF_INET:
             return int(name[1])
     raise BrokerStartError("embedded broker: cannot tell which port a listener got")
+
+
+class SnapshotDict(dict[str, Any]):
+    """A dict whose iteration walks a copy, for amqtt's table of subscriptions.
+
+    amqtt (0.12) loops over that table with `await` inside the loop (a connecting client is
+    sent the retained messages, a broadcast checks each subscriber); a client that subscribes
+    to a new topic meanwhile changes the table's size and the loop dies with "dictionary
+    changed size during iteration", dropping the connecting client. Iterating a snapshot is
+    what those loops mean: a subscription made during the walk is served by its own
+    SUBSCRIBE handling.
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().keys()))
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return list(super().items())
+
+
+def _snapshot_subscriptions(broker: Any) -> None:
+    """Give an amqtt broker a `SnapshotDict` subscription table (a no-op on other layouts)."""
+    table = getattr(broker, "_subscriptions", None)
+    if type(table) is dict:
+        broker._subscriptions = SnapshotDict(table)
 
 
 class EmbeddedBroker:
@@ -160,6 +186,7 @@ class EmbeddedBroker:
             },
         }
         broker = Broker(config)
+        _snapshot_subscriptions(broker)
         try:
             await broker.start()
         except BrokerError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from firmware.publishing.broker import EmbeddedBroker
+from firmware.publishing.broker import EmbeddedBroker, SnapshotDict
 from firmware.web.server import DashboardServer
 from tests.factories import make_rep
 from tests.web.helpers import Publisher, artifact, panel, rep_json
@@ -110,4 +110,54 @@ def test_browser_client_over_websockets(embedded: EmbeddedBroker, page: Any) -> 
             page.screenshot(path=artifact("dashboard-embedded-broker.png"))
     finally:
         pub.clear_retained("demo-1")
+        pub.close()
+
+
+def test_snapshot_dict_survives_growth_during_a_walk() -> None:
+    table = SnapshotDict({"a": 1})
+    for key in table:
+        table[key + "x"] = 2  # what a SUBSCRIBE does while amqtt awaits inside its loop
+    for key, _value in table.items():
+        table[key + "y"] = 3
+    assert set(table) == {"a", "ax", "ay", "axy"}
+
+
+def test_clients_subscribing_while_others_connect_all_get_their_retained_message(
+    embedded: EmbeddedBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """amqtt 0.12 walks its subscription table with awaits inside: the demo's stations and
+    hub connecting at once used to kill a connection with "dictionary changed size"."""
+    import paho.mqtt.client as mqtt
+
+    assert isinstance(embedded._broker._subscriptions, SnapshotDict)
+    count = 24
+    pub = Publisher(embedded.host, embedded.tcp_port)
+    clients = []
+    try:
+        for i in range(count):
+            pub.publish(f"crowd-{i}", "status", "online", retain=True)
+        # amqtt also sends a connecting client retained messages of other clients' filters,
+        # so each client's own topic is what is waited for.
+        received: queue.Queue[tuple[int, str]] = queue.Queue()
+        with caplog.at_level("ERROR"):
+            for i in range(count):
+                client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+                topic = f"repsled/crowd-{i}/status"
+                client.on_connect = lambda c, *_, t=topic: c.subscribe(t, qos=1)
+                client.on_message = lambda _c, _u, msg, n=i: received.put((n, msg.topic))
+                client.connect_async(embedded.host, embedded.tcp_port)
+                client.loop_start()
+                clients.append(client)
+            waiting = set(range(count))
+            while waiting:
+                n, topic = received.get(timeout=10)
+                if topic == f"repsled/crowd-{n}/status":
+                    waiting.discard(n)
+        assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    finally:
+        for client in clients:
+            client.disconnect()  # first: it wakes the network thread, which then ends at once
+            client.loop_stop()
+        for i in range(count):
+            pub.clear_retained(f"crowd-{i}")
         pub.close()
