@@ -197,6 +197,9 @@ def main() -> int:
                 f"{statistics.median(t):.3f} s (min {min(t):.3f}, max {max(t):.3f}, n={len(t)}; "
                 "MQTT and buzzer on)"
             )
+        if len(trees) == 2:
+            first, last = (statistics.median(times[tree]) for tree in trees)
+            print(f"start-up [{trees[1].name}] / [{trees[0].name}]: {last / first:.2f}")
         for tree in trees:
             label = f"[{tree.name}] " if len(trees) > 1 else ""
             proc, _ = start_run(config, tree)
