@@ -265,6 +265,7 @@ class MqttPublisher:
         self._health_sent: tuple[Any, ...] | None = None
         self._backoff_cap_s = reconnect_max_s
         self._drained = threading.Event()
+        self._first_attempt_done = threading.Event()  # connected, refused or unreachable
         self._closing = False
         # Sampling-thread state only:
         self._last_state_s = -math.inf
@@ -384,6 +385,10 @@ class MqttPublisher:
         `flush_timeout_s` (longer for messages held only in memory), disconnect."""
         if self._worker is None:
             return
+        # Stopped while the first connection is still being made (`repsled run` stopped
+        # straight after start, its outputs built while it sampled): let it finish within
+        # the flush time, so the station still says "offline" and hands over what it has.
+        self._first_attempt_done.wait(self.flush_timeout_s)
         self._drained.clear()
         self._events.put(("close",))
         self.wait_stored(self.flush_timeout_s + 5.0)
@@ -612,6 +617,7 @@ class MqttPublisher:
         self._mids.clear()
         self._pump()
         self._notify(True, "connected")
+        self._first_attempt_done.set()
 
     def _ev_subscribe_refused(self, reason: str) -> None:
         # Brokers other than mosquitto 2.0 refuse the subscription itself: no echo will come.
@@ -623,6 +629,7 @@ class MqttPublisher:
         if "authori" in low or "password" in low or "user name" in low:
             hint = " (check [mqtt] username and password_file)"
         self._report(f"MQTT broker {self.host}:{self.port} refused the connection: {reason}{hint}")
+        self._first_attempt_done.set()
 
     def _ev_connect_failed(self, exc: OSError | None) -> None:
         tls_broken = isinstance(exc, ssl.SSLError) or (
@@ -641,6 +648,7 @@ class MqttPublisher:
             )
         else:
             self._report(f"MQTT broker {self.host}:{self.port} unreachable", logging.WARNING)
+        self._first_attempt_done.set()
 
     def _ev_disconnected(self, reason: str) -> None:
         if not self._connected:

@@ -203,6 +203,21 @@ def test_last_will_when_the_process_is_killed(tmp_path, broker, subscribe):
     assert late.wait_for(lambda m: m == [(f"{BASE}/status", "offline", True)])
 
 
+def test_closed_while_still_connecting_it_delivers_and_says_offline(
+    broker, outbox, subscribe, publisher
+):
+    """`repsled run` stopped straight after start: the outputs were built while the loop
+    sampled, and close comes before the first connection is made."""
+    sub = subscribe(broker, [f"{BASE}/status", f"{BASE}/rep"])
+    pub, _ = publisher(mqtt_section(broker, discovery=False), outbox)
+    rep = make_rep(1, 1)
+    pub.publish_rep(rep)
+    pub.close()  # no wait for the connection first
+    assert sub.wait_for(lambda m: [p for t, p, _ in m if t == f"{BASE}/status"][-1:] == ["offline"])
+    assert rep_ids(sub) == [rep["id"]]
+    assert len(outbox) == 0
+
+
 def test_discovery_configs_and_reannounce(broker, outbox, subscribe, publisher):
     sub = subscribe(broker, ["homeassistant/#"])
     publisher(mqtt_section(broker), outbox)
