@@ -63,6 +63,7 @@ def write_config(folder: Path, port: int | None) -> Path:
 
 
 BYTECODE_CACHE = Path(tempfile.mkdtemp(prefix="repsled-bench-pycache-"))
+FROM_SOURCE = False  # --from-source: compile every module at every start (no bytecode)
 
 
 def environment(tree: Path) -> dict[str, str]:
@@ -77,6 +78,9 @@ def environment(tree: Path) -> dict[str, str]:
     )
     env.pop("NOTIFY_SOCKET", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if FROM_SOURCE:
+        env.pop("PYTHONPYCACHEPREFIX")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
@@ -164,7 +168,15 @@ def main() -> int:
         help="measure the repsled source tree in DIR (repeat to compare trees, interleaved; "
         "default: this one)",
     )
+    parser.add_argument(
+        "--from-source",
+        action="store_true",
+        help="no bytecode: every start compiles the sources (a checkout run in place by a "
+        "user who does not write .pyc files); the default loads bytecode, as an install does",
+    )
     opts = parser.parse_args()
+    global FROM_SOURCE  # noqa: PLW0603 (one switch read by environment())
+    FROM_SOURCE = opts.from_source
     trees = [t.resolve() for t in opts.tree] if opts.tree else [ROOT]
     if mosquitto_binary() is None:
         print("skipped: mosquitto not found (apt-get install mosquitto)")
