@@ -585,6 +585,7 @@ class MqttPublisher:
         was_error = self._last_error is not None
         self._last_error = None
         self._connected = True
+        self._first_attempt_done.set()  # a close queued from now on comes after this event
         self._confirmed = False
         self._last_progress_s = time.monotonic()
         log.info(
@@ -617,7 +618,6 @@ class MqttPublisher:
         self._mids.clear()
         self._pump()
         self._notify(True, "connected")
-        self._first_attempt_done.set()
 
     def _ev_subscribe_refused(self, reason: str) -> None:
         # Brokers other than mosquitto 2.0 refuse the subscription itself: no echo will come.
