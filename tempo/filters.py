@@ -92,6 +92,7 @@ class RobustFilter:
         "_run_n",
         "_run_t",
         "_same_t",
+        "_trk_news_t",
         "_trk_t",
         "_trk_v",
         "_trk_x",
@@ -120,6 +121,9 @@ class RobustFilter:
         self._trk_t: float | None = None  # alpha-beta tracker of accepted readings (gate only)
         self._trk_x = 0.0
         self._trk_v = 0.0
+        # When the raw readings last said something new, as of the last accepted one: a
+        # stuck sensor's repeat accepted after STUCK_MAX_S is no news of the sled.
+        self._trk_news_t = 0.0
 
     @property
     def noise_mm(self) -> float:
@@ -188,7 +192,7 @@ class RobustFilter:
         gap = t_s - self._prev_t
         self._prev_t = t_s
         if trk_t is None:
-            self._trk_t = t_s
+            self._trk_t = self._trk_news_t = t_s
             self._trk_x = x_mm
             return self.smoother.accept(t_s, x_mm, True)
         # After a gap the sled may be anywhere, but the first readings after it may also be
@@ -217,6 +221,7 @@ class RobustFilter:
         else:
             self._run_n = 0
             self._run_t = t_s
+        self._trk_news_t = self._same_t  # t_s unless this reading repeats the one before
         if dt > 0.0:
             # When the noise sets the gate (glare) the tracker trusts each reading less,
             # as a Kalman filter would: a noisy reading (or the first of a burst) must
@@ -262,6 +267,8 @@ class RobustFilter:
         if abs(slope) > LINE_SPEED_MAX_MM_S:
             return None
         news_t = self._run_t if self._run_n >= 2 else self._trk_t or ht[0]
+        if self._trk_t is not None and self._trk_news_t < news_t:
+            news_t = self._trk_news_t  # the sled may have moved since the sensor stuck
         # The line begins at the first held reading on it: before that the sled may have
         # been on its way there (a fast drop into a short stop, sampled at 20 Hz).
         i_on = 0
@@ -289,7 +296,7 @@ class RobustFilter:
         trusted = n >= HELD_TRUST_N and len(set(hx[-REACQUIRE_N:])) > 2
         if jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
             return None
-        self._trk_t = wt[-1]
+        self._trk_t = self._trk_news_t = wt[-1]
         self._trk_x = mx + slope * (wt[-1] - mt)
         self._trk_v = slope
         # Every held reading on that line goes back in, and before it the readings that

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from firmware.publishing.payloads import TIMED_FIELDS, rep_payload
+from sensor.synthetic import generate
 from tempo import FAST_ECCENTRIC, TIMES_UNKNOWN
 from tests.tempo.helpers import BOTTOM, piecewise, reps_of, run, sets_of
 
@@ -50,3 +53,18 @@ def test_the_payload_leaves_the_times_out_and_the_set_means_skip_the_rep():
     assert TIMES_UNKNOWN in payload["flags"]
     (done,) = sets_of(events)
     assert done.mean_eccentric_s == reps_of(events)[1].eccentric_s
+
+
+def test_a_sensor_stuck_through_the_concentric_still_counts_the_rep():
+    # Seed 900178 of the accuracy bench's tuning range, at 20 Hz: the sensor freezes a
+    # quarter of the way up for just over a second (after which a stuck repeat is taken as a
+    # reading again) and comes back at the top. The top must not be refused as a jump the
+    # sled could not have made since that stale repeat: it had the whole frozen second, and
+    # the readings held back would otherwise be thrown away when one of them, on the way
+    # down, happened to pass the stale track's gate.
+    trace = generate(900178)
+    reps = reps_of(run(trace.settings, trace.samples))
+    assert len(reps) == len(trace.reps) == 11
+    last = reps[-1]
+    assert last.t_end == pytest.approx(trace.reps[-1].t_end, abs=0.1)
+    assert TIMES_UNKNOWN in last.flags
