@@ -7,19 +7,16 @@ test keeps the two in step. Unknown keys are errors, so a typo never silently do
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from firmware.station.next_set import (
-    MAX_ATHLETE_CHARS,
-    MAX_LOAD_KG,
-    NextSet,
-    NextSetError,
-    from_config,
-)
+from firmware.station.set_limits import MAX_ATHLETE_CHARS, MAX_LOAD_KG
 from firmware.vbt import DEFAULT_MVT_M_S
-from tempo.settings import EngineSettings, SettingsError
+
+if TYPE_CHECKING:
+    from firmware.station.next_set import NextSet
+    from tempo.settings import EngineSettings
 
 CONFIG_VERSION = 1
 
@@ -259,6 +256,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
 }
 
 
+def _no_next_set() -> NextSet:
+    from firmware.station.next_set import NextSet  # noqa: PLC0415 (see parse)
+
+    return NextSet()
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole config; sections as plain dicts after validation, the engine's as settings."""
@@ -273,7 +276,7 @@ class Config:
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)
     vbt: dict[str, Any] = field(default_factory=lambda: _defaults("vbt"))
     # The `[athlete]` table as a next set: what a station follows until a message says more.
-    next_set_defaults: NextSet = field(default_factory=NextSet)
+    next_set_defaults: NextSet = field(default_factory=_no_next_set)
 
     @property
     def station(self) -> str:
@@ -383,43 +386,72 @@ def _check_value(where: str, key: str, spec: Key, value: Any) -> Any:
     return value
 
 
-def parse(data: dict[str, Any], source: str = "config") -> Config:
-    """Validate a parsed TOML document; `source` names the file in errors."""
-    sections: dict[str, dict[str, Any]] = {
-        name: {k: spec.default for k, spec in keys.items()} for name, keys in SCHEMA.items()
-    }
-    for name, value in data.items():
-        if name in SCHEMA and name != "":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: {name}: must be a table ([{name}]), not a value")
-            for key, item in value.items():
-                if key not in SCHEMA[name]:
-                    known = ", ".join(SCHEMA[name])
-                    raise ConfigError(
-                        f"{source}: [{name}] {_shown_key(key)}: unknown key (known: {known})"
-                    )
-                where = f"{source}: [{name}] "
-                sections[name][key] = _check_value(where, key, SCHEMA[name][key], item)
-        elif isinstance(value, dict):
-            raise ConfigError(f"{source}: [{_shown_key(name)}]: unknown section")
-        elif name == "version":
-            if isinstance(value, int) and not isinstance(value, bool) and value != CONFIG_VERSION:
-                raise ConfigError(
-                    f"{source}: version: {shown(value)} is not supported "
-                    f"(this repsled reads version {CONFIG_VERSION})"
-                )
-            sections[""][name] = _check_value(f"{source}: ", name, SCHEMA[""][name], value)
-        else:
-            raise ConfigError(
-                f"{source}: {_shown_key(name)}: unknown top-level key (sections: [sled], ...)"
-            )
-    sensor = sections["sensor"]
+def _check_version(source: str, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and value != CONFIG_VERSION:
+        raise ConfigError(
+            f"{source}: version: {shown(value)} is not supported "
+            f"(this repsled reads version {CONFIG_VERSION})"
+        )
+    return _check_value(f"{source}: ", "version", SCHEMA[""]["version"], value)
+
+
+def _check_section(source: str, name: str, value: Any) -> dict[str, Any]:
+    """One table of the document, checked key by key, with the defaults for what it omits."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {name}: must be a table ([{name}]), not a value")
+    keys = SCHEMA[name]
+    section = {k: spec.default for k, spec in keys.items()}
+    for key, item in value.items():
+        if key not in keys:
+            known = ", ".join(keys)
+            raise ConfigError(f"{source}: [{name}] {_shown_key(key)}: unknown key (known: {known})")
+        section[key] = _check_value(f"{source}: [{name}] ", key, keys[key], item)
+    return section
+
+
+def _check_sensor(source: str, sensor: dict[str, Any]) -> dict[str, Any]:
     if sensor["io_timeout_s"] * 1000 <= sensor["timing_budget_ms"]:
         raise ConfigError(
             f"{source}: [sensor] io_timeout_s: ({sensor['io_timeout_s']:g} s) must be longer "
             f"than timing_budget_ms ({sensor['timing_budget_ms']:g} ms), or every reading "
             "times out"
         )
+    return sensor
+
+
+def sensor_section(data: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """The `[sensor]` table alone, checked as `parse` checks it (with the version).
+
+    `repsled run` starts the chip with it, then checks the rest while the chip takes its
+    first measurement; `parse` checks the table again, so nothing is skipped.
+    """
+    if "version" in data and not isinstance(data["version"], dict):
+        _check_version(source, data["version"])
+    return _check_sensor(source, _check_section(source, "sensor", data.get("sensor", {})))
+
+
+def parse(data: dict[str, Any], source: str = "config") -> Config:
+    """Validate a parsed TOML document; `source` names the file in errors."""
+    # Here, not at the top: `repsled run` starts the sensor (sensor_section) before these
+    # load, so that the chip measures while they do.
+    from firmware.station.next_set import NextSetError, from_config  # noqa: PLC0415
+    from tempo.settings import EngineSettings, SettingsError  # noqa: PLC0415
+
+    sections: dict[str, dict[str, Any]] = {
+        name: {k: spec.default for k, spec in keys.items()} for name, keys in SCHEMA.items()
+    }
+    for name, value in data.items():
+        if name in SCHEMA and name != "":
+            sections[name] = _check_section(source, name, value)
+        elif isinstance(value, dict):
+            raise ConfigError(f"{source}: [{_shown_key(name)}]: unknown section")
+        elif name == "version":
+            sections[""][name] = _check_version(source, value)
+        else:
+            raise ConfigError(
+                f"{source}: {_shown_key(name)}: unknown top-level key (sections: [sled], ...)"
+            )
+    _check_sensor(source, sections["sensor"])
     _check_vbt(source, sections["vbt"], sections["cues"], data)
     try:
         next_set_defaults = from_config(sections["athlete"])
@@ -452,10 +484,8 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
     )
 
 
-def load(path: str | Path | None) -> Config:
-    """Read and validate a config file; None gives the defaults."""
-    if path is None:
-        return parse({}, "defaults")
+def read(path: str | Path) -> dict[str, Any]:
+    """A config file's TOML document, not yet validated; one-line errors naming the file."""
     p = Path(path)
     try:
         with p.open("rb") as f:
@@ -472,26 +502,26 @@ def load(path: str | Path | None) -> Config:
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{p}: larger than {MAX_CONFIG_BYTES} bytes: not a config file")
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     except ValueError as exc:  # an integer of thousands of digits
         raise ConfigError(f"{p}: not valid TOML: {str(exc).split(':', 1)[0]}") from None
     except RecursionError:
         raise ConfigError(f"{p}: not valid TOML: arrays or tables nested too deeply") from None
-    cfg = parse(data, str(p))
-    return Config(
-        engine=cfg.engine,
-        sensor=cfg.sensor,
-        cues=cfg.cues,
-        button=cfg.button,
-        mqtt=cfg.mqtt,
-        storage=cfg.storage,
-        path=p,
-        raw=cfg.raw,
-        vbt=cfg.vbt,
-        next_set_defaults=cfg.next_set_defaults,
-    )
+
+
+def parse_file(data: dict[str, Any], path: Path) -> Config:
+    """`parse` for a document `read` from `path`: errors name the file, the config knows it."""
+    return replace(parse(data, str(path)), path=path)
+
+
+def load(path: str | Path | None) -> Config:
+    """Read and validate a config file; None gives the defaults."""
+    if path is None:
+        return parse({}, "defaults")
+    p = Path(path)
+    return parse_file(read(p), p)
 
 
 def choose(explicit: Path | None, trace: Path | None) -> tuple[Path | None, str]:

@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
 
     path: Path = args.config
     cfg = config_mod.load(path) if path.exists() else config_mod.parse({}, str(path))
-    spec = resolve_spec(args.sensor, cfg)
+    spec = resolve_spec(args.sensor, cfg.sensor, cfg.path)
     sensor = cfg.sensor
     clock = make_clock(spec)
     source = configured_source(spec, sensor, clock)

@@ -257,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     cfg = config_mod.load(args.config)
-    spec = resolve_spec(args.sensor, cfg)
+    spec = resolve_spec(args.sensor, cfg.sensor, cfg.path)
     sensor = cfg.sensor
     rows: list[Row] = []
     device = args.i2c_device

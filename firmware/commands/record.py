@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     cfg = config_mod.load(args.config)
-    spec = resolve_spec(args.sensor, cfg)
+    spec = resolve_spec(args.sensor, cfg.sensor, cfg.path)
     if args.duration is not None and not args.duration > 0:
         raise config_mod.ConfigError(f"--duration: must be positive, not {args.duration:g}")
     check_trace_out(args.out, force=args.force, playing=fake_trace_path(spec))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -28,16 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log phases and debug lines")
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is now, so a swapped stream (tests) is never stale."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stderr
-        super().emit(record)
-
-
 def setup_logging(verbose: bool) -> None:
     """One line per event on stderr; journald adds the time stamps."""
+    import logging  # here: `run` starts the sensor first
+
+    class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+        """Writes to whatever sys.stderr is now, so a swapped stream (tests) is never stale."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream = sys.stderr
+            super().emit(record)
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
@@ -50,35 +49,52 @@ def setup_logging(verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware.config import choose, load
+    from firmware.config import Config, choose, parse, parse_file, read, sensor_section
     from firmware.station.sensors import (
+        configured_source,
         fake_trace_path,
         make_clock,
         recording_metadata,
         resolve_spec,
+        start_early,
     )
 
-    setup_logging(args.verbose)
     # Same rule as `replay`: a fake trace's .toml beside it, unless --config says otherwise.
     trace_played = fake_trace_path(args.sensor) if args.sensor else None
     config_path, config_why = choose(args.config, trace_played)
-    cfg = load(config_path)
-    spec = resolve_spec(args.sensor, cfg)
+    document = read(config_path) if config_path is not None else {}
+    sensor = sensor_section(document, str(config_path) if config_path else "defaults")
+    spec = resolve_spec(args.sensor, sensor, config_path)
     clock = make_clock(spec, args.speed)
-    if args.record:
-        from firmware.commands.record import check_trace_out
-
-        check_trace_out(args.record, force=args.force, playing=fake_trace_path(spec))
-    logging.getLogger("repsled").info("using %s", config_why)  # once the options are fine
-
-    from firmware.station.sensors import configured_source, start_early
 
     # The chip first: it takes its first measurement (a timing budget, 20-200 ms) while the
-    # station loads. The buzzer, the button and MQTT (gpiozero and paho: most of the
-    # start-up) are built on a thread of their own once the sensor is started; the station
-    # holds what happens until they are ready (station/outputs.py).
-    source = configured_source(spec, cfg.sensor, clock, speed=args.speed)
+    # rest of the config is checked and the station loads. The buzzer, the button and MQTT
+    # (gpiozero and paho: most of the start-up) are built on a thread of their own once the
+    # sensor is started; the station holds what happens until they are ready
+    # (station/outputs.py).
+    def whole_config() -> Config:
+        return parse_file(document, config_path) if config_path else parse({}, "defaults")
+
+    try:
+        source = configured_source(spec, sensor, clock, speed=args.speed)
+    except Exception:
+        whole_config()  # a mistake in the config is reported first, as it always was
+        raise
     started = start_early(source)
+    try:
+        cfg = whole_config()
+        if args.record:
+            from firmware.commands.record import check_trace_out
+
+            check_trace_out(args.record, force=args.force, playing=fake_trace_path(spec))
+    except BaseException:
+        source.close()
+        raise
+    setup_logging(args.verbose)
+    import logging
+    import signal
+
+    logging.getLogger("repsled").info("using %s", config_why)  # once the options are fine
 
     from firmware.station.outputs import LateOutputs, build_run_outputs
     from firmware.station.sdnotify import Notifier

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from firmware import __version__
-from firmware.station.next_set import LEGS, MAX_ATHLETE_CHARS, MAX_LOAD_KG
+from firmware.station.next_set import LEGS
+from firmware.station.set_limits import MAX_ATHLETE_CHARS, MAX_LOAD_KG
 
 log = logging.getLogger(__name__)
 

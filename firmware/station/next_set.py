@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from firmware.publishing.payloads import Leg, dumps
+from firmware.station.set_limits import MAX_ATHLETE_CHARS, MAX_LOAD_KG
 from tempo.prescription import TempoError, TempoPrescription, parse_tempo
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,8 @@ FIELDS = ("type", "schema", "athlete", "load_kg", "leg", "tempo")
 
 # A next-set message is a few dozen bytes; anything much larger is not one of ours.
 MAX_MESSAGE_BYTES = 1024
-MAX_ATHLETE_CHARS = 40
 # Besides letters (any script) and digits, names may use these: "Ana-Lu", "J. O'Neil", "bob_2".
 ATHLETE_PUNCTUATION = " .'-_"
-# The load on the sled, plates plus the sled itself. Over this it is a typo (an extra zero),
-# not a load; a sled that really carries more needs this raised.
-MAX_LOAD_KG = 1500.0
 LOAD_DECIMALS = 2
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from firmware import __version__
 from firmware.clock import Clock, ScaledClock, SystemClock
-from firmware.config import Config, ConfigError
+from firmware.config import ConfigError
 from sensor.source import DistanceSource, SensorError
 from sensor.vl53l0x import ReadyPin, VL53L0XSource
 
@@ -37,19 +37,20 @@ def fake_trace_path(spec: str) -> Path | None:
     raise ConfigError(f'sensor {spec!r}: unknown sensor (expected "vl53l0x" or "fake:TRACE.csv")')
 
 
-def resolve_spec(cli_spec: str | None, cfg: Config) -> str:
-    """--sensor wins over [sensor] kind; a relative fake trace in the config is relative to it."""
+def resolve_spec(cli_spec: str | None, sensor: Mapping[str, Any], config: Path | None) -> str:
+    """--sensor wins over [sensor] kind; a relative fake trace in the config (the file
+    `config`) is relative to it."""
     if cli_spec:
         fake_trace_path(cli_spec)
         return cli_spec
-    spec = str(cfg.sensor["kind"])
-    where = f"{cfg.path}: [sensor] kind" if cfg.path else "[sensor] kind"
+    spec = str(sensor["kind"])
+    where = f"{config}: [sensor] kind" if config else "[sensor] kind"
     try:
         trace = fake_trace_path(spec)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    if trace is not None and not trace.is_absolute() and cfg.path is not None:
-        return FAKE_PREFIX + str(cfg.path.parent / trace)
+    if trace is not None and not trace.is_absolute() and config is not None:
+        return FAKE_PREFIX + str(config.parent / trace)
     return spec
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from firmware.station.next_set import MAX_LOAD_KG
+from firmware.station.set_limits import MAX_LOAD_KG
 from firmware.vbt import DEFAULT_MVT_M_S
 
 # The window of sets a profile is fitted over, unless the caller chooses another.

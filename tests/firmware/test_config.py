@@ -16,7 +16,7 @@ import tomlkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firmware.config import SCHEMA, ConfigError, Key, load, parse, range_text
+from firmware.config import SCHEMA, ConfigError, Key, load, parse, range_text, sensor_section
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -379,3 +379,52 @@ def test_fuzzed_files_never_give_a_traceback(doc: dict[str, Any], cut: int, nois
         path = Path(tmp) / "fuzz.toml"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         _check_outcome(str(path), lambda: load(path))
+
+
+def test_the_sensor_table_alone_is_checked_as_the_whole_config_checks_it(tmp_path: Path) -> None:
+    """`repsled run` starts the chip with `sensor_section`, then parses the rest."""
+    doc = {"version": 1, "sensor": {"timing_budget_ms": 50, "io_timeout_s": 0.5}, "mqtt": {}}
+    assert sensor_section(doc, "c.toml") == parse(doc, "c.toml").sensor
+    assert sensor_section({}, "defaults") == load(None).sensor
+    for bad, message in (
+        ({"sensor": {"timing_budget_ms": 5}}, r"c\.toml: \[sensor\] timing_budget_ms: must be"),
+        ({"sensor": {"colour": 1}}, r"c\.toml: \[sensor\] colour: unknown key"),
+        (
+            {"sensor": {"io_timeout_s": 0.1, "timing_budget_ms": 200}},
+            r"c\.toml: \[sensor\] io_timeout_s: .* longer",
+        ),
+        ({"sensor": 3}, r"c\.toml: sensor: must be a table"),
+        ({"version": 2, "sensor": {}}, r"c\.toml: version: 2 is not supported"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            sensor_section(bad, "c.toml")
+        with pytest.raises(ConfigError, match=message):
+            parse(bad, "c.toml")
+
+
+def test_a_bad_key_elsewhere_stops_run_after_the_chip_started(tmp_path: Path) -> None:
+    """The rest of the config is checked while the chip measures: still one line, exit 2."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[athlete]\nload_kg = -3\n", encoding="utf-8")
+    trace = ROOT / "examples" / "traces" / "reverse_press_clean.csv"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "firmware.cli",
+            "run",
+            "--config",
+            str(cfg),
+            "--sensor",
+            f"fake:{trace}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"repsled run: error: {cfg}: [athlete] load_kg: must be between 0 and 1500, not -3"
+    ]

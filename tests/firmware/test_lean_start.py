@@ -112,3 +112,39 @@ def test_run_with_a_broker_loads_paho_but_not_what_paho_never_uses(tmp_path: Pat
     # Nor the modules of functions gpiozero imports by name but never calls for a buzzer
     # (station/pins.py picks gpiozero's own pin factory without its entry points).
     assert real.isdisjoint(GPIOZERO_FUNCTIONS), sorted(real & set(GPIOZERO_FUNCTIONS))
+
+
+# Runs `repsled run ARGS` and prints the modules loaded at the moment the chip is started.
+AT_CHIP_START = """
+import json, sys
+sys.argv[0] = "repsled"
+import firmware.station.sensors as sensors
+start_early = sensors.start_early
+def spy(source):
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+    return start_early(source)
+sensors.start_early = spy
+from firmware.cli import main
+sys.exit(main())
+"""
+
+
+def test_run_starts_the_chip_before_the_rest_of_the_config_and_logging(tmp_path: Path) -> None:
+    """The chip measures (a timing budget) while the rest of the start-up loads."""
+    config = write_config(tmp_path, "")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GPIOZERO_PIN_FACTORY": "mock"}
+    args = ["run", "--config", str(config), "--sensor", f"fake:{TRACE}", "--speed", "50"]
+    done = subprocess.run(
+        [sys.executable, "-c", AT_CHIP_START, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    at_start = set(json.loads(done.stderr.splitlines()[0]))
+    assert "tomllib" in at_start  # the config file was read, its [sensor] table checked
+    later = {"logging", "firmware.station.next_set", "tempo.settings", "gpiozero", "paho"}
+    assert at_start.isdisjoint(later), sorted(at_start & later)

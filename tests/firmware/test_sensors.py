@@ -99,14 +99,15 @@ def test_spec_from_cli_or_config(tmp_path: Path) -> None:
     cfg_path.write_text('version = 1\n[sensor]\nkind = "fake:traces/a.csv"\n', encoding="utf-8")
     cfg = config_mod.load(cfg_path)
     # A relative trace in the config is relative to the config file, not to the cwd.
-    assert resolve_spec(None, cfg) == f"fake:{cfg_path.parent / 'traces' / 'a.csv'}"
-    assert resolve_spec("vl53l0x", cfg) == "vl53l0x"
-    assert resolve_spec(None, config_mod.load(None)) == "vl53l0x"
+    expected = f"fake:{cfg_path.parent / 'traces' / 'a.csv'}"
+    assert resolve_spec(None, cfg.sensor, cfg.path) == expected
+    assert resolve_spec("vl53l0x", cfg.sensor, cfg.path) == "vl53l0x"
+    assert resolve_spec(None, config_mod.load(None).sensor, None) == "vl53l0x"
     assert fake_trace_path("vl53l0x") is None
 
     cfg_path.write_text('version = 1\n[sensor]\nkind = "sonar"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"repsled\.toml: \[sensor\] kind: .*unknown sensor"):
-        resolve_spec(None, config_mod.load(cfg_path))
+        resolve_spec(None, config_mod.load(cfg_path).sensor, cfg_path)
 
 
 class StartingSource:
