@@ -235,28 +235,23 @@ def test_unreadable_files_give_one_line(tmp_path: Path) -> None:
             load(tmp_path / name)
 
 
-def test_a_bad_key_is_one_line_through_the_cli(tmp_path: Path) -> None:
-    """`keepalive = -1` used to be a traceback from paho when `run` started."""
-    cfg = tmp_path / "c.toml"
-    cfg.write_text('[mqtt]\nhost = "127.0.0.1"\nkeepalive = -1\n', encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "firmware.cli",
-            "run",
-            "--config",
-            str(cfg),
-            "--sensor",
-            "fake:nothing.csv",
-            "--text-cues",
-        ],
+def repsled(*args: str) -> subprocess.CompletedProcess[str]:
+    """`repsled ARGS` in a process of its own (the error handling is the command line's)."""
+    return subprocess.run(
+        [sys.executable, "-m", "firmware.cli", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=60,
         check=False,
     )
+
+
+def test_a_bad_key_is_one_line_through_the_cli(tmp_path: Path) -> None:
+    """`keepalive = -1` used to be a traceback from paho when `run` started."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[mqtt]\nhost = "127.0.0.1"\nkeepalive = -1\n', encoding="utf-8")
+    done = repsled("run", "--config", str(cfg), "--sensor", "fake:nothing.csv", "--text-cues")
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         f"repsled run: error: {cfg}: [mqtt] keepalive: must be between 5 and 3600, not -1"
@@ -407,23 +402,7 @@ def test_a_bad_key_elsewhere_stops_run_after_the_chip_started(tmp_path: Path) ->
     cfg = tmp_path / "c.toml"
     cfg.write_text("[athlete]\nload_kg = -3\n", encoding="utf-8")
     trace = ROOT / "examples" / "traces" / "reverse_press_clean.csv"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "firmware.cli",
-            "run",
-            "--config",
-            str(cfg),
-            "--sensor",
-            f"fake:{trace}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    done = repsled("run", "--config", str(cfg), "--sensor", f"fake:{trace}")
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         f"repsled run: error: {cfg}: [athlete] load_kg: must be between 0 and 1500, not -3"

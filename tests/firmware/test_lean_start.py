@@ -40,12 +40,12 @@ sys.exit(main())  # as the console script calls it
 """
 
 
-def modules_of(*args: str) -> tuple[set[str], set[str]]:
-    """Top-level packages loaded, and module names really imported, by `repsled ARGS`."""
+def probed(probe: str, *args: str) -> list[str]:
+    """The stderr lines of `repsled ARGS` run by the `probe` script in a fresh interpreter."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GPIOZERO_PIN_FACTORY": "mock"}
     env.pop("NOTIFY_SOCKET", None)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
+        [sys.executable, "-c", probe, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -54,7 +54,12 @@ def modules_of(*args: str) -> tuple[set[str], set[str]]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return done.stderr.strip().splitlines()
+
+
+def modules_of(*args: str) -> tuple[set[str], set[str]]:
+    """Top-level packages loaded, and module names really imported, by `repsled ARGS`."""
+    report = json.loads(probed(PROBE, *args)[-1])
     return set(report["loaded"]), set(report["real"])
 
 
@@ -132,19 +137,8 @@ sys.exit(main())
 def test_run_starts_the_chip_before_the_rest_of_the_config_and_logging(tmp_path: Path) -> None:
     """The chip measures (a timing budget) while the rest of the start-up loads."""
     config = write_config(tmp_path, "")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GPIOZERO_PIN_FACTORY": "mock"}
     args = ["run", "--config", str(config), "--sensor", f"fake:{TRACE}", "--speed", "50"]
-    done = subprocess.run(
-        [sys.executable, "-c", AT_CHIP_START, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    at_start = set(json.loads(done.stderr.splitlines()[0]))
+    at_start = set(json.loads(probed(AT_CHIP_START, *args)[0]))
     assert "tomllib" in at_start  # the config file was read, its [sensor] table checked
     later = {"logging", "firmware.station.next_set", "tempo.settings", "gpiozero", "paho"}
     assert at_start.isdisjoint(later), sorted(at_start & later)
