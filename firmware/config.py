@@ -484,8 +484,11 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
     )
 
 
-def read(path: str | Path) -> dict[str, Any]:
-    """A config file's TOML document, not yet validated; one-line errors naming the file."""
+def read(path: str | Path | None) -> dict[str, Any]:
+    """A config file's TOML document, not yet validated; one-line errors naming the file.
+    No file (None) is the empty document: the defaults."""
+    if path is None:
+        return {}
     p = Path(path)
     try:
         with p.open("rb") as f:
@@ -511,16 +514,20 @@ def read(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{p}: not valid TOML: arrays or tables nested too deeply") from None
 
 
-def parse_file(data: dict[str, Any], path: Path) -> Config:
+def source_name(path: Path | None) -> str:
+    """What errors call the config `read` from `path`."""
+    return "defaults" if path is None else str(path)
+
+
+def parse_file(data: dict[str, Any], path: Path | None) -> Config:
     """`parse` for a document `read` from `path`: errors name the file, the config knows it."""
-    return replace(parse(data, str(path)), path=path)
+    cfg = parse(data, source_name(path))
+    return cfg if path is None else replace(cfg, path=path)
 
 
 def load(path: str | Path | None) -> Config:
     """Read and validate a config file; None gives the defaults."""
-    if path is None:
-        return parse({}, "defaults")
-    p = Path(path)
+    p = None if path is None else Path(path)
     return parse_file(read(p), p)
 
 

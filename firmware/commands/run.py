@@ -49,7 +49,7 @@ def setup_logging(verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware.config import Config, choose, parse, parse_file, read, sensor_section
+    from firmware.config import choose, parse_file, read, sensor_section, source_name
     from firmware.station.sensors import (
         configured_source,
         fake_trace_path,
@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     # Same rule as `replay`: a fake trace's .toml beside it, unless --config says otherwise.
     trace_played = fake_trace_path(args.sensor) if args.sensor else None
     config_path, config_why = choose(args.config, trace_played)
-    document = read(config_path) if config_path is not None else {}
-    sensor = sensor_section(document, str(config_path) if config_path else "defaults")
+    document = read(config_path)
+    sensor = sensor_section(document, source_name(config_path))
     spec = resolve_spec(args.sensor, sensor, config_path)
     clock = make_clock(spec, args.speed)
 
@@ -72,17 +72,14 @@ def run(args: argparse.Namespace) -> int:
     # (gpiozero and paho: most of the start-up) are built on a thread of their own once the
     # sensor is started; the station holds what happens until they are ready
     # (station/outputs.py).
-    def whole_config() -> Config:
-        return parse_file(document, config_path) if config_path else parse({}, "defaults")
-
     try:
         source = configured_source(spec, sensor, clock, speed=args.speed)
     except Exception:
-        whole_config()  # a mistake in the config is reported first, as it always was
+        parse_file(document, config_path)  # a config mistake is reported first, as always
         raise
     started = start_early(source)
     try:
-        cfg = whole_config()
+        cfg = parse_file(document, config_path)
         if args.record:
             from firmware.commands.record import check_trace_out
 

@@ -16,7 +16,17 @@ import tomlkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firmware.config import SCHEMA, ConfigError, Key, load, parse, range_text, sensor_section
+from firmware.config import (
+    SCHEMA,
+    ConfigError,
+    Key,
+    load,
+    parse,
+    range_text,
+    read,
+    sensor_section,
+    source_name,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -380,7 +390,7 @@ def test_the_sensor_table_alone_is_checked_as_the_whole_config_checks_it(tmp_pat
     """`repsled run` starts the chip with `sensor_section`, then parses the rest."""
     doc = {"version": 1, "sensor": {"timing_budget_ms": 50, "io_timeout_s": 0.5}, "mqtt": {}}
     assert sensor_section(doc, "c.toml") == parse(doc, "c.toml").sensor
-    assert sensor_section({}, "defaults") == load(None).sensor
+    assert sensor_section(read(None), source_name(None)) == load(None).sensor
     for bad, message in (
         ({"sensor": {"timing_budget_ms": 5}}, r"c\.toml: \[sensor\] timing_budget_ms: must be"),
         ({"sensor": {"colour": 1}}, r"c\.toml: \[sensor\] colour: unknown key"),
