@@ -116,7 +116,12 @@ def fit_turn(
             best_v = (level, t_turn, t_turn - band / abs(b1), t_turn + band / abs(b2))
             best_v_sse = sse
     if best_v is not None and best_v_sse < V_PREFERRED * best_sse:
-        return _refined(ts, ys, d, band, best_v)
+        best = _refined(ts, ys, d, band, best_v)
+    if best is not None and (best[2] < ts[0] or best[3] > ts[-1]):
+        # The model leaves the band outside the readings: the sled stayed near the turn
+        # longer than they cover (a pause), and a line through the few moving readings
+        # would put its 2 % times seconds away.
+        return None
     return best
 
 

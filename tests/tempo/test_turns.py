@@ -40,3 +40,11 @@ def test_a_noisy_v_stays_a_bounce():
 
 def test_too_few_readings_fit_nothing():
     assert fit_turn([0.0, 0.1, 0.2], [1.0, 0.0, 1.0], -1, 7.0) is None
+
+
+def test_a_turn_with_a_pause_longer_than_the_readings_fits_nothing():
+    # A slow lowering (20 mm/s) into a pause: a line through its few moving readings would
+    # come within 7 mm of the bottom 0.35 s before the corner, outside the readings.
+    ts = [i / 50.0 for i in range(-12, 13)]
+    ys = [20.0 * max(-0.1 - t, 0.0) + 20.0 * max(t - 0.2, 0.0) for t in ts]
+    assert fit_turn(ts, ys, -1, 7.0) is None
