@@ -40,9 +40,15 @@ MOVE_NOISE = 1.5  # ... or by this many noise deviations, whichever is larger
 # track well over 1.5 deviations, and a wiggle taken for a turn cuts a phase in two.
 REVERSAL_NOISE = 2.5
 STILL_FRACTION = 0.025  # the track stays within this band while still
-STILL_NOISE = 1.5
+# ... or within the range a still smoothed track spans in noise: the smoothed track has
+# 0.47 of the raw deviation, and over a still window of 30-50 samples its range stays
+# under 2.5-2.7 raw deviations 99 times in 100; `noise_mm` is 0.87 of a deviation.
+STILL_NOISE = 3.0
 TREND_FRACTION = 0.01  # ... and drifts less than this across the still window
 TREND_NOISE = 0.8
+# Clearly outside the 2 % band: two deviations of the smoothed track beyond it (the
+# smoothed track has 0.47 of the raw deviation, `noise_mm` 0.87 of it).
+ARRIVAL_NOISE = 1.0
 STILL_WINDOW_S = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
 STILL_WINDOW_MAX_S = 0.6
 NOISE_REF_MM = 4.0
@@ -409,10 +415,9 @@ class TempoEngine:
         d = self._dir
         level = last
         target = level - d * self._band
-        k = n
-        while k > stop and d * (by[k % BUFFER] - target) >= 0.0:
-            k -= 1
-        t_arrive = self._crossing(k, target)
+        # The arrival is the first entry into the band after the track was last clearly
+        # outside it: noise on the still track dips out of the band and back in.
+        t_arrive = self._entry(n, stop, target, d, ARRIVAL_NOISE * noise)
         peak = self._peak_v
         self._mode = _HOLD
         self._level = level
@@ -488,11 +493,8 @@ class TempoEngine:
         stop = max(n - BUFFER + 1, 0)
         # Arrival: the last entry into the band before the turning point.
         target_in = ext - d * self._band
-        k = self._n_ext
-        k = max(k, stop)
-        while k > stop and d * (by[k % BUFFER] - target_in) >= 0.0:
-            k -= 1
-        t_arrive = self._crossing(k, target_in)
+        margin = ARRIVAL_NOISE * self._smooth.noise_mm
+        t_arrive = self._entry(max(self._n_ext, stop), stop, target_in, d, margin)
         # Departure: the last exit from the band on the way back.
         target_out = ext - d * self._band
         k = n
@@ -673,6 +675,21 @@ class TempoEngine:
                 if a - FAULT_MARGIN_S <= t <= b + FAULT_MARGIN_S:
                     return True
         return False
+
+    def _entry(self, k_end: int, stop: int, target: float, d: int, margin: float) -> float:
+        """When the track moving in direction `d` last came into the band ending at `target`.
+
+        The first crossing after the track was last clearly (`margin`) outside: noise on a
+        track that is already in the band dips out of it and back in.
+        """
+        by = self._by
+        clear = target - d * margin
+        k = k_end
+        while k > stop and d * (by[k % BUFFER] - clear) >= 0.0:
+            k -= 1
+        while k < k_end - 1 and d * (by[(k + 1) % BUFFER] - target) < 0.0:
+            k += 1
+        return self._crossing(k, target)
 
     def _crossing(self, k: int, target: float) -> float:
         """Time between smoothed samples k and k+1 where the track passes `target`."""

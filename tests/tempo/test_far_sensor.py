@@ -1,0 +1,45 @@
+"""A sensor 1.2 m away: noise of about 9 mm, more than the 2 % band (docs/engine.md).
+
+The VL53L0X's noise grows with the square of the distance. At 1.25 m the smoothed track
+still wanders by several millimetres while the sled is still, so a hold must be told from
+its range in noise, and the arrival must not be the last time noise dipped out of the
+band. Twenty fixed noise seeds; the tolerance is the contract's 95th-percentile goal.
+"""
+
+from __future__ import annotations
+
+import random
+
+from tempo import EngineSettings
+from tests.tempo.helpers import crossing, piecewise, reps_of, run
+
+FAR = EngineSettings(bottom_mm=900, lockout_mm=1250, start="bottom")
+B, L = FAR.bottom_mm, FAR.lockout_mm
+BAND = 0.02 * FAR.rom_mm
+KNOTS = [(0.0, B), (2.0, B), (3.0, L), (3.8, L), (5.8, B), (8.0, B)]  # a 0.8 s lockout hold
+TOLERANCE_S = 0.1
+
+
+def _noisy(seed: int) -> list[tuple[float, int | None]]:
+    rng = random.Random(seed)
+    return [
+        (t, round(d + rng.gauss(0.0, 1.0 + 5.0 * (d / 1000.0) ** 2)))
+        for t, d in piecewise(KNOTS, 50.0)
+        if d is not None
+    ]
+
+
+def test_a_lockout_hold_is_measured_at_a_far_noisy_sensor():
+    t_top = crossing(KNOTS, 1, L - BAND)
+    t_ecc = crossing(KNOTS, 3, L - BAND)
+    top_errors, pause_errors = [], []
+    for seed in range(20):
+        reps = reps_of(run(FAR, _noisy(seed)))
+        assert len(reps) == 1, seed
+        top_errors.append(abs(reps[0].t_top - t_top))
+        pause_errors.append(abs(reps[0].top_pause_s - (t_ecc - t_top)))
+    assert max(top_errors) <= TOLERANCE_S
+    # The departure is still at the mercy of the noise: the smoothed track can sit 7 mm
+    # (1.75 of its deviations) off the level for a fifth of a second just before the sled
+    # leaves (seed 15). Before the arrival rule and the noise-wide still band: 15 of 20.
+    assert sum(e <= TOLERANCE_S for e in pause_errors) >= 19
