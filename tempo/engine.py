@@ -95,6 +95,8 @@ TRAIL_MAX = 512  # the current movement's track, thinned to every other sample w
 
 Stall = tuple[float, float | None]  # seconds, position of its middle (tempo.stall)
 PendingEnd = tuple[float, float, float, Stall]  # t_arrive, level, peak speed, stall
+# the movement that ended in the current hold: direction, arrival, start, from, peak, stall
+HeldMove = tuple[int, float, float, float, float, Stall]
 NO_STALL: Stall = (0.0, None)
 
 _HOLD = 0
@@ -155,8 +157,7 @@ class TempoEngine:
         self._mv_t0 = 0.0
         self._mv_from = 0.0
         self._peak_v = 0.0
-        # the movement that ended in the current hold: direction, arrival, start, from, peak
-        self._held_move: tuple[int, float, float, float, float] | None = None
+        self._held_move: HeldMove | None = None
         # a rep whose way back stopped away from the start side: (t_arrive, level, peak)
         self._pending_end: PendingEnd | None = None
         # the current movement's track since it began (for its stall), and the out phase's
@@ -414,16 +415,25 @@ class TempoEngine:
         # Still: the movement ended where the sled now rests.
         d = self._dir
         level = last
-        target = level - d * self._band
-        # The arrival is the first entry into the band after the track was last clearly
-        # outside it: noise on the still track dips out of the band and back in.
-        t_arrive = self._entry(n, stop, target, d, ARRIVAL_NOISE * noise)
-        peak = self._peak_v
         self._mode = _HOLD
         self._level = level
         self._hold_n = 3
-        self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak)
+        held = self._held_move
+        if held is not None and d * (level - self._mv_from) < self._band:
+            # The sled is still where it stopped before: the departure was noise. That
+            # stop goes on (its arrival and the movement that ended in it).
+            h_dir, h_arrive, _, _, h_peak, h_stall = held
+            self._on_stop(
+                _HOLDING, h_dir, h_arrive, level, t_depart=None, peak=h_peak, stall=h_stall
+            )
+            return
+        target = level - d * self._band
+        # The arrival is the first entry into the band after the track was last clearly
+        # outside it: noise on the still track dips out of the band and back in.
+        t_arrive = self._entry(n, stop, target, d, margin=ARRIVAL_NOISE * noise, t_from=self._mv_t0)
+        peak = self._peak_v
         stall = self._stall_until(t_arrive)
+        self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
         self._on_stop(_HOLDING, d, t_arrive, level, t_depart=None, peak=peak, stall=stall)
 
     def _fitted_shift(self, k0: int, k1: int) -> float:
@@ -494,7 +504,8 @@ class TempoEngine:
         # Arrival: the last entry into the band before the turning point.
         target_in = ext - d * self._band
         margin = ARRIVAL_NOISE * self._smooth.noise_mm
-        t_arrive = self._entry(max(self._n_ext, stop), stop, target_in, d, margin)
+        k_ext = max(self._n_ext, stop)
+        t_arrive = self._entry(k_ext, stop, target_in, d, margin=margin, t_from=self._mv_t0)
         # Departure: the last exit from the band on the way back.
         target_out = ext - d * self._band
         k = n
@@ -676,20 +687,24 @@ class TempoEngine:
                     return True
         return False
 
-    def _entry(self, k_end: int, stop: int, target: float, d: int, margin: float) -> float:
+    def _entry(
+        self, k_end: int, stop: int, target: float, d: int, *, margin: float, t_from: float
+    ) -> float:
         """When the track moving in direction `d` last came into the band ending at `target`.
 
         The first crossing after the track was last clearly (`margin`) outside: noise on a
-        track that is already in the band dips out of it and back in.
+        track that is already in the band dips out of it and back in. Never before the
+        movement began at `t_from`.
         """
-        by = self._by
+        bt, by = self._bt, self._by
         clear = target - d * margin
         k = k_end
-        while k > stop and d * (by[k % BUFFER] - clear) >= 0.0:
+        while k > stop and d * (by[k % BUFFER] - clear) >= 0.0 and bt[k % BUFFER] > t_from:
             k -= 1
         while k < k_end - 1 and d * (by[(k + 1) % BUFFER] - target) < 0.0:
             k += 1
-        return self._crossing(k, target)
+        t = self._crossing(k, target)
+        return t if t > t_from else t_from
 
     def _crossing(self, k: int, target: float) -> float:
         """Time between smoothed samples k and k+1 where the track passes `target`."""
