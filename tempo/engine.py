@@ -35,19 +35,21 @@ BOUNDARY_FRACTION = 0.02  # the phase boundary convention
 REP_FRACTION = 0.30  # smallest excursion (out and back) that is a rep
 REP_NOISE = 1.5  # ... plus this many noise deviations, so noise alone never completes one
 MOVE_FRACTION = 0.05  # leaving a stop by this much confirms a movement
-MOVE_NOISE = 1.5  # ... or by this many noise deviations, whichever is larger
+# ... or by this many noise deviations, whichever is larger: over a 3 s hold the smoothed
+# track of a still sled strays up to 1.6-1.8 deviations from its level 1 time in 100.
+MOVE_NOISE = 2.0
 # Coming back from a moving extreme: noise on a slow move makes wiggles of the smoothed
 # track well over 1.5 deviations, and a wiggle taken for a turn cuts a phase in two.
 REVERSAL_NOISE = 2.5
 STILL_FRACTION = 0.025  # the track stays within this band while still
 # ... or within the range a still smoothed track spans in noise: the smoothed track has
 # 0.47 of the raw deviation, and over a still window of 30-50 samples its range stays
-# under 2.5-2.7 raw deviations 99 times in 100; `noise_mm` is 0.87 of a deviation.
+# under 2.5-2.7 raw deviations 99 times in 100 (`noise_mm` is 0.98 of a deviation).
 STILL_NOISE = 3.0
 TREND_FRACTION = 0.01  # ... and drifts less than this across the still window
 TREND_NOISE = 0.8
 # Clearly outside the 2 % band: two deviations of the smoothed track beyond it (the
-# smoothed track has 0.47 of the raw deviation, `noise_mm` 0.87 of it).
+# smoothed track has 0.47 of the raw deviation).
 ARRIVAL_NOISE = 1.0
 STILL_WINDOW_S = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
 STILL_WINDOW_MAX_S = 0.6

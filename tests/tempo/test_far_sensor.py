@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 from tempo import EngineSettings
-from tests.tempo.helpers import crossing, piecewise, reps_of, run
+from tests.tempo.helpers import crossing, phases_of, piecewise, reps_of, run
 
 FAR = EngineSettings(bottom_mm=900, lockout_mm=1250, start="bottom")
 B, L = FAR.bottom_mm, FAR.lockout_mm
@@ -43,3 +43,22 @@ def test_a_lockout_hold_is_measured_at_a_far_noisy_sensor():
     # (1.75 of its deviations) off the level for a fifth of a second just before the sled
     # leaves (seed 15). Before the arrival rule and the noise-wide still band: 15 of 20.
     assert sum(e <= TOLERANCE_S for e in pause_errors) >= 19
+
+
+def test_a_long_lockout_hold_at_1_4_m_is_no_movement():
+    # Noise of 11 mm: over a 5 s hold the smoothed track strays far enough from its level
+    # that a movement threshold of 1.5 noise deviations saw a departure in 12 of 100 runs.
+    far = EngineSettings(bottom_mm=1050, lockout_mm=1400, start="bottom")
+    b, lock = far.bottom_mm, far.lockout_mm
+    knots = [(0.0, b), (2.0, b), (3.0, lock), (8.0, lock), (10.0, b), (12.0, b)]
+    flipped = 0
+    for seed in range(100):
+        rng = random.Random(seed)
+        samples = [
+            (t, round(d + rng.gauss(0.0, 1.0 + 5.0 * (d / 1000.0) ** 2)))
+            for t, d in piecewise(knots, 50.0)
+        ]
+        events = run(far, samples)
+        assert len(reps_of(events)) == 1, seed
+        flipped += any(3.3 < p.t_s < 7.9 for p in phases_of(events))
+    assert flipped <= 5
