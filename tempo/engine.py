@@ -18,6 +18,7 @@ Memory is bounded: a ring buffer of recent smoothed samples and the current set'
 
 from __future__ import annotations
 
+from tempo.crossings import parabola_crossing
 from tempo.events import Event, Phase, PhaseChanged, Rep, SetDone
 from tempo.filters import RobustFilter
 from tempo.scoring import BOUNCE_MAX_S, eccentric_score, lockout_verdict, rep_flags, set_summary
@@ -87,6 +88,12 @@ GAP_SLOPE_MAX_S = 0.4
 GAP_FLAT_N = 4  # ... or within this many samples after the extreme
 STILL_GAP_S = 0.4  # a hold is never confirmed across a gap this long
 BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
+# A 2 % crossing is placed again on this many raw readings either side of it (tempo.crossings):
+# 0.1 s at 50 Hz, 0.25 s at 20 Hz, so ten readings average the noise at every rate.
+CROSSING_READINGS = 5
+# ... spanning at most this (a short gap among them is fine; over longer spans the sled's
+# acceleration changes too much for one parabola)
+CROSSING_MAX_SPAN_S = 1.0
 TURN_FIT_S = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
 # ... and the fit is used only while the noise is under this many 2 % bands, and if its
 # turn lies within this fraction of the ROM of the smoothed one
@@ -436,6 +443,7 @@ class TempoEngine:
         # The arrival is the first entry into the band after the track was last clearly
         # outside it: noise on the still track dips out of the band and back in.
         t_arrive = self._entry(n, stop, target, d, margin=ARRIVAL_NOISE * noise, t_from=self._mv_t0)
+        t_arrive = self._refined(t_arrive, target, d)
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
@@ -637,6 +645,7 @@ class TempoEngine:
         while k > stop and d * (by[k % BUFFER] - target) > 0.0:
             k -= 1
         t_depart = self._crossing(k, target)
+        t_depart = self._refined(t_depart, target, d)
         self._mode = _MOVING
         self._dir = d
         self._ext = y
@@ -710,6 +719,24 @@ class TempoEngine:
             k += 1
         t = self._crossing(k, target)
         return t if t > t_from else t_from
+
+    def _refined(self, t_near: float, target: float, d: int) -> float:
+        """The crossing of `target` near `t_near` placed on the raw readings around it."""
+        acc = self._smooth.accepted
+        m = len(acc)
+        i = m
+        while i > 0 and acc[i - 1][0] >= t_near:
+            i -= 1
+        if i < CROSSING_READINGS or i + CROSSING_READINGS > m:
+            return t_near  # not enough readings kept on one side
+        ts = [acc[j][0] for j in range(i - CROSSING_READINGS, i + CROSSING_READINGS)]
+        ys = [acc[j][1] for j in range(i - CROSSING_READINGS, i + CROSSING_READINGS)]
+        if ts[-1] - ts[0] > CROSSING_MAX_SPAN_S:
+            return t_near
+        got = parabola_crossing(ts, ys, t_near, target, d, noise_mm=self._smooth.noise_mm)
+        if got is None or abs(got - t_near) > 0.5 * (ts[-1] - ts[0]):
+            return t_near  # the parabola says something else than the smoothed track
+        return got
 
     def _crossing(self, k: int, target: float) -> float:
         """Time between smoothed samples k and k+1 where the track passes `target`."""

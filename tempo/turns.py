@@ -31,7 +31,9 @@ def _line(ts: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float
     return a, b, sse
 
 
-def _parabola(ts: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float, float] | None:
+def parabola_fit(
+    ts: Sequence[float], ys: Sequence[float]
+) -> tuple[float, float, float, float] | None:
     """Least-squares y = c0 + c1 u + c2 u^2 (u = t - ts[0]); returns c0, c1, c2, sse."""
     t0 = ts[0]
     s = [0.0] * 5
@@ -85,7 +87,7 @@ def fit_turn(
         return None
     best: tuple[float, float, float, float] | None = None
     best_sse = math.inf
-    para = _parabola(ts, ys)
+    para = parabola_fit(ts, ys)
     if para is not None:
         c0, c1, c2, sse = para
         if d * c2 < 0.0:
