@@ -216,9 +216,6 @@ class Segmenter:
         self._watch_mm = margin_mm
         self._watch_noise = margin_noise
 
-    def unwatch(self) -> None:
-        self._watch = 0
-
     @property
     def moving_since(self) -> float | None:
         """Start of the movement under way; None while the sled holds still."""
