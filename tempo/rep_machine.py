@@ -69,7 +69,7 @@ def _no_faults(now: float) -> Sequence[tuple[float, float]]:
 
 
 class RepMachine:
-    """Pure and deterministic, like the segmenter that drives it."""
+    """Movements and stops in, events out; it never sees a sample (its watch does)."""
 
     def __init__(
         self,

@@ -20,9 +20,10 @@ The interface to the next stage (the rep machine) is explicit and small:
   `fell(move, high)` once, with the current `Movement`.
 
 A hold shorter than MERGE_HOLD_S between two movements the same way (STALL_MAX_S away from
-the start side) is no boundary: the movement goes on, keeping its start and peak speed.
-The listener has been told of the stop all the same (for the live phase); the movement
-that follows goes the same way.
+the start side) is no boundary: the movement goes on, keeping its start and peak speed
+(its `Movement`), and the stall is the hold. A hold is reported when it is confirmed,
+before anyone can know whether it will be merged: the listener learns that from the way
+of the next `started` (or from `hold_lasted`), so the live phase is not held back.
 """
 
 from __future__ import annotations
