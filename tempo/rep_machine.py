@@ -1,0 +1,378 @@
+"""The rep machine: movements and stops in, reps, sets and the live phase out (docs/engine.md,
+"Reps", "Sets", "Live phase", "Sensor faults inside a rep").
+
+It is the segmenter's listener (`tempo.segmenter.Listener`) and sees only what that
+interface carries: `found`, `started`, `stopped` (a `Stop`), `hold_lasted`, and `rose` and
+`fell` from the excursion watch it arms on the segmenter (`ExcursionWatch`). An excursion
+of REP_FRACTION of the range of motion (plus REP_NOISE deviations) away from the start
+side is a rep under way; coming back by as much, the next stop ends it, and the rep is
+emitted then. A stop on the way back that is away from the start side is held as a
+pending end until the next movement or `hold_lasted` tells a pause from the end.
+
+The engine feeds it three more things: the time of the sample being fed (`now`, the
+`t_confirmed` of a rep), the list its events go to (`events`), and the sensor faults it
+noted (a callable), so that a rep with a boundary near one carries `times_unknown`; and it
+asks it to close a set (`close_set`, `rest_over`) or to drop a rep after a sensor fault
+(`sensor_lost`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from tempo.events import Event, Phase, PhaseChanged, Rep, SetDone
+from tempo.scoring import BOUNCE_MAX_S, eccentric_score, lockout_verdict, rep_flags, set_summary
+from tempo.segmenter import (
+    BOUNDARY_FRACTION,
+    FORCED,
+    HOLD,
+    START_ZONE_FRACTION,
+    TURN,
+    Movement,
+    Stall,
+    Stop,
+    StopKind,
+)
+from tempo.settings import EngineSettings
+
+REP_FRACTION = 0.30  # smallest excursion (out and back) that is a rep
+REP_NOISE = 1.5  # ... plus this many noise deviations, so noise alone never completes one
+# ... and a rep that came back this much of its way out ended where it stopped, even away
+# from the start side (a calibration a little off, a rep started from higher up)
+RETURN_FRACTION = 0.85
+FAULT_MARGIN_S = 0.15  # a boundary this close to a sensor fault was not seen either
+
+NO_STALL: Stall = (0.0, None)
+
+_LOW = 0  # near the start side, no excursion yet
+_OUT = 1  # an excursion of 30 % is under way
+_BACK = 2  # it came back by 30 %: the next stop ends the rep
+
+SensorFaults = Callable[[float], Sequence[tuple[float, float]]]
+"""The sensor faults known at a time (intervals without news from the sensor), oldest first."""
+
+
+class ExcursionWatch(Protocol):
+    """What the rep machine arms on the segmenter, so its per-sample test costs no call."""
+
+    def watch_rise(self, ref: float, margin_mm: float, margin_noise: float) -> None: ...
+
+    def watch_fall(
+        self, high: float, floor: float, margin_mm: float, margin_noise: float
+    ) -> None: ...
+
+
+def _no_faults(now: float) -> Sequence[tuple[float, float]]:
+    return ()
+
+
+class RepMachine:
+    """Movements and stops in, events out; it never sees a sample (its watch does)."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        watch: ExcursionWatch,
+        sensor_faults: SensorFaults = _no_faults,
+    ) -> None:
+        self._s = settings
+        rom = settings.rom_mm
+        self._rom = rom
+        if settings.start == "bottom":
+            self._names: tuple[Phase, Phase, Phase, Phase] = (
+                "concentric",
+                "top_pause",
+                "eccentric",
+                "bottom_pause",
+            )
+        else:
+            self._names = ("eccentric", "bottom_pause", "concentric", "top_pause")
+        self._band = BOUNDARY_FRACTION * rom
+        self._rep_mm = REP_FRACTION * rom
+        self._watch = watch
+        self._sensor_faults = sensor_faults
+        self.events: list[Event] = []
+        """Where emitted events go; the engine hands it a fresh list for every sample."""
+        self.now = 0.0
+        """Time of the sample being fed: a rep's `t_confirmed`."""
+        self.rest_from = math.inf
+        """While a set is open and no rep is under way, the last rep's end; else infinity.
+        (One number, so the engine's per-sample test of the rest is one subtraction.)"""
+        self._state = _LOW
+        self._base = 0.0  # the lowest stop since the last rep (hold level or turning point)
+        self._high = 0.0  # the highest point of the excursion, once it is on its way back
+        self._rep_t0 = 0.0
+        self._rep_from = 0.0
+        self._far: tuple[float, float, StopKind, float] | None = None  # level, t, kind, band
+        self._out_peak = 0.0
+        self._out_stall = NO_STALL
+        self._back_t0 = 0.0
+        self._pending_end: Stop | None = None  # a way back that stopped away from the start
+        self._set_no = 0
+        self._set_open = False
+        self._set_reps: list[Rep] = []
+        self._last_end = 0.0
+        self._phase: Phase = "rest"
+        self._phase_t = -math.inf
+
+    @property
+    def phase(self) -> Phase:
+        """Current phase as last confirmed (for the live state topic)."""
+        return self._phase
+
+    @property
+    def coming_back(self) -> bool:
+        """A rep is on its way back and its end is not known yet (see `close_set`)."""
+        return self._state == _BACK and self._pending_end is None
+
+    # ------------------------------------------------------------------ from the segmenter
+
+    def found(self, level: float) -> None:
+        self._base = level
+        if self._state == _LOW:
+            self._arm_rise()
+
+    def started(self, way: int, t_start: float) -> None:
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            if pending.way != way:  # the same way: a pause on the way back, not its end
+                self._end_pending(pending)
+        st = self._state
+        out_phase, _, back_phase, _ = self._names
+        if st == _OUT:
+            self._set_phase(out_phase if way > 0 else back_phase, t_start)
+        elif st == _LOW and self._set_open and way > 0:
+            self._set_phase(out_phase, t_start)
+
+    def stopped(self, stop: Stop) -> None:
+        st = self._state
+        _, far_pause, _, start_pause = self._names
+        kind, way, t_arrive, level, t_depart, peak, stall = stop
+        if st == _OUT:
+            if way > 0 and peak > self._out_peak:
+                self._out_peak = peak
+            far = self._far
+            if far is None or level > far[0]:
+                band = (t_depart - t_arrive) if t_depart is not None else 1e9
+                self._far = (level, t_arrive, kind, band)
+                self._out_stall = stall
+            self._set_phase(far_pause, t_arrive)
+        elif st == _BACK:
+            back = self._high - level
+            if (
+                kind == HOLD
+                and level >= START_ZONE_FRACTION * self._rom
+                and back < RETURN_FRACTION * (self._high - self._rep_from)
+            ):
+                # Stopped away from the start side: a pause on the way back (the rep goes
+                # on the same way) or the end of the rep; STALL_MAX_S or the next
+                # movement tells which.
+                self._pending_end = stop
+                return
+            self._emit_rep(stop)
+            self._set_phase(start_pause, t_arrive)
+        else:
+            self._base = min(self._base, level)
+            self._arm_rise()
+            if self._set_open:
+                self._set_phase(start_pause, t_arrive)
+
+    def hold_lasted(self) -> None:
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            self._end_pending(pending)
+
+    def rose(self, move: Movement, y: float) -> None:
+        """30 % out: a rep is under way, from the start of the movement that got there."""
+        self._state = _OUT
+        self.rest_from = math.inf
+        self._rep_t0 = move.t_start
+        self._rep_from = move.level_from
+        self._far = None
+        self._out_stall = NO_STALL
+        self._out_peak = move.peak_speed
+        if self._set_open and self._last_end > self._rep_t0:
+            self._rep_t0 = self._last_end
+        self._watch.watch_fall(y, self._rep_from, self._rep_mm, REP_NOISE)
+        self._set_phase(self._names[0], self._rep_t0)
+
+    def fell(self, move: Movement, high: float) -> None:
+        """30 % back: the next stop ends the rep; its way back began with this movement."""
+        self._state = _BACK
+        self._back_t0 = move.t_start
+        self._high = high
+
+    # ------------------------------------------------------------------ from the engine
+
+    def sensor_lost(self) -> None:
+        """No reading for longer than a glitch: a rep in progress is dropped, not completed
+        with made-up times (a pending end was seen, and stands)."""
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            self._end_pending(pending)
+        if self._state != _LOW:
+            self._far = None
+            self._to_low()
+            if self._set_open:
+                self._set_phase(self._names[3], self.now)
+
+    def close_set(self, t: float, reason: str, at_extreme: Stop | None, y: float | None) -> None:
+        """Close the set now; a rep on its way back ends at the pending stop or, if it was
+        still moving (`coming_back`), at `at_extreme`. `y` is where the sled is."""
+        pending = self._pending_end
+        if pending is not None:
+            self._pending_end = None
+            self._end_pending(pending)
+        elif self._state == _BACK and at_extreme is not None:
+            self._emit_rep(at_extreme)
+        self._far = None
+        if y is not None:
+            self._base = y
+        self._to_low()
+        if self._set_open:
+            self._finish_set(t, reason)
+
+    def rest_over(self, t: float, moving_since: float | None) -> None:
+        """The sled rested rest_s after the last rep: the set is done, unless a movement
+        that began during the rest (`moving_since`) may still become a rep."""
+        deadline = self._last_end + self._s.rest_s
+        if moving_since is not None and moving_since < deadline:
+            return  # wait to see whether it is a rep
+        self._finish_set(t, "rest")
+
+    # ------------------------------------------------------------------ reps
+
+    def _to_low(self) -> None:
+        self._state = _LOW
+        self._arm_rise()
+        self.rest_from = self._last_end if self._set_open else math.inf
+
+    def _arm_rise(self) -> None:
+        self._watch.watch_rise(self._base, self._rep_mm, REP_NOISE)
+
+    def _end_pending(self, pending: Stop) -> None:
+        """The stop away from the start side was the end of the rep after all."""
+        self._emit_rep(pending)
+        self._set_phase(self._names[3], pending.t_arrive)
+
+    def _unseen(self, *times: float) -> bool:
+        """Whether a sensor fault hid one of these boundaries.
+
+        A boundary inside a fault, or found just after one ended, was not seen: where the
+        sled stopped or turned during the fault is unknown. A fault in the middle of a
+        movement that goes on the same way hides no boundary.
+        """
+        for a, b in self._sensor_faults(self.now):
+            for t in times:
+                if a - FAULT_MARGIN_S <= t <= b + FAULT_MARGIN_S:
+                    return True
+        return False
+
+    def _emit_rep(self, stop: Stop) -> None:
+        """The rep whose way back ended in `stop`."""
+        kind, _, t_end, end_level, t_depart, peak, back_stall = stop
+        s = self._s
+        rom = self._rom
+        far = self._far
+        if far is None:  # cannot happen: coming back needs a turn first
+            far = (self._high, self._back_t0, FORCED, 1e9)
+        far_level, t_far, far_kind, far_band = far
+        t0 = self._rep_t0
+        t_back = max(self._back_t0, t_far)
+        t_end = max(t_end, t_back)
+        prev_pause = (t0 - self._last_end) if self._set_open and self._set_reps else 0.0
+        if s.start == "bottom":
+            t_top, t_ecc = t_far, t_back
+            concentric_s = t_far - t0
+            top_pause_s = t_back - t_far
+            eccentric_s = t_end - t_back
+            bottom_pause_s = prev_pause
+            rom_mm = far_level - self._rep_from
+            lock_fraction = far_level / rom
+            peak_v = self._out_peak
+            bounce = kind == TURN and t_depart is not None and t_depart - t_end < BOUNCE_MAX_S
+        else:
+            t_top, t_ecc = t_end, t0
+            eccentric_s = t_far - t0
+            bottom_pause_s = t_back - t_far
+            concentric_s = t_end - t_back
+            top_pause_s = prev_pause
+            rom_mm = far_level - end_level
+            lock_fraction = 1.0 - end_level / rom
+            peak_v = peak
+            bounce = far_kind == TURN and far_band < BOUNCE_MAX_S
+        rom_fraction = rom_mm / rom
+        lockout = lockout_verdict(s, lock_fraction, rom_fraction)
+        times_unknown = self._unseen(t0, t_far, t_back, t_end)
+        out_stall = self._out_stall
+        stall_s, stall_y = out_stall if out_stall[0] >= back_stall[0] else back_stall
+        stall_fraction = None
+        if stall_y is not None:
+            stall_fraction = stall_y / rom if s.start == "bottom" else 1.0 - stall_y / rom
+        travel = rom_mm - 2.0 * self._band
+        mean_v = travel / concentric_s / 1000.0 if concentric_s > 0.0 and travel > 0.0 else 0.0
+        if not self._set_open:
+            self._set_open = True
+            self._set_no += 1
+            self._set_reps = []
+        rep = Rep(
+            set=self._set_no,
+            rep=len(self._set_reps) + 1,
+            t_start=t0,
+            t_top=t_top,
+            t_ecc=t_ecc,
+            t_end=t_end,
+            concentric_s=concentric_s,
+            top_pause_s=top_pause_s,
+            eccentric_s=eccentric_s,
+            bottom_pause_s=bottom_pause_s,
+            rom_mm=rom_mm,
+            rom_fraction=rom_fraction,
+            lockout=lockout,
+            eccentric_score=eccentric_score(eccentric_s, s.target_eccentric_s),
+            mean_concentric_velocity_m_s=mean_v,
+            peak_concentric_velocity_m_s=max(peak_v, 0.0) / 1000.0,
+            flags=rep_flags(s, lockout, eccentric_s, bounce, times_unknown),
+            t_confirmed=self.now,
+            stall_s=stall_s,
+            stall_fraction=stall_fraction,
+        )
+        self._set_reps.append(rep)
+        self._last_end = t_end
+        self._base = end_level
+        self._far = None
+        self._to_low()
+        self.events.append(rep)
+
+    # ------------------------------------------------------------------ sets and phases
+
+    def _finish_set(self, t: float, reason: str) -> None:
+        reps = self._set_reps
+        summary = set_summary(reps)
+        self.events.append(
+            SetDone(
+                set=self._set_no,
+                reps=len(reps),
+                t_start=reps[0].t_start if reps else t,
+                t_end=reps[-1].t_end if reps else t,
+                reason=reason,  # type: ignore[arg-type]
+                **summary,
+            )
+        )
+        self._set_open = False
+        self._set_reps = []
+        self.rest_from = math.inf
+        self._set_phase("rest", t)
+
+    def _set_phase(self, phase: Phase, t: float) -> None:
+        if phase == self._phase:
+            return
+        t = max(t, self._phase_t)
+        self._phase = phase
+        self._phase_t = t
+        self.events.append(PhaseChanged(t_s=t, phase=phase))

@@ -1,0 +1,728 @@
+"""The segmenter: the smoothed track in, movements and stops out (docs/engine.md, "Movements
+and stops", "Every tempo", "Phase boundary convention", "Turning points").
+
+It works in the engine's one coordinate, the excursion `y` in millimetres away from the
+start side, so `way` +1 is a movement away from the start side and -1 one back towards it.
+Movements and stops are detected with thresholds well above the noise, then every boundary
+is backdated to the 2 % convention by interpolation in a ring buffer of the last BUFFER
+smoothed samples; turnarounds are placed on the raw readings around them (`tempo.turns`)
+or, hidden in a gap, where the lines before and after it meet.
+
+The interface to the next stage (the rep machine) is explicit and small:
+
+* the segmenter calls its `Listener`: `found(level)` when the track (re)starts (first
+  sample, after a sensor fault), `started(way, t)` when a movement leaves its stop (the
+  2 % time), `stopped(stop)` when it ends (a `Stop`: a turnaround or a hold), and
+  `hold_lasted()` once a hold has lasted STALL_MAX_S (no stall any more, wherever it is);
+* the listener arms the excursion watch (`watch_rise`, `watch_fall`), a threshold it owns
+  that the segmenter checks inline on every sample, so the rep machine's per-sample test
+  costs no call; when the track passes it the segmenter calls `rose(move, y)` or
+  `fell(move, high)` once, with the current `Movement`.
+
+A hold shorter than MERGE_HOLD_S between two movements the same way (STALL_MAX_S away from
+the start side) is no boundary: the movement goes on, keeping its start and peak speed
+(its `Movement`), and the stall is the hold. A hold is reported when it is confirmed,
+before anyone can know whether it will be merged: the listener learns that from the way
+of the next `started` (or from `hold_lasted`), so the live phase is not held back.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple, Protocol
+
+from tempo.crossings import parabola_crossing
+from tempo.filters import RobustFilter
+from tempo.stall import longest_stall
+from tempo.turns import fit_turn
+
+BOUNDARY_FRACTION = 0.02  # the phase boundary convention
+MOVE_FRACTION = 0.05  # leaving a stop by this much confirms a movement
+# ... or by this many noise deviations, whichever is larger: over a 3 s hold the smoothed
+# track of a still sled strays up to 1.6-1.8 deviations from its level 1 time in 100.
+MOVE_NOISE = 2.0
+# Coming back from a moving extreme: noise on a slow move makes wiggles of the smoothed
+# track well over 1.5 deviations, and a wiggle taken for a turn cuts a phase in two.
+REVERSAL_NOISE = 2.5
+STILL_FRACTION = 0.025  # the track stays within this band while still
+# ... or within the range a still smoothed track spans in noise: the smoothed track has
+# 0.47 of the raw deviation, and over a still window of 30-50 samples its range stays
+# under 2.5-2.7 raw deviations 99 times in 100 (`noise_mm` is 0.98 of a deviation).
+STILL_NOISE = 3.0
+TREND_FRACTION = 0.01  # ... and drifts less than this across the still window
+TREND_NOISE = 0.8
+# Clearly outside the 2 % band: two deviations of the smoothed track beyond it (the
+# smoothed track has 0.47 of the raw deviation).
+ARRIVAL_NOISE = 1.0
+STILL_WINDOW_S = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
+STILL_WINDOW_MAX_S = 0.6
+NOISE_REF_MM = 4.0
+# ... and with the slowness of the movement that came in: the window is long enough for
+# that movement, kept up, to have moved SLOW_MOVE_TRENDS times the trend threshold, so a
+# constant-speed lowering of any tempo is never taken for stillness (docs/engine.md). Four:
+# the still test allows one trend, and at a noisy sensor the fitted shift of a window of a
+# slow lowering still errs by a trend now and then; with three, one slow negative in five
+# at 1.2 m was cut by a pseudo-stop.
+SLOW_MOVE_TRENDS = 4.0
+STILL_WINDOW_SLOW_MAX_S = 2.0
+SLOWEST_PHASE_SPEED_MM_S = 13.0  # a 15 s negative over 200 mm
+MERGE_HOLD_S = 0.4  # a shorter hold between movements the same way is no real stop
+# Away from the start side a stop of up to this long that goes on the same way afterwards
+# (a sticking point, a pause halfway down) is part of its phase, not a boundary.
+STALL_MAX_S = 1.5
+START_ZONE_FRACTION = 0.15  # within this much of the ROM of the start side is "at the start"
+STILL_MIN_SAMPLES = 4
+RELEVEL_WINDOW_S = 0.5  # a small shift (under the movement threshold) that then stays
+# still this long moves the hold level
+HOLD_MEAN_MAX = 100  # the hold level is a running mean over at most this many samples
+GAP_TURN_S = 0.2  # a turnaround next to a gap this long is looked for inside the gap
+GAP_SLOPE_BACK = (2, 4, 6)  # samples back for the slope into such a gap
+GAP_SLOPE_MAX_S = 0.4
+GAP_FLAT_N = 4  # ... or within this many samples after the extreme
+STILL_GAP_S = 0.4  # a hold is never confirmed across a gap this long
+BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
+# A 2 % crossing is placed again on this many raw readings either side of it (tempo.crossings):
+# 0.1 s at 50 Hz, 0.25 s at 20 Hz, so ten readings average the noise at every rate.
+CROSSING_READINGS = 5
+# ... spanning at most this (a short gap among them is fine; over longer spans the sled's
+# acceleration changes too much for one parabola)
+CROSSING_MAX_SPAN_S = 1.0
+TURN_FIT_S = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
+# ... and the fit is used only while the noise is under this many 2 % bands, and if its
+# turn lies within this fraction of the ROM of the smoothed one
+TURN_FIT_NOISE = 2.5
+TURN_FIT_FRACTION = 0.1
+# The smoothed track flattens a bounce for a few samples, as if the sled were still; the
+# newest readings then are already this far back from the extreme: no hold.
+BOUNCE_BACK_BANDS = 2.0
+BOUNCE_BACK_NOISE = 3.0
+TRAIL_MAX = 512  # the current movement's track, thinned to every other sample when full
+
+StopKind = Literal["turn", "hold", "forced"]
+TURN: StopKind = "turn"  # the sled turned around
+HOLD: StopKind = "hold"  # the sled came to rest
+FORCED: StopKind = "forced"  # the set or the stream ended: the movement's extreme stands in
+Stall = tuple[float, float | None]  # seconds, position of its middle (tempo.stall)
+# the movement that ended in the current hold: direction, arrival, start, from, peak, stall
+HeldMove = tuple[int, float, float, float, float, Stall]
+
+_HOLD = 0
+_MOVING = 1
+
+
+class Stop(NamedTuple):
+    """The end of a movement, backdated to the 2 % convention."""
+
+    kind: StopKind
+    way: int  # of the movement that ended: +1 away from the start side, -1 back
+    t_arrive: float  # when the sled came within 2 % of the ROM of `level`
+    level: float  # where it stopped or turned (a hold's level, a turning point)
+    t_depart: float | None  # a turn's other side: when the sled left that band again
+    peak_speed: float  # of the movement that ended, mm/s (largest slope over 3 samples)
+    stall: Stall  # its longest sticking point (tempo.stall)
+
+
+class Movement(NamedTuple):
+    """The movement under way (merged across short stops the same way)."""
+
+    t_start: float  # when it left its stop or turn by 2 % of the ROM
+    level_from: float  # that stop's level or turning point
+    peak_speed: float  # so far, mm/s
+
+
+class Listener(Protocol):
+    """The next stage: what the segmenter tells it, at boundaries only (never per sample)."""
+
+    def found(self, level: float) -> None:
+        """The track (re)starts at `level`: the first sample, or after a sensor fault."""
+
+    def started(self, way: int, t_start: float) -> None:
+        """A movement `way` left its stop or turn at `t_start`."""
+
+    def stopped(self, stop: Stop) -> None:
+        """The movement under way ended."""
+
+    def hold_lasted(self) -> None:
+        """The hold of the last `stopped` has lasted STALL_MAX_S: a stop, not a stall."""
+
+    def rose(self, move: Movement, y: float) -> None:
+        """The track, moving away, passed the rise watch; it is at `y` now."""
+
+    def fell(self, move: Movement, high: float) -> None:
+        """The track, moving back, passed the fall watch below `high`."""
+
+
+class _Nobody:
+    """The listener of a segmenter nobody listens to yet."""
+
+    def found(self, level: float) -> None:
+        pass
+
+    def started(self, way: int, t_start: float) -> None:
+        pass
+
+    def stopped(self, stop: Stop) -> None:
+        pass
+
+    def hold_lasted(self) -> None:
+        pass
+
+    def rose(self, move: Movement, y: float) -> None:
+        pass
+
+    def fell(self, move: Movement, high: float) -> None:
+        pass
+
+
+class Segmenter:
+    """Cuts the smoothed track into movements and stops; pure and deterministic."""
+
+    def __init__(self, rom_mm: float, readings: RobustFilter) -> None:
+        """`readings` is the filter in front: its noise estimates and accepted readings."""
+        self.listener: Listener = _Nobody()
+        self._rom = rom_mm
+        self._filter = readings
+        self._smooth = readings.smoother
+        self._band = BOUNDARY_FRACTION * rom_mm
+        self._move_base = MOVE_FRACTION * rom_mm
+        self._still_base = STILL_FRACTION * rom_mm
+        self._trend_base = TREND_FRACTION * rom_mm
+        self._level_tol = 0.25 * self._band
+        self._bt = [0.0] * BUFFER
+        self._by = [0.0] * BUFFER
+        self.n = 0
+        """Smoothed samples taken so far."""
+        self.y: float | None = None
+        """The newest smoothed sample; None before any."""
+        self._restart = False
+        self._mode = _HOLD
+        self._dir = 0
+        self._level = 0.0
+        self._hold_n = 1
+        self._ext = 0.0
+        self._n_ext = 0
+        self._mv_t0 = 0.0
+        self._mv_from = 0.0
+        self._peak_v = 0.0
+        self._held_move: HeldMove | None = None
+        self._hold_since: float | None = None  # arrival of the current hold, until it lasted
+        # the current movement's track since it began (for its stall)
+        self._trail_t: list[float] = []
+        self._trail_y: list[float] = []
+        # the excursion watch: 0 off, +1 a rise above _watch_ref, -1 a fall from it (the
+        # highest point since armed); its margin is _watch_mm + _watch_noise × noise
+        self._watch = 0
+        self._watch_ref = 0.0
+        self._watch_floor = 0.0
+        self._watch_mm = 0.0
+        self._watch_noise = 0.0
+
+    # ------------------------------------------------------------------ for the listener
+
+    def watch_rise(self, ref: float, margin_mm: float, margin_noise: float) -> None:
+        """Call `rose` once the track, moving away, is the margin above `ref`."""
+        self._watch = 1
+        self._watch_ref = ref
+        self._watch_mm = margin_mm
+        self._watch_noise = margin_noise
+
+    def watch_fall(self, high: float, floor: float, margin_mm: float, margin_noise: float) -> None:
+        """Call `fell` once the track, moving back, is the margin below its highest point
+        since now (`high` so far). A turn hidden in a gap counts as a point of the track,
+        and one on the way back is placed no lower than `floor` (where the excursion began:
+        the lines into and out of a gap overshoot when the sled paused there)."""
+        self._watch = -1
+        self._watch_ref = high
+        self._watch_floor = floor
+        self._watch_mm = margin_mm
+        self._watch_noise = margin_noise
+
+    @property
+    def moving_since(self) -> float | None:
+        """Start of the movement under way; None while the sled holds still."""
+        return self._mv_t0 if self._mode == _MOVING else None
+
+    def stop_at_extreme(self) -> Stop | None:
+        """The movement under way taken as ended at its extreme (the set or the stream
+        ended before it stopped); None while the sled holds still."""
+        if self._mode != _MOVING:
+            return None
+        d = self._dir
+        ext = self._ext
+        n = self.n
+        stop = max(n - BUFFER + 1, 0)
+        target = ext - d * self._band
+        k = min(self._n_ext, n - 1)
+        while k > stop and d * (self._by[k % BUFFER] - target) >= 0.0:
+            k -= 1
+        t_arrive = self._crossing(k, target)
+        stall = self._stall_until(t_arrive)
+        return Stop(FORCED, d, t_arrive, ext, None, self._peak_v, stall)
+
+    def restart(self) -> None:
+        """After a sensor fault: whatever the sled did is unknown; start afresh from where
+        the next sample finds it. The watch stays as the listener left it."""
+        self._trail_t = []
+        self._trail_y = []
+        self._mode = _HOLD
+        self._dir = 0
+        self._hold_n = 1
+        self._held_move = None
+        self._hold_since = None
+        self._peak_v = 0.0
+        self._restart = True
+
+    # ------------------------------------------------------------------ per sample
+
+    def step(self, t: float, y: float) -> None:
+        """One smoothed sample (the hot path: boundaries call the listener, nothing else)."""
+        bt, by = self._bt, self._by
+        n = self.n
+        i = n % BUFFER
+        bt[i] = t
+        by[i] = y
+        self.n = n + 1
+        self.y = y
+        trail_t = self._trail_t
+        trail_t.append(t)
+        self._trail_y.append(y)
+        if len(trail_t) > TRAIL_MAX:
+            del trail_t[::2]
+            del self._trail_y[::2]
+        if n == 0 or self._restart:
+            self._restart = False
+            self._level = y
+            self.listener.found(y)
+            return
+        since = self._hold_since
+        if since is not None and t - since >= STALL_MAX_S:
+            self._hold_since = None
+            self.listener.hold_lasted()
+        noise = self._smooth.noise_mm
+        move = self._move_base
+        if MOVE_NOISE * noise > move:  # noqa: PLR1730 (per reading: no call)
+            move = MOVE_NOISE * noise
+        if self._mode == _MOVING:
+            d = self._dir
+            if n >= 3:
+                j = (n - 3) % BUFFER
+                dt = t - bt[j]
+                if dt > 0.0:
+                    v = d * (y - by[j]) / dt
+                    if v > self._peak_v:  # noqa: PLR1730 (per reading: no call)
+                        self._peak_v = v
+            if d * (y - self._ext) > 0.0:
+                self._ext = y
+                self._n_ext = n
+            elif d * (self._ext - y) >= move and d * (self._ext - y) >= REVERSAL_NOISE * noise:
+                a = self._gap_at_turn(n)
+                if a is None or n >= a + 3:
+                    self._reversal(n, t, y)
+                # else: a turn in a gap needs three samples after it to be placed
+            else:
+                trend = self._trend_base
+                if TREND_NOISE * noise > trend:  # noqa: PLR1730 (per reading: no call)
+                    trend = TREND_NOISE * noise
+                if n >= 3 and -trend <= y - by[(n - 3) % BUFFER] <= trend:
+                    self._check_still(n, t, noise, trend)
+        else:
+            off = y - self._level
+            if off >= move or -off >= move:
+                self._departure(n, t, y)
+            elif off * off <= self._level_tol * self._level_tol or off * off <= noise * noise:
+                # Follow slow drift with a running mean of the samples that sit right on
+                # the level, so a slowly starting movement does not drag it along.
+                if self._hold_n < HOLD_MEAN_MAX:
+                    self._hold_n += 1
+                self._level += off / self._hold_n
+            else:
+                self._maybe_relevel(n, t, noise)
+        watch = self._watch
+        if watch > 0:
+            if (
+                y - self._watch_ref >= self._watch_mm + self._watch_noise * noise
+                and self._mode == _MOVING
+                and self._dir > 0
+            ):
+                self._watch = 0
+                self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), y)
+        elif watch < 0:
+            if y > self._watch_ref:
+                self._watch_ref = y
+            elif (
+                self._watch_ref - y >= self._watch_mm + self._watch_noise * noise
+                and self._mode == _MOVING
+                and self._dir < 0
+            ):
+                self._watch = 0
+                self.listener.fell(
+                    Movement(self._mv_t0, self._mv_from, self._peak_v), self._watch_ref
+                )
+
+    # ------------------------------------------------------------------ holds
+
+    def _check_still(self, n: int, t: float, noise: float, trend: float) -> None:
+        bt, by = self._bt, self._by
+        band = self._still_base
+        band = max(band, STILL_NOISE * noise)
+        lo = hi = by[n % BUFFER]
+        k = n - 1
+        count = 1
+        window = min(max(STILL_WINDOW_S * noise / NOISE_REF_MM, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
+        travel = self._dir * (self._ext - self._mv_from)
+        slow = False
+        if t > self._mv_t0 and travel > 0.0:
+            speed = max(travel / (t - self._mv_t0), SLOWEST_PHASE_SPEED_MM_S)
+            slow_window = min(SLOW_MOVE_TRENDS * trend / speed, STILL_WINDOW_SLOW_MAX_S)
+            if slow_window > window:
+                window = slow_window
+                slow = True
+        t_from = t - window
+        stop = max(n - BUFFER + 1, 0)
+        while k >= stop:
+            j = k % BUFFER
+            if bt[j] < t_from and count >= STILL_MIN_SAMPLES:
+                break
+            if bt[(k + 1) % BUFFER] - bt[j] > STILL_GAP_S:
+                return  # a gap inside the window: the sled was not seen to be still
+            v = by[j]
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+            if hi - lo > band:
+                return
+            count += 1
+            k -= 1
+        if count < STILL_MIN_SAMPLES:
+            return
+        first = (by[(k + 1) % BUFFER] + by[(k + 2) % BUFFER] + by[(k + 3) % BUFFER]) / 3.0
+        last = (by[n % BUFFER] + by[(n - 1) % BUFFER] + by[(n - 2) % BUFFER]) / 3.0
+        if abs(last - first) > trend:
+            return
+        if slow and self._fitted_shift(k + 1, n) > trend:
+            return  # in noise, the ends of a slow move can look alike: all of it does not
+        accepted = self._smooth.accepted
+        if len(accepted) >= 3:
+            a, b, c = accepted[-1][1], accepted[-2][1], accepted[-3][1]
+            newest = max(min(a, b), min(max(a, b), c))  # median of the newest three
+            back = self._dir * (self._ext - newest)
+            noisiest = max(noise, self._filter.gate_noise_mm)
+            if back > max(BOUNCE_BACK_BANDS * self._band, BOUNCE_BACK_NOISE * noisiest):
+                return  # the readings are on their way back already: a bounce, not a hold
+        # Still: the movement ended where the sled now rests.
+        d = self._dir
+        level = last
+        self._mode = _HOLD
+        self._level = level
+        self._hold_n = 3
+        held = self._held_move
+        if held is not None and d * (level - self._mv_from) < self._band:
+            # The sled is still where it stopped before: the departure was noise. That
+            # stop goes on (its arrival and the movement that ended in it).
+            h_dir, h_arrive, _, _, h_peak, h_stall = held
+            self._hold_since = h_arrive
+            self.listener.stopped(Stop(HOLD, h_dir, h_arrive, level, None, h_peak, h_stall))
+            return
+        target = level - d * self._band
+        # The arrival is the first entry into the band after the track was last clearly
+        # outside it: noise on the still track dips out of the band and back in.
+        t_arrive = self._entry(n, stop, target, d, margin=ARRIVAL_NOISE * noise, t_from=self._mv_t0)
+        t_arrive = self._refined(t_arrive, target, d)
+        peak = self._peak_v
+        stall = self._stall_until(t_arrive)
+        self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
+        self._hold_since = t_arrive
+        self.listener.stopped(Stop(HOLD, d, t_arrive, level, None, peak, stall))
+
+    def _fitted_shift(self, k0: int, k1: int) -> float:
+        """How far the least-squares line through smoothed samples k0..k1 moves across them."""
+        bt, by = self._bt, self._by
+        t0 = bt[k0 % BUFFER]
+        st = sy = stt = sty = 0.0
+        for k in range(k0, k1 + 1):
+            j = k % BUFFER
+            u = bt[j] - t0
+            v = by[j]
+            st += u
+            sy += v
+            stt += u * u
+            sty += u * v
+        m = k1 - k0 + 1
+        den = m * stt - st * st
+        if den <= 0.0:
+            return 0.0
+        slope = (m * sty - st * sy) / den
+        return abs(slope) * (bt[k1 % BUFFER] - t0)
+
+    def _maybe_relevel(self, n: int, t: float, noise: float) -> None:
+        """The sled moved a little and stopped again: that is the new hold level."""
+        bt, by = self._bt, self._by
+        band = max(self._still_base, STILL_NOISE * noise)
+        trend = max(self._trend_base, TREND_NOISE * noise)
+        # Long enough that the slowest phase would have moved well past the trend: the
+        # level follows drift, never a slow lowering.
+        window = max(RELEVEL_WINDOW_S, SLOW_MOVE_TRENDS * trend / SLOWEST_PHASE_SPEED_MM_S)
+        t_from = t - min(window, STILL_WINDOW_SLOW_MAX_S)
+        stop = max(n - BUFFER + 1, 0)
+        lo = hi = total = by[n % BUFFER]
+        k = n - 1
+        while k >= stop:
+            j = k % BUFFER
+            if bt[j] < t_from:
+                break
+            v = by[j]
+            if v < lo:
+                lo = v
+                if hi - lo > band:
+                    return
+            elif v > hi:
+                hi = v
+                if hi - lo > band:
+                    return
+            total += v
+            k -= 1
+        count = n - k
+        if count < 2 * STILL_MIN_SAMPLES or k < stop:
+            return
+        first = (by[(k + 1) % BUFFER] + by[(k + 2) % BUFFER] + by[(k + 3) % BUFFER]) / 3.0
+        last = (by[n % BUFFER] + by[(n - 1) % BUFFER] + by[(n - 2) % BUFFER]) / 3.0
+        mean = total / count
+        if abs(last - first) > trend or abs(by[n % BUFFER] - mean) > max(self._level_tol, noise):
+            return  # still moving, if slowly: not a new level (yet)
+        if self._fitted_shift(k + 1, n) > trend:
+            return
+        self._level = mean
+        self._hold_n = count
+
+    # ------------------------------------------------------------------ turns
+
+    def _reversal(self, n: int, t: float, y: float) -> None:
+        bt, by = self._bt, self._by
+        d = self._dir
+        ext = self._ext
+        stop = max(n - BUFFER + 1, 0)
+        # Arrival: the last entry into the band before the turning point.
+        target_in = ext - d * self._band
+        margin = ARRIVAL_NOISE * self._smooth.noise_mm
+        k_ext = max(self._n_ext, stop)
+        t_arrive = self._entry(k_ext, stop, target_in, d, margin=margin, t_from=self._mv_t0)
+        # Departure: the last exit from the band on the way back.
+        target_out = ext - d * self._band
+        k = n
+        while k > stop and d * (by[k % BUFFER] - target_out) < 0.0:
+            k -= 1
+        t_depart = self._crossing(k, target_out)
+        t_ext = bt[self._n_ext % BUFFER] if self._n_ext >= stop else t_arrive
+        t_arrive = min(t_arrive, t_ext)
+        t_depart = max(t_depart, t_ext)
+        fitted = self._fitted_turn(d, t_ext, ext)
+        if fitted is not None:
+            ext, t_arrive, t_depart = fitted
+        hidden = self._turn_in_gap(n, stop)
+        if hidden is not None:
+            ext, t_arrive, t_depart = hidden
+            # The hidden turn is a point of the track the watch never saw.
+            watch = self._watch
+            if watch < 0 and d > 0 and ext > self._watch_ref:
+                self._watch_ref = ext  # the far turn happened unseen
+            elif watch < 0 and d < 0:
+                # The way back ended unseen (a stuck sensor or a gap over the turn).
+                ext = max(ext, self._watch_floor)
+                if (
+                    self._watch_ref - ext
+                    >= self._watch_mm + self._watch_noise * self._smooth.noise_mm
+                ):
+                    self._watch = 0
+                    self.listener.fell(
+                        Movement(self._mv_t0, self._mv_from, self._peak_v), self._watch_ref
+                    )
+        peak = self._peak_v
+        stall = self._stall_until(t_arrive)
+        self._restart_trail(t_depart)
+        self._dir = -d
+        self._ext = y
+        self._n_ext = n
+        self._peak_v = 0.0
+        self._mv_t0 = t_depart
+        self._mv_from = ext
+        listener = self.listener
+        listener.stopped(Stop(TURN, d, t_arrive, ext, t_depart, peak, stall))
+        listener.started(-d, t_depart)
+
+    def _fitted_turn(self, d: int, t_ext: float, ext: float) -> tuple[float, float, float] | None:
+        """The turn placed on the raw readings around it (tempo.turns), if that fits."""
+        ts: list[float] = []
+        ys: list[float] = []
+        for t_r, x_r in self._smooth.accepted:
+            if t_ext - TURN_FIT_S <= t_r <= t_ext + TURN_FIT_S:
+                ts.append(t_r)
+                ys.append(x_r)
+        if ts and (ts[0] > t_ext - 0.5 * TURN_FIT_S or ts[-1] < t_ext + 0.5 * TURN_FIT_S):
+            return None  # a gap beside the turn: the gap logic places it
+        got = fit_turn(ts, ys, d, self._band)
+        if got is None:
+            return None
+        level, t_turn, t_arrive, t_depart = got
+        f = self._filter
+        if max(f.noise_mm, f.gate_noise_mm) > TURN_FIT_NOISE * self._band:
+            return None  # glare: the readings say less than the smoothed track
+        if abs(level - ext) > TURN_FIT_FRACTION * self._rom or abs(t_turn - t_ext) > TURN_FIT_S:
+            return None
+        return level, t_arrive, t_depart
+
+    def _turn_in_gap(self, n: int, stop: int) -> tuple[float, float, float] | None:
+        """A turnaround hidden in a gap: where the lines before and after it meet.
+
+        Without this a bounce during a gap of half a second would look like a turn
+        well short of the bottom, and the next rep would seem too small to count.
+        """
+        bt, by = self._bt, self._by
+        d = self._dir
+        a = self._gap_at_turn(n)
+        if a is None or a + 2 > n:
+            return None
+        t1, y1 = bt[a % BUFFER], by[a % BUFFER]
+        t2, y2 = bt[(a + 1) % BUFFER], by[(a + 1) % BUFFER]
+        b = min(a + 3, n)
+        t3, y3 = bt[b % BUFFER], by[b % BUFFER]
+        if t3 <= t2:
+            return None
+        v1 = 0.0
+        # The slope into the gap; a sensor that stuck before going silent flattens the
+        # last samples, so look a little further back and take the steepest.
+        for back in GAP_SLOPE_BACK:
+            if a - back < stop:
+                break
+            t0, y0 = bt[(a - back) % BUFFER], by[(a - back) % BUFFER]
+            if t1 <= t0 or t1 - t0 > GAP_SLOPE_MAX_S:
+                break
+            v = (y1 - y0) / (t1 - t0)
+            if d * v > 2.0 * d * v1:
+                v1 = v
+        v2 = (y3 - y2) / (t3 - t2)
+        if d * v1 <= 0.0 or d * v2 >= 0.0:
+            return None
+        t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
+        t_turn = min(max(t_turn, t1), t2)
+        ext = y1 + v1 * (t_turn - t1)
+        if d * (ext - self._ext) <= 0.0:
+            return None
+        edge = ext - d * self._band
+        t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
+        t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
+        return ext, t_arrive, t_depart
+
+    def _gap_at_turn(self, n: int) -> int | None:
+        """The last sample before a gap of GAP_TURN_S next to the extreme, if any."""
+        bt = self._bt
+        k = self._n_ext
+        if k - 2 < max(n - BUFFER + 1, 0) or k >= n:
+            return None
+        for j in range(k, min(k + GAP_FLAT_N, n)):
+            # the gap follows the extreme (or a few samples stuck at it)
+            if bt[(j + 1) % BUFFER] - bt[j % BUFFER] > GAP_TURN_S:
+                return j
+        if bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S and k - 3 >= max(n - BUFFER + 1, 0):
+            return k - 1  # the extreme is the first sample after the gap
+        return None
+
+    # ------------------------------------------------------------------ departures
+
+    def _departure(self, n: int, t: float, y: float) -> None:
+        by = self._by
+        level = self._level
+        d = 1 if y > level else -1
+        target = level + d * self._band
+        stop = max(n - BUFFER + 1, 0)
+        k = n
+        while k > stop and d * (by[k % BUFFER] - target) > 0.0:
+            k -= 1
+        t_depart = self._crossing(k, target)
+        t_depart = self._refined(t_depart, target, d)
+        self._mode = _MOVING
+        self._dir = d
+        self._ext = y
+        self._n_ext = n
+        self._peak_v = 0.0
+        self._mv_t0 = t_depart
+        self._mv_from = level
+        self._hold_since = None
+        held = self._held_move
+        away = level >= START_ZONE_FRACTION * self._rom
+        merge_s = STALL_MAX_S if away else MERGE_HOLD_S
+        if held is not None and held[0] == d and t_depart - held[1] < merge_s:
+            # A brief stall (or noise that looked still): the earlier movement goes on.
+            self._mv_t0 = held[2]
+            self._mv_from = held[3]
+            self._peak_v = held[4]
+        else:
+            self._restart_trail(t_depart)
+        self.listener.started(d, t_depart)
+
+    def _restart_trail(self, t_from: float) -> None:
+        """The track of a new movement begins at its start (from the ring buffer)."""
+        bt, by = self._bt, self._by
+        n = self.n
+        k = n - 1
+        stop = max(n - BUFFER, 0)
+        while k > stop and bt[(k - 1) % BUFFER] >= t_from:
+            k -= 1
+        self._trail_t = [bt[j % BUFFER] for j in range(k, n)]
+        self._trail_y = [by[j % BUFFER] for j in range(k, n)]
+
+    def _stall_until(self, t_arrive: float) -> Stall:
+        """The longest stall of the movement that just ended (tempo.stall)."""
+        return longest_stall(self._trail_t, self._trail_y, self._mv_t0, t_arrive)
+
+    def _entry(
+        self, k_end: int, stop: int, target: float, d: int, *, margin: float, t_from: float
+    ) -> float:
+        """When the track moving in direction `d` last came into the band ending at `target`.
+
+        The first crossing after the track was last clearly (`margin`) outside: noise on a
+        track that is already in the band dips out of it and back in. Never before the
+        movement began at `t_from`.
+        """
+        bt, by = self._bt, self._by
+        clear = target - d * margin
+        k = k_end
+        while k > stop and d * (by[k % BUFFER] - clear) >= 0.0 and bt[k % BUFFER] > t_from:
+            k -= 1
+        while k < k_end - 1 and d * (by[(k + 1) % BUFFER] - target) < 0.0:
+            k += 1
+        t = self._crossing(k, target)
+        return t if t > t_from else t_from
+
+    def _refined(self, t_near: float, target: float, d: int) -> float:
+        """The crossing of `target` near `t_near` placed on the raw readings around it."""
+        acc = self._smooth.accepted
+        m = len(acc)
+        i = m
+        while i > 0 and acc[i - 1][0] >= t_near:
+            i -= 1
+        if i < CROSSING_READINGS or i + CROSSING_READINGS > m:
+            return t_near  # not enough readings kept on one side
+        ts = [acc[j][0] for j in range(i - CROSSING_READINGS, i + CROSSING_READINGS)]
+        ys = [acc[j][1] for j in range(i - CROSSING_READINGS, i + CROSSING_READINGS)]
+        if ts[-1] - ts[0] > CROSSING_MAX_SPAN_S:
+            return t_near
+        got = parabola_crossing(ts, ys, t_near, target, d, noise_mm=self._smooth.noise_mm)
+        if got is None or abs(got - t_near) > 0.5 * (ts[-1] - ts[0]):
+            return t_near  # the parabola says something else than the smoothed track
+        return got
+
+    def _crossing(self, k: int, target: float) -> float:
+        """Time between smoothed samples k and k+1 where the track passes `target`."""
+        bt, by = self._bt, self._by
+        if k + 1 >= self.n:
+            return bt[k % BUFFER]
+        t0, y0 = bt[k % BUFFER], by[k % BUFFER]
+        t1, y1 = bt[(k + 1) % BUFFER], by[(k + 1) % BUFFER]
+        if y1 == y0:
+            return t1
+        a = (target - y0) / (y1 - y0)
+        if a < 0.0:
+            a = 0.0
+        elif a > 1.0:
+            a = 1.0
+        return t0 + a * (t1 - t0)

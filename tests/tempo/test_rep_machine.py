@@ -1,0 +1,346 @@
+"""The rep machine alone: hand-made movements and stops in, whole event sequences out.
+
+`Sled` stands in for the segmenter: it tells the machine of each movement (`started`, the
+excursion watch's `rose`/`fell`, `stopped`) and keeps the watch the machine arms, passing
+it as the segmenter would with a noise of 1 mm. Times are binary fractions, so every
+duration is exact and events compare with `==`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from tempo import EngineSettings, Event, PhaseChanged, Rep, SetDone
+from tempo.rep_machine import RepMachine
+from tempo.segmenter import FORCED, HOLD, TURN, Movement, Stall, Stop
+
+SETTINGS = EngineSettings(bottom_mm=100, lockout_mm=500, start="bottom")  # ROM 400 mm
+NOISE_MM = 1.0
+NO_STALL: Stall = (0.0, None)
+PEAK = 500.0  # mm/s
+CONFIRM_S = 0.125  # when each boundary is known, after it (the rep's t_confirmed)
+
+
+class Sled:
+    """The segmenter's side of the interface, for movements made by hand."""
+
+    def __init__(
+        self, settings: EngineSettings = SETTINGS, faults: Sequence[tuple[float, float]] = ()
+    ) -> None:
+        self.watch: tuple[str, float, float] | None = None  # rise/fall, ref, margin
+        self.machine = RepMachine(settings, self, lambda now: faults)
+        self.events: list[Event] = []
+        self.machine.events = self.events
+        self.level = 0.0
+
+    def watch_rise(self, ref: float, margin_mm: float, margin_noise: float) -> None:
+        self.watch = ("rise", ref, margin_mm + margin_noise * NOISE_MM)
+
+    def watch_fall(self, high: float, floor: float, margin_mm: float, margin_noise: float) -> None:
+        self.watch = ("fall", high, margin_mm + margin_noise * NOISE_MM)
+
+    def found(self, level: float) -> None:
+        self.level = level
+        self.machine.found(level)
+
+    def move(
+        self,
+        t_start: float,
+        to: float,
+        t_arrive: float,
+        turn_until: float | None = None,
+        stall: Stall = NO_STALL,
+    ) -> None:
+        """From the current level to `to`: it leaves at `t_start` and arrives at
+        `t_arrive` (2 % times); a turn that leaves again at `turn_until`, else a hold."""
+        m = self.machine
+        way = 1 if to > self.level else -1
+        m.now = t_start + CONFIRM_S
+        m.started(way, t_start)
+        move = Movement(t_start, self.level, PEAK)
+        w = self.watch
+        if w is not None and w[0] == "rise" and way > 0 and to - w[1] >= w[2]:
+            self.watch = None
+            m.rose(move, w[1] + w[2])
+        w = self.watch
+        if w is not None and w[0] == "fall":
+            if way > 0 and to > w[1]:
+                self.watch = ("fall", to, w[2])  # the highest point so far
+            elif way < 0 and w[1] - to >= w[2]:
+                self.watch = None
+                m.fell(move, w[1])
+        m.now = t_arrive + CONFIRM_S
+        kind = HOLD if turn_until is None else TURN
+        m.stopped(Stop(kind, way, t_arrive, to, turn_until, PEAK, stall))
+        self.level = to
+
+
+def rep(n: int, t: tuple[float, float, float, float], out_mm: float, **fields: object) -> Rep:
+    """The rep of a start = "bottom" set, from 0 out to `out_mm` and back to 0, emitted
+    when its end is known; `t` = t_start, t_top, t_ecc, t_end."""
+    t_start, t_top, t_ecc, t_end = t
+    rom = SETTINGS.rom_mm
+    concentric_s = t_top - t_start
+    values: dict[str, object] = {
+        "set": 1,
+        "rep": n,
+        "t_start": t_start,
+        "t_top": t_top,
+        "t_ecc": t_ecc,
+        "t_end": t_end,
+        "concentric_s": concentric_s,
+        "top_pause_s": t_ecc - t_top,
+        "eccentric_s": t_end - t_ecc,
+        "bottom_pause_s": 0.0,
+        "rom_mm": out_mm,
+        "rom_fraction": out_mm / rom,
+        "lockout": "full",
+        "eccentric_score": 0,
+        "mean_concentric_velocity_m_s": (out_mm - 2.0 * (0.02 * rom)) / concentric_s / 1000.0,
+        "peak_concentric_velocity_m_s": PEAK / 1000.0,
+        "flags": (),
+        "t_confirmed": t_end + CONFIRM_S,
+        "stall_s": 0.0,
+        "stall_fraction": None,
+    }
+    values.update(fields)
+    return Rep(**values)
+
+
+def test_an_excursion_of_35_percent_out_and_back_is_one_rep():
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 140.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 0.0, 3.25)
+    assert sled.events == [
+        PhaseChanged(2.0, "concentric"),
+        PhaseChanged(2.5, "top_pause"),
+        PhaseChanged(2.625, "eccentric"),
+        rep(
+            1,
+            (2.0, 2.5, 2.625, 3.25),
+            140.0,
+            lockout="partial",
+            eccentric_score=21,  # 0.625 s of the 3 s target
+            flags=("fast_eccentric", "partial"),
+        ),
+        PhaseChanged(3.25, "bottom_pause"),
+    ]
+
+
+def test_an_excursion_of_25_percent_is_no_rep():
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 100.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 0.0, 3.25)
+    assert sled.events == []
+    assert sled.watch == ("rise", 0.0, 121.5)  # 30 % of 400 mm and 1.5 noise deviations
+
+
+def test_the_excursion_is_measured_from_the_lowest_stop_since_the_last_rep():
+    sled = Sled()
+    sled.found(20.0)
+    sled.move(1.0, 5.0, 1.5)  # settled lower
+    sled.move(2.0, 125.0, 2.5, turn_until=2.625)  # 120 mm: short of 121.5
+    sled.move(2.625, 5.0, 3.25)
+    assert sled.events == []
+    assert sled.watch == ("rise", 5.0, 121.5)
+
+
+def _out_and_halfway_back(sled: Sled) -> None:
+    sled.found(0.0)
+    sled.move(2.0, 360.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 200.0, 3.25)  # a stop at half the ROM: pause or end?
+
+
+OUT_AND_HALFWAY = [
+    PhaseChanged(2.0, "concentric"),
+    PhaseChanged(2.5, "top_pause"),
+    PhaseChanged(2.625, "eccentric"),
+]
+
+
+def test_a_stop_away_from_the_start_side_that_lasts_ends_the_rep_there():
+    sled = Sled()
+    _out_and_halfway_back(sled)
+    assert sled.events == OUT_AND_HALFWAY  # not known yet
+    sled.machine.now = 4.75
+    sled.machine.hold_lasted()  # the segmenter: it has lasted STALL_MAX_S
+    assert sled.events == [
+        *OUT_AND_HALFWAY,
+        rep(
+            1,
+            (2.0, 2.5, 2.625, 3.25),
+            360.0,
+            eccentric_score=21,
+            flags=("fast_eccentric",),
+            t_confirmed=4.75,
+        ),
+        PhaseChanged(3.25, "bottom_pause"),
+    ]
+
+
+def test_a_stop_away_from_the_start_side_that_goes_on_the_same_way_is_a_pause():
+    sled = Sled()
+    _out_and_halfway_back(sled)
+    sled.move(4.0, 0.0, 4.5, stall=(0.75, 200.0))  # the way back, merged across the pause
+    assert sled.events == [
+        *OUT_AND_HALFWAY,
+        rep(
+            1,
+            (2.0, 2.5, 2.625, 4.5),
+            360.0,
+            eccentric_score=63,  # 1.875 s of 3 s
+            flags=("fast_eccentric",),
+            stall_s=0.75,
+            stall_fraction=0.5,
+        ),
+        PhaseChanged(4.5, "bottom_pause"),
+    ]
+
+
+def test_a_stop_away_from_the_start_side_then_a_push_ends_the_rep_at_the_stop():
+    sled = Sled()
+    _out_and_halfway_back(sled)
+    sled.move(4.0, 300.0, 4.5)  # the lifter pushes from halfway
+    assert sled.events == [
+        *OUT_AND_HALFWAY,
+        rep(
+            1,
+            (2.0, 2.5, 2.625, 3.25),
+            360.0,
+            eccentric_score=21,
+            flags=("fast_eccentric",),
+            t_confirmed=4.0 + CONFIRM_S,
+        ),
+        PhaseChanged(3.25, "bottom_pause"),
+        PhaseChanged(4.0, "concentric"),  # within the set, every movement out is shown
+        PhaseChanged(4.5, "bottom_pause"),  # and every stop on the start side
+    ]
+
+
+def _two_reps(sled: Sled) -> list[Event]:
+    sled.found(0.0)
+    sled.move(2.0, 360.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 0.0, 3.25)
+    sled.move(4.0, 360.0, 4.75, turn_until=4.875)
+    sled.move(4.875, 0.0, 5.5)
+    first = rep(1, (2.0, 2.5, 2.625, 3.25), 360.0, eccentric_score=21, flags=("fast_eccentric",))
+    second = rep(
+        2,
+        (4.0, 4.75, 4.875, 5.5),
+        360.0,
+        bottom_pause_s=0.75,
+        eccentric_score=21,
+        flags=("fast_eccentric",),
+    )
+    return [
+        PhaseChanged(2.0, "concentric"),
+        PhaseChanged(2.5, "top_pause"),
+        PhaseChanged(2.625, "eccentric"),
+        first,
+        PhaseChanged(3.25, "bottom_pause"),
+        PhaseChanged(4.0, "concentric"),
+        PhaseChanged(4.75, "top_pause"),
+        PhaseChanged(4.875, "eccentric"),
+        second,
+        PhaseChanged(5.5, "bottom_pause"),
+    ]
+
+
+def test_the_set_closes_after_the_rest():
+    sled = Sled()
+    want = _two_reps(sled)
+    assert sled.events == want
+    m = sled.machine
+    assert m.rest_from == 5.5  # the engine tests now - rest_from >= rest_s per sample
+    first, second = want[3], want[8]
+    assert isinstance(first, Rep) and isinstance(second, Rep)
+    m.rest_over(13.5, moving_since=13.0)  # a movement began during the rest: wait
+    assert sled.events == want
+    m.rest_over(14.0, moving_since=None)
+    v1, v2 = first.mean_concentric_velocity_m_s, second.mean_concentric_velocity_m_s
+    assert sled.events[len(want) :] == [
+        SetDone(
+            set=1,
+            reps=2,
+            t_start=2.0,
+            t_end=5.5,
+            mean_eccentric_s=0.625,
+            time_under_tension_s=1.25 + 1.5,
+            mean_concentric_velocity_m_s=(v1 + v2) / 2,
+            best_concentric_velocity_m_s=v1,
+            last_concentric_velocity_m_s=v2,
+            velocity_loss_pct=100.0 * (v1 - v2) / v1,
+            reason="rest",
+        ),
+        PhaseChanged(14.0, "rest"),
+    ]
+    assert m.rest_from == math.inf
+    assert m.phase == "rest"
+
+
+def test_a_rep_near_a_sensor_fault_has_unknown_times():
+    sled = Sled(faults=[(1.0, 2.4)])  # no news until 0.1 s before the top
+    sled.found(0.0)
+    sled.move(2.0, 360.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 0.0, 3.25)
+    reps = [e for e in sled.events if isinstance(e, Rep)]
+    assert reps == [
+        rep(1, (2.0, 2.5, 2.625, 3.25), 360.0, eccentric_score=21, flags=("times_unknown",))
+    ]
+
+
+def test_ending_the_set_finishes_a_rep_on_its_way_back_at_its_extreme():
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 360.0, 2.5, turn_until=2.625)
+    m = sled.machine
+    m.started(-1, 2.625)
+    m.fell(Movement(2.625, 360.0, PEAK), 360.0)  # 30 % back, still moving
+    assert m.coming_back
+    extreme = Stop(FORCED, -1, 3.125, 40.0, None, PEAK, NO_STALL)
+    m.now = 3.25  # the engine's end_set(3.25)
+    m.close_set(3.25, "ended", extreme, 40.0)
+    got = rep(
+        1,
+        (2.0, 2.5, 2.625, 3.125),
+        360.0,
+        eccentric_score=17,  # 0.5 s of 3 s
+        flags=("fast_eccentric",),
+        t_confirmed=3.25,
+    )
+    assert sled.events[3:] == [
+        got,
+        SetDone(
+            set=1,
+            reps=1,
+            t_start=2.0,
+            t_end=3.125,
+            mean_eccentric_s=0.5,
+            time_under_tension_s=1.125,
+            mean_concentric_velocity_m_s=got.mean_concentric_velocity_m_s,
+            best_concentric_velocity_m_s=got.mean_concentric_velocity_m_s,
+            last_concentric_velocity_m_s=got.mean_concentric_velocity_m_s,
+            velocity_loss_pct=0.0,
+            reason="ended",
+        ),
+        PhaseChanged(3.25, "rest"),
+    ]
+    assert not m.coming_back
+
+
+def test_a_rep_under_way_when_the_sensor_is_lost_is_dropped():
+    sled = Sled()
+    want = _two_reps(sled)
+    sled.move(7.0, 360.0, 7.5, turn_until=7.625)
+    m = sled.machine
+    m.now = 9.0
+    m.sensor_lost()
+    assert sled.events[len(want) :] == [
+        PhaseChanged(7.0, "concentric"),
+        PhaseChanged(7.5, "top_pause"),
+        PhaseChanged(9.0, "bottom_pause"),
+    ]
+    assert m.rest_from == 5.5  # the set goes on: its rest counts from the last rep
