@@ -209,3 +209,22 @@ def test_after_a_restart_the_track_is_found_again_where_the_sled_is():
     assert seg.moving_since is None
     run(seg, rec, [(5.0, 250.0)])
     assert rec.calls[-1] == ("found", 250.0)
+
+
+def test_a_departure_that_went_nowhere_keeps_the_stop_it_left():
+    # At the lockout hold a dip of 21 mm (over the 20 mm movement threshold) comes back by
+    # 19 mm (under it, so no turn) and the sled is still again 2 mm off its old level: the
+    # departure was noise, and the stop it left goes on with its own arrival. (At a noisy
+    # sensor this once made a rep's concentric 3.5 s short: the new stop's arrival was
+    # searched for back through the whole ring buffer.)
+    knots = [(0.0, 0.0), (2.0, 0.0), (3.5, 300.0), (4.5, 300.0), (4.6, 279.0), (4.7, 298.0)]
+    samples = track([*knots, (8.0, 298.0)])
+    seg, rec = segment(samples)
+    assert run(seg, rec, samples) == [
+        ("found", 0.0),
+        ("started", 1, a(2.04)),
+        ("stopped", Stop(HOLD, 1, a(3.46), a(300.0), None, a(200.0), NO_STALL)),
+        ("started", -1, a(4.5 + 0.1 * BAND / 21.0)),
+        ("stopped", Stop(HOLD, 1, a(3.46), a(298.0), None, a(200.0), NO_STALL)),
+        ("hold_lasted", a(5.0)),
+    ]
