@@ -36,42 +36,37 @@ def parabola_fit(
 ) -> tuple[float, float, float, float] | None:
     """Least-squares y = c0 + c1 u + c2 u^2 (u = t - ts[0]); returns c0, c1, c2, sse."""
     t0 = ts[0]
-    s = [0.0] * 5
-    r = [0.0] * 3
+    s0 = s1 = s2 = s3 = s4 = r0 = r1 = r2 = 0.0
     for t, y in zip(ts, ys, strict=True):
         u = t - t0
-        p = 1.0
-        for i in range(5):
-            s[i] += p
-            if i < 3:
-                r[i] += p * y
-            p *= u
-    m = [[s[0], s[1], s[2]], [s[1], s[2], s[3]], [s[2], s[3], s[4]]]
-    det = (
-        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-    )
+        u2 = u * u
+        s0 += 1.0
+        s1 += u
+        s2 += u2
+        s3 += u2 * u
+        s4 += u2 * u2
+        r0 += y
+        r1 += u * y
+        r2 += u2 * y
+    # the normal equations [[s0 s1 s2] [s1 s2 s3] [s2 s3 s4]] c = r, by cofactors
+    a00 = s2 * s4 - s3 * s3
+    a01 = s2 * s3 - s1 * s4
+    a02 = s1 * s3 - s2 * s2
+    a11 = s0 * s4 - s2 * s2
+    a12 = s1 * s2 - s0 * s3
+    a22 = s0 * s2 - s1 * s1
+    det = s0 * a00 + s1 * a01 + s2 * a02
     if abs(det) < 1e-12:
         return None
-    c = []
-    for col in range(3):
-        mc = [row[:] for row in m]
-        for i in range(3):
-            mc[i][col] = r[i]
-        c.append(
-            (
-                mc[0][0] * (mc[1][1] * mc[2][2] - mc[1][2] * mc[2][1])
-                - mc[0][1] * (mc[1][0] * mc[2][2] - mc[1][2] * mc[2][0])
-                + mc[0][2] * (mc[1][0] * mc[2][1] - mc[1][1] * mc[2][0])
-            )
-            / det
-        )
-    sse = sum(
-        (y - c[0] - c[1] * (t - t0) - c[2] * (t - t0) ** 2) ** 2
-        for t, y in zip(ts, ys, strict=True)
-    )
-    return c[0], c[1], c[2], sse
+    c0 = (a00 * r0 + a01 * r1 + a02 * r2) / det
+    c1 = (a01 * r0 + a11 * r1 + a12 * r2) / det
+    c2 = (a02 * r0 + a12 * r1 + a22 * r2) / det
+    sse = 0.0
+    for t, y in zip(ts, ys, strict=True):
+        u = t - t0
+        e = y - c0 - (c1 + c2 * u) * u
+        sse += e * e
+    return c0, c1, c2, sse
 
 
 def fit_turn(
