@@ -115,20 +115,20 @@ def _stamp(p: dict[str, Any]) -> tuple[Any, Any, Any]:
 
 # The whole cue sequence, worked out from the trace (docs/payloads.md lists its reps):
 SET_1 = [
-    "fast_eccentric",  # 1.26 s lowering, under 2.5 - 1 s; its bottom pause was not measured
+    "fast_eccentric",  # 1.28 s lowering, under 2.5 - 1 s; its bottom pause was not measured
     "locked_knees",
-    "short_pause",  # rep 2: 0.71 s at the bottom for 1.8 s
-    "locked_knees",  # rep 3: 1.45 s at the bottom, within 0.5 s of 1.8 s
+    "short_pause",  # rep 2: 0.67 s at the bottom for 1.8 s
+    "locked_knees",  # rep 3: 1.48 s at the bottom, within 0.5 s of 1.8 s
     "partial",  # rep 4
-    "short_pause",  # 0.87 s
-    "velocity_loss",  # 0.67 -> 0.41 m/s: 39 % >= [vbt] 30 % (rep 3 was 24 %)
-    "short_pause",  # rep 5: 1.03 s
+    "short_pause",  # 0.88 s
+    "velocity_loss",  # 0.71 -> 0.40 m/s: 43 % >= [vbt] 30 % (rep 3 was 23 %)
+    "short_pause",  # rep 5: 1.07 s
     "set_done",
 ]
 SET_2 = [
-    "rep",  # 1.97 s and 1.72 s lowerings: too fast for the config's 3 s, fine for 2.5 s
+    "rep",  # 1.89 s and 1.71 s lowerings: too fast for the config's 3 s, fine for 2.5 s
     "rep",
-    "velocity_loss",  # 0.28 -> 0.18 m/s: 36 %
+    "velocity_loss",  # the station samples at its own times: its velocities differ a little
     "rep",
     "rep",
     "rep",
@@ -322,8 +322,8 @@ def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path:
 
     first_reps = [p for p in publish.reps if p["rep"] == 1]
     assert [p["flags"] for p in first_reps] == [
-        ["fast_eccentric", "locked_knees", "load_too_light"],  # 0.67 m/s for a 0.5 target
-        ["load_too_heavy"],  # 0.28 m/s (a 1.97 s lowering)
+        ["fast_eccentric", "locked_knees", "load_too_light"],  # 0.71 m/s for a 0.5 target
+        ["load_too_heavy"],  # 0.28 m/s (a 1.89 s lowering)
     ]
     assert all("load_too" not in " ".join(p["flags"]) for p in publish.reps if p["rep"] > 1)
     zones = [p["velocity_zone"] for p in publish.sets]
@@ -335,7 +335,7 @@ def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path:
         assert zone["target_m_s"] == 0.5
         # today's line: the profile's slope through the first rep; rounded to 2.5 kg
         assert zone["suggested_load_kg"] == round((kg + (0.5 - v) / slope) / 2.5) * 2.5
-    assert [z["suggested_load_kg"] for z in zones] == [172.5, 47.5]
+    assert [z["suggested_load_kg"] for z in zones] == [172.5, 45.0]
     assert station.cues.played == [
         *("fast_eccentric", "locked_knees", "load_too_light"),
         "rep",
