@@ -5,8 +5,9 @@ It works in the engine's one coordinate, the excursion `y` in millimetres away f
 start side, so `way` +1 is a movement away from the start side and -1 one back towards it.
 Movements and stops are detected with thresholds well above the noise, then every boundary
 is backdated to the 2 % convention by interpolation in a ring buffer of the last BUFFER
-smoothed samples; turnarounds are placed on the raw readings around them (`tempo.turns`)
-or, hidden in a gap, where the lines before and after it meet.
+smoothed samples; a hold's arrival and a departure from it are placed again on the raw
+readings around them (`tempo.crossings`), turnarounds on the raw readings around them
+(`tempo.turns`) or, hidden in a gap, where the lines before and after it meet.
 
 The interface to the next stage (the rep machine) is explicit and small:
 
