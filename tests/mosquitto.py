@@ -67,10 +67,15 @@ def _accepts(port: int) -> bool:
 
 
 class _WebSocketBridge:
-    """WebSockets on 127.0.0.1:ws_port, each connection piped to the broker's TCP port."""
+    """WebSockets on a socket bound beforehand, each connection piped to the broker's port.
 
-    def __init__(self, ws_port: int, tcp_port: int) -> None:
-        self.ws_port = ws_port
+    The socket is bound when the broker is made, not picked as a free port and bound
+    later: in between, any outgoing connection (the broker's own, a readiness probe) may
+    be given that port by the kernel.
+    """
+
+    def __init__(self, ws_sock: socket.socket, tcp_port: int) -> None:
+        self.ws_sock = ws_sock
         self.tcp_port = tcp_port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -113,8 +118,7 @@ class _WebSocketBridge:
         self._stop = asyncio.Event()
         async with serve(
             self._pipe,
-            HOST,
-            self.ws_port,
+            sock=self.ws_sock,
             subprotocols=["mqtt", "mqttv3.1"],  # type: ignore[list-item]
             compression=None,
             ping_interval=None,
@@ -169,7 +173,12 @@ class Mosquitto:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.host = HOST
         self.port = free_port()
-        self.ws_port: int | None = free_port() if websockets else None
+        self._ws_sock: socket.socket | None = None
+        self.ws_port: int | None = None
+        if websockets:
+            self._ws_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._ws_sock.bind((HOST, 0))  # reserved now, listened on by the bridge
+            self.ws_port = int(self._ws_sock.getsockname()[1])
         self.password_file = Path(password_file) if password_file else None
         self.acl_file = Path(acl_file) if acl_file else None
         # persistence=True keeps sessions and queued messages across stop()/start().
@@ -238,8 +247,8 @@ class Mosquitto:
                     f"mosquitto did not accept on {self.port} in {START_TIMEOUT_S} s"
                 )
             time.sleep(0.01)  # poll interval while waiting for the listener
-        if self.ws_port is not None and self._bridge is None:
-            self._bridge = _WebSocketBridge(self.ws_port, self.port)
+        if self._ws_sock is not None and self._bridge is None:
+            self._bridge = _WebSocketBridge(self._ws_sock, self.port)
             try:
                 self._bridge.start()
             except BaseException:
@@ -267,6 +276,9 @@ class Mosquitto:
         if self._bridge is not None:
             self._bridge.stop()
             self._bridge = None
+        if self._ws_sock is not None:
+            self._ws_sock.close()
+            self._ws_sock = None
 
     def url(self) -> str:
         """The WebSockets URL for browsers (needs websockets=True)."""
