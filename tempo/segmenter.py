@@ -502,7 +502,7 @@ class Segmenter:
         d = self._dir
         ext = self._ext
         stop = max(n - BUFFER + 1, 0)
-        # Arrival: the last entry into the band before the turning point.
+        # Arrival: the entry into the band before the turning point (see _entry).
         target_in = ext - d * self._band
         margin = ARRIVAL_NOISE * self._smooth.noise_mm
         k_ext = max(self._n_ext, stop)
