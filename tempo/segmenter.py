@@ -252,10 +252,9 @@ class Segmenter:
         n = self.n
         stop = max(n - BUFFER + 1, 0)
         target = ext - d * self._band
-        k = min(self._n_ext, n - 1)
-        while k > stop and d * (self._by[k % BUFFER] - target) >= 0.0:
-            k -= 1
-        t_arrive = self._crossing(k, target)
+        margin = ARRIVAL_NOISE * self._smooth.noise_mm
+        k_ext = min(self._n_ext, n - 1)
+        t_arrive = self._entry(k_ext, stop, target, d, margin=margin, t_from=self._mv_t0)
         stall = self._stall_until(t_arrive)
         return Stop(FORCED, d, t_arrive, ext, None, self._peak_v, stall)
 
