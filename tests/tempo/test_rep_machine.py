@@ -161,6 +161,18 @@ OUT_AND_HALFWAY = [
 ]
 
 
+def _ended_at_the_halfway_stop(t_confirmed: float) -> Rep:
+    """The rep of `_out_and_halfway_back` when its way back ended at the stop halfway."""
+    return rep(
+        1,
+        (2.0, 2.5, 2.625, 3.25),
+        360.0,
+        eccentric_score=21,
+        flags=("fast_eccentric",),
+        t_confirmed=t_confirmed,
+    )
+
+
 def test_a_stop_away_from_the_start_side_that_lasts_ends_the_rep_there():
     sled = Sled()
     _out_and_halfway_back(sled)
@@ -169,14 +181,7 @@ def test_a_stop_away_from_the_start_side_that_lasts_ends_the_rep_there():
     sled.machine.hold_lasted()  # the segmenter: it has lasted STALL_MAX_S
     assert sled.events == [
         *OUT_AND_HALFWAY,
-        rep(
-            1,
-            (2.0, 2.5, 2.625, 3.25),
-            360.0,
-            eccentric_score=21,
-            flags=("fast_eccentric",),
-            t_confirmed=4.75,
-        ),
+        _ended_at_the_halfway_stop(t_confirmed=4.75),
         PhaseChanged(3.25, "bottom_pause"),
     ]
 
@@ -206,14 +211,7 @@ def test_a_stop_away_from_the_start_side_then_a_push_ends_the_rep_at_the_stop():
     sled.move(4.0, 300.0, 4.5)  # the lifter pushes from halfway
     assert sled.events == [
         *OUT_AND_HALFWAY,
-        rep(
-            1,
-            (2.0, 2.5, 2.625, 3.25),
-            360.0,
-            eccentric_score=21,
-            flags=("fast_eccentric",),
-            t_confirmed=4.0 + CONFIRM_S,
-        ),
+        _ended_at_the_halfway_stop(t_confirmed=4.0 + CONFIRM_S),
         PhaseChanged(3.25, "bottom_pause"),
         PhaseChanged(4.0, "concentric"),  # within the set, every movement out is shown
         PhaseChanged(4.5, "bottom_pause"),  # and every stop on the start side
