@@ -13,7 +13,9 @@ averaged.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from tempo.turns import parabola_fit
 
@@ -68,3 +70,141 @@ def parabola_crossing(
             if best is None or abs(t - t_near) < abs(best - t_near):
                 best = t
     return best
+
+
+KNEE_MIN_SIDE = 3  # samples on each side of the knee
+KNEE_NEAR_S = 0.5  # the corner is looked for this close to the smoothed track's crossing
+# A sled slows into a stop (and speeds up out of one) over a ramp, tried from 0.05 s to
+# 1.5 s (a whole minimum-jerk lowering) ...
+KNEE_RAMPS_S = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5)
+# ... with its speed falling in proportion to the time left to the stop (a constant
+# deceleration), or to its square or cube (a smooth stop: the deceleration eases off, as
+# at the ends of a minimum-jerk move)
+KNEE_SHAPES = (1, 2, 3)
+
+
+class Knee(NamedTuple):
+    """A movement at constant speed that slows down over `ramp_s` and stops at `level`."""
+
+    level: float
+    t_knee: float  # where the line of the movement meets the level
+    speed: float  # of the movement, mm/s, > 0
+    ramp_s: float  # the slowing down, ending at the stop
+    shape: int  # the speed falls as the time left to the stop to this power
+    sse: float  # residual sum of squares
+
+    def arrival(self, band: float) -> float:
+        """When the sled came within `band` of the level."""
+        q = self.shape
+        r = self.ramp_s
+        if self.speed * r / (q + 1) <= band:
+            return self.t_knee - band / self.speed
+        w = ((q + 1) * r**q * band / self.speed) ** (1.0 / (q + 1))
+        return self.t_knee + r * q / (q + 1) - w
+
+
+def knee_fit(
+    ts: Sequence[float], ys: Sequence[float], d: int, t_near: float | None = None
+) -> Knee | None:
+    """The least-squares `Knee` of readings moving in direction `d` into a stop.
+
+    Over a slow move the readings near a 2 % crossing span less than their noise, and a
+    parabola through ten of them says little; the knee uses every sample of the move and
+    of the stop, so its crossing averages them all. A departure is the same fit with time
+    reversed. None when no knee with the sled moving the `d` way fits (fewer than
+    KNEE_MIN_SIDE samples a side).
+    """
+    n = len(ts)
+    if n <= 2 * KNEE_MIN_SIDE:
+        return None
+    t0 = ts[0]
+    us = [t - t0 for t in ts]
+    zs = [d * y for y in ys]
+    z_sum = sum(zs)
+    szz = sum(z * z for z in zs) - z_sum * z_sum / n
+    # prefix sums over the samples of the move at constant speed
+    p1 = [0.0] * (n + 1)
+    p2 = [0.0] * (n + 1)
+    pz = [0.0] * (n + 1)
+    pzu = [0.0] * (n + 1)
+    a1 = a2 = az = azu = 0.0
+    for i in range(n):
+        u, z = us[i], zs[i]
+        a1 += u
+        a2 += u * u
+        az += z
+        azu += z * u
+        p1[i + 1] = a1
+        p2[i + 1] = a2
+        pz[i + 1] = az
+        pzu[i + 1] = azu
+    inf = math.inf
+
+    def sse(tk: float, ramp: float, q: int) -> tuple[float, float, float]:
+        """Residual, slope (minus the speed) and sum of g for this knee and ramp."""
+        lag = ramp * q / (q + 1)
+        a = bisect_right(us, tk + lag - ramp)  # samples before the ramp: on the line
+        b = bisect_left(us, tk + lag, a)  # from b on: stopped
+        if a < KNEE_MIN_SIDE or n - b < KNEE_MIN_SIDE:
+            return inf, 0.0, 0.0
+        sg = a * tk - p1[a]
+        sgg = a * tk * tk - 2.0 * tk * p1[a] + p2[a]
+        szg = tk * pz[a] - pzu[a]
+        if b > a:
+            end = tk + lag
+            scale = 1.0 / ((q + 1) * ramp**q)
+            p = q + 1
+            for i in range(a, b):
+                g = (end - us[i]) ** p * scale
+                sg += g
+                sgg += g * g
+                szg += zs[i] * g
+        cgg = sgg - sg * sg / n
+        czg = szg - z_sum * sg / n
+        if cgg <= 0.0 or czg >= 0.0:
+            return inf, 0.0, 0.0
+        return szz - czg * czg / cgg, czg / cgg, sg
+
+    def vertex(x0: float, h: float, ramp: float, q: int) -> tuple[float, float]:
+        """The knee at the vertex of the parabola through the residuals at x0 and x0 ± h."""
+        f0 = sse(x0, ramp, q)[0]
+        fm = sse(x0 - h, ramp, q)[0]
+        fp = sse(x0 + h, ramp, q)[0]
+        best = min((f0, x0), (fm, x0 - h), (fp, x0 + h))
+        den = fm - 2.0 * f0 + fp
+        if den > 0.0 and best[0] < inf:
+            x = x0 + 0.5 * h * (fm - fp) / den
+            if x0 - h < x < x0 + h:
+                fx = sse(x, ramp, q)[0]
+                if fx < best[0]:
+                    best = (fx, x)
+        return best
+
+    # The sharp corner: the best sample, then between its neighbours.
+    f_best, j_best = inf, 0
+    j_lo, j_hi = KNEE_MIN_SIDE, n - KNEE_MIN_SIDE
+    if t_near is not None:
+        j_lo = max(bisect_left(us, t_near - t0 - KNEE_NEAR_S), j_lo)
+        j_hi = min(bisect_right(us, t_near - t0 + KNEE_NEAR_S), j_hi)
+    for j in range(j_lo, j_hi):
+        f = sse(us[j], 0.0, 1)[0]
+        if f < f_best:
+            f_best, j_best = f, j
+    if f_best == inf:
+        return None
+    h = 0.5 * (us[j_best + 1] - us[j_best - 1])
+    f_best, tk = vertex(us[j_best], h, 0.0, 1)
+    ramp_best, q_best = 0.0, 1
+    tk0 = tk
+    for q in KNEE_SHAPES:
+        for ramp in KNEE_RAMPS_S:
+            if ramp > tk0:
+                break
+            f, x = vertex(tk0, 0.5 * ramp, ramp, q)
+            if f < f_best:
+                f_best, tk, ramp_best, q_best = f, x, ramp, q
+    f, slope, sg = sse(tk, ramp_best, q_best)
+    if f == inf:
+        return None
+    level = (z_sum - slope * sg) / n * d
+    return Knee(level, t0 + tk, -slope, ramp_best, q_best, f)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple, Protocol
 
-from tempo.crossings import parabola_crossing
+from tempo.crossings import knee_fit, parabola_crossing
 from tempo.filters import RobustFilter
 from tempo.stall import longest_stall
 from tempo.turns import fit_turn
@@ -87,6 +87,16 @@ CROSSING_READINGS = 5
 # ... spanning at most this (a short gap among them is fine; over longer spans the sled's
 # acceleration changes too much for one parabola)
 CROSSING_MAX_SPAN_S = 1.0
+# A hold's arrival and a departure from it are placed again on a `Knee` (tempo.crossings)
+# through the smoothed samples of the movement and of the hold: the movement side reaches
+# this far from the hold's level (a fifth of the ROM, or twenty noise deviations: a slow
+# move in noise needs that many samples for its line) ...
+KNEE_REACH_FRACTION = 0.2
+KNEE_REACH_NOISE = 20.0
+KNEE_HOLD_S = 1.0  # ... the hold side of a departure this far back (or to the hold's arrival)
+# ... and the knee is used when its residuals are those of noise: the smoothed track has 0.47
+# of the raw deviation, and a knee off by more than twice that is the wrong shape.
+KNEE_FIT_NOISE = 0.94
 TURN_FIT_S = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
 # ... and the fit is used only while the noise is under this many 2 % bands, and if its
 # turn lies within this fraction of the ROM of the smoothed one
@@ -204,6 +214,9 @@ class Segmenter:
         self._mv_t0 = 0.0
         self._mv_from = 0.0
         self._peak_v = 0.0
+        # a departure from a hold whose time is placed again once the movement has gone far
+        # enough to fit its line: (hold level, way, when the hold side begins)
+        self._start_fit: tuple[float, int, float] | None = None
         self._held_move: HeldMove | None = None
         self._hold_since: float | None = None  # arrival of the current hold, until it lasted
         # the current movement's track since it began (for its stall)
@@ -247,6 +260,7 @@ class Segmenter:
         ended before it stopped); None while the sled holds still."""
         if self._mode != _MOVING:
             return None
+        self._settle_start()
         d = self._dir
         ext = self._ext
         n = self.n
@@ -267,6 +281,7 @@ class Segmenter:
         self._dir = 0
         self._hold_n = 1
         self._held_move = None
+        self._start_fit = None
         self._hold_since = None
         self._peak_v = 0.0
         self._restart = True
@@ -344,6 +359,7 @@ class Segmenter:
                 and self._dir > 0
             ):
                 self._watch = 0
+                self._settle_start()
                 self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), y)
         elif watch < 0:
             if y > self._watch_ref:
@@ -354,6 +370,7 @@ class Segmenter:
                 and self._dir < 0
             ):
                 self._watch = 0
+                self._settle_start()
                 self.listener.fell(
                     Movement(self._mv_t0, self._mv_from, self._peak_v), self._watch_ref
                 )
@@ -420,14 +437,23 @@ class Segmenter:
             # The sled is still where it stopped before: the departure was noise. That
             # stop goes on (its arrival and the movement that ended in it).
             h_dir, h_arrive, _, _, h_peak, h_stall = held
+            self._start_fit = None
             self._hold_since = h_arrive
             self.listener.stopped(Stop(HOLD, h_dir, h_arrive, level, None, h_peak, h_stall))
             return
+        self._settle_start()
         target = level - d * self._band
         # The arrival is the first entry into the band after the track was last clearly
         # outside it: noise on the still track dips out of the band and back in.
         t_arrive = self._entry(n, stop, target, d, margin=ARRIVAL_NOISE * noise, t_from=self._mv_t0)
         t_arrive = self._refined(t_arrive, target, d)
+        if level >= START_ZONE_FRACTION * self._rom:
+            # Away from the start side. On it, the sled often creeps the last millimetres
+            # onto the stops after the hold is confirmed, and the knee's line is that
+            # creep: the crossing on the smoothed track stands there.
+            knee = self._knee_arrival(n, t_arrive, level, d, noise)
+            if knee is not None:
+                t_arrive = knee
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
@@ -501,6 +527,7 @@ class Segmenter:
         d = self._dir
         ext = self._ext
         stop = max(n - BUFFER + 1, 0)
+        self._settle_start()
         # Arrival: the entry into the band before the turning point (see _entry).
         target_in = ext - d * self._band
         margin = ARRIVAL_NOISE * self._smooth.noise_mm
@@ -653,10 +680,16 @@ class Segmenter:
         if held is not None and held[0] == d and t_depart - held[1] < merge_s:
             # A brief stall (or noise that looked still): the earlier movement goes on.
             self._mv_t0 = held[2]
+            self._start_fit = None
             self._mv_from = held[3]
             self._peak_v = held[4]
         else:
             self._restart_trail(t_depart)
+            # placed again on a knee once the movement has gone far enough (_settle_start)
+            t_hold = t_depart - KNEE_HOLD_S
+            if held is not None and held[1] > t_hold:
+                t_hold = held[1]
+            self._start_fit = (level, d, t_hold)
         self.listener.started(d, t_depart)
 
     def _restart_trail(self, t_from: float) -> None:
@@ -710,6 +743,64 @@ class Segmenter:
         if got is None or abs(got - t_near) > 0.5 * (ts[-1] - ts[0]):
             return t_near  # the parabola says something else than the smoothed track
         return got
+
+    def _knee_arrival(
+        self, n: int, t_near: float, level: float, d: int, noise: float
+    ) -> float | None:
+        """The arrival into the band of a hold at `level` placed on a `Knee` through the
+        movement and the hold; None where no knee fits."""
+        bt, by = self._bt, self._by
+        stop = max(n - BUFFER + 1, 0)
+        reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
+        k = n
+        while k > stop and bt[k % BUFFER] > t_near:
+            k -= 1
+        while (
+            k > stop
+            and d * (level - by[k % BUFFER]) < reach
+            and bt[(k - 1) % BUFFER] >= self._mv_t0
+        ):
+            k -= 1
+        ts = [bt[j % BUFFER] for j in range(k, n + 1)]
+        ys = [by[j % BUFFER] for j in range(k, n + 1)]
+        knee = knee_fit(ts, ys, d, t_near)
+        if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * noise) ** 2:
+            return None
+        # The band is that of the level the still test found (the hold may still settle).
+        band = d * (knee.level - level) + self._band
+        if band <= 0.0:
+            return None
+        t = knee.arrival(band)
+        return t if t >= ts[0] else None
+
+    def _settle_start(self) -> None:
+        """The departure of the movement under way placed on a `Knee`, once the movement
+        has gone far enough to fit its line (it is handed on, or it ended)."""
+        fit = self._start_fit
+        if fit is None:
+            return
+        self._start_fit = None
+        level, d, t_hold = fit
+        bt, by = self._bt, self._by
+        n = self.n - 1
+        noise = self._smooth.noise_mm
+        stop = max(n - BUFFER + 1, 0)
+        k = n
+        while k > stop and bt[(k - 1) % BUFFER] >= t_hold:
+            k -= 1
+        reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
+        m = k
+        while m < n and d * (by[m % BUFFER] - level) < reach:
+            m += 1
+        # Time reversed, a departure is an arrival of the sled moving the other way.
+        ts = [-bt[j % BUFFER] for j in range(m, k - 1, -1)]
+        ys = [by[j % BUFFER] for j in range(m, k - 1, -1)]
+        knee = knee_fit(ts, ys, -d, -self._mv_t0)
+        if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * noise) ** 2:
+            return
+        t = knee.arrival(self._band)
+        if t >= ts[0]:
+            self._mv_t0 = -t
 
     def _crossing(self, k: int, target: float) -> float:
         """Time between smoothed samples k and k+1 where the track passes `target`."""

@@ -1,4 +1,5 @@
-"""tempo.crossings: a 2 % crossing placed on a parabola through the raw readings."""
+"""tempo.crossings: a 2 % crossing placed on a parabola through the raw readings, or on a
+knee through the samples of a whole move and stop."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import random
 
 import pytest
 
-from tempo.crossings import parabola_crossing
+from tempo.crossings import Knee, knee_fit, parabola_crossing
 from tests.tempo.helpers import BOTTOM, reps_of, run
 
 
@@ -107,3 +108,71 @@ def test_ramped_stops_at_20_hz_are_timed_on_the_readings_not_the_smoothed_track(
     errors.sort()
     assert errors[len(errors) // 2] <= 0.015
     assert errors[int(0.9 * len(errors))] <= 0.05
+
+
+def _trapezoid_end(t: float, t_stop: float, speed: float, ramp: float) -> float:
+    """Excursion of a move at `speed` that slows at constant deceleration over `ramp` into
+    a stop at 0 at `t_stop` (below 0 before)."""
+    w = t_stop - t
+    if w <= 0.0:
+        return 0.0
+    if w < ramp:
+        return -speed * w * w / (2.0 * ramp)
+    return -speed * (w - ramp / 2.0)
+
+
+@pytest.mark.parametrize(("speed", "ramp"), [(25.0, 0.0), (25.0, 0.3), (400.0, 0.2), (40.0, 0.6)])
+def test_a_knee_places_the_crossing_of_a_ramp_into_a_stop(speed: float, ramp: float) -> None:
+    # 50 Hz samples of a 300 mm ROM's stop: the 2 % band is 6 mm
+    ts = [0.02 * i for i in range(150)]
+    ys = [_trapezoid_end(t, 2.0, speed, ramp) for t in ts]
+    knee = knee_fit(ts, ys, 1)
+    assert knee is not None
+    # truth: where the excursion passes -6 mm
+    w = 6.0 / speed + ramp / 2.0 if speed * ramp / 2.0 <= 6.0 else (12.0 * ramp / speed) ** 0.5
+    # the knee is placed by parabolic interpolation between tried ramps: to 15 ms
+    assert knee.arrival(6.0) == pytest.approx(2.0 - w, abs=0.015)
+    assert knee.level == pytest.approx(0.0, abs=0.2)
+
+
+def test_a_knee_averages_the_noise_of_a_slow_lowering() -> None:
+    """A 13 mm/s lowering (a 15 s negative over 200 mm) seen with 5 mm of noise: the ten
+    readings around its crossing move less than their noise (0.46 s to cross the band); the
+    knee through 4 s of them places it within a tenth of a second."""
+    errors = []
+    for seed in range(20):
+        rng = random.Random(seed)
+        ts = [0.02 * i for i in range(200)]
+        ys = [_trapezoid_end(t, 3.0, 13.0, 0.3) + rng.gauss(0.0, 5.0) for t in ts]
+        knee = knee_fit(ts, ys, 1)
+        assert knee is not None
+        truth = 3.0 - 6.0 / 13.0 - 0.15
+        errors.append(abs(knee.arrival(6.0) - truth))
+    assert sorted(errors)[len(errors) // 2] < 0.1
+    assert max(errors) < 0.2
+
+
+def test_a_departure_is_a_knee_with_time_reversed() -> None:
+    # at rest at 100 mm, then away (down) at 50 mm/s from t = 1 s: 2 % of 300 mm at 1.12 s
+    ts = [0.02 * i for i in range(100)]
+    ys = [100.0 - max(0.0, t - 1.0) * 50.0 for t in ts]
+    knee = knee_fit([-t for t in reversed(ts)], list(reversed(ys)), 1)
+    assert knee is not None
+    assert -knee.arrival(6.0) == pytest.approx(1.12, abs=0.002)
+
+
+def test_no_knee_without_a_move_the_given_way_or_enough_samples() -> None:
+    ts = [0.02 * i for i in range(100)]
+    ys = [_trapezoid_end(t, 1.0, 100.0, 0.2) for t in ts]
+    assert knee_fit(ts, ys, -1) is None  # it rises into the stop, not falls
+    assert knee_fit(ts[:6], ys[:6], 1) is None
+
+
+def test_a_knee_arrival_follows_its_shape() -> None:
+    # speed 100 mm/s falling as the square of the time left over the last 0.6 s
+    knee = Knee(level=0.0, t_knee=1.0, speed=100.0, ramp_s=0.6, shape=2, sse=0.0)
+    # inside the ramp: 100 w^3 / (3 × 0.36) = 6 mm at w = (6 × 1.08 / 100)^(1/3)
+    w = (6.0 * 3.0 * 0.36 / 100.0) ** (1.0 / 3.0)
+    assert knee.arrival(6.0) == pytest.approx(1.0 + 0.4 - w, abs=1e-9)
+    # beyond the ramp's 20 mm the line: 0.5 s before the knee
+    assert knee.arrival(50.0) == pytest.approx(0.5, abs=1e-9)

@@ -31,7 +31,9 @@ def test_a_fault_over_the_top_turn_flags_only_that_rep():
 def test_frozen_readings_over_the_end_of_a_rep_flag_it():
     samples = _noisy(piecewise(KNOTS))
     frozen = next(d for t, d in samples if t >= 5.0)
-    samples = [(t, frozen if 5.0 <= t < 6.5 else d) for t, d in samples]
+    # Frozen for clearly longer than a stall (STALL_MAX_S) after the sled was last seen
+    # moving: the frozen level is where the rep seems to end, inside the fault.
+    samples = [(t, frozen if 5.0 <= t < 6.8 else d) for t, d in samples]
     reps = reps_of(run(BOTTOM, samples))
     assert len(reps) == 2
     assert TIMES_UNKNOWN in reps[0].flags
