@@ -436,8 +436,10 @@ def replayed(trace: Path) -> list[Event]:
 
 def test_whole_chain_gives_the_reps_of_a_direct_replay(trace: Path, replayed: list[Event]) -> None:
     live, statuses, loop = live_events(trace)
-    # One sample period: the chip samples the trace at its own measurement times.
-    assert_same_reps(live, replayed, tolerance_s=TRACE_PERIOD_S)
+    # The chip samples the trace at its own measurement times: its readings are other points
+    # of the same motion, and a boundary fitted through a whole move (a knee,
+    # tempo.crossings) moves by up to two sample periods with them.
+    assert_same_reps(live, replayed, tolerance_s=2 * TRACE_PERIOD_S)
     assert [(s.state, s.reason) for s in statuses] == [("sensor_ok", "started")]
     assert loop.stats.errors_total == 0
     assert loop.stats.overruns == 0
@@ -506,7 +508,7 @@ def test_every_fault_kind_recovers_without_false_reps(
     fault_t = statuses[1].t_s
     assert FAULT_AT_S <= fault_t <= FAULT_AT_S + (5.5 if fault == "stuck" else 1.2)
     assert statuses[-1].t_s >= FAULT_AT_S + for_s
-    assert_same_reps(live, replayed, tolerance_s=TRACE_PERIOD_S)
+    assert_same_reps(live, replayed, tolerance_s=2 * TRACE_PERIOD_S)
     if fault in ("nack", "vanish", "never_ready", "stuck"):
         assert loop.stats.restarts >= 1
     else:

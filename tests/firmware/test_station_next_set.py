@@ -128,9 +128,11 @@ SET_1 = [
 SET_2 = [
     "rep",  # 1.89 s and 1.71 s lowerings: too fast for the config's 3 s, fine for 2.5 s
     "rep",
-    "velocity_loss",  # the station samples at its own times: its velocities differ a little
     "rep",
     "rep",
+    # Borderline: the station samples at its own times and its velocities differ a little
+    # from a replay's; with the knee fits (tempo.crossings) rep 4 is the first 30 % down.
+    "velocity_loss",
     "rep",
     "fast_eccentric",  # rep 6: 0.93 s
     "partial",
@@ -335,7 +337,7 @@ def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path:
         assert zone["target_m_s"] == 0.5
         # today's line: the profile's slope through the first rep; rounded to 2.5 kg
         assert zone["suggested_load_kg"] == round((kg + (0.5 - v) / slope) / 2.5) * 2.5
-    assert [z["suggested_load_kg"] for z in zones] == [172.5, 45.0]
+    assert [z["suggested_load_kg"] for z in zones] == [187.5, 47.5]
     assert station.cues.played == [
         *("fast_eccentric", "locked_knees", "load_too_light"),
         "rep",
@@ -344,8 +346,8 @@ def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path:
         "rep",
         "set_done",
         "load_too_heavy",  # instead of the rep beep
-        *("rep", "velocity_loss"),
         *("rep", "rep", "rep"),
+        *("velocity_loss", "rep"),
         *("fast_eccentric", "partial"),
         "set_done",
     ]
