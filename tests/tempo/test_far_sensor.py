@@ -57,3 +57,22 @@ def test_a_long_lockout_hold_at_1_4_m_is_no_movement():
         assert len(reps_of(events)) == 1, seed
         flipped += any(3.3 < p.t_s < 7.9 for p in phases_of(events))
     assert flipped <= 5
+
+
+def test_a_slow_negative_at_a_far_noisy_sensor_starts_and_ends_on_its_knees():
+    """A 10 s lowering at 35 mm/s with 7-9 mm of noise: the band is crossed in 0.2 s, less
+    than the noise moves ten readings, so both ends are placed on a knee through the whole
+    move and hold (tempo.crossings). With ten readings around each crossing the start was
+    off by more than 0.1 s in 14 of these 20 runs, and the duration by over 0.2 s in 7."""
+    knots = [(0.0, B), (2.0, B), (3.0, L), (3.8, L), (13.8, B), (16.0, B)]
+    t_ecc = crossing(knots, 3, L - BAND)
+    eccentric_s = crossing(knots, 3, B + BAND) - t_ecc
+    start_errors, duration_errors = [], []
+    for seed in range(20):
+        reps = reps_of(run(FAR, _noisy(knots, seed)))
+        assert len(reps) == 1, seed
+        assert "fast_eccentric" not in reps[0].flags
+        start_errors.append(abs(reps[0].t_ecc - t_ecc))
+        duration_errors.append(abs(reps[0].eccentric_s - eccentric_s))
+    assert sum(e <= TOLERANCE_S for e in start_errors) >= 19
+    assert max(duration_errors) <= 2 * TOLERANCE_S
