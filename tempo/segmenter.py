@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple, Protocol
 
-from tempo.crossings import knee_fit, parabola_crossing
+from tempo.crossings import Knee, knee_fit, parabola_crossing
 from tempo.filters import RobustFilter
 from tempo.stall import longest_stall
 from tempo.turns import fit_turn
@@ -763,8 +763,8 @@ class Segmenter:
             k -= 1
         ts = [bt[j % BUFFER] for j in range(k, n + 1)]
         ys = [by[j % BUFFER] for j in range(k, n + 1)]
-        knee = knee_fit(ts, ys, d, t_near)
-        if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * noise) ** 2:
+        knee = self._knee(ts, ys, d, t_near, noise)
+        if knee is None:
             return None
         # The band is that of the level the still test found (the hold may still settle).
         band = d * (knee.level - level) + self._band
@@ -772,6 +772,14 @@ class Segmenter:
             return None
         t = knee.arrival(band)
         return t if t >= ts[0] else None
+
+    @staticmethod
+    def _knee(ts: list[float], ys: list[float], d: int, t_near: float, noise: float) -> Knee | None:
+        """The knee through these samples, if its residuals are those of noise."""
+        knee = knee_fit(ts, ys, d, t_near)
+        if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * noise) ** 2:
+            return None
+        return knee
 
     def _settle_start(self) -> None:
         """The departure of the movement under way placed on a `Knee`, once the movement
@@ -795,8 +803,8 @@ class Segmenter:
         # Time reversed, a departure is an arrival of the sled moving the other way.
         ts = [-bt[j % BUFFER] for j in range(m, k - 1, -1)]
         ys = [by[j % BUFFER] for j in range(m, k - 1, -1)]
-        knee = knee_fit(ts, ys, -d, -self._mv_t0)
-        if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * noise) ** 2:
+        knee = self._knee(ts, ys, -d, -self._mv_t0, noise)
+        if knee is None:
             return
         t = knee.arrival(self._band)
         if t >= ts[0]:
