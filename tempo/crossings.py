@@ -93,6 +93,11 @@ class Knee(NamedTuple):
     shape: int  # the speed falls as the time left to the stop to this power
     sse: float  # residual sum of squares
 
+    @property
+    def t_stop(self) -> float:
+        """When the sled came to rest: the end of the ramp."""
+        return self.t_knee + self.ramp_s * self.shape / (self.shape + 1)
+
     def arrival(self, band: float) -> float:
         """When the sled came within `band` of the level."""
         q = self.shape
@@ -100,7 +105,7 @@ class Knee(NamedTuple):
         if self.speed * r / (q + 1) <= band:
             return self.t_knee - band / self.speed
         w = ((q + 1) * r**q * band / self.speed) ** (1.0 / (q + 1))
-        return self.t_knee + r * q / (q + 1) - w
+        return self.t_stop - w
 
 
 def knee_fit(

@@ -97,6 +97,10 @@ KNEE_HOLD_S = 1.0  # ... the hold side of a departure this far back (or to the h
 # ... and the knee is used when its residuals are those of noise: the smoothed track has 0.47
 # of the raw deviation, and a knee off by more than twice that is the wrong shape.
 KNEE_FIT_NOISE = 0.94
+# On the start side the sled often creeps the last millimetres onto the stops as the hold is
+# confirmed, and the knee's level is then that of the creep, short of the stop: there the
+# knee is used only when it came to rest at least this long before the newest sample.
+KNEE_SETTLED_S = 0.2
 TURN_FIT_S = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
 # ... and the fit is used only while the noise is under this many 2 % bands, and if its
 # turn lies within this fraction of the ROM of the smoothed one
@@ -447,13 +451,9 @@ class Segmenter:
         # outside it: noise on the still track dips out of the band and back in.
         t_arrive = self._entry(n, stop, target, d, margin=ARRIVAL_NOISE * noise, t_from=self._mv_t0)
         t_arrive = self._refined(t_arrive, target, d)
-        if level >= START_ZONE_FRACTION * self._rom:
-            # Away from the start side. On it, the sled often creeps the last millimetres
-            # onto the stops after the hold is confirmed, and the knee's line is that
-            # creep: the crossing on the smoothed track stands there.
-            knee = self._knee_arrival(n, t_arrive, level, d, noise)
-            if knee is not None:
-                t_arrive = knee
+        knee = self._knee_arrival(n, t_arrive, level, d, noise)
+        if knee is not None:
+            t_arrive = knee
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
@@ -766,10 +766,17 @@ class Segmenter:
         knee = self._knee(ts, ys, d, t_near, noise)
         if knee is None:
             return None
-        # The band is that of the level the still test found (the hold may still settle).
-        band = d * (knee.level - level) + self._band
-        if band <= 0.0:
-            return None
+        if level < START_ZONE_FRACTION * self._rom:
+            if ts[-1] - knee.t_stop < KNEE_SETTLED_S:
+                return None  # still creeping onto the stops: the crossing on the track stands
+            # Settled: the knee's level averages the whole hold so far, the still test's only
+            # its last samples, and a slow lowering crosses the band in a fifth of a second.
+            band = self._band
+        else:
+            # Away from it the hold may still settle: the band is the still test's level's.
+            band = d * (knee.level - level) + self._band
+            if band <= 0.0:
+                return None
         t = knee.arrival(band)
         return t if t >= ts[0] else None
 

@@ -176,3 +176,11 @@ def test_a_knee_arrival_follows_its_shape() -> None:
     assert knee.arrival(6.0) == pytest.approx(1.0 + 0.4 - w, abs=1e-9)
     # beyond the ramp's 20 mm the line: 0.5 s before the knee
     assert knee.arrival(50.0) == pytest.approx(0.5, abs=1e-9)
+
+
+def test_a_knee_stops_where_its_ramp_ends() -> None:
+    # the line meets the level two thirds of a square-law ramp before the stop, half of a
+    # constant deceleration's; a sharp corner stops at the knee
+    assert Knee(0.0, 1.0, 100.0, 0.6, 2, 0.0).t_stop == pytest.approx(1.4)
+    assert Knee(0.0, 1.0, 100.0, 0.6, 1, 0.0).t_stop == pytest.approx(1.3)
+    assert Knee(0.0, 1.0, 100.0, 0.0, 1, 0.0).t_stop == 1.0

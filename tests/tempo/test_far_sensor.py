@@ -76,3 +76,32 @@ def test_a_slow_negative_at_a_far_noisy_sensor_starts_and_ends_on_its_knees():
         duration_errors.append(abs(reps[0].eccentric_s - eccentric_s))
     assert sum(e <= TOLERANCE_S for e in start_errors) >= 19
     assert max(duration_errors) <= 2 * TOLERANCE_S
+
+
+def _lowering_into_the_bottom(seconds: float, ramp_s: float) -> tuple[list, float]:
+    """Knots of a 1 s push and a lowering at constant speed that slows at a constant
+    deceleration over `ramp_s` into the bottom; and when it came within 2 % of it."""
+    t_low, t_stop = 3.8, 3.8 + seconds
+    speed = (L - B) / (seconds - ramp_s / 2)
+    knots = [(0.0, B), (2.0, B), (3.0, L), (t_low, L)]
+    steps = 20
+    for i in range(steps, -1, -1):  # the ramp as a fine polyline
+        w = ramp_s * i / steps
+        knots.append((t_stop - w, B + speed * w * w / (2 * ramp_s)))
+    knots.append((t_stop + 2.0, B))
+    # within the ramp, the sled is BAND from the bottom when w^2 = 2 ramp BAND / speed
+    return knots, t_stop - (2 * ramp_s * BAND / speed) ** 0.5
+
+
+def test_a_slow_negative_at_a_far_noisy_sensor_ends_on_its_knee_at_the_bottom():
+    """A 12 s lowering at 29 mm/s into a 0.25 s stop with 5-6 mm of noise: the end on the
+    start side is placed on the knee once the sled has been at rest KNEE_SETTLED_S (before,
+    the crossing on the smoothed track: within 0.1 s in 8 of these 20 runs). When the hold
+    is confirmed sooner than that after the stop, the crossing on the track still stands."""
+    knots, t_end = _lowering_into_the_bottom(12.0, 0.25)
+    errors = []
+    for seed in range(20):
+        reps = reps_of(run(FAR, _noisy(knots, seed)))
+        assert len(reps) == 1, seed
+        errors.append(abs(reps[0].t_end - t_end))
+    assert sum(e <= TOLERANCE_S for e in errors) >= 13
