@@ -234,10 +234,12 @@ class StalledOutbox(Outbox):
         self.release = threading.Event()
         self.writers: set[str] = set()
         self.entered = 0
+        self.stuck = threading.Event()  # a writer sits in the first commit
 
     def put(self, topic: str, payload: str, qos: int = 1) -> int:
         self.writers.add(threading.current_thread().name)
         self.entered += 1
+        self.stuck.set()
         self.release.wait(WAIT_S)  # bounded: a sampling loop that waited here would crawl
         return super().put(topic, payload, qos)
 
@@ -256,7 +258,9 @@ def test_a_stalled_disk_never_holds_up_sampling_and_loses_no_rep(tmp_path: Path)
         try:
             station = _station(EXAMPLE, publisher=pub)
             stats = station.run()
-            # The loop finished the trace while the worker still sat in its first commit.
+            # The loop finished the trace while the worker still sat in its first commit
+            # (or had not even reached it: on a busy machine the worker may start late).
+            assert box.stuck.wait(WAIT_S)
             assert box.entered == 1 and len(box) == 0 and not box.release.is_set()
             assert stats.ended_by == "end_of_trace" and stats.overruns == 0
             ids = {p["id"] for p in station.reps}
