@@ -545,6 +545,8 @@ class Segmenter:
         fitted = self._fitted_turn(d, t_ext, ext)
         if fitted is not None:
             ext, t_arrive, t_depart = fitted
+        else:
+            t_arrive = self._paused_arrival(k, t_arrive, ext, d)
         hidden = self._turn_in_gap(n, stop)
         if hidden is not None:
             ext, t_arrive, t_depart = hidden
@@ -575,6 +577,19 @@ class Segmenter:
         listener = self.listener
         listener.stopped(Stop(TURN, d, t_arrive, ext, t_depart, peak, stall))
         listener.started(-d, t_depart)
+
+    def _paused_arrival(self, k_out: int, t_arrive: float, ext: float, d: int) -> float:
+        """The arrival of a turn that paused, placed on a knee through the move and the
+        pause (smoothed samples up to `k_out`, the last in the band before the way back).
+
+        After a slow move the still test needs a window as long as two seconds, and a
+        shorter pause (a breath at the bottom after a slow negative) ends in a turn, not a
+        hold; the entry into the band before a flat, noisy extreme is wherever noise put
+        the track last outside it.
+        """
+        noise = self._smooth.noise_mm
+        knee = self._knee_arrival(k_out, t_arrive, ext, d, noise, settled=True)
+        return t_arrive if knee is None else knee
 
     def _fitted_turn(self, d: int, t_ext: float, ext: float) -> tuple[float, float, float] | None:
         """The turn placed on the raw readings around it (tempo.turns), if that fits."""
@@ -745,10 +760,11 @@ class Segmenter:
         return got
 
     def _knee_arrival(
-        self, n: int, t_near: float, level: float, d: int, noise: float
+        self, n: int, t_near: float, level: float, d: int, noise: float, *, settled: bool = False
     ) -> float | None:
         """The arrival into the band of a hold at `level` placed on a `Knee` through the
-        movement and the hold; None where no knee fits."""
+        movement and the hold up to smoothed sample `n`; None where no knee fits.
+        `settled`: the hold is over, so its level is the knee's own."""
         bt, by = self._bt, self._by
         stop = max(n - BUFFER + 1, 0)
         reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
@@ -766,7 +782,9 @@ class Segmenter:
         knee = self._knee(ts, ys, d, t_near, noise)
         if knee is None:
             return None
-        if level < START_ZONE_FRACTION * self._rom:
+        if settled:
+            band = self._band
+        elif level < START_ZONE_FRACTION * self._rom:
             if ts[-1] - knee.t_stop < KNEE_SETTLED_S:
                 return None  # still creeping onto the stops: the crossing on the track stands
             # Settled: the knee's level averages the whole hold so far, the still test's only
