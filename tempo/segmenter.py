@@ -587,8 +587,7 @@ class Segmenter:
         hold; the entry into the band before a flat, noisy extreme is wherever noise put
         the track last outside it.
         """
-        noise = self._smooth.noise_mm
-        knee = self._knee_arrival(k_out, t_arrive, ext, d, noise, settled=True)
+        knee = self._knee_arrival(k_out, t_arrive, ext, d, self._smooth.noise_mm, settled=True)
         return t_arrive if knee is None else knee
 
     def _fitted_turn(self, d: int, t_ext: float, ext: float) -> tuple[float, float, float] | None:
@@ -782,16 +781,16 @@ class Segmenter:
         knee = self._knee(ts, ys, d, t_near, noise)
         if knee is None:
             return None
-        if settled:
-            band = self._band
-        elif level < START_ZONE_FRACTION * self._rom:
-            if ts[-1] - knee.t_stop < KNEE_SETTLED_S:
-                return None  # still creeping onto the stops: the crossing on the track stands
-            # Settled: the knee's level averages the whole hold so far, the still test's only
-            # its last samples, and a slow lowering crosses the band in a fifth of a second.
+        home = level < START_ZONE_FRACTION * self._rom
+        if home and not settled and ts[-1] - knee.t_stop < KNEE_SETTLED_S:
+            return None  # still creeping onto the stops: the crossing on the track stands
+        if settled or home:
+            # The knee's level averages the whole hold, the still test's only its last
+            # samples, and a slow lowering crosses the band in a fifth of a second.
             band = self._band
         else:
-            # Away from it the hold may still settle: the band is the still test's level's.
+            # Away from the start side the hold may still settle: the band is the still
+            # test's level's.
             band = d * (knee.level - level) + self._band
             if band <= 0.0:
                 return None
