@@ -2,33 +2,22 @@
 
 The smoothed track clips a sharp turn: a median of five and a mean of three span 0.35 s
 at 20 Hz, so a 0.05 s bounce comes out shallower and its time within 2 % of the turn much
-longer. Around a turn the readings that passed the gate are fitted twice, as a V (two
-lines meeting at a corner: a bounce) and as a parabola (a rounded turn), and the better
-model gives the turning point and the times at which it is 2 % away from it on either
-side. A parabola also places a smooth turn without the bias of a noisy extreme.
+longer. Around a turn the readings that passed the gate are fitted as a rounded V: the way
+in and the way out at constant speed, joined by an arc of constant acceleration whose
+duration is fitted too. An arc of no duration is a V (a bounce), one as long as the
+readings a parabola (a smooth turn), and every turn between is its own shape: the time
+within 2 % of the turn, which decides the bounce flag, follows from the fit without a
+choice between two models that noise can tip either way.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from typing import NamedTuple
 
-MIN_SIDE = 3  # readings on each side of the corner for a V
-V_PREFERRED = 0.9  # the V must fit this much better (residual sum) to beat the parabola
-
-
-def _line(ts: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float] | None:
-    """Least-squares line a + b t through the points, and its residual sum of squares."""
-    n = len(ts)
-    mt = sum(ts) / n
-    my = sum(ys) / n
-    sxx = sum((t - mt) ** 2 for t in ts)
-    if sxx <= 0.0:
-        return None
-    b = sum((t - mt) * (y - my) for t, y in zip(ts, ys, strict=True)) / sxx
-    a = my - b * mt
-    sse = sum((y - a - b * t) ** 2 for t, y in zip(ts, ys, strict=True))
-    return a, b, sse
+MIN_SIDE = 3  # readings on each side of the corner of a V
 
 
 def parabola_fit(
@@ -69,84 +58,195 @@ def parabola_fit(
     return c0, c1, c2, sse
 
 
-def fit_turn(
-    ts: Sequence[float], ys: Sequence[float], d: int, band: float
-) -> tuple[float, float, float, float] | None:
-    """(turn level, time of the turn, arrival, departure) at `band` from it, or None.
-
-    `d` is +1 when the readings rise into the turn (a maximum), -1 for a minimum; the
-    readings should cover the way in and the way out of one turn.
-    """
-    n = len(ts)
-    if n < 2 * MIN_SIDE + 1:
-        return None
-    best: tuple[float, float, float, float] | None = None
-    best_sse = math.inf
-    para = parabola_fit(ts, ys)
-    if para is not None:
-        c0, c1, c2, sse = para
-        if d * c2 < 0.0:
-            u = -c1 / (2.0 * c2)
-            if 0.0 <= u <= ts[-1] - ts[0]:
-                level = c0 + c1 * u + c2 * u * u
-                half = math.sqrt(band / abs(c2))
-                t_turn = ts[0] + u
-                best = (level, t_turn, t_turn - half, t_turn + half)
-                best_sse = sse
-    best_v: tuple[float, float, float, float] | None = None
-    best_v_sse = math.inf
-    for k in range(MIN_SIDE - 1, n - MIN_SIDE + 1):
-        left = _line(ts[: k + 1], ys[: k + 1])
-        right = _line(ts[k:], ys[k:])
-        if left is None or right is None:
-            continue
-        a1, b1, e1 = left
-        a2, b2, e2 = right
-        if d * b1 <= 0.0 or d * b2 >= 0.0:
-            continue
-        t_turn = (a2 - a1) / (b1 - b2)
-        if not ts[k - 1] <= t_turn <= ts[k + 1]:
-            continue
-        sse = e1 + e2
-        if sse < best_v_sse:
-            level = a1 + b1 * t_turn
-            best_v = (level, t_turn, t_turn - band / abs(b1), t_turn + band / abs(b2))
-            best_v_sse = sse
-    if best_v is not None and best_v_sse < V_PREFERRED * best_sse:
-        best = _refined(ts, ys, d, band, best_v)
-    if best is not None and (best[2] < ts[0] or best[3] > ts[-1]):
-        # The model leaves the band outside the readings: the sled stayed near the turn
-        # longer than they cover (a pause), and a line through the few moving readings
-        # would put its 2 % times seconds away.
-        return None
-    return best
-
+# Arc durations tried: from a V (none) to a turn rounded over most of the readings.
+ARC_S = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7)
 
 Turn = tuple[float, float, float, float]  # level, time of the turn, arrival, departure
 
 
-def _refined(ts: Sequence[float], ys: Sequence[float], d: int, band: float, v: Turn) -> Turn:
-    """The V again from the readings off its corner: a touch-and-go may rest a few
-    hundredths of a second at the bottom, which would bend both lines towards it."""
-    level, t_turn = v[0], v[1]
-    off = [(t, y) for t, y in zip(ts, ys, strict=True) if d * (level - y) > band]
-    left = [p for p in off if p[0] < t_turn]
-    right = [p for p in off if p[0] > t_turn]
-    if len(left) < 2 or len(right) < 2:
-        return v
-    line1 = _line([p[0] for p in left], [p[1] for p in left])
-    line2 = _line([p[0] for p in right], [p[1] for p in right])
-    if line1 is None or line2 is None:
-        return v
-    a1, b1, _ = line1
-    a2, b2, _ = line2
-    if d * b1 <= 0.0 or d * b2 >= 0.0:
-        return v
-    # where each line comes within `band` of the turn level seen by the readings
-    top = max(ys, key=lambda y: d * y)
-    edge = top - d * band
-    t_in = (edge - a1) / b1
-    t_out = (edge - a2) / b2
-    if not t_in <= t_out:
-        return v
-    return top, 0.5 * (t_in + t_out), t_in, t_out
+def fit_turn(ts: Sequence[float], ys: Sequence[float], d: int, band: float) -> Turn | None:
+    """(turn level, time of the turn, arrival, departure) at `band` from it, or None.
+
+    `d` is +1 when the readings rise into the turn (a maximum), -1 for a minimum; the
+    readings should cover the way in and the way out of one turn. None when no rounded V
+    turns the `d` way, or when the readings do not show the sled outside the band both
+    before and after the turn.
+    """
+    n = len(ts)
+    if n < 2 * MIN_SIDE + 1:
+        return None
+    fit = _RoundedV(ts, ys)
+    # The corner of the V, scanned in half steps between the readings ...
+    lo, hi = fit.us[MIN_SIDE - 1], fit.us[n - MIN_SIDE]
+    steps = 2 * (n - 2 * MIN_SIDE + 1)
+    step = (hi - lo) / steps
+    best: _Fit | None = None
+    for k in range(steps + 1):
+        got = fit.at(lo + k * step, 0.0, d)
+        if got is not None and (best is None or got.sse < best.sse):
+            best = got
+    if best is None:
+        return None
+    # ... then each longer arc around the best centre so far, and the vertex between.
+    centre = best.centre
+    for arc in ARC_S[1:]:
+        f0 = fit.at(centre - 0.5 * arc, arc, d)
+        fm = fit.at(centre - step - 0.5 * arc, arc, d)
+        fp = fit.at(centre + step - 0.5 * arc, arc, d)
+        here = [f for f in (f0, fm, fp) if f is not None]
+        if f0 is not None and fm is not None and fp is not None:
+            den = fm.sse - 2.0 * f0.sse + fp.sse
+            if den > 0.0:
+                x = centre + 0.5 * step * (fm.sse - fp.sse) / den
+                if centre - step < x < centre + step:
+                    fx = fit.at(x - 0.5 * arc, arc, d)
+                    if fx is not None:
+                        here.append(fx)
+        for f in here:
+            if f.sse < best.sse:
+                best = f
+                centre = f.centre
+    level, t_turn, t_in, t_out = best.turn(band, d)
+    seen = fit.seen_beyond(level, band, d, None, t_in)
+    if not (seen and fit.seen_beyond(level, band, d, t_out, None)):
+        # The sled stayed near the turn longer than the readings cover (a pause, whose
+        # noise a rounded V can always follow): the model's 2 % times say nothing.
+        return None
+    t0 = ts[0]
+    return level + fit.y0, t0 + t_turn, t0 + t_in, t0 + t_out
+
+
+class _Fit(NamedTuple):
+    """A rounded V: y = ya + v1 (u - a) up to the arc at `a`, constant acceleration over
+    `arc`, then speed v2; its residual sum of squares."""
+
+    sse: float
+    a: float
+    arc: float
+    ya: float
+    v1: float
+    v2: float
+
+    @property
+    def centre(self) -> float:
+        return self.a + 0.5 * self.arc
+
+    def turn(self, band: float, d: int) -> tuple[float, float, float, float]:
+        """Level, time of the turn, and when the model is `band` from it either side."""
+        a, arc, ya, v1, v2 = self.a, self.arc, self.ya, self.v1, self.v2
+        if arc <= 0.0:
+            return ya, a, a - band / abs(v1), a + band / abs(v2)
+        acc = (v2 - v1) / arc
+        t_turn = a - v1 / acc
+        level = ya - v1 * v1 / (2.0 * acc)
+        edge = level - d * band
+        w = math.sqrt(2.0 * band / abs(acc))
+        t_in = t_turn - w
+        if t_in < a:  # on the way in, before the arc
+            t_in = a + (edge - ya) / v1
+        t_out = t_turn + w
+        if t_out > a + arc:  # on the way out, after it
+            t_out = a + arc + (edge - ya - 0.5 * (v1 + v2) * arc) / v2
+        return level, t_turn, t_in, t_out
+
+
+class _RoundedV:
+    """Least-squares rounded Vs through one set of readings, in O(arc readings) each.
+
+    Times are taken from the first reading and positions from the middle one, so the sums
+    stay small; the readings before and after the arc lie on lines, whose sums come from
+    prefix sums.
+    """
+
+    def __init__(self, ts: Sequence[float], ys: Sequence[float]) -> None:
+        t0 = ts[0]
+        self.y0 = y0 = ys[len(ys) // 2]
+        self.us = us = [t - t0 for t in ts]
+        self.zs = zs = [y - y0 for y in ys]
+        s1 = [0.0]
+        s2 = [0.0]
+        q0 = [0.0]
+        q1 = [0.0]
+        a1 = a2 = b0 = b1 = 0.0
+        for u, z in zip(us, zs, strict=True):
+            a1 += u
+            a2 += u * u
+            b0 += z
+            b1 += u * z
+            s1.append(a1)
+            s2.append(a2)
+            q0.append(b0)
+            q1.append(b1)
+        self.s1, self.s2, self.q0, self.q1 = s1, s2, q0, q1
+        self.zz = sum(z * z for z in zs)
+
+    def seen_beyond(
+        self, level: float, band: float, d: int, u_from: float | None, u_to: float | None
+    ) -> bool:
+        """Whether at least MIN_SIDE readings lie between `u_from` and `u_to` (None: no
+        bound) and, on average, more than `band` from `level` on the near side of it."""
+        us, zs = self.us, self.zs
+        i = 0 if u_from is None else bisect_right(us, u_from)
+        j = len(us) if u_to is None else bisect_left(us, u_to)
+        if j - i < MIN_SIDE:
+            return False
+        return d * (level * (j - i) - sum(zs[i:j])) > band * (j - i)
+
+    def at(self, a: float, arc: float, d: int) -> _Fit | None:
+        """The best rounded V whose arc spans [a, a + arc]; None unless it turns the `d` way."""
+        us, zs, s1, s2, q0, q1 = self.us, self.zs, self.s1, self.s2, self.q0, self.q1
+        n = len(us)
+        if a < us[0] or a + arc > us[-1]:
+            return None
+        i = bisect_right(us, a)  # readings before the arc: f1 = u - a, f2 = 0
+        j = bisect_left(us, a + arc, i)  # from j on, after it: f1 = arc/2, f2 = u - c
+        m01 = s1[i] - a * i
+        m11 = s2[i] - 2.0 * a * s1[i] + a * a * i
+        r1 = q1[i] - a * q0[i]
+        h = 0.5 * arc
+        c = a + h
+        k = n - j
+        if k:
+            sr1 = s1[n] - s1[j]
+            f2 = sr1 - c * k
+            m01 += h * k
+            m11 += h * h * k
+            m02 = f2
+            m12 = h * f2
+            m22 = s2[n] - s2[j] - 2.0 * c * sr1 + c * c * k
+            zr = q0[n] - q0[j]
+            r1 += h * zr
+            r2 = q1[n] - q1[j] - c * zr
+        else:
+            m02 = m12 = m22 = r2 = 0.0
+        for x in range(i, j):  # the arc: f1 = v - v^2 / (2 arc), f2 = v^2 / (2 arc)
+            v = us[x] - a
+            g = v * v / arc
+            g *= 0.5
+            f1 = v - g
+            z = zs[x]
+            m01 += f1
+            m02 += g
+            m11 += f1 * f1
+            m12 += f1 * g
+            m22 += g * g
+            r1 += f1 * z
+            r2 += g * z
+        r0 = q0[n]
+        # the normal equations [[n m01 m02] [m01 m11 m12] [m02 m12 m22]] (ya v1 v2) = r
+        c00 = m11 * m22 - m12 * m12
+        c01 = m02 * m12 - m01 * m22
+        c02 = m01 * m12 - m02 * m11
+        det = n * c00 + m01 * c01 + m02 * c02
+        if abs(det) < 1e-12:
+            return None
+        c11 = n * m22 - m02 * m02
+        c12 = m01 * m02 - n * m12
+        c22 = n * m11 - m01 * m01
+        v1 = (c01 * r0 + c11 * r1 + c12 * r2) / det
+        v2 = (c02 * r0 + c12 * r1 + c22 * r2) / det
+        if d * v1 <= 0.0 or d * v2 >= 0.0:
+            return None
+        ya = (c00 * r0 + c01 * r1 + c02 * r2) / det
+        sse = self.zz - ya * r0 - v1 * r1 - v2 * r2
+        return _Fit(sse, a, arc, ya, v1, v2)
