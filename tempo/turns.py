@@ -61,6 +61,11 @@ def parabola_fit(
 # Arc durations tried: from a V (none) to a turn rounded over most of the readings.
 ARC_S = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7)
 
+# A fit is kept only when the readings before its arrival and after its departure lie
+# outside the 2 % band: their mean by this many standard errors (a reading's deviation from
+# the fit over the square root of their number), so noise around a pause does not pass.
+SEEN_ERRORS = 2.0
+
 Turn = tuple[float, float, float, float]  # level, time of the turn, arrival, departure
 
 
@@ -107,8 +112,9 @@ def fit_turn(ts: Sequence[float], ys: Sequence[float], d: int, band: float) -> T
                 best = f
                 centre = f.centre
     level, t_turn, t_in, t_out = best.turn(band, d)
-    seen = fit.seen_beyond(level, band, d, None, t_in)
-    if not (seen and fit.seen_beyond(level, band, d, t_out, None)):
+    deviation = math.sqrt(max(best.sse, 0.0) / (n - 3))  # of a reading, from the fit
+    seen = fit.seen_beyond(level, band, deviation, d, before=t_in)
+    if not (seen and fit.seen_beyond(level, band, deviation, d, after=t_out)):
         # The sled stayed near the turn longer than the readings cover (a pause, whose
         # noise a rounded V can always follow): the model's 2 % times say nothing.
         return None
@@ -181,16 +187,23 @@ class _RoundedV:
         self.zz = sum(z * z for z in zs)
 
     def seen_beyond(
-        self, level: float, band: float, d: int, u_from: float | None, u_to: float | None
+        self,
+        level: float,
+        band: float,
+        deviation: float,
+        d: int,
+        *,
+        after: float | None = None,
+        before: float | None = None,
     ) -> bool:
-        """Whether at least MIN_SIDE readings lie between `u_from` and `u_to` (None: no
-        bound) and, on average, more than `band` from `level` on the near side of it."""
+        """Whether the readings after `after` and before `before` lie outside the band,
+        `band` from `level`: their mean by SEEN_ERRORS standard errors."""
         us, zs = self.us, self.zs
-        i = 0 if u_from is None else bisect_right(us, u_from)
-        j = len(us) if u_to is None else bisect_left(us, u_to)
-        if j - i < MIN_SIDE:
-            return False
-        return d * (level * (j - i) - sum(zs[i:j])) > band * (j - i)
+        i = 0 if after is None else bisect_right(us, after)
+        j = len(us) if before is None else bisect_left(us, before)
+        m = j - i
+        beyond = d * (level * m - sum(zs[i:j])) - band * m
+        return m > 0 and beyond > SEEN_ERRORS * deviation * math.sqrt(m)
 
     def at(self, a: float, arc: float, d: int) -> _Fit | None:
         """The best rounded V whose arc spans [a, a + arc]; None unless it turns the `d` way."""
