@@ -96,3 +96,19 @@ def test_a_noisy_touch_and_go_at_20_hz_stays_a_bounce():
         got = fit_turn(ts, ys, -1, 5.0)
         bounces += got is not None and got[3] - got[2] < 0.15
     assert bounces >= 18
+
+
+def test_a_noisy_pause_after_a_slow_lowering_is_no_turn_to_fit():
+    """29 mm/s into the bottom, 0.4 s there, out at 350 mm/s, 5 mm of noise at 33 Hz, the
+    readings centred anywhere in the pause: an arc can follow the pause's noise, but the
+    readings around it seldom show the sled outside the band on both sides. A fit whose
+    arrival is over 0.1 s late: 2 of these 40 windows (7 without that test)."""
+    late = 0
+    for seed in range(40):
+        rng = random.Random(seed)
+        centre, phase = rng.uniform(0.0, 0.4), rng.random()
+        ts = [centre + (i + phase) / 33.0 for i in range(-8, 9)]
+        ys = [29.0 * max(-t, 0.0) + 350.0 * max(t - 0.4, 0.0) + rng.gauss(0.0, 5.0) for t in ts]
+        got = fit_turn(ts, ys, -1, 7.0)
+        late += got is not None and got[2] > -7.0 / 29.0 + 0.1
+    assert late <= 2
