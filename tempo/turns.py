@@ -20,6 +20,30 @@ from typing import NamedTuple
 MIN_SIDE = 3  # readings on each side of the corner of a V
 
 
+def solve3(
+    m: tuple[float, float, float, float, float, float], r: tuple[float, float, float]
+) -> tuple[float, float, float] | None:
+    """The normal equations of a three-parameter least-squares fit, solved by cofactors:
+    `m` is the symmetric matrix's upper triangle (m00 m01 m02 m11 m12 m22), `r` the right
+    side. None when singular."""
+    m00, m01, m02, m11, m12, m22 = m
+    r0, r1, r2 = r
+    a00 = m11 * m22 - m12 * m12
+    a01 = m02 * m12 - m01 * m22
+    a02 = m01 * m12 - m02 * m11
+    det = m00 * a00 + m01 * a01 + m02 * a02
+    if abs(det) < 1e-12:
+        return None
+    a11 = m00 * m22 - m02 * m02
+    a12 = m01 * m02 - m00 * m12
+    a22 = m00 * m11 - m01 * m01
+    return (
+        (a00 * r0 + a01 * r1 + a02 * r2) / det,
+        (a01 * r0 + a11 * r1 + a12 * r2) / det,
+        (a02 * r0 + a12 * r1 + a22 * r2) / det,
+    )
+
+
 def parabola_fit(
     ts: Sequence[float], ys: Sequence[float]
 ) -> tuple[float, float, float, float] | None:
@@ -37,19 +61,10 @@ def parabola_fit(
         r0 += y
         r1 += u * y
         r2 += u2 * y
-    # the normal equations [[s0 s1 s2] [s1 s2 s3] [s2 s3 s4]] c = r, by cofactors
-    a00 = s2 * s4 - s3 * s3
-    a01 = s2 * s3 - s1 * s4
-    a02 = s1 * s3 - s2 * s2
-    a11 = s0 * s4 - s2 * s2
-    a12 = s1 * s2 - s0 * s3
-    a22 = s0 * s2 - s1 * s1
-    det = s0 * a00 + s1 * a01 + s2 * a02
-    if abs(det) < 1e-12:
+    got = solve3((s0, s1, s2, s2, s3, s4), (r0, r1, r2))
+    if got is None:
         return None
-    c0 = (a00 * r0 + a01 * r1 + a02 * r2) / det
-    c1 = (a01 * r0 + a11 * r1 + a12 * r2) / det
-    c2 = (a02 * r0 + a12 * r1 + a22 * r2) / det
+    c0, c1, c2 = got
     sse = 0.0
     for t, y in zip(ts, ys, strict=True):
         u = t - t0
@@ -246,20 +261,11 @@ class _RoundedV:
             r1 += f1 * z
             r2 += g * z
         r0 = q0[n]
-        # the normal equations [[n m01 m02] [m01 m11 m12] [m02 m12 m22]] (ya v1 v2) = r
-        c00 = m11 * m22 - m12 * m12
-        c01 = m02 * m12 - m01 * m22
-        c02 = m01 * m12 - m02 * m11
-        det = n * c00 + m01 * c01 + m02 * c02
-        if abs(det) < 1e-12:
+        got = solve3((n, m01, m02, m11, m12, m22), (r0, r1, r2))
+        if got is None:
             return None
-        c11 = n * m22 - m02 * m02
-        c12 = m01 * m02 - n * m12
-        c22 = n * m11 - m01 * m01
-        v1 = (c01 * r0 + c11 * r1 + c12 * r2) / det
-        v2 = (c02 * r0 + c12 * r1 + c22 * r2) / det
+        ya, v1, v2 = got
         if d * v1 <= 0.0 or d * v2 >= 0.0:
             return None
-        ya = (c00 * r0 + c01 * r1 + c02 * r2) / det
         sse = self.zz - ya * r0 - v1 * r1 - v2 * r2
         return _Fit(sse, a, arc, ya, v1, v2)
