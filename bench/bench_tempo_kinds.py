@@ -311,6 +311,7 @@ def main() -> None:
     flags_clear = {f: [0, 0, 0] for f in (FAST_ECCENTRIC, BOUNCE)}  # truth clear of the limit
     lock = [0, 0]
     stall_err: list[float] = []
+    no_stall: list[float] = []  # stall_s reported on reps that have none
     delays: list[float] = []
     unknown = 0
     seed = args.first
@@ -341,6 +342,9 @@ def main() -> None:
                         tally[2] += want and not got
                 if tr.stall_s >= 0.3:
                     stall_err.append(abs(getattr(r, "stall_s", 0.0) - tr.stall_s))
+                elif kind != "grind":  # no sticking point (a grind's has one, even where
+                    # its truth is 0: stuck for over half the phase, the median speed is 0)
+                    no_stall.append(r.stall_s)
                 if rate == 50.0:
                     delays.append((r.t_confirmed - tr.t_stop) * 1000.0)
     last = seed - 1
@@ -367,6 +371,10 @@ def main() -> None:
         f"stall_s error for sticking points >= 0.3 s: median {pct(stall_err, 0.5):.2f} s, "
         f"95th {pct(stall_err, 0.95):.2f} s, within 0.15 s: "
         f"{sum(x <= 0.15 for x in stall_err)}/{len(stall_err)}"
+    )
+    print(
+        f"stall_s on reps of the other kinds (none there): {sum(x > 0 for x in no_stall)}"
+        f"/{len(no_stall)} reported, {sum(x >= 0.3 for x in no_stall)} of 0.3 s or more"
     )
     print(
         f"rep emitted after the sled stopped, 50 Hz: median {pct(delays, 0.5):.0f} ms, "

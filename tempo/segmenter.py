@@ -226,6 +226,7 @@ class Segmenter:
         # the current movement's track since it began (for its stall)
         self._trail_t: list[float] = []
         self._trail_y: list[float] = []
+        self._trail_noise = 0.0  # the noise estimate when the trail began
         # the excursion watch: 0 off, +1 a rise above _watch_ref, -1 a fall from it (the
         # highest point since armed); its margin is _watch_mm + _watch_noise × noise
         self._watch = 0
@@ -281,6 +282,7 @@ class Segmenter:
         the next sample finds it. The watch stays as the listener left it."""
         self._trail_t = []
         self._trail_y = []
+        self._trail_noise = self._smooth.noise_mm
         self._mode = _HOLD
         self._dir = 0
         self._hold_n = 1
@@ -716,10 +718,13 @@ class Segmenter:
             k -= 1
         self._trail_t = [bt[j % BUFFER] for j in range(k, n)]
         self._trail_y = [by[j % BUFFER] for j in range(k, n)]
+        self._trail_noise = self._smooth.noise_mm
 
     def _stall_until(self, t_arrive: float) -> Stall:
-        """The longest stall of the movement that just ended (tempo.stall)."""
-        return longest_stall(self._trail_t, self._trail_y, self._mv_t0, t_arrive)
+        """The longest stall of the movement that just ended (tempo.stall). Noise grows
+        with distance, so it is taken at the end of the travel where it is larger."""
+        noise = max(self._trail_noise, self._smooth.noise_mm)
+        return longest_stall(self._trail_t, self._trail_y, self._mv_t0, t_arrive, noise)
 
     def _entry(
         self, k_end: int, stop: int, target: float, d: int, *, margin: float, t_from: float

@@ -13,9 +13,14 @@ from collections.abc import Sequence
 STALL_SPEED_RATIO = 1.0 / 3.0  # slower than this fraction of the phase's median speed
 GRID_S = 0.05  # the phase is looked at every 50 ms ...
 SPEED_SPAN_S = 0.3  # ... with its speed taken over 0.3 s centred there (smooths the noise)
-# A stop of D seconds makes the centred speed slow for D - EDGE_S seconds (the windows
-# that reach into the movement on either side are fast enough): added back.
-EDGE_S = SPEED_SPAN_S * (1.0 - 2.0 * STALL_SPEED_RATIO)
+# The smoothed track's deviation, in deviations of the raw readings (tempo.segmenter).
+SMOOTHED_NOISE = 0.47
+# A stall is kept only if the sled fell behind the phase's median pace across it by this
+# many deviations of the difference of two smoothed positions. Noise alone makes slow
+# stretches in a slow move (a 15 mm/s negative 1.2 m away travels 4.5 mm in 0.3 s, less than
+# the track's noise); the phase's slowest stretch is the most extreme of many, and the
+# noise estimate varies along the travel, hence a margin well beyond two deviations.
+STALL_SEEN_NOISE = 5.0
 
 
 def _at(ts: Sequence[float], ys: Sequence[float], t: float, i: int) -> tuple[float, int]:
@@ -30,51 +35,88 @@ def _at(ts: Sequence[float], ys: Sequence[float], t: float, i: int) -> tuple[flo
     return ys[i] + a * (ys[i + 1] - ys[i]), i
 
 
-def longest_stall(
+def _speeds(
     ts: Sequence[float], ys: Sequence[float], t0: float, t1: float
-) -> tuple[float, float | None]:
-    """(seconds, position at its middle) of the longest stall in [t0, t1]; (0, None) if none.
-
-    `ts`/`ys` is the phase's track (times ascending); positions in any unit.
-    """
+) -> tuple[list[float], list[float]]:
+    """The grid's times and the track's speed over SPEED_SPAN_S centred at each."""
     half = SPEED_SPAN_S / 2.0
-    if len(ts) < 2 or t1 - t0 < 2.0 * SPEED_SPAN_S:
-        return 0.0, None
     grid: list[float] = []
     t = t0 + half
     while t <= t1 - half:
         grid.append(t)
         t += GRID_S
     speeds: list[float] = []
-    mids: list[float] = []
-    i_lo = i_mid = i_hi = 0
+    i_lo = i_hi = 0
     for t in grid:
         lo, i_lo = _at(ts, ys, t - half, i_lo)
-        mid, i_mid = _at(ts, ys, t, i_mid)
         hi, i_hi = _at(ts, ys, t + half, i_hi)
         speeds.append(abs(hi - lo) / SPEED_SPAN_S)
-        mids.append(mid)
-    ranked = sorted(speeds)
-    slow = STALL_SPEED_RATIO * ranked[len(ranked) // 2]
-    best_n, best_end = 0, 0
+    return grid, speeds
+
+
+def _edge(t_cross: float, slow: float, v_side: float, after: bool) -> float:
+    """Where the sled stopped (or started) moving, from where the centred speed crossed
+    `slow` beside a movement at `v_side`.
+
+    A window reaching u seconds into the movement reads v_side·u/SPEED_SPAN_S, so it reads
+    slow until u = SPEED_SPAN_S·slow/v_side: the edge lies half a window from the crossing,
+    less that reach. Edges are placed this way and not at a fixed offset because the
+    median speed, and with it `slow`, falls when the stall takes up much of the phase.
+    """
+    offset = SPEED_SPAN_S / 2.0 - SPEED_SPAN_S * slow / v_side
+    return t_cross + offset if after else t_cross - offset
+
+
+def longest_stall(
+    ts: Sequence[float], ys: Sequence[float], t0: float, t1: float, noise_mm: float
+) -> tuple[float, float | None]:
+    """(seconds, position at its middle) of the longest stall in [t0, t1]; (0, None) if none.
+
+    `ts`/`ys` is the phase's smoothed track (times ascending, positions in mm); `noise_mm`
+    the raw readings' deviation where it is largest along the phase.
+    """
+    if len(ts) < 2 or t1 - t0 < 2.0 * SPEED_SPAN_S:
+        return 0.0, None
+    grid, speeds = _speeds(ts, ys, t0, t1)
+    v_median = sorted(speeds)[len(speeds) // 2]
+    slow = STALL_SPEED_RATIO * v_median
     # A single fast grid point inside a slow stretch is noise (a sensor 1 m away makes
     # speed over 0.2 s wobble by tens of mm/s): it does not split the stall.
     slows = [v < slow for v in speeds]
     for k in range(1, len(slows) - 1):
         if not slows[k] and slows[k - 1] and slows[k + 1]:
             slows[k] = True
-    run = 0
-    seen_fast = False
-    for k, is_slow in enumerate(slows):
-        if is_slow:
-            run += 1
-        else:
-            if seen_fast and run > best_n:
-                best_n, best_end = run, k
-            run = 0
-            seen_fast = True
-    if best_n == 0:
-        return 0.0, None
-    first = best_end - best_n
-    middle = mids[(first + best_end - 1) // 2]
-    return best_n * GRID_S + EDGE_S, middle
+    margin = STALL_SEEN_NOISE * SMOOTHED_NOISE * 2.0**0.5 * noise_mm
+    reach = round(SPEED_SPAN_S / GRID_S)  # grid points from a crossing to a window clear of it
+    best: tuple[float, float | None] = (0.0, None)
+    n = len(slows)
+    k = 0
+    while k < n and slows[k]:  # the phase's slow start
+        k += 1
+    while k < n:
+        if not slows[k]:
+            k += 1
+            continue
+        first = k
+        while k < n and slows[k]:
+            k += 1
+        if k == n:  # the phase's slow end
+            break
+        last = k - 1
+        # where the centred speed crossed `slow` on either side, between grid points
+        fast, still = speeds[first - 1], speeds[first]
+        t_in = grid[first - 1] + (fast - slow) / (fast - still) * GRID_S
+        fast, still = speeds[k], speeds[last]
+        t_out = grid[last] + (slow - still) / (fast - still) * GRID_S
+        v_in = max(speeds[max(first - reach, 0) : first])
+        v_out = max(speeds[k : k + reach])
+        a = _edge(t_in, slow, v_in, after=False)
+        b = _edge(t_out, slow, v_out, after=True)
+        if b - a <= best[0]:
+            continue
+        y_a, _ = _at(ts, ys, a, 0)
+        y_b, _ = _at(ts, ys, b, 0)
+        if v_median * (b - a) - abs(y_b - y_a) < margin:
+            continue  # no slower than noise lets a steady move look
+        best = (b - a, _at(ts, ys, (a + b) / 2.0, 0)[0])
+    return best

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tempo.stall import longest_stall
+from tempo.stall import SMOOTHED_NOISE, longest_stall
 from tests.tempo.helpers import BOTTOM, TOP, crossing, piecewise, reps_of, run
 
 B, L = BOTTOM.bottom_mm, BOTTOM.lockout_mm
@@ -82,7 +82,7 @@ def test_longest_stall_is_the_stop_inside_a_noisy_move():
     ts = [i / 50.0 for i in range(200)]
     ys = [(100.0 * t if t < 1.5 else 150.0 if t < 2.0 else 150.0 + 100.0 * (t - 2.0)) for t in ts]
     ys = [y + rng.gauss(0.0, 1.0) for y in ys]
-    stall_s, where = longest_stall(ts, ys, 0.0, ts[-1])
+    stall_s, where = longest_stall(ts, ys, 0.0, ts[-1], noise_mm=2.0)
     assert stall_s == pytest.approx(0.5, abs=0.06)
     assert where == pytest.approx(150.0, abs=3.0)
 
@@ -90,4 +90,36 @@ def test_longest_stall_is_the_stop_inside_a_noisy_move():
 def test_the_slow_ends_of_a_phase_are_no_stall():
     ts = [i / 50.0 for i in range(101)]
     ys = [100.0 * (3 * (t / 2) ** 2 - 2 * (t / 2) ** 3) for t in ts]  # smooth start and stop
-    assert longest_stall(ts, ys, 0.0, 2.0) == (0.0, None)
+    assert longest_stall(ts, ys, 0.0, 2.0, noise_mm=1.0) == (0.0, None)
+
+
+def test_a_stall_taking_most_of_the_phase_is_measured_whole():
+    """The median speed, and the threshold with it, falls when the sled is stuck for most
+    of the phase; the stall's edges are placed from the speed beside it, not a fixed lag."""
+    ts = [i / 50.0 for i in range(101)]
+    ys = [300.0 * min(t, 0.5) + 300.0 * max(t - 1.5, 0.0) for t in ts]  # 0.5 s, stop 1 s, 0.5 s
+    stall_s, where = longest_stall(ts, ys, 0.0, 2.0, noise_mm=1.0)
+    assert stall_s == pytest.approx(1.0, abs=0.05)
+    assert where == pytest.approx(150.0, abs=3.0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_noise_on_a_slow_far_negative_makes_no_stall(seed):
+    """A 15 mm/s lowering 1.2 m from the sensor: noise (8 mm) moves the smoothed track more
+    than the sled does in 0.3 s, and must not be read as a sticking point."""
+    rng = random.Random(seed)
+    ts = [i / 20.0 for i in range(201)]
+    ys = [15.0 * t + rng.gauss(0.0, SMOOTHED_NOISE * 8.0) for t in ts]
+    assert longest_stall(ts, ys, 0.0, 10.0, noise_mm=8.0) == (0.0, None)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_stall_in_a_far_grind_is_still_seen(seed):
+    """A grind at 0.15 m/s stuck for 1 s, 1.2 m from the sensor, at 20 Hz."""
+    rng = random.Random(seed)
+    ts = [i / 20.0 for i in range(121)]
+    ys = [150.0 * min(t, 2.0) + 150.0 * max(t - 3.0, 0.0) for t in ts]
+    ys = [y + rng.gauss(0.0, SMOOTHED_NOISE * 8.0) for y in ys]
+    stall_s, where = longest_stall(ts, ys, 0.0, 6.0, noise_mm=8.0)
+    assert stall_s == pytest.approx(1.0, abs=0.15)
+    assert where == pytest.approx(300.0, abs=10.0)
