@@ -17,6 +17,9 @@ IDLE_SLACK_S = 1e-6  # rounding slack of the cheap pre-check before owed()
 ACCEPTED_KEEP = 64  # the last accepted raw readings, for fitting turning points
 NOISE_ALPHA = 0.05
 NOISE_INITIAL_MM = 1.0
+# The smoothed track's deviation, in deviations of the raw readings (a median of five then a
+# mean of three of independent Gaussian noise).
+SMOOTHED_NOISE = 0.47
 
 
 class Smoother:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tempo.smoother import SMOOTHED_NOISE
+
 STALL_SPEED_RATIO = 1.0 / 3.0  # slower than this fraction of the phase's median speed
 GRID_S = 0.05  # the phase is looked at every 50 ms ...
 SPEED_SPAN_S = 0.3  # ... with its speed taken over 0.3 s centred there (smooths the noise)
-# The smoothed track's deviation, in deviations of the raw readings (tempo.segmenter).
-SMOOTHED_NOISE = 0.47
 # A stall is kept only if the sled fell behind the phase's median pace across it by this
 # many deviations of the difference of two smoothed positions. Noise alone makes slow
 # stretches in a slow move (a 15 mm/s negative 1.2 m away travels 4.5 mm in 0.3 s, less than

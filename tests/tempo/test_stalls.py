@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from tempo.stall import SMOOTHED_NOISE, longest_stall
+from tempo.smoother import SMOOTHED_NOISE
+from tempo.stall import longest_stall
 from tests.tempo.helpers import BOTTOM, TOP, crossing, piecewise, reps_of, run
 
 B, L = BOTTOM.bottom_mm, BOTTOM.lockout_mm
