@@ -312,7 +312,7 @@ def main() -> None:
     lock = [0, 0]
     stall_err: list[float] = []
     no_stall: list[float] = []  # stall_s reported on reps that have none
-    delays: list[float] = []
+    delays: dict[str, list[float]] = {}  # per kind, at 50 Hz
     unknown = 0
     seed = args.first
     for kind in KINDS:
@@ -346,7 +346,8 @@ def main() -> None:
                     # its truth is 0: stuck for over half the phase, the median speed is 0)
                     no_stall.append(r.stall_s)
                 if rate == 50.0:
-                    delays.append((r.t_confirmed - tr.t_stop) * 1000.0)
+                    for key in (kind, "all"):
+                        delays.setdefault(key, []).append((r.t_confirmed - tr.t_stop) * 1000.0)
     last = seed - 1
     print(f"tempo kinds: {args.seeds} sessions per kind, seeds {args.first}..{last} (fresh)")
     print("phase durations (concentric, top pause, eccentric): |error| in ms")
@@ -376,10 +377,15 @@ def main() -> None:
         f"stall_s on reps of the other kinds (none there): {sum(x > 0 for x in no_stall)}"
         f"/{len(no_stall)} reported, {sum(x >= 0.3 for x in no_stall)} of 0.3 s or more"
     )
+    everywhere = delays.get("all", [])
     print(
-        f"rep emitted after the sled stopped, 50 Hz: median {pct(delays, 0.5):.0f} ms, "
-        f"95th {pct(delays, 0.95):.0f} ms"
+        f"rep emitted after the sled stopped, 50 Hz: median {pct(everywhere, 0.5):.0f} ms, "
+        f"95th {pct(everywhere, 0.95):.0f} ms; per kind (median / 95th):"
     )
+    for kind in KINDS:
+        ms = delays.get(kind, [])
+        if ms:
+            print(f"  {kind:20s} {pct(ms, 0.5):5.0f} {pct(ms, 0.95):5.0f}")
 
 
 if __name__ == "__main__":
