@@ -1,0 +1,34 @@
+"""The tempo-kinds bench still runs and prints every figure the contract names (one
+session per kind: the figures themselves are the bench's job, not this test's)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_tempo_kinds.py"
+
+
+def test_the_kinds_bench_prints_every_figure(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [str(BENCH), "--seeds", "1", "--first", "99000"])
+    # run as a script would be: its own folder first on the path
+    monkeypatch.setattr(sys, "path", [str(BENCH.parent), *sys.path])
+    runpy.run_path(str(BENCH), run_name="__main__")
+    out = capsys.readouterr().out
+    for line in (
+        "phase durations",
+        "lockout verdict:",
+        "fast_eccentric: precision",
+        "bounce: precision",
+        "stall_s error for sticking points",
+        "stall_s on reps of the other kinds (none there):",
+        "rep emitted after the sled stopped, 50 Hz:",
+    ):
+        assert line in out
+    rows = out.split("per kind (median / 95th):")[1].strip().splitlines()
+    assert rows  # one session per kind: the kinds drawn at 50 Hz have a row
+    for row in rows:
+        kind, median, p95 = row.split()
+        assert kind in out.split("phase durations")[1]
+        assert 0.0 <= float(median) <= float(p95)
