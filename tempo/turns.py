@@ -128,8 +128,10 @@ def fit_turn(ts: Sequence[float], ys: Sequence[float], d: int, band: float) -> T
                 centre = f.centre
     level, t_turn, t_in, t_out = best.turn(band, d)
     deviation = math.sqrt(max(best.sse, 0.0) / (n - 3))  # of a reading, from the fit
-    seen = fit.seen_beyond(level, band, deviation, d, before=t_in)
-    if not (seen and fit.seen_beyond(level, band, deviation, d, after=t_out)):
+    if not (
+        fit.seen_beyond(level, band, deviation, d, before=t_in)
+        and fit.seen_beyond(level, band, deviation, d, after=t_out)
+    ):
         # The sled stayed near the turn longer than the readings cover (a pause, whose
         # noise a rounded V can always follow): the model's 2 % times say nothing.
         return None
@@ -152,7 +154,7 @@ class _Fit(NamedTuple):
     def centre(self) -> float:
         return self.a + 0.5 * self.arc
 
-    def turn(self, band: float, d: int) -> tuple[float, float, float, float]:
+    def turn(self, band: float, d: int) -> Turn:
         """Level, time of the turn, and when the model is `band` from it either side."""
         a, arc, ya, v1, v2 = self.a, self.arc, self.ya, self.v1, self.v2
         if arc <= 0.0:
@@ -249,8 +251,7 @@ class _RoundedV:
             m02 = m12 = m22 = r2 = 0.0
         for x in range(i, j):  # the arc: f1 = v - v^2 / (2 arc), f2 = v^2 / (2 arc)
             v = us[x] - a
-            g = v * v / arc
-            g *= 0.5
+            g = 0.5 * v * v / arc
             f1 = v - g
             z = zs[x]
             m01 += f1
