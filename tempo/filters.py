@@ -70,6 +70,55 @@ def _line(ts: list[float], xs: list[float]) -> tuple[float, float, float]:
     return mt, mx, (sxy / sxx if sxx else 0.0)
 
 
+def _way_onto_line(
+    ts: list[float],
+    xs: list[float],
+    on: list[bool],
+    line: tuple[float, float, float],
+    tol: float,
+    *,
+    track: tuple[float, float, float],
+) -> list[int]:
+    """The held readings the sled could have followed from the track (at x0 at t0, moving
+    at v0: `track`) onto the line they end on (`on`: the readings within `tol` of it): the longest
+    chain in which each reading is within reach of the one before and either lies on the
+    line or between the one before and the line, and which stays on the line once there.
+    A burst of wrong readings that lines up during a fast move is left out, with the
+    readings of the sled's true way there kept. Empty when no reading on the line is
+    within reach of the track."""
+    mt, mx, slope = line
+    t0, x0, v0 = track
+    n = len(ts)
+    length = [0] * n  # of the longest chain ending at each reading (0: none reaches it)
+    before = [-1] * n
+    for j in range(n):
+        a, b = ts[j], xs[j]
+        x_line = mx + slope * (a - mt)
+        dt = a - t0
+        reach = min(MAX_SPEED_MM_S * dt, abs(v0) * dt + 0.5 * MAX_ACCEL_MM_S2 * dt * dt)
+        if abs(b - x0) <= reach + tol and (on[j] or (b - x0) * (x_line - b) > 0.0):
+            length[j] = 1
+        for i in range(j):
+            if length[i] == 0 or length[i] < length[j]:
+                continue
+            if on[i]:
+                ok = on[j]  # along the line, which is a speed the sled can go
+            else:
+                ok = abs(b - xs[i]) <= MAX_SPEED_MM_S * (a - ts[i]) + tol and (
+                    on[j] or (b - xs[i]) * (x_line - b) > 0.0
+                )
+            if ok:
+                length[j] = length[i] + 1
+                before[j] = i
+    ends = [j for j in range(n) if on[j] and length[j]]
+    if not ends:
+        return []
+    path = [ends[-1]]
+    while before[path[-1]] >= 0:
+        path.append(before[path[-1]])
+    return path[::-1]
+
+
 class RobustFilter:
     """Turns raw readings into a smoothed, late, but backdatable position track."""
 
@@ -270,15 +319,17 @@ class RobustFilter:
         if self._trk_t is not None and self._trk_news_t < news_t:
             news_t = self._trk_news_t  # the sled may have moved since the sensor stuck
         # The line begins at the first held reading on it: before that the sled may have
-        # been on its way there (a fast drop into a short stop, sampled at 20 Hz).
+        # been on its way there (a fast drop into a short stop, sampled at 20 Hz). The
+        # line's claim is checked from there, or from the first held reading when the ones
+        # before the line do not lead to it: a burst that lined up begins with a jump.
+        on = [abs(b - (mx + slope * (a - mt))) <= tol for a, b in zip(ht, hx, strict=True)]
         i_on = 0
         x_from = self._trk_x
         for i, (a, b) in enumerate(zip(ht, hx, strict=True)):
-            x_line = mx + slope * (a - mt)
-            if abs(b - x_line) <= tol:
+            if on[i]:
                 i_on = i
                 break
-            if (b - x_from) * (x_line - b) <= 0.0:
+            if (b - x_from) * (mx + slope * (a - mt) - b) <= 0.0:
                 break  # not on the way from the track to the line: no ramp
             x_from = b
         t_on = ht[i_on]
@@ -296,17 +347,16 @@ class RobustFilter:
         trusted = n >= HELD_TRUST_N and len(set(hx[-REACQUIRE_N:])) > 2
         if jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
             return None
+        x_track, v_track = self._trk_x, self._trk_v
         self._trk_t = self._trk_news_t = wt[-1]
         self._trk_x = mx + slope * (wt[-1] - mt)
         self._trk_v = slope
-        # Every held reading on that line goes back in, and before it the readings that
-        # lead from the track to it in order (the way there); the others were nonsense.
-        pts = list(zip(ht[:i_on], hx[:i_on], strict=True))
-        pts += [
-            (a, b)
-            for a, b in zip(ht[i_on:], hx[i_on:], strict=True)
-            if abs(b - (mx + slope * (a - mt))) <= tol
-        ]
+        # The readings of the way the sled could have taken onto the line go back in, in
+        # order; the others were nonsense.
+        path = _way_onto_line(ht, hx, on, (mt, mx, slope), tol, track=(news_t, x_track, v_track))
+        if not path:  # no way from the track: the readings on the line alone
+            path = [i for i in range(n) if on[i]]
+        pts = [(ht[i], hx[i]) for i in path]
         ht.clear()
         hx.clear()
         out = None

@@ -1,0 +1,52 @@
+"""The gate's take-back after a burst of wrong readings that lined up during a fast move."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tempo.filters import RobustFilter
+
+RATE_HZ = 20.0
+DROP_MM_S = 800.0  # a dropped negative
+TOP_MM, BOTTOM_MM = 400.0, 0.0
+T_DROP = 1.0
+BURST_AT = 1.15  # six readings 250 mm short, while the sled is still dropping
+BURST_MM = -250.0
+# A median of five and a mean of three of a constant-speed drop are centred on the sled;
+# noise and the drop's corner put them up to a reading's travel (40 mm) ahead of it.
+SMOOTHING_LEAD_MM = 50.0
+
+
+def _position(t: float) -> float:
+    """Still, a drop at constant speed that stops at the bottom, still again."""
+    return max(TOP_MM - DROP_MM_S * max(t - T_DROP, 0.0), BOTTOM_MM)
+
+
+def _smoothed(seed: int) -> list[tuple[float, float]]:
+    rng = random.Random(seed)
+    f = RobustFilter(gate_base_mm=48.0)
+    out: list[tuple[float, float]] = []
+    for i in range(int(3.0 * RATE_HZ)):
+        t = i / RATE_HZ
+        x = _position(t) + rng.gauss(0.0, 2.0)
+        if BURST_AT <= t < BURST_AT + 6 / RATE_HZ - 1e-9:
+            x += BURST_MM
+        got = f.push(t, float(round(x)))
+        out += f.backlog
+        f.backlog.clear()
+        if got is not None:
+            out.append(got)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_burst_that_lines_up_with_a_fast_drop_is_left_out(seed: int) -> None:
+    # The burst runs on at the sled's speed, 250 mm ahead of it and then beyond the
+    # bottom; taken back as the sled's way down, it puts the sled at the bottom 0.3 s
+    # early. Only the readings the sled could have given on its way down go back in, so
+    # the smoothed track never runs ahead of the sled by more than its own smoothing does.
+    out = _smoothed(seed)
+    assert all(y > _position(t) - SMOOTHING_LEAD_MM for t, y in out)
+    assert min(y for _, y in out) > BOTTOM_MM - 15.0
