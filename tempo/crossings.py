@@ -157,8 +157,8 @@ def knee_fit(
         szg = tk * pz[a] - pzu[a]
         if b > a:
             end = tk + lag
-            scale = 1.0 / ((q + 1) * ramp**q)
-            p = q + 1
+            p = q + 1.0  # a float power: the same value as an int's, a little faster
+            scale = 1.0 / (p * ramp**q)
             for i in range(a, b):
                 g = (end - us[i]) ** p * scale
                 sg += g
@@ -192,7 +192,20 @@ def knee_fit(
         j_lo = max(bisect_left(us, t_near - t0 - KNEE_NEAR_S), j_lo)
         j_hi = min(bisect_right(us, t_near - t0 + KNEE_NEAR_S), j_hi)
     for j in range(j_lo, j_hi):
-        f = sse(us[j], 0.0, 1)[0]
+        # sse(us[j], 0.0, 1) inline (it runs for every sample): with no ramp, b == a
+        tk = us[j]
+        a = bisect_right(us, tk)
+        if a < KNEE_MIN_SIDE or n - a < KNEE_MIN_SIDE:
+            continue
+        p1_a = p1[a]
+        sg = a * tk - p1_a
+        sgg = a * tk * tk - 2.0 * tk * p1_a + p2[a]
+        szg = tk * pz[a] - pzu[a]
+        cgg = sgg - sg * sg / n
+        czg = szg - z_sum * sg / n
+        if cgg <= 0.0 or czg >= 0.0:
+            continue
+        f = szz - czg * czg / cgg
         if f < f_best:
             f_best, j_best = f, j
     if f_best == inf:
