@@ -112,62 +112,76 @@ class TraceReader:
             yield Sample(t_s, reading)
 
     def pairs(self) -> Iterator[tuple[float, int | None]]:
-        """The samples as plain `(t_s, distance_mm)` tuples: the fast path (replay)."""
+        """The samples as plain `(t_s, distance_mm)` tuples: the fast path (replay).
+
+        A line of two plain numbers in the usual column order is parsed from its bytes
+        (`float` and `int` take ASCII bytes as they take text); any other line (a comment,
+        a read error, other columns, a mistake) goes through `_parsed_text`, which has the
+        last word on it, error messages included.
+        """
         last_t = -math.inf
         inf = math.inf
-        t_col, d_col, ncols = self._t_col, self._d_col, self._ncols
-        simple = (t_col, d_col, ncols) == (0, 1, 2)
+        simple = (self._t_col, self._d_col, self._ncols) == (0, 1, 2)
         line_no = self._line_no
+        parsed_text = self._parsed_text
         try:
             for raw in self._file:
                 line_no += 1
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    self._line_no = line_no
-                    raise self._fail("not UTF-8 text") from None
-                first = line[:1]
-                if first == "#" or not line.strip():
-                    continue
-                fields = line.split(",")
-                if len(fields) != ncols:
-                    self._line_no = line_no
-                    raise self._fail(f"expected {ncols} fields, got {len(fields)}")
-                if simple:
-                    t_text, d_text = fields
-                else:
-                    t_text, d_text = fields[t_col], fields[d_col]
-                try:
-                    t_s = float(t_text)  # surrounding blanks and the line end are allowed
-                except ValueError:
-                    self._line_no = line_no
-                    raise self._fail(f"t_s is not a number: {_shown(t_text.strip())}") from None
-                if not 0.0 <= t_s < inf:  # also refuses NaN
-                    self._line_no = line_no
-                    raise self._fail(
-                        f"t_s must be a finite number >= 0, got {_shown(t_text.strip())}"
-                    )
-                if t_s < last_t:
-                    self._line_no = line_no
-                    raise self._fail(f"t_s goes backwards ({t_s:g} after {last_t:g})")
-                last_t = t_s
-                try:
-                    reading: int | None = int(d_text)
-                except ValueError:
-                    d_text = d_text.strip()
-                    if d_text:
-                        self._line_no = line_no
-                        raise self._fail(
-                            f"distance_mm is not an integer: {_shown(d_text)}"
-                        ) from None
-                    reading = None
-                if reading is not None and reading < 0:
-                    self._line_no = line_no
-                    raise self._fail(f"distance_mm is negative: {reading}")
-                yield t_s, reading
+                fields = raw.split(b",")
+                if simple and len(fields) == 2:
+                    try:
+                        t_s = float(fields[0])
+                        reading = int(fields[1])
+                    except ValueError:
+                        pass
+                    else:
+                        if 0.0 <= t_s < inf and t_s >= last_t and reading >= 0:
+                            last_t = t_s
+                            yield t_s, reading
+                            continue
+                sample = parsed_text(raw, line_no, last_t)
+                if sample is not None:
+                    last_t = sample[0]
+                    yield sample
         finally:
             self._line_no = line_no
         self.close()
+
+    def _parsed_text(
+        self, raw: bytes, line_no: int, last_t: float
+    ) -> tuple[float, int | None] | None:
+        """Line `line_no` of the samples as text: its sample, None for a comment or a blank
+        line; a `TraceError` naming the line when it is malformed."""
+        self._line_no = line_no
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._fail("not UTF-8 text") from None
+        if line[:1] == "#" or not line.strip():
+            return None
+        fields = line.split(",")
+        ncols = self._ncols
+        if len(fields) != ncols:
+            raise self._fail(f"expected {ncols} fields, got {len(fields)}")
+        t_text, d_text = fields[self._t_col], fields[self._d_col]
+        try:
+            t_s = float(t_text)  # surrounding blanks and the line end are allowed
+        except ValueError:
+            raise self._fail(f"t_s is not a number: {_shown(t_text.strip())}") from None
+        if not 0.0 <= t_s < math.inf:  # also refuses NaN
+            raise self._fail(f"t_s must be a finite number >= 0, got {_shown(t_text.strip())}")
+        if t_s < last_t:
+            raise self._fail(f"t_s goes backwards ({t_s:g} after {last_t:g})")
+        try:
+            reading: int | None = int(d_text)
+        except ValueError:
+            d_text = d_text.strip()
+            if d_text:
+                raise self._fail(f"distance_mm is not an integer: {_shown(d_text)}") from None
+            reading = None
+        if reading is not None and reading < 0:
+            raise self._fail(f"distance_mm is negative: {reading}")
+        return t_s, reading
 
     def close(self) -> None:
         self._file.close()
