@@ -196,11 +196,12 @@ class RobustFilter:
 
     def push(self, t_s: float, x_mm: float) -> tuple[float, float] | None:
         """Feed one valid reading; returns a smoothed (t_s, position) when one is ready."""
+        smoother = self.smoother
         if x_mm == self._last_raw:
             self._repeats += 1
             if (
                 self._repeats >= STUCK_REPEATS
-                and self.smoother.still_noise_mm >= STUCK_NOISE_MM
+                and smoother.still_noise_mm >= STUCK_NOISE_MM
                 and t_s - self._same_t < STUCK_MAX_S
             ):
                 return None
@@ -210,31 +211,36 @@ class RobustFilter:
             self._same_t = t_s
         # The gate's noise (inline: this runs for every reading).
         n = self._raw_n
-        if not n or x_mm != self._raw_x1:  # a repeat says nothing new (a stuck sensor would
-            if n >= 2:  # talk the estimate down)
-                t0, t1, x0 = self._raw_t0, self._raw_t1, self._raw_x0
+        x1 = self._raw_x1
+        if not n or x_mm != x1:  # a repeat says nothing new (a stuck sensor would talk the
+            t1 = self._raw_t1  # estimate down)
+            if n >= 2:
+                t0 = self._raw_t0
+                x0 = self._raw_x0
                 span = t_s - t0
                 if span > 0.0 and t_s - t1 <= GAP_MEAN_S:
                     # linear motion cancels in the second difference
-                    r = self._raw_x1 - (x0 + (x_mm - x0) * (t1 - t0) / span)
+                    r = x1 - (x0 + (x_mm - x0) * (t1 - t0) / span)
                     if r < 0.0:
                         r = -r
                     r2 = self._r2
                     ranked = self._r2_sorted
-                    if len(r2) < NOISE_WINDOW:
-                        r2.append(r)
-                    else:
+                    if len(r2) == NOISE_WINDOW:
                         i = self._r2_i
                         del ranked[bisect_left(ranked, r2[i])]
                         r2[i] = r
-                        self._r2_i = (i + 1) % NOISE_WINDOW
-                    insort(ranked, r)
-                    if len(ranked) >= 5:
-                        self._gate_noise_mm = NOISE_SCALE * ranked[len(ranked) // 2]
+                        self._r2_i = i + 1 if i + 1 < NOISE_WINDOW else 0
+                        insort(ranked, r)
+                        self._gate_noise_mm = NOISE_SCALE * ranked[NOISE_WINDOW // 2]
+                    else:
+                        r2.append(r)
+                        insort(ranked, r)
+                        if len(ranked) >= 5:
+                            self._gate_noise_mm = NOISE_SCALE * ranked[len(ranked) // 2]
             else:
                 self._raw_n = n + 1
-            self._raw_t0 = self._raw_t1
-            self._raw_x0 = self._raw_x1
+            self._raw_t0 = t1
+            self._raw_x0 = x1
             self._raw_t1 = t_s
             self._raw_x1 = x_mm
         trk_t = self._trk_t
@@ -243,7 +249,7 @@ class RobustFilter:
         if trk_t is None:
             self._trk_t = self._trk_news_t = t_s
             self._trk_x = x_mm
-            return self.smoother.accept(t_s, x_mm, True)
+            return smoother.accept(t_s, x_mm, True)
         # After a gap the sled may be anywhere, but the first readings after it may also be
         # nonsense: a far reading is held like any other until a few agree with each other.
         if gap > GAP_GROWTH_MAX_S:  # noqa: PLR1730 (per reading: no call)
@@ -251,20 +257,22 @@ class RobustFilter:
         dt = t_s - trk_t
         if dt > EXTRAPOLATE_MAX_S:  # noqa: PLR1730 (per reading: no call)
             dt = EXTRAPOLATE_MAX_S
-        pred = self._trk_x + self._trk_v * dt
+        trk_v = self._trk_v
+        pred = self._trk_x + trk_v * dt
         r = x_mm - pred
         # The allowance grows with the time without any reading (not with time spent
         # holding readings back, or a persistent wrong value would end up accepted), and
         # only a little: larger jumps must be confirmed by readings that agree.
+        gate_base = self._gate_base_mm
         gate_n = GATE_NOISE * self._gate_noise_mm
-        gate = gate_n if gate_n > self._gate_base_mm else self._gate_base_mm
+        gate = gate_n if gate_n > gate_base else gate_base
         gate += 0.5 * GATE_ACCEL_MM_S2 * gap * gap
         if r > gate or r < -gate:
             return self._hold(t_s, x_mm, gate)
         if self._held_t:
             self._held_t.clear()
             self._held_x.clear()
-        last = self.smoother.window_x
+        last = smoother.window_x
         if last and x_mm == last[-1]:
             self._run_n += 1
         else:
@@ -275,12 +283,12 @@ class RobustFilter:
             # When the noise sets the gate (glare) the tracker trusts each reading less,
             # as a Kalman filter would: a noisy reading (or the first of a burst) must
             # not swing its velocity and open the gate for the next wrong one.
-            k = self._gate_base_mm / gate_n if gate_n > self._gate_base_mm else 1.0
+            k = gate_base / gate_n if gate_n > gate_base else 1.0
             self._trk_x = pred + TRACK_ALPHA * k * r
-            self._trk_v += TRACK_BETA * k * k * r / dt
+            trk_v += TRACK_BETA * k * k * r / dt
+            self._trk_v = trk_v
             self._trk_t = t_s
-        trk_v = self._trk_v
-        return self.smoother.accept(t_s, x_mm, -STILL_SPEED_MM_S < trk_v < STILL_SPEED_MM_S)
+        return smoother.accept(t_s, x_mm, -STILL_SPEED_MM_S < trk_v < STILL_SPEED_MM_S)
 
     def _hold(self, t_s: float, x_mm: float, gate: float) -> tuple[float, float] | None:
         ht, hx = self._held_t, self._held_x
