@@ -145,25 +145,29 @@ def knee_fit(
         pzu[i + 1] = azu
     inf = math.inf
 
-    def sse(tk: float, ramp: float, q: int) -> tuple[float, float, float]:
+    def ramp_shape(ramp: float, q: int) -> tuple[float, float, float]:
+        """The ramp's lag (from the knee to the stop), power and scale of g."""
+        p = q + 1.0  # a float power: the same value as an int's, a little faster
+        return ramp * q / p, p, (1.0 / (p * ramp**q) if ramp else 0.0)
+
+    def sse(
+        tk: float, ramp: float, lag: float, p: float, scale: float
+    ) -> tuple[float, float, float]:
         """Residual, slope (minus the speed) and sum of g for this knee and ramp."""
-        lag = ramp * q / (q + 1)
-        a = bisect_right(us, tk + lag - ramp)  # samples before the ramp: on the line
-        b = bisect_left(us, tk + lag, a)  # from b on: stopped
+        end = tk + lag
+        a = bisect_right(us, end - ramp)  # samples before the ramp: on the line
+        b = bisect_left(us, end, a)  # from b on: stopped
         if a < KNEE_MIN_SIDE or n - b < KNEE_MIN_SIDE:
             return inf, 0.0, 0.0
-        sg = a * tk - p1[a]
-        sgg = a * tk * tk - 2.0 * tk * p1[a] + p2[a]
+        p1_a = p1[a]
+        sg = a * tk - p1_a
+        sgg = a * tk * tk - 2.0 * tk * p1_a + p2[a]
         szg = tk * pz[a] - pzu[a]
-        if b > a:
-            end = tk + lag
-            p = q + 1.0  # a float power: the same value as an int's, a little faster
-            scale = 1.0 / (p * ramp**q)
-            for i in range(a, b):
-                g = (end - us[i]) ** p * scale
-                sg += g
-                sgg += g * g
-                szg += zs[i] * g
+        for i in range(a, b):
+            g = (end - us[i]) ** p * scale
+            sg += g
+            sgg += g * g
+            szg += zs[i] * g
         cgg = sgg - sg * sg / n
         czg = szg - z_sum * sg / n
         if cgg <= 0.0 or czg >= 0.0:
@@ -172,15 +176,16 @@ def knee_fit(
 
     def vertex(x0: float, h: float, ramp: float, q: int) -> tuple[float, float]:
         """The knee at the vertex of the parabola through the residuals at x0 and x0 ± h."""
-        f0 = sse(x0, ramp, q)[0]
-        fm = sse(x0 - h, ramp, q)[0]
-        fp = sse(x0 + h, ramp, q)[0]
+        lag, p, scale = ramp_shape(ramp, q)
+        f0 = sse(x0, ramp, lag, p, scale)[0]
+        fm = sse(x0 - h, ramp, lag, p, scale)[0]
+        fp = sse(x0 + h, ramp, lag, p, scale)[0]
         best = min((f0, x0), (fm, x0 - h), (fp, x0 + h))
         den = fm - 2.0 * f0 + fp
         if den > 0.0 and best[0] < inf:
             x = x0 + 0.5 * h * (fm - fp) / den
             if x0 - h < x < x0 + h:
-                fx = sse(x, ramp, q)[0]
+                fx = sse(x, ramp, lag, p, scale)[0]
                 if fx < best[0]:
                     best = (fx, x)
         return best
@@ -192,7 +197,7 @@ def knee_fit(
         j_lo = max(bisect_left(us, t_near - t0 - KNEE_NEAR_S), j_lo)
         j_hi = min(bisect_right(us, t_near - t0 + KNEE_NEAR_S), j_hi)
     for j in range(j_lo, j_hi):
-        # sse(us[j], 0.0, 1) inline (it runs for every sample): with no ramp, b == a
+        # sse(us[j], 0.0, *ramp_shape(0.0, 1)) inline, as it runs for every sample: b == a
         tk = us[j]
         a = bisect_right(us, tk)
         if a < KNEE_MIN_SIDE or n - a < KNEE_MIN_SIDE:
@@ -221,7 +226,7 @@ def knee_fit(
             f, x = vertex(tk0, 0.5 * ramp, ramp, q)
             if f < f_best:
                 f_best, tk, ramp_best, q_best = f, x, ramp, q
-    f, slope, sg = sse(tk, ramp_best, q_best)
+    f, slope, sg = sse(tk, ramp_best, *ramp_shape(ramp_best, q_best))
     if f == inf:
         return None
     level = (z_sum - slope * sg) / n * d
