@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from tempo.flags import BOUNCE, FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, TIMES_UNKNOWN
@@ -27,6 +27,12 @@ __all__ = [
 Phase = Literal["rest", "concentric", "top_pause", "eccentric", "bottom_pause"]
 
 
+def _fields_dict(event: Event) -> dict[str, Any]:
+    """The event's fields by name: `dataclasses.asdict` without the deep copy that its
+    immutable values do not need (a replay builds a payload per rep and set)."""
+    return {f.name: getattr(event, f.name) for f in fields(event)}
+
+
 @dataclass(frozen=True, slots=True)
 class PhaseChanged:
     """The sled entered `phase` at `t_s` (backdated to the 2 % boundary, see docs/engine.md)."""
@@ -35,7 +41,7 @@ class PhaseChanged:
     phase: Phase
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +70,7 @@ class Rep:
     stall_fraction: float | None = None  # where it happened: 0 at bottom_mm, 1 at lockout_mm
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = _fields_dict(self)
         d["flags"] = list(self.flags)
         return d
 
@@ -86,7 +92,7 @@ class SetDone:
     reason: Literal["rest", "ended", "end_of_stream"]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields_dict(self)
 
 
 Event = PhaseChanged | Rep | SetDone
