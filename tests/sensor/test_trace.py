@@ -58,6 +58,23 @@ def test_extra_columns_and_column_order_are_handled(tmp_path: Path) -> None:
     assert list(read_trace(p)) == [Sample(0.0, 150), Sample(0.5, None)]
 
 
+def test_lines_that_are_not_two_plain_numbers_are_read_as_text(tmp_path: Path) -> None:
+    # blanks and CRLF around the numbers, a read error, a comment and a blank line among the
+    # samples, Unicode digits and a no-break space: the same samples as text gives them
+    text = (
+        "t_s,distance_mm\r\n 0.0 , 150 \r\n0.1,\n# note\n\n0.2,\u0661\u0665\u0660\n"
+        "0.3,151\u00a0\n0.3,152\n"
+    )
+    p = _write(tmp_path / "x.csv", text)
+    assert list(read_trace(p).pairs()) == [
+        (0.0, 150),
+        (0.1, None),
+        (0.2, 150),
+        (0.3, 151),
+        (0.3, 152),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
