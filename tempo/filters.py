@@ -79,13 +79,15 @@ def _way_onto_line(
     *,
     track: tuple[float, float, float],
 ) -> list[int]:
-    """The held readings the sled could have followed from the track (at x0 at t0, moving
-    at v0: `track`) onto the line they end on (`on`: the readings within `tol` of it): the longest
-    chain in which each reading is within reach of the one before and either lies on the
-    line or between the one before and the line, and which stays on the line once there.
-    A burst of wrong readings that lines up during a fast move is left out, with the
-    readings of the sled's true way there kept. Empty when no reading on the line is
-    within reach of the track."""
+    """The indices of the held readings the sled could have followed onto the line they
+    end on, from the track (`track`: time, position, speed).
+
+    `on` tells the readings within `tol` of the line. The way is the longest chain in which
+    each reading is within reach of the one before, lies on the line or between the one
+    before and the line, and stays on the line once there. A burst of wrong readings that
+    lines up during a fast move is left out and the sled's own readings are kept. Empty
+    when no reading on the line is within reach of the track.
+    """
     mt, mx, slope = line
     t0, x0, v0 = track
     n = len(ts)
