@@ -73,8 +73,8 @@ def _line(ts: list[float], xs: list[float]) -> tuple[float, float, float]:
 def _way_onto_line(
     ts: list[float],
     xs: list[float],
+    x_lines: list[float],
     on: list[bool],
-    line: tuple[float, float, float],
     tol: float,
     *,
     track: tuple[float, float, float],
@@ -82,20 +82,19 @@ def _way_onto_line(
     """The indices of the held readings the sled could have followed onto the line they
     end on, from the track (`track`: time, position, speed).
 
-    `on` tells the readings within `tol` of the line. The way is the longest chain in which
-    each reading is within reach of the one before, lies on the line or between the one
-    before and the line, and stays on the line once there. A burst of wrong readings that
-    lines up during a fast move is left out and the sled's own readings are kept. Empty
-    when no reading on the line is within reach of the track.
+    `x_lines` is the line at each reading's time and `on` tells the readings within `tol`
+    of it. The way is the longest chain in which each reading is within reach of the one
+    before, lies on the line or between the one before and the line, and stays on the line
+    once there. A burst of wrong readings that lines up during a fast move is left out and
+    the sled's own readings are kept. Empty when no reading on the line is within reach of
+    the track.
     """
-    mt, mx, slope = line
     t0, x0, v0 = track
     n = len(ts)
     length = [0] * n  # of the longest chain ending at each reading (0: none reaches it)
     before = [-1] * n
     for j in range(n):
-        a, b = ts[j], xs[j]
-        x_line = mx + slope * (a - mt)
+        a, b, x_line = ts[j], xs[j], x_lines[j]
         dt = a - t0
         reach = min(MAX_SPEED_MM_S * dt, abs(v0) * dt + 0.5 * MAX_ACCEL_MM_S2 * dt * dt)
         if abs(b - x0) <= reach + tol and (on[j] or (b - x0) * (x_line - b) > 0.0):
@@ -332,18 +331,19 @@ class RobustFilter:
         # been on its way there (a fast drop into a short stop, sampled at 20 Hz). The
         # line's claim is checked from there, or from the first held reading when the ones
         # before the line do not lead to it: a burst that lined up begins with a jump.
-        on = [abs(b - (mx + slope * (a - mt))) <= tol for a, b in zip(ht, hx, strict=True)]
+        x_lines = [mx + slope * (a - mt) for a in ht]
+        on = [abs(b - x) <= tol for b, x in zip(hx, x_lines, strict=True)]
         i_on = 0
         x_from = self._trk_x
-        for i, (a, b) in enumerate(zip(ht, hx, strict=True)):
+        for i, (b, x_line) in enumerate(zip(hx, x_lines, strict=True)):
             if on[i]:
                 i_on = i
                 break
-            if (b - x_from) * (mx + slope * (a - mt) - b) <= 0.0:
+            if (b - x_from) * (x_line - b) <= 0.0:
                 break  # not on the way from the track to the line: no ramp
             x_from = b
         t_on = ht[i_on]
-        x_on = mx + slope * (t_on - mt)
+        x_on = x_lines[i_on]
         jump = abs(x_on - self._trk_x)
         reach_s = t_on - news_t
         reach = min(
@@ -363,7 +363,7 @@ class RobustFilter:
         self._trk_v = slope
         # The readings of the way the sled could have taken onto the line go back in, in
         # order; the others were nonsense.
-        path = _way_onto_line(ht, hx, on, (mt, mx, slope), tol, track=(news_t, x_track, v_track))
+        path = _way_onto_line(ht, hx, x_lines, on, tol, track=(news_t, x_track, v_track))
         if not path:  # no way from the track: the readings on the line alone
             path = [i for i in range(n) if on[i]]
         pts = [(ht[i], hx[i]) for i in path]
