@@ -15,15 +15,15 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from tempo.turns import parabola_fit
 
-MIN_READINGS = 5
+MIN_READINGS: Final = 5
 # A parabola fits when its residuals are within the noise: for ten readings the RMS residual
 # stays under 1.4 deviations 99 times in 100; readings are whole millimetres.
-FIT_NOISE = 1.5
-ROUNDING_MM = 0.5
+FIT_NOISE: Final = 1.5
+ROUNDING_MM: Final = 0.5
 
 
 def parabola_crossing(
@@ -72,15 +72,15 @@ def parabola_crossing(
     return best
 
 
-KNEE_MIN_SIDE = 3  # samples on each side of the knee
-KNEE_NEAR_S = 0.5  # the corner is looked for this close to the smoothed track's crossing
+KNEE_MIN_SIDE: Final = 3  # samples on each side of the knee
+KNEE_NEAR_S: Final = 0.5  # the corner is looked for this close to the smoothed track's crossing
 # A sled slows into a stop (and speeds up out of one) over a ramp, tried from 0.05 s to
 # 1.5 s (a whole minimum-jerk lowering) ...
-KNEE_RAMPS_S = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5)
+KNEE_RAMPS_S: Final = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5)
 # ... with its speed falling in proportion to the time left to the stop (a constant
 # deceleration), or to its square or cube (a smooth stop: the deceleration eases off, as
 # at the ends of a minimum-jerk move)
-KNEE_SHAPES = (1, 2, 3)
+KNEE_SHAPES: Final = (1, 2, 3)
 
 
 class Knee(NamedTuple):
@@ -108,6 +108,113 @@ class Knee(NamedTuple):
         return self.t_stop - w
 
 
+def _ramp_shape(ramp: float, q: int) -> tuple[float, float, float]:
+    """The ramp's lag (from the knee to the stop), power and scale of g."""
+    p = q + 1.0  # a float power: the same value as an int's, a little faster
+    return ramp * q / p, p, (1.0 / (p * ramp**q) if ramp else 0.0)
+
+
+class _KneeSums:
+    """The readings of one knee fit and their prefix sums: the residual of any knee is
+    then a sum over the samples of its ramp only.
+
+    A class rather than closures inside `knee_fit` so that a compiled build calls its
+    methods directly (docs/engine.md, "Throughput").
+    """
+
+    __slots__ = ("n", "p1", "p2", "pz", "pzu", "szz", "us", "z_sum", "zs")
+
+    def __init__(self, us: list[float], zs: list[float]) -> None:
+        n = len(us)
+        self.n = n
+        self.us = us
+        self.zs = zs
+        z_sum = sum(zs)
+        self.z_sum = z_sum
+        self.szz = sum(z * z for z in zs) - z_sum * z_sum / n
+        # prefix sums over the samples of the move at constant speed
+        p1 = [0.0] * (n + 1)
+        p2 = [0.0] * (n + 1)
+        pz = [0.0] * (n + 1)
+        pzu = [0.0] * (n + 1)
+        a1 = a2 = az = azu = 0.0
+        for i in range(n):
+            u, z = us[i], zs[i]
+            a1 += u
+            a2 += u * u
+            az += z
+            azu += z * u
+            p1[i + 1] = a1
+            p2[i + 1] = a2
+            pz[i + 1] = az
+            pzu[i + 1] = azu
+        self.p1 = p1
+        self.p2 = p2
+        self.pz = pz
+        self.pzu = pzu
+
+    def sse(
+        self, tk: float, ramp: float, lag: float, p: float, scale: float
+    ) -> tuple[float, float, float]:
+        """Residual, slope (minus the speed) and sum of g for this knee and ramp."""
+        us = self.us
+        n = self.n
+        end = tk + lag
+        a = bisect_right(us, end - ramp)  # samples before the ramp: on the line
+        b = bisect_left(us, end, a)  # from b on: stopped
+        if a < KNEE_MIN_SIDE or n - b < KNEE_MIN_SIDE:
+            return math.inf, 0.0, 0.0
+        p1_a = self.p1[a]
+        sg = a * tk - p1_a
+        sgg = a * tk * tk - 2.0 * tk * p1_a + self.p2[a]
+        szg = tk * self.pz[a] - self.pzu[a]
+        zs = self.zs
+        for i in range(a, b):
+            # math.pow: the same value as **, which a compiled build cannot do unboxed
+            g = math.pow(end - us[i], p) * scale
+            sg += g
+            sgg += g * g
+            szg += zs[i] * g
+        cgg = sgg - sg * sg / n
+        czg = szg - self.z_sum * sg / n
+        if cgg <= 0.0 or czg >= 0.0:
+            return math.inf, 0.0, 0.0
+        return self.szz - czg * czg / cgg, czg / cgg, sg
+
+    def sharp_sse(self, tk: float) -> float:
+        """`sse(tk, 0.0, *_ramp_shape(0.0, 1))[0]` in short, as it runs for every sample:
+        with no ramp there is no sum over it."""
+        a = bisect_right(self.us, tk)
+        n = self.n
+        if a < KNEE_MIN_SIDE or n - a < KNEE_MIN_SIDE:
+            return math.inf
+        p1_a = self.p1[a]
+        sg = a * tk - p1_a
+        sgg = a * tk * tk - 2.0 * tk * p1_a + self.p2[a]
+        szg = tk * self.pz[a] - self.pzu[a]
+        cgg = sgg - sg * sg / n
+        czg = szg - self.z_sum * sg / n
+        if cgg <= 0.0 or czg >= 0.0:
+            return math.inf
+        return self.szz - czg * czg / cgg
+
+    def vertex(self, x0: float, h: float, ramp: float, q: int) -> tuple[float, float]:
+        """The knee at the vertex of the parabola through the residuals at x0 and x0 ± h."""
+        lag, p, scale = _ramp_shape(ramp, q)
+        f0 = self.sse(x0, ramp, lag, p, scale)[0]
+        fm = self.sse(x0 - h, ramp, lag, p, scale)[0]
+        fp = self.sse(x0 + h, ramp, lag, p, scale)[0]
+        best = min((f0, x0), (fm, x0 - h), (fp, x0 + h))
+        den = fm - 2.0 * f0 + fp
+        if den > 0.0 and best[0] < math.inf:
+            x = x0 + 0.5 * h * (fm - fp) / den
+            if x0 - h < x < x0 + h:
+                fx = self.sse(x, ramp, lag, p, scale)[0]
+                if fx < best[0]:
+                    best = (fx, x)
+        return best
+
+
 def knee_fit(
     ts: Sequence[float], ys: Sequence[float], d: int, t_near: float | None = None
 ) -> Knee | None:
@@ -124,71 +231,8 @@ def knee_fit(
         return None
     t0 = ts[0]
     us = [t - t0 for t in ts]
-    zs = [d * y for y in ys]
-    z_sum = sum(zs)
-    szz = sum(z * z for z in zs) - z_sum * z_sum / n
-    # prefix sums over the samples of the move at constant speed
-    p1 = [0.0] * (n + 1)
-    p2 = [0.0] * (n + 1)
-    pz = [0.0] * (n + 1)
-    pzu = [0.0] * (n + 1)
-    a1 = a2 = az = azu = 0.0
-    for i in range(n):
-        u, z = us[i], zs[i]
-        a1 += u
-        a2 += u * u
-        az += z
-        azu += z * u
-        p1[i + 1] = a1
-        p2[i + 1] = a2
-        pz[i + 1] = az
-        pzu[i + 1] = azu
+    sums = _KneeSums(us, [d * y for y in ys])
     inf = math.inf
-
-    def ramp_shape(ramp: float, q: int) -> tuple[float, float, float]:
-        """The ramp's lag (from the knee to the stop), power and scale of g."""
-        p = q + 1.0  # a float power: the same value as an int's, a little faster
-        return ramp * q / p, p, (1.0 / (p * ramp**q) if ramp else 0.0)
-
-    def sse(
-        tk: float, ramp: float, lag: float, p: float, scale: float
-    ) -> tuple[float, float, float]:
-        """Residual, slope (minus the speed) and sum of g for this knee and ramp."""
-        end = tk + lag
-        a = bisect_right(us, end - ramp)  # samples before the ramp: on the line
-        b = bisect_left(us, end, a)  # from b on: stopped
-        if a < KNEE_MIN_SIDE or n - b < KNEE_MIN_SIDE:
-            return inf, 0.0, 0.0
-        p1_a = p1[a]
-        sg = a * tk - p1_a
-        sgg = a * tk * tk - 2.0 * tk * p1_a + p2[a]
-        szg = tk * pz[a] - pzu[a]
-        for i in range(a, b):
-            g = (end - us[i]) ** p * scale
-            sg += g
-            sgg += g * g
-            szg += zs[i] * g
-        cgg = sgg - sg * sg / n
-        czg = szg - z_sum * sg / n
-        if cgg <= 0.0 or czg >= 0.0:
-            return inf, 0.0, 0.0
-        return szz - czg * czg / cgg, czg / cgg, sg
-
-    def vertex(x0: float, h: float, ramp: float, q: int) -> tuple[float, float]:
-        """The knee at the vertex of the parabola through the residuals at x0 and x0 ± h."""
-        lag, p, scale = ramp_shape(ramp, q)
-        f0 = sse(x0, ramp, lag, p, scale)[0]
-        fm = sse(x0 - h, ramp, lag, p, scale)[0]
-        fp = sse(x0 + h, ramp, lag, p, scale)[0]
-        best = min((f0, x0), (fm, x0 - h), (fp, x0 + h))
-        den = fm - 2.0 * f0 + fp
-        if den > 0.0 and best[0] < inf:
-            x = x0 + 0.5 * h * (fm - fp) / den
-            if x0 - h < x < x0 + h:
-                fx = sse(x, ramp, lag, p, scale)[0]
-                if fx < best[0]:
-                    best = (fx, x)
-        return best
 
     # The sharp corner: the best sample, then between its neighbours.
     f_best, j_best = inf, 0
@@ -197,37 +241,24 @@ def knee_fit(
         j_lo = max(bisect_left(us, t_near - t0 - KNEE_NEAR_S), j_lo)
         j_hi = min(bisect_right(us, t_near - t0 + KNEE_NEAR_S), j_hi)
     for j in range(j_lo, j_hi):
-        # sse(us[j], 0.0, *ramp_shape(0.0, 1)) inline, as it runs for every sample: b == a
-        tk = us[j]
-        a = bisect_right(us, tk)
-        if a < KNEE_MIN_SIDE or n - a < KNEE_MIN_SIDE:
-            continue
-        p1_a = p1[a]
-        sg = a * tk - p1_a
-        sgg = a * tk * tk - 2.0 * tk * p1_a + p2[a]
-        szg = tk * pz[a] - pzu[a]
-        cgg = sgg - sg * sg / n
-        czg = szg - z_sum * sg / n
-        if cgg <= 0.0 or czg >= 0.0:
-            continue
-        f = szz - czg * czg / cgg
+        f = sums.sharp_sse(us[j])
         if f < f_best:
             f_best, j_best = f, j
     if f_best == inf:
         return None
     h = 0.5 * (us[j_best + 1] - us[j_best - 1])
-    f_best, tk = vertex(us[j_best], h, 0.0, 1)
+    f_best, tk = sums.vertex(us[j_best], h, 0.0, 1)
     ramp_best, q_best = 0.0, 1
     tk0 = tk
     for q in KNEE_SHAPES:
         for ramp in KNEE_RAMPS_S:
             if ramp > tk0:
                 break
-            f, x = vertex(tk0, 0.5 * ramp, ramp, q)
+            f, x = sums.vertex(tk0, 0.5 * ramp, ramp, q)
             if f < f_best:
                 f_best, tk, ramp_best, q_best = f, x, ramp, q
-    f, slope, sg = sse(tk, ramp_best, *ramp_shape(ramp_best, q_best))
+    f, slope, sg = sums.sse(tk, ramp_best, *_ramp_shape(ramp_best, q_best))
     if f == inf:
         return None
-    level = (z_sum - slope * sg) / n * d
+    level = (sums.z_sum - slope * sg) / n * d
     return Knee(level, t0 + tk, -slope, ramp_best, q_best, f)

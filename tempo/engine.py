@@ -21,6 +21,8 @@ Memory is bounded: a ring buffer of recent smoothed samples and the current set'
 
 from __future__ import annotations
 
+from typing import Final
+
 from tempo.events import Event, Phase
 from tempo.filters import RobustFilter
 from tempo.rep_machine import RepMachine
@@ -30,14 +32,14 @@ from tempo.settings import EngineSettings
 # Readings outside [MIN_VALID_MM, OUT_OF_RANGE_MM) are missing samples, not distances:
 # the VL53L0X reports 8190/8191 (and other codes) when it sees nothing, and collapses to a
 # few millimetres when the signal fails.
-MIN_VALID_MM = 20
-OUT_OF_RANGE_MM = 8000
+MIN_VALID_MM: Final = 20
+OUT_OF_RANGE_MM: Final = 8000
 
-FAULT_GAP_S = 2.0  # no valid reading this long is a fault: a rep in progress is dropped
+FAULT_GAP_S: Final = 2.0  # no valid reading this long is a fault: a rep in progress is dropped
 # No news this long (no valid reading, or the same reading over and over from a sensor that
 # is noisy when still: frozen) is a sensor fault: a rep it touches has unknown phase times.
-FAULT_MIN_S = 0.5
-FAULTS_KEPT = 8  # recent fault intervals remembered (bounded memory)
+FAULT_MIN_S: Final = 0.5
+FAULTS_KEPT: Final = 8  # recent fault intervals remembered (bounded memory)
 
 
 class TempoEngine:

@@ -13,51 +13,52 @@ boundary, so the delay only affects when events are emitted, not the times they 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from typing import Final
 
 from tempo.smoother import GAP_MEAN_S, NOISE_INITIAL_MM, Smoother
 
 # Rejected readings that persist this many samples and agree with each other are the truth
 # after all (a violent turnaround, the sled elsewhere after a gap): they are taken back in.
-REACQUIRE_N = 7
+REACQUIRE_N: Final = 7
 # ... provided the sled could have got there: no faster than this since the track's last
 # news (a run of identical readings is no news: the sensor may have been stuck) ...
-MAX_SPEED_MM_S = 3000.0  # a dropped sled reaches 2.5 m/s; this leaves a margin
+MAX_SPEED_MM_S: Final = 3000.0  # a dropped sled reaches 2.5 m/s; this leaves a margin
 # Held readings on a line steeper than this are not taken back as that line: in glare a
 # few noisy readings and a burst can line up that steeply. A faster move is taken back
 # once the readings after it agree (the stop it ran into), with the way there.
-LINE_SPEED_MAX_MM_S = 1500.0
+LINE_SPEED_MAX_MM_S: Final = 1500.0
 # ... and no harder than this from the speed it had (a sled dropped or kicked: about 3 g,
 # far more than gravity gives on an inclined sled), so a burst of seven wrong readings
 # right after the last good one is no jump the sled could have made.
-MAX_ACCEL_MM_S2 = 30_000.0
+MAX_ACCEL_MM_S2: Final = 30_000.0
 # ... or, failing that, once they have persisted this long.
-HELD_MAX_S = 1.2
+HELD_MAX_S: Final = 1.2
 # ... or once this many readings in a row were held back, not all alike: longer than any
 # burst of wrong readings, so it is the track that lost the sled (a fast start in glare).
-HELD_TRUST_N = 20
-EXTRAPOLATE_MAX_S = 0.2  # the track's velocity is not trusted further ahead than this
-HELD_KEEP = 64  # held readings kept at most (bounded memory)
+HELD_TRUST_N: Final = 20
+EXTRAPOLATE_MAX_S: Final = 0.2  # the track's velocity is not trusted further ahead than this
+HELD_KEEP: Final = 64  # held readings kept at most (bounded memory)
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
-GATE_ACCEL_MM_S2 = 3000.0
-GATE_NOISE = 2.5
-TRACK_ALPHA = 0.6
-TRACK_BETA = 0.25
+GATE_ACCEL_MM_S2: Final = 3000.0
+GATE_NOISE: Final = 2.5
+TRACK_ALPHA: Final = 0.6
+TRACK_BETA: Final = 0.25
 # A noisy sensor does not repeat itself: beyond this many identical readings in a row, while
 # the noise on a still sled is at least STUCK_NOISE_MM, the sensor is stuck and they are
 # missing (the noise estimate while moving also holds the sled's acceleration);
 # a run longer than STUCK_MAX_S is a quiet sensor on a still sled after all and counts.
-STUCK_REPEATS = 3
-STUCK_NOISE_MM = 1.5
-STUCK_MAX_S = 1.0
-STILL_SPEED_MM_S = 50.0
-GAP_GROWTH_MAX_S = 0.12  # the gate stops growing after this long without readings
+STUCK_REPEATS: Final = 3
+STUCK_NOISE_MM: Final = 1.5
+STUCK_MAX_S: Final = 1.0
+STILL_SPEED_MM_S: Final = 50.0
+GAP_GROWTH_MAX_S: Final = 0.12  # the gate stops growing after this long without readings
 # The noise is the median size of the last NOISE_WINDOW second differences of every valid
 # reading (accepted or held back), scaled to one standard deviation of Gaussian noise: a
 # spike or a burst of wrong readings only makes a few large differences, at its edges, so
 # it cannot inflate the estimate (and open the gate for itself), while seconds of glare
 # raise it within a few samples, whether the gate lets those readings in or not.
-NOISE_WINDOW = 25
-NOISE_SCALE = 1.2
+NOISE_WINDOW: Final = 25
+NOISE_SCALE: Final = 1.2
 
 
 def _line(ts: list[float], xs: list[float]) -> tuple[float, float, float]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol
+from typing import Final, Literal, NamedTuple, Protocol
 
 PhaseName = Literal["eccentric", "bottom_pause", "concentric", "top_pause"]
 
@@ -24,20 +24,20 @@ _LABELS: dict[PhaseName, str] = {
     "top_pause": "top pause",
 }
 
-AS_FAST_AS_POSSIBLE = "X"
+AS_FAST_AS_POSSIBLE: Final = "X"
 # No set prescribes a phase longer than this; a larger number is a typo (30 for 3).
-MAX_PHASE_S = 30.0
-EXAMPLE = "3-1-X-0"
+MAX_PHASE_S: Final = 30.0
+EXAMPLE: Final = "3-1-X-0"
 # The rep flag of a prescribed pause held shorter than prescribed (see pauses_cut_short).
-SHORT_PAUSE = "short_pause"
+SHORT_PAUSE: Final = "short_pause"
 
 # Timing slack before a deviation costs anything: a lifter counting seconds is about half a
 # second off, and a turnaround with no pause measures about 0.3 s under the engine's 2 %
 # boundary convention (docs/engine.md), so a prescribed 0 s pause must not lose points for it.
-TIMING_TOLERANCE_S = 0.5
+TIMING_TOLERANCE_S: Final = 0.5
 # A phase's score reaches zero when its deviation beyond the tolerance equals its prescribed
 # duration, but never less than this, so 0 s and 1 s targets are not all-or-nothing.
-MIN_SCORE_SPAN_S = 1.0
+MIN_SCORE_SPAN_S: Final = 1.0
 
 _NUMBER = re.compile(r"\d+(\.\d)?")
 _COMPACT = re.compile(r"[0-9Xx]{4}")

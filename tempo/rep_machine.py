@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from tempo.events import Event, Phase, PhaseChanged, Rep, SetDone
 from tempo.scoring import BOUNCE_MAX_S, eccentric_score, lockout_verdict, rep_flags, set_summary
@@ -37,12 +37,12 @@ from tempo.segmenter import (
 )
 from tempo.settings import EngineSettings
 
-REP_FRACTION = 0.30  # smallest excursion (out and back) that is a rep
-REP_NOISE = 1.5  # ... plus this many noise deviations, so noise alone never completes one
+REP_FRACTION: Final = 0.30  # smallest excursion (out and back) that is a rep
+REP_NOISE: Final = 1.5  # ... plus this many noise deviations, so noise alone never completes one
 # ... and a rep that came back this much of its way out ended where it stopped, even away
 # from the start side (a calibration a little off, a rep started from higher up)
-RETURN_FRACTION = 0.85
-FAULT_MARGIN_S = 0.15  # a boundary this close to a sensor fault was not seen either
+RETURN_FRACTION: Final = 0.85
+FAULT_MARGIN_S: Final = 0.15  # a boundary this close to a sensor fault was not seen either
 
 NO_STALL: Stall = (0.0, None)
 

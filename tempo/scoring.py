@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Final, Literal
 
 from tempo.events import BOUNCE, FAST_ECCENTRIC, LOCKED_KNEES, PARTIAL, TIMES_UNKNOWN, Rep
 from tempo.settings import EngineSettings
 
 # A bottom turnaround that spends less than this within 2 % of its turning point is a bounce.
-BOUNCE_MAX_S = 0.15
+BOUNCE_MAX_S: Final = 0.15
 # Lowering slower than the target is fine up to this multiple; past it the score falls
 # linearly to zero at SLOW_ZERO times the target.
-SLOW_OK = 1.5
-SLOW_ZERO = 3.0
+SLOW_OK: Final = 1.5
+SLOW_ZERO: Final = 3.0
 
 
 def eccentric_score(eccentric_s: float, target_s: float) -> int:

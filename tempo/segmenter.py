@@ -29,88 +29,89 @@ of the next `started` (or from `hold_lasted`), so the live phase is not held bac
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, Protocol
+from typing import Final, Literal, NamedTuple, Protocol
 
 from tempo.crossings import Knee, knee_fit, parabola_crossing
 from tempo.filters import RobustFilter
 from tempo.stall import longest_stall
 from tempo.turns import fit_turn
 
-BOUNDARY_FRACTION = 0.02  # the phase boundary convention
-MOVE_FRACTION = 0.05  # leaving a stop by this much confirms a movement
+BOUNDARY_FRACTION: Final = 0.02  # the phase boundary convention
+MOVE_FRACTION: Final = 0.05  # leaving a stop by this much confirms a movement
 # ... or by this many noise deviations, whichever is larger: over a 3 s hold the smoothed
 # track of a still sled strays up to 1.6-1.8 deviations from its level 1 time in 100.
-MOVE_NOISE = 2.0
+MOVE_NOISE: Final = 2.0
 # Coming back from a moving extreme: noise on a slow move makes wiggles of the smoothed
 # track well over 1.5 deviations, and a wiggle taken for a turn cuts a phase in two.
-REVERSAL_NOISE = 2.5
-STILL_FRACTION = 0.025  # the track stays within this band while still
+REVERSAL_NOISE: Final = 2.5
+STILL_FRACTION: Final = 0.025  # the track stays within this band while still
 # ... or within the range a still smoothed track spans in noise: the smoothed track has
 # 0.47 of the raw deviation, and over a still window of 30-50 samples its range stays
 # under 2.5-2.7 raw deviations 99 times in 100 (`noise_mm` is 0.98 of a deviation).
-STILL_NOISE = 3.0
-TREND_FRACTION = 0.01  # ... and drifts less than this across the still window
-TREND_NOISE = 0.8
+STILL_NOISE: Final = 3.0
+TREND_FRACTION: Final = 0.01  # ... and drifts less than this across the still window
+TREND_NOISE: Final = 0.8
 # Clearly outside the 2 % band: two deviations of the smoothed track beyond it (the
 # smoothed track has 0.47 of the raw deviation).
-ARRIVAL_NOISE = 1.0
-STILL_WINDOW_S = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
-STILL_WINDOW_MAX_S = 0.6
-NOISE_REF_MM = 4.0
+ARRIVAL_NOISE: Final = 1.0
+STILL_WINDOW_S: Final = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
+STILL_WINDOW_MAX_S: Final = 0.6
+NOISE_REF_MM: Final = 4.0
 # ... and with the slowness of the movement that came in: the window is long enough for
 # that movement, kept up, to have moved SLOW_MOVE_TRENDS times the trend threshold, so a
 # constant-speed lowering of any tempo is never taken for stillness (docs/engine.md). Four:
 # the still test allows one trend, and at a noisy sensor the fitted shift of a window of a
 # slow lowering still errs by a trend now and then; with three, one slow negative in five
 # at 1.2 m was cut by a pseudo-stop.
-SLOW_MOVE_TRENDS = 4.0
-STILL_WINDOW_SLOW_MAX_S = 2.0
-SLOWEST_PHASE_SPEED_MM_S = 13.0  # a 15 s negative over 200 mm
-MERGE_HOLD_S = 0.4  # a shorter hold between movements the same way is no real stop
+SLOW_MOVE_TRENDS: Final = 4.0
+STILL_WINDOW_SLOW_MAX_S: Final = 2.0
+SLOWEST_PHASE_SPEED_MM_S: Final = 13.0  # a 15 s negative over 200 mm
+MERGE_HOLD_S: Final = 0.4  # a shorter hold between movements the same way is no real stop
 # Away from the start side a stop of up to this long that goes on the same way afterwards
 # (a sticking point, a pause halfway down) is part of its phase, not a boundary.
-STALL_MAX_S = 1.5
-START_ZONE_FRACTION = 0.15  # within this much of the ROM of the start side is "at the start"
-STILL_MIN_SAMPLES = 4
-RELEVEL_WINDOW_S = 0.5  # a small shift (under the movement threshold) that then stays
+STALL_MAX_S: Final = 1.5
+START_ZONE_FRACTION: Final = 0.15  # within this much of the ROM of the start side is "at the start"
+STILL_MIN_SAMPLES: Final = 4
+RELEVEL_WINDOW_S: Final = 0.5  # a small shift (under the movement threshold) that then stays
 # still this long moves the hold level
-HOLD_MEAN_MAX = 100  # the hold level is a running mean over at most this many samples
-GAP_TURN_S = 0.2  # a turnaround next to a gap this long is looked for inside the gap
-GAP_SLOPE_BACK = (2, 4, 6)  # samples back for the slope into such a gap
-GAP_SLOPE_MAX_S = 0.4
-GAP_FLAT_N = 4  # ... or within this many samples after the extreme
-STILL_GAP_S = 0.4  # a hold is never confirmed across a gap this long
-BUFFER = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
+HOLD_MEAN_MAX: Final = 100  # the hold level is a running mean over at most this many samples
+GAP_TURN_S: Final = 0.2  # a turnaround next to a gap this long is looked for inside the gap
+GAP_SLOPE_BACK: Final = (2, 4, 6)  # samples back for the slope into such a gap
+GAP_SLOPE_MAX_S: Final = 0.4
+GAP_FLAT_N: Final = 4  # ... or within this many samples after the extreme
+STILL_GAP_S: Final = 0.4  # a hold is never confirmed across a gap this long
+BUFFER: Final = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
 # A 2 % crossing is placed again on this many raw readings either side of it (tempo.crossings):
 # 0.1 s at 50 Hz, 0.25 s at 20 Hz, so ten readings average the noise at every rate.
-CROSSING_READINGS = 5
+CROSSING_READINGS: Final = 5
 # ... spanning at most this (a short gap among them is fine; over longer spans the sled's
 # acceleration changes too much for one parabola)
-CROSSING_MAX_SPAN_S = 1.0
+CROSSING_MAX_SPAN_S: Final = 1.0
 # A hold's arrival and a departure from it are placed again on a `Knee` (tempo.crossings)
 # through the smoothed samples of the movement and of the hold: the movement side reaches
 # this far from the hold's level (a fifth of the ROM, or twenty noise deviations: a slow
 # move in noise needs that many samples for its line) ...
-KNEE_REACH_FRACTION = 0.2
-KNEE_REACH_NOISE = 20.0
-KNEE_HOLD_S = 1.0  # ... the hold side of a departure this far back (or to the hold's arrival)
+KNEE_REACH_FRACTION: Final = 0.2
+KNEE_REACH_NOISE: Final = 20.0
+# ... the hold side of a departure this far back (or to the hold's arrival)
+KNEE_HOLD_S: Final = 1.0
 # ... and the knee is used when its residuals are those of noise: the smoothed track has 0.47
 # of the raw deviation, and a knee off by more than twice that is the wrong shape.
-KNEE_FIT_NOISE = 0.94
+KNEE_FIT_NOISE: Final = 0.94
 # On the start side the sled often creeps the last millimetres onto the stops as the hold is
 # confirmed, and the knee's level is then that of the creep, short of the stop: there the
 # knee is used only when it came to rest at least this long before the newest sample.
-KNEE_SETTLED_S = 0.2
-TURN_FIT_S = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
+KNEE_SETTLED_S: Final = 0.2
+TURN_FIT_S: Final = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
 # ... and the fit is used only while the noise is under this many 2 % bands, and if its
 # turn lies within this fraction of the ROM of the smoothed one
-TURN_FIT_NOISE = 2.5
-TURN_FIT_FRACTION = 0.1
+TURN_FIT_NOISE: Final = 2.5
+TURN_FIT_FRACTION: Final = 0.1
 # The smoothed track flattens a bounce for a few samples, as if the sled were still; the
 # newest readings then are already this far back from the extreme: no hold.
-BOUNCE_BACK_BANDS = 2.0
-BOUNCE_BACK_NOISE = 3.0
-TRAIL_MAX = 512  # the current movement's track, thinned to every other sample when full
+BOUNCE_BACK_BANDS: Final = 2.0
+BOUNCE_BACK_NOISE: Final = 3.0
+TRAIL_MAX: Final = 512  # the current movement's track, thinned to every other sample when full
 
 StopKind = Literal["turn", "hold", "forced"]
 TURN: StopKind = "turn"  # the sled turned around

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Final, Literal
 
 StartSide = Literal["bottom", "top"]
 
-MIN_ROM_MM = 100
+MIN_ROM_MM: Final = 100
 # No number here can sensibly be larger: a reading in millimetres, a time in seconds.
-MAX_MAGNITUDE = 1e6
+MAX_MAGNITUDE: Final = 1e6
 
 # The dotted config key of each numeric field, for the one-line errors.
-KEYS = {
+KEYS: Final = {
     "bottom_mm": "sled.bottom_mm",
     "lockout_mm": "sled.lockout_mm",
     "target_eccentric_s": "tempo.target_eccentric_s",

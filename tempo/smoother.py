@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Final
 
-GAP_MEAN_S = 0.25  # readings further apart than this are not smoothed together
-IDLE_SLACK_S = 1e-6  # rounding slack of the cheap pre-check before owed()
-ACCEPTED_KEEP = 64  # the last accepted raw readings, for fitting turning points
-NOISE_ALPHA = 0.05
-NOISE_INITIAL_MM = 1.0
+GAP_MEAN_S: Final = 0.25  # readings further apart than this are not smoothed together
+IDLE_SLACK_S: Final = 1e-6  # rounding slack of the cheap pre-check before owed()
+ACCEPTED_KEEP: Final = 64  # the last accepted raw readings, for fitting turning points
+NOISE_ALPHA: Final = 0.05
+NOISE_INITIAL_MM: Final = 1.0
 # The smoothed track's deviation, in deviations of the raw readings (a median of five then a
 # mean of three of independent Gaussian noise).
-SMOOTHED_NOISE = 0.47
+SMOOTHED_NOISE: Final = 0.47
 
 
 class Smoother:

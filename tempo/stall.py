@@ -9,18 +9,19 @@ sticks for half a second at 30 % of the range of motion has one of about half a 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from tempo.smoother import SMOOTHED_NOISE
 
-STALL_SPEED_RATIO = 1.0 / 3.0  # slower than this fraction of the phase's median speed
-GRID_S = 0.05  # the phase is looked at every 50 ms ...
-SPEED_SPAN_S = 0.3  # ... with its speed taken over 0.3 s centred there (smooths the noise)
+STALL_SPEED_RATIO: Final = 1.0 / 3.0  # slower than this fraction of the phase's median speed
+GRID_S: Final = 0.05  # the phase is looked at every 50 ms ...
+SPEED_SPAN_S: Final = 0.3  # ... with its speed taken over 0.3 s centred there (smooths the noise)
 # A stall is kept only if the sled fell behind the phase's median pace across it by this
 # many deviations of the difference of two smoothed positions. Noise alone makes slow
 # stretches in a slow move (a 15 mm/s negative 1.2 m away travels 4.5 mm in 0.3 s, less than
 # the track's noise); the phase's slowest stretch is the most extreme of many, and the
 # noise estimate varies along the travel, hence a margin well beyond two deviations.
-STALL_SEEN_NOISE = 5.0
+STALL_SEEN_NOISE: Final = 5.0
 
 
 def _at(ts: Sequence[float], ys: Sequence[float], t: float, i: int) -> tuple[float, int]:

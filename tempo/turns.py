@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-MIN_SIDE = 3  # readings on each side of the corner of a V
+MIN_SIDE: Final = 3  # readings on each side of the corner of a V
 
 
 def solve3(
@@ -74,12 +74,12 @@ def parabola_fit(
 
 
 # Arc durations tried: from a V (none) to a turn rounded over most of the readings.
-ARC_S = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7)
+ARC_S: Final = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7)
 
 # A fit is kept only when the readings before its arrival and after its departure lie
 # outside the 2 % band: their mean by this many standard errors (a reading's deviation from
 # the fit over the square root of their number), so noise around a pause does not pass.
-SEEN_ERRORS = 2.0
+SEEN_ERRORS: Final = 2.0
 
 Turn = tuple[float, float, float, float]  # level, time of the turn, arrival, departure
 
