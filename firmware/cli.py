@@ -39,12 +39,33 @@ def chosen_command(argv: list[str]) -> str | None:
     return None
 
 
+def engine_build() -> str:
+    """ "compiled" when the engine was installed compiled (docs/install.md), else "pure Python".
+
+    Found from where `tempo.engine` would load from, without loading it.
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec("tempo.engine")
+    origin = spec.origin if spec is not None else None
+    return "compiled" if origin is not None and not origin.endswith(".py") else "pure Python"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, the arguments of that command alone (its module alone loaded)."""
     import argparse  # here: after main() had a chance to defer what argparse loads
 
+    class Version(argparse.Action):
+        """`--version` with the engine's build, looked up only when asked."""
+
+        def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+            print(f"repsled {__version__} (engine: {engine_build()})")  # stdout, as argparse's
+            parser.exit()
+
     parser = argparse.ArgumentParser(prog="repsled", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"repsled {__version__}")
+    parser.add_argument(
+        "--version", action=Version, nargs=0, help="print the version and the engine's build"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         if only and name != only:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from firmware import __version__
+from firmware.cli import main
 from sensor.synthetic import Plan, generate, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +69,13 @@ def test_bad_options_give_one_line_errors(args: list[str], message: str):
     assert message in proc.stderr
 
 
+def test_version_names_the_engine_build(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"repsled {__version__} (engine: pure Python)\n"
+
+
 @pytest.mark.slow
 def test_pure_wheel_has_no_compiled_module_and_leaves_the_checkout_clean(tmp_path):
     before = sorted(ROOT.rglob("*.so"))
@@ -105,6 +114,15 @@ def test_compiled_build_replays_byte_for_byte_like_pure_python(tmp_path):
     ).stdout.split()
     assert len(files) == len(COMPILED_MODULES)
     assert all(f.startswith(str(unpacked)) and f.endswith(".so") for f in files), files
+
+    version = subprocess.run(
+        [sys.executable, "-m", "firmware.cli", "--version"],
+        cwd=unpacked,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert version.endswith("(engine: compiled)\n"), version
 
     # a session with every sensor fault, at 20 and 50 Hz, and the example traces
     traces = list(EXAMPLES)
