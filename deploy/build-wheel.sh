@@ -17,7 +17,7 @@ set -euo pipefail
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=${PYTHON:-python3}
 COMPILED=0
-ISOLATION=(--use-pep517)
+ISOLATION=(--use-pep517) # pip's default; an array that is never empty, for set -u
 OUT=""
 
 die() {

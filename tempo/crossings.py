@@ -181,23 +181,6 @@ class _KneeSums:
             return math.inf, 0.0, 0.0
         return self.szz - czg * czg / cgg, czg / cgg, sg
 
-    def sharp_sse(self, tk: float) -> float:
-        """`sse(tk, 0.0, *_ramp_shape(0.0, 1))[0]` in short, as it runs for every sample:
-        with no ramp there is no sum over it."""
-        a = bisect_right(self.us, tk)
-        n = self.n
-        if a < KNEE_MIN_SIDE or n - a < KNEE_MIN_SIDE:
-            return math.inf
-        p1_a = self.p1[a]
-        sg = a * tk - p1_a
-        sgg = a * tk * tk - 2.0 * tk * p1_a + self.p2[a]
-        szg = tk * self.pz[a] - self.pzu[a]
-        cgg = sgg - sg * sg / n
-        czg = szg - self.z_sum * sg / n
-        if cgg <= 0.0 or czg >= 0.0:
-            return math.inf
-        return self.szz - czg * czg / cgg
-
     def vertex(self, x0: float, h: float, ramp: float, q: int) -> tuple[float, float]:
         """The knee at the vertex of the parabola through the residuals at x0 and x0 ± h."""
         lag, p, scale = _ramp_shape(ramp, q)
@@ -240,8 +223,9 @@ def knee_fit(
     if t_near is not None:
         j_lo = max(bisect_left(us, t_near - t0 - KNEE_NEAR_S), j_lo)
         j_hi = min(bisect_right(us, t_near - t0 + KNEE_NEAR_S), j_hi)
+    sharp = _ramp_shape(0.0, 1)
     for j in range(j_lo, j_hi):
-        f = sums.sharp_sse(us[j])
+        f = sums.sse(us[j], 0.0, *sharp)[0]
         if f < f_best:
             f_best, j_best = f, j
     if f_best == inf:
