@@ -102,6 +102,10 @@ class RepMachine:
         (One number, so the engine's per-sample test of the rest is one subtraction.)"""
         self._state = _LOW
         self._base = 0.0  # the lowest stop since the last rep (hold level or turning point)
+        # The last hold near the start side, as its arrival placed it, and the base before
+        # it: a sled that settles after arriving leaves from elsewhere (`started`).
+        self._hold_level: float | None = None
+        self._base_before = math.inf
         self._high = 0.0  # the highest point of the excursion, once it is on its way back
         self._rep_t0 = 0.0
         self._rep_from = 0.0
@@ -131,16 +135,24 @@ class RepMachine:
 
     def found(self, level: float) -> None:
         self._base = level
+        self._hold_level = None
         if self._state == _LOW:
             self._arm_rise()
 
-    def started(self, way: int, t_start: float) -> None:
+    def started(self, way: int, t_start: float, level: float) -> None:
         pending = self._pending_end
         if pending is not None:
             self._pending_end = None
             if pending.way != way:  # the same way: a pause on the way back, not its end
                 self._end_pending(pending)
         st = self._state
+        arrived = self._hold_level
+        self._hold_level = None
+        if st == _LOW and way > 0 and arrived is not None and abs(level - arrived) > self._band:
+            # The hold's level over all of it, not as it looked on arrival (a sled that
+            # settled lower after a rep, a dip that was noise): the 30 % count from there.
+            self._base = min(self._base_before, level)
+            self._arm_rise()
         out_phase, _, back_phase, _ = self._names
         if st == _OUT:
             self._set_phase(out_phase if way > 0 else back_phase, t_start)
@@ -175,6 +187,8 @@ class RepMachine:
             self._emit_rep(stop)
             self._set_phase(start_pause, t_arrive)
         else:
+            self._base_before = self._base
+            self._hold_level = level if kind == HOLD else None
             self._base = min(self._base, level)
             self._arm_rise()
             if self._set_open:
@@ -233,6 +247,7 @@ class RepMachine:
         self._far = None
         if y is not None:
             self._base = y
+            self._hold_level = None
         self._to_low()
         if self._set_open:
             self._finish_set(t, reason)
@@ -345,6 +360,8 @@ class RepMachine:
         self._set_reps.append(rep)
         self._last_end = t_end
         self._base = end_level
+        self._base_before = math.inf
+        self._hold_level = end_level if kind == HOLD else None
         self._far = None
         self._to_low()
         self.events.append(rep)

@@ -12,8 +12,8 @@ readings around them (`tempo.crossings`), turnarounds on the raw readings around
 The interface to the next stage (the rep machine) is explicit and small:
 
 * the segmenter calls its `Listener`: `found(level)` when the track (re)starts (first
-  sample, after a sensor fault), `started(way, t)` when a movement leaves its stop (the
-  2 % time), `stopped(stop)` when it ends (a `Stop`: a turnaround or a hold), and
+  sample, after a sensor fault), `started(way, t, level)` when a movement leaves its stop
+  (the 2 % time; `level` is where it left from), `stopped(stop)` when it ends (a `Stop`: a turnaround or a hold), and
   `hold_lasted()` once a hold has lasted STALL_MAX_S (no stall any more, wherever it is);
 * the listener arms the excursion watch (`watch_rise`, `watch_fall`), a threshold it owns
   that the segmenter checks inline on every sample, so the rep machine's per-sample test
@@ -151,8 +151,9 @@ class Listener(Protocol):
     def found(self, level: float) -> None:
         """The track (re)starts at `level`: the first sample, or after a sensor fault."""
 
-    def started(self, way: int, t_start: float) -> None:
-        """A movement `way` left its stop or turn at `t_start`."""
+    def started(self, way: int, t_start: float, level: float) -> None:
+        """A movement `way` left its stop or turn at `t_start`, from `level` (a hold's
+        level as it is when the sled leaves it, which may differ from its arrival's)."""
 
     def stopped(self, stop: Stop) -> None:
         """The movement under way ended."""
@@ -173,7 +174,7 @@ class _Nobody:
     def found(self, level: float) -> None:
         pass
 
-    def started(self, way: int, t_start: float) -> None:
+    def started(self, way: int, t_start: float, level: float) -> None:
         pass
 
     def stopped(self, stop: Stop) -> None:
@@ -579,7 +580,7 @@ class Segmenter:
         self._mv_from = ext
         listener = self.listener
         listener.stopped(Stop(TURN, d, t_arrive, ext, t_depart, peak, stall))
-        listener.started(-d, t_depart)
+        listener.started(-d, t_depart, ext)
 
     def _paused_arrival(self, k_out: int, t_arrive: float, ext: float, d: int) -> float:
         """The arrival of a turn that paused, placed on a knee through the move and the
@@ -707,7 +708,7 @@ class Segmenter:
             if held is not None and held[1] > t_hold:
                 t_hold = held[1]
             self._start_fit = (level, d, t_hold)
-        self.listener.started(d, t_depart)
+        self.listener.started(d, t_depart, level)
 
     def _restart_trail(self, t_from: float) -> None:
         """The track of a new movement begins at its start (from the ring buffer)."""

@@ -57,7 +57,7 @@ class Sled:
         m = self.machine
         way = 1 if to > self.level else -1
         m.now = t_start + CONFIRM_S
-        m.started(way, t_start)
+        m.started(way, t_start, self.level)
         move = Movement(t_start, self.level, PEAK)
         w = self.watch
         if w is not None and w[0] == "rise" and way > 0 and to - w[1] >= w[2]:
@@ -295,7 +295,7 @@ def test_ending_the_set_finishes_a_rep_on_its_way_back_at_its_extreme():
     sled.found(0.0)
     sled.move(2.0, 360.0, 2.5, turn_until=2.625)
     m = sled.machine
-    m.started(-1, 2.625)
+    m.started(-1, 2.625, 360.0)
     m.fell(Movement(2.625, 360.0, PEAK), 360.0)  # 30 % back, still moving
     assert m.coming_back
     extreme = Stop(FORCED, -1, 3.125, 40.0, None, PEAK, NO_STALL)

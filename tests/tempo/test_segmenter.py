@@ -70,7 +70,7 @@ class Recorder:
     def found(self, level: float) -> None:
         self.calls.append(("found", level))
 
-    def started(self, way: int, t_start: float) -> None:
+    def started(self, way: int, t_start: float, level: float) -> None:
         self.calls.append(("started", way, t_start))
 
     def stopped(self, stop: Stop) -> None:
