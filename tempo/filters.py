@@ -206,6 +206,12 @@ class RobustFilter:
                 and smoother.still_noise_mm >= STUCK_NOISE_MM
                 and t_s - self._same_t < STUCK_MAX_S
             ):
+                held = self._held_x
+                if held and held[-1] == x_mm:
+                    # Stuck on a reading the gate holds back: the sensor is answering, so
+                    # this is no time without readings to widen the gate by (a wrong
+                    # value stuck for 0.2 s must not open the way for a burst next to it).
+                    self._prev_t = t_s
                 return None
         else:
             self._last_raw = x_mm
