@@ -13,8 +13,9 @@ The interface to the next stage (the rep machine) is explicit and small:
 
 * the segmenter calls its `Listener`: `found(level)` when the track (re)starts (first
   sample, after a sensor fault), `started(way, t, level)` when a movement leaves its stop
-  (the 2 % time; `level` is where it left from), `stopped(stop)` when it ends (a `Stop`: a turnaround or a hold), and
-  `hold_lasted()` once a hold has lasted STALL_MAX_S (no stall any more, wherever it is);
+  (the 2 % time; `level` is where it left from), `stopped(stop)` when it ends (a `Stop`:
+  a turnaround or a hold), and `hold_lasted()` once a hold has lasted STALL_MAX_S (no
+  stall any more, wherever it is);
 * the listener arms the excursion watch (`watch_rise`, `watch_fall`), a threshold it owns
   that the segmenter checks inline on every sample, so the rep machine's per-sample test
   costs no call; when the track passes it the segmenter calls `rose(move, y)` or

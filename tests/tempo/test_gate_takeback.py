@@ -50,3 +50,32 @@ def test_a_burst_that_lines_up_with_a_fast_drop_is_left_out(seed: int) -> None:
     out = _smoothed(seed)
     assert all(y > _position(t) - SMOOTHING_LEAD_MM for t, y in out)
     assert min(y for _, y in out) > BOTTOM_MM - 15.0
+
+
+STILL_MM = 300.0
+STUCK_WRONG_MM = 65.0  # a wrong reading the sensor then repeats for 0.2 s
+BURST_NEAR_MM = (70.0, 75.0, 68.0, 75.0)  # a burst beside it
+GATE_MM = 53.0  # 12 % of a 443 mm ROM
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_wrong_value_stuck_for_a_while_does_not_open_the_gate_for_a_burst(seed: int) -> None:
+    # A still sled read at 50 Hz with 3 mm of noise. The wrong value is held back, and its
+    # repeats are a stuck sensor; but the sensor was answering all along, so the gate may
+    # not grow as it does over time without readings, and the burst after the stuck run
+    # (68-75 mm off, past the 53 mm gate; within it widened by 0.12 s of silence) stays
+    # out too.
+    rng = random.Random(seed)
+    f = RobustFilter(gate_base_mm=GATE_MM)
+    xs = [STILL_MM + rng.gauss(0.0, 3.0) for _ in range(100)]
+    xs += [STILL_MM + STUCK_WRONG_MM] * 11
+    xs += [STILL_MM + off for off in BURST_NEAR_MM]
+    xs += [STILL_MM + rng.gauss(0.0, 3.0) for _ in range(50)]
+    out = []
+    for i, x in enumerate(xs):
+        got = f.push(0.02 * i, float(round(x)))
+        out += f.backlog
+        f.backlog.clear()
+        if got is not None:
+            out.append(got)
+    assert max(y for _, y in out) < STILL_MM + 10.0

@@ -148,6 +148,36 @@ def test_the_excursion_is_measured_from_the_lowest_stop_since_the_last_rep():
     assert sled.watch == ("rise", 5.0, 121.5)
 
 
+def test_a_hold_counts_at_its_level_as_the_sled_leaves_it():
+    # A rep ends in a hold placed 25 mm up on arrival; the sled then settles to 0 before
+    # the next push, which rises 130 mm: short of 121.5 mm from 25, a rep from 0.
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 200.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 25.0, 3.25)
+    assert len([e for e in sled.events if isinstance(e, Rep)]) == 1
+    sled.level = 0.0  # where the hold ended up
+    sled.move(4.0, 130.0, 4.5, turn_until=4.625)
+    sled.move(4.625, 0.0, 5.25)
+    reps = [e for e in sled.events if isinstance(e, Rep)]
+    assert [(r.rep, r.t_start, r.t_end, r.rom_mm) for r in reps] == [
+        (1, 2.0, 3.25, 200.0),
+        (2, 4.0, 5.25, 130.0),
+    ]
+
+
+def test_a_hold_that_only_wobbles_keeps_its_arrival_level():
+    # Within the 2 % band (8 mm of 400) the arrival's level stands: the lowest stop so far.
+    sled = Sled()
+    sled.found(20.0)
+    sled.move(1.0, 5.0, 1.5)
+    sled.level = 11.0
+    sled.move(2.0, 125.0, 2.5, turn_until=2.625)  # 120 mm above 5: short of 121.5
+    sled.move(2.625, 5.0, 3.25)
+    assert sled.events == []
+    assert sled.watch == ("rise", 5.0, 121.5)
+
+
 def _out_and_halfway_back(sled: Sled) -> None:
     sled.found(0.0)
     sled.move(2.0, 360.0, 2.5, turn_until=2.625)
