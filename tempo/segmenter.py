@@ -696,6 +696,12 @@ class Segmenter:
         held = self._held_move
         away = level >= START_ZONE_FRACTION * self._rom
         merge_s = STALL_MAX_S if away else MERGE_HOLD_S
+        if held is not None and held[0] == d and held[1] > held[2]:
+            # A sled that never stopped spends 2 bands / its speed within a band either
+            # side of a level: that much of a "hold" after a slow move is the move going on.
+            speed = abs(level - held[3]) / (held[1] - held[2])
+            if speed > 0.0:
+                merge_s += min(2.0 * self._band / speed, STALL_MAX_S)
         if held is not None and held[0] == d and t_depart - held[1] < merge_s:
             # A brief stall (or noise that looked still): the earlier movement goes on.
             self._mv_t0 = held[2]
