@@ -698,10 +698,11 @@ class Segmenter:
         merge_s = STALL_MAX_S if away else MERGE_HOLD_S
         if held is not None and held[0] == d and held[1] > held[2]:
             # A sled that never stopped spends 2 bands / its speed within a band either
-            # side of a level: that much of a "hold" after a slow move is the move going on.
+            # side of a level: that much of a "hold" after a slow move is the move going on
+            # (never past STALL_MAX_S, when `hold_lasted` has told the listener it stopped).
             speed = abs(level - held[3]) / (held[1] - held[2])
             if speed > 0.0:
-                merge_s += min(2.0 * self._band / speed, STALL_MAX_S)
+                merge_s = min(merge_s + 2.0 * self._band / speed, STALL_MAX_S)
         if held is not None and held[0] == d and t_depart - held[1] < merge_s:
             # A brief stall (or noise that looked still): the earlier movement goes on.
             self._mv_t0 = held[2]
