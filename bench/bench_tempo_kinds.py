@@ -6,9 +6,10 @@ from the sensor (noise grows with distance squared) and with spikes, bursts of 2
 readings, read errors and rate jitter. Moves have trapezoidal speed (constant-speed cruise,
 short ramps); ground truth is solved on the true trajectory: 2 % boundaries, the bounce
 band, and the stall by its definition (longest interior stretch slower than a third of the
-phase's median speed). Prints the tables; asserts nothing. `--seeds N` per kind (default
-30), `--first S`: seeds 70 000-70 209 and 71 000-71 209 were used while tuning the engine,
-so figures are reported from others (docs/engine.md says which).
+phase's median speed). The emission delay at 50 Hz is printed beside its physical floor
+(`floor_s`: no rule can emit a rep sooner). Prints the tables; asserts nothing. `--seeds N`
+per kind (default 30), `--first S`: seeds 70 000-70 209 and 71 000-71 209 were used while
+tuning the engine, so figures are reported from others (docs/engine.md says which).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ DT_TRUTH = 0.002
 # either side of a limit is a coin toss for any estimate of its times).
 CLEAR_FAST_S = 0.1
 CLEAR_BOUNCE_S = 0.03
+# The emission floor: a stop is seen once a line through the readings after it has a slope
+# this many of its standard errors below the speed the sled came in with.
+STOP_SIGMAS = 2.0
 
 
 @dataclass
@@ -87,6 +91,7 @@ class Truth:
     fast: bool = False
     stall_s: float = 0.0
     lockout: str = "full"
+    floor_s: float = 0.0  # the earliest any rule could emit the rep, after t_stop (floor_s)
 
 
 @dataclass
@@ -154,6 +159,23 @@ def _stall(tr: Track, t0: float, t1: float) -> float:
             run = 0
             fast_seen = True
     return best * step
+
+
+def floor_s(
+    t_end: float, t_stop: float, t_left: float, *, speed_mm_s: float, noise: float, rate: float
+) -> float:
+    """The physical floor of the emission delay (docs/engine.md, "Confirmation delay").
+
+    Two things must be known before a rep can go out with its flags, whatever the rule:
+    whether the sled stayed 0.15 s within 2 % of where it stopped (the `bounce` flag; for
+    a touch-and-go, when it left), and that it stopped at all, not moving on at the speed
+    it came in with. A line fitted to readings taken at `rate` over T seconds has a slope
+    error of noise * sqrt(12 / (rate T^3)); telling speed_mm_s from zero at two of those
+    takes T = (12 * 2^2 * noise^2 / (rate * speed^2))^(1/3) after the stop.
+    """
+    bounce_known = min(t_end + BOUNCE_MAX_S, t_left) - t_stop
+    seen_stopped = (12.0 * STOP_SIGMAS**2 * noise**2 / (rate * speed_mm_s**2)) ** (1.0 / 3.0)
+    return max(bounce_known, seen_stopped, 0.0)
 
 
 def session(seed: int, kind: str, rate: float):
@@ -242,6 +264,15 @@ def session(seed: int, kind: str, rate: float):
         t_e = _cross(tr, t_back0, t_stop + 0.01, e_home + BAND, False)
         out_s, pause_s, back_s = t_top_in - t_s, t_back - t_top_in, t_e - t_back
         truth = Truth(t_start=t_s, t_end=t_e, t_stop=t_stop)
+        last = tr.moves[-1]
+        cruise_s = last.t1 - last.t0 - 0.5 * last.ramp0 - 0.5 * last.ramp1
+        speed = abs(last.e1 - last.e0) * rom_real / cruise_s
+        at_mm = settings.bottom_mm + settings.direction * rom_real * (
+            e_home if start == "bottom" else 1.0 - e_home
+        )
+        truth.floor_s = floor_s(
+            t_e, t_stop, tr.t, speed_mm_s=speed, noise=noise_mm(at_mm), rate=rate
+        )
         if start == "bottom":
             truth.concentric_s, truth.top_pause_s, truth.eccentric_s = out_s, pause_s, back_s
             lock_f = e_far
@@ -261,6 +292,8 @@ def session(seed: int, kind: str, rate: float):
         )
         if prev_touch:  # the previous rep's end turn: left at this rep's start
             truths[-1].band_s = t_s - truths[-1].t_end
+            prev = truths[-1]
+            prev.floor_s = max(t_s - prev.t_stop, 0.0)  # a turn: known once it left the band
             truths[-1].bounce = truths[-1].band_s < BOUNCE_MAX_S
         if kind == "bounce" and start == "top":
             t_in = _cross(tr, t_rep0, t_far_hold + 0.01, e_far - BAND, True)
@@ -327,6 +360,7 @@ def main() -> None:
     stall_err: list[float] = []
     no_stall: list[float] = []  # stall_s reported on reps that have none
     delays: dict[str, list[float]] = {}  # per kind and noise class, at 50 Hz
+    floors: dict[str, list[float]] = {}  # the physical floor of each of those delays
     by_noise: dict[str, dict[str, list]] = {
         label: {"errs": [], "bounce": [0, 0], "lock": [0, 0]} for _, label in NOISE_CLASSES
     }
@@ -373,6 +407,7 @@ def main() -> None:
                 if rate == 50.0:
                     for key in (kind, "all", noisy):
                         delays.setdefault(key, []).append((r.t_confirmed - tr.t_stop) * 1000.0)
+                        floors.setdefault(key, []).append(tr.floor_s * 1000.0)
     last = seed - 1
     print(f"tempo kinds: {args.seeds} sessions per kind, seeds {args.first}..{last} (fresh)")
     print("phase durations (concentric, top pause, eccentric): |error| in ms")
@@ -405,16 +440,24 @@ def main() -> None:
     everywhere = delays.get("all", [])
     print(
         f"rep emitted after the sled stopped, 50 Hz: median {pct(everywhere, 0.5):.0f} ms, "
-        f"95th {pct(everywhere, 0.95):.0f} ms; per kind (median / 95th):"
+        f"95th {pct(everywhere, 0.95):.0f} ms; per kind, median / 95th ms of the delay, of "
+        "its physical floor (bounce band known, stop told from the speed it came in with) "
+        "and of the delay above that floor:"
     )
-    for kind in KINDS:
+    for kind in (*KINDS, "all"):
         ms = delays.get(kind, [])
         if ms:
-            print(f"  {kind:20s} {pct(ms, 0.5):5.0f} {pct(ms, 0.95):5.0f}")
+            fl = floors[kind]
+            above = [d - f for d, f in zip(ms, fl, strict=True)]
+            print(
+                f"  {kind:20s} {pct(ms, 0.5):5.0f} {pct(ms, 0.95):5.0f}   floor "
+                f"{pct(fl, 0.5):5.0f} {pct(fl, 0.95):5.0f}   above "
+                f"{pct(above, 0.5):5.0f} {pct(above, 0.95):5.0f}"
+            )
 
     print(
         "by sensor noise at mid-travel: phases median / 95th ms, bounce recall, "
-        "emission at 50 Hz 95th ms, lockout verdict:"
+        "emission at 50 Hz 95th ms (and its floor's), lockout verdict:"
     )
     for _, label in NOISE_CLASSES:
         here = by_noise[label]
@@ -422,9 +465,11 @@ def main() -> None:
         caught, bounces = here["bounce"]
         right, verdicts = here["lock"]
         ms = delays.get(label, [])
+        fl = floors.get(label, [])
         print(
             f"  {label:14s} {pct(e, 0.5):5.0f} {pct(e, 0.95):5.0f}   "
-            f"bounce {caught}/{bounces}   emission {pct(ms, 0.95):5.0f}   "
+            f"bounce {caught}/{bounces}   emission {pct(ms, 0.95):5.0f} (floor "
+            f"{pct(fl, 0.95):3.0f})   "
             f"lockout {right}/{verdicts}"
         )
 

@@ -7,6 +7,8 @@ import runpy
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_tempo_kinds.py"
 
 
@@ -28,14 +30,32 @@ def test_the_kinds_bench_prints_every_figure(monkeypatch, capsys):
         "by sensor noise at mid-travel:",
     ):
         assert line in out
-    per_kind, by_noise = out.split("per kind (median / 95th):")[1].split("by sensor noise")
+    per_kind, by_noise = out.split("above that floor:")[1].split("by sensor noise")
     rows = per_kind.strip().splitlines()
-    assert rows  # one session per kind: the kinds drawn at 50 Hz have a row
+    assert rows[-1].split()[0] == "all"
+    assert rows[:-1]  # one session per kind: the kinds drawn at 50 Hz have a row
     for row in rows:
-        kind, median, p95 = row.split()
-        assert kind in kinds
+        kind, median, p95, floor, f_median, f_p95, above, a_median, a_p95 = row.split()
+        assert kind in (*kinds, "all")
+        assert (floor, above) == ("floor", "above")
         assert 0.0 <= float(median) <= float(p95)
+        assert 0.0 <= float(f_median) <= float(f_p95)
+        assert float(a_median) <= float(a_p95)
     labels = [label for _, label in bench["NOISE_CLASSES"]]
     noise_rows = by_noise.strip().splitlines()[1:]
     starts = [row.strip()[: len(label)] for row, label in zip(noise_rows, labels, strict=True)]
     assert starts == labels
+
+
+def test_the_emission_floor_is_the_later_of_the_bounce_band_and_the_stop_seen():
+    floor_s = runpy.run_path(str(BENCH))["floor_s"]
+    # A dead stop from 0.5 m/s: seen within 25 ms, but the bounce band needs 0.15 s from
+    # the 2 % crossing, 50 ms before the stop.
+    assert floor_s(1.0, 1.05, 3.0, speed_mm_s=500.0, noise=2.0, rate=50.0) == pytest.approx(0.1)
+    # A slow negative ending at 25 mm/s in 5 mm of noise: a line through 50 Hz readings
+    # tells that from still after (12 * 4 * 25 / (50 * 625)) ** (1 / 3) = 0.337 s.
+    assert floor_s(1.0, 1.05, 9.0, speed_mm_s=25.0, noise=5.0, rate=50.0) == pytest.approx(
+        0.3374, abs=1e-4
+    )
+    # A touch-and-go that leaves the band 0.06 s after it turned: a bounce, known then.
+    assert floor_s(1.0, 1.02, 1.08, speed_mm_s=800.0, noise=2.0, rate=50.0) == pytest.approx(0.06)
