@@ -72,6 +72,13 @@ MERGE_HOLD_S: Final = 0.4  # a shorter hold between movements the same way is no
 # (a sticking point, a pause halfway down) is part of its phase, not a boundary.
 STALL_MAX_S: Final = 1.5
 START_ZONE_FRACTION: Final = 0.15  # within this much of the ROM of the start side is "at the start"
+# A hold beyond START_ZONE_FRACTION, or this far out from where its phase began, may be a
+# sticking point, merged into the phase if the sled goes on the same way within
+# STALL_MAX_S: sticking points begin at 15 % of the travel (docs/engine.md, "Every tempo"),
+# and a full rep travels at least 80 % of the ROM (the default `partial_below`), so 12 % of
+# the ROM. Nearer its start a hold of MERGE_HOLD_S or more is a rest before the phase (on
+# a 45-degree press the lifter rests at the top with the knees unlocked, short of lockout).
+STALL_FROM_FRACTION: Final = 0.15 * 0.80
 STILL_MIN_SAMPLES: Final = 4
 RELEVEL_WINDOW_S: Final = 0.5  # a small shift (under the movement threshold) that then stays
 # still this long moves the hold level
@@ -694,7 +701,12 @@ class Segmenter:
         self._mv_from = level
         self._hold_since = None
         held = self._held_move
-        away = level >= START_ZONE_FRACTION * self._rom
+        # (a phase begins on the start side at the nearest: a burst beyond it is no start)
+        away = level >= START_ZONE_FRACTION * self._rom or (
+            held is not None
+            and d > 0
+            and level - max(held[3], 0.0) >= STALL_FROM_FRACTION * self._rom
+        )
         merge_s = STALL_MAX_S if away else MERGE_HOLD_S
         if held is not None and held[0] == d and held[1] > held[2]:
             # A sled that never stopped spends 2 bands / its speed within a band either

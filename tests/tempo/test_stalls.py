@@ -41,6 +41,23 @@ def test_a_stall_in_the_concentric_is_no_boundary(at, rate):
     assert rep.stall_fraction == pytest.approx(at, abs=0.03)
 
 
+@pytest.mark.parametrize("rate", [20.0, 33.0, 50.0])
+def test_a_sticking_point_at_15_percent_of_the_travel_is_a_stall(rate):
+    # 13 % of the ROM is 15 % of a full rep's travel of 87 % (where the contract's sticking
+    # points begin): the stall is part of the concentric, which starts at the 2 % crossing
+    # from the bottom, not after the stall (it did while the whole 15 % nearest the start
+    # side counted as a rest before the phase: t_start 0.8-1.1 s late, stall_s 0).
+    knots, samples = _grind(0.13, 0.8, rate)
+    reps = reps_of(run(BOTTOM, samples))
+    assert len(reps) == 1
+    rep = reps[0]
+    assert rep.t_start == pytest.approx(crossing(knots, 1, B + BAND), abs=1.0 / rate)
+    # the contract's 0.15 s: at 20-33 Hz the 0.2 s of moving before the stall is 4-7
+    # readings, too few for the stall's edge to be placed as closely as mid-phase
+    assert rep.stall_s == pytest.approx(0.8, abs=0.15)
+    assert rep.stall_fraction == pytest.approx(0.13, abs=0.03)
+
+
 def test_a_pause_halfway_down_is_part_of_the_eccentric():
     knots = [(0.0, B), (2.0, B), (3.0, L), (4.0, L), (5.5, 335), (6.5, 335), (8.0, B), (10.0, B)]
     reps = reps_of(run(BOTTOM, piecewise(knots, 50.0)))
