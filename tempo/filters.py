@@ -51,6 +51,13 @@ STUCK_REPEATS: Final = 3
 STUCK_NOISE_MM: Final = 1.5
 STUCK_MAX_S: Final = 1.0
 STILL_SPEED_MM_S: Final = 50.0
+# A sled at rest: its last five readings span less than this many deviations of the gate's
+# noise (99 times in 100 for a still sled: 4.6), and by the next reading it can be no
+# further from the track than that much noise (one reading in 7,000 strays so far) plus
+# what MAX_ACCEL_MM_S2 moves it from rest. At 50 Hz with 2 mm of noise that is 16 mm, where
+# the base allowance is 40 mm or more; at the gate's 2.5 deviations instead, the noise of a
+# far sensor itself was trimmed and a long hold there showed false movements.
+REST_NOISE: Final = 5.0
 GAP_GROWTH_MAX_S: Final = 0.12  # the gate stops growing after this long without readings
 # The noise is the median size of the last NOISE_WINDOW second differences of every valid
 # reading (accepted or held back), scaled to one standard deviation of Gaussian noise: a
@@ -277,6 +284,19 @@ class RobustFilter:
         gate += 0.5 * GATE_ACCEL_MM_S2 * gap * gap
         if r > gate or r < -gate:
             return self._hold(t_s, x_mm, gate)
+        noise = self._gate_noise_mm
+        rest = (
+            REST_NOISE * noise
+            + 0.5 * MAX_ACCEL_MM_S2 * dt * dt
+            + 0.5 * GATE_ACCEL_MM_S2 * gap * gap
+        )
+        if r > rest or r < -rest:
+            # Further than a sled at rest can go by now: held if it was at rest (the last
+            # five readings within the noise), so the first of a burst beside a still sled
+            # stays out however far inside the base allowance it lands (the rest follow it).
+            wx = smoother.window_x
+            if len(wx) == 5 and max(wx) - min(wx) <= REST_NOISE * noise:
+                return self._hold(t_s, x_mm, rest)
         if self._held_t:
             self._held_t.clear()
             self._held_x.clear()
