@@ -91,7 +91,7 @@ class Truth:
     fast: bool = False
     stall_s: float = 0.0
     lockout: str = "full"
-    floor_s: float = 0.0  # the earliest any rule could emit the rep, after t_stop (floor_s)
+    floor_s: float = 0.0  # the earliest any rule could emit the rep, after t_stop
 
 
 @dataclass
@@ -291,10 +291,10 @@ def session(seed: int, kind: str, rate: float):
             else "full"
         )
         if prev_touch:  # the previous rep's end turn: left at this rep's start
-            truths[-1].band_s = t_s - truths[-1].t_end
             prev = truths[-1]
+            prev.band_s = t_s - prev.t_end
             prev.floor_s = max(t_s - prev.t_stop, 0.0)  # a turn: known once it left the band
-            truths[-1].bounce = truths[-1].band_s < BOUNCE_MAX_S
+            prev.bounce = prev.band_s < BOUNCE_MAX_S
         if kind == "bounce" and start == "top":
             t_in = _cross(tr, t_rep0, t_far_hold + 0.01, e_far - BAND, True)
             t_out = _cross(tr, t_far_hold, t_stop, e_far - BAND, False)

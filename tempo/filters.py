@@ -281,15 +281,12 @@ class RobustFilter:
         gate_base = self._gate_base_mm
         gate_n = GATE_NOISE * self._gate_noise_mm
         gate = gate_n if gate_n > gate_base else gate_base
-        gate += 0.5 * GATE_ACCEL_MM_S2 * gap * gap
+        grown = 0.5 * GATE_ACCEL_MM_S2 * gap * gap
+        gate += grown
         if r > gate or r < -gate:
             return self._hold(t_s, x_mm, gate)
         noise = self._gate_noise_mm
-        rest = (
-            REST_NOISE * noise
-            + 0.5 * MAX_ACCEL_MM_S2 * dt * dt
-            + 0.5 * GATE_ACCEL_MM_S2 * gap * gap
-        )
+        rest = REST_NOISE * noise + 0.5 * MAX_ACCEL_MM_S2 * dt * dt + grown
         if r > rest or r < -rest:
             # Further than a sled at rest can go by now: held if it was at rest (the last
             # five readings within the noise), so the first of a burst beside a still sled
