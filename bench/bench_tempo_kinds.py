@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scoring import engine_events, match, pct
 
-from tempo import BOUNCE, FAST_ECCENTRIC, TIMES_UNKNOWN, EngineSettings
+from tempo import BOUNCE, FAST_ECCENTRIC, TIMES_UNKNOWN, EngineSettings, Rep
 
 FIRST_SEED = 70_000
 BAND = 0.02
@@ -309,6 +309,24 @@ def session(seed: int, kind: str, rate: float):
     return settings, _sense(rng, tr, settings, rate), truths
 
 
+def turn_bands(settings: EngineSettings, pairs: list[tuple[Truth, Rep]]) -> list[float | None]:
+    """The engine's time within 2 % of each rep's bounce-side turn, where it says one.
+
+    That turn's arrival and departure are the boundaries either side of the bottom pause:
+    a touch-and-go ends one rep and starts the next (start "bottom"), a far turn is inside
+    its rep (start "top"). The `bounce` flag is this time under 0.15 s at a turn.
+    """
+    out: list[float | None] = []
+    for i, (_, r) in enumerate(pairs):
+        if settings.start == "top":
+            out.append(r.bottom_pause_s)
+        elif i + 1 < len(pairs) and pairs[i + 1][1].rep == r.rep + 1:
+            out.append(pairs[i + 1][1].bottom_pause_s)
+        else:
+            out.append(None)
+    return out
+
+
 def noise_mm(distance_mm: float) -> float:
     """The model's reading noise (one deviation) at a distance."""
     return 1.0 + 5.0 * (distance_mm / 1000.0) ** 2
@@ -359,6 +377,7 @@ def main() -> None:
     lock = [0, 0]
     stall_err: list[float] = []
     no_stall: list[float] = []  # stall_s reported on reps that have none
+    band_err: dict[str, list[tuple[float, float]]] = {}  # per rate: error ms, estimate s
     delays: dict[str, list[float]] = {}  # per kind and noise class, at 50 Hz
     floors: dict[str, list[float]] = {}  # the physical floor of each of those delays
     by_noise: dict[str, dict[str, list]] = {
@@ -376,7 +395,13 @@ def main() -> None:
             here = by_noise[noisy]
             for key in (kind, f"{rate:.0f} Hz", "all"):
                 exact.setdefault(key, []).append(int(len(reps) == len(truth)))
-            for tr, r in match(truth, reps):
+            pairs = match(truth, reps)
+            for (tr, _), band_s in zip(pairs, turn_bands(settings, pairs), strict=True):
+                if tr.bounce and band_s is not None:
+                    band_err.setdefault(f"{rate:.0f} Hz", []).append(
+                        ((band_s - tr.band_s) * 1000.0, band_s)
+                    )
+            for tr, r in pairs:
                 unknown += TIMES_UNKNOWN in r.flags
                 e = [abs(getattr(r, p) - getattr(tr, p)) * 1000.0 for p in phases]
                 for key in (kind, f"{rate:.0f} Hz", "all"):
@@ -427,6 +452,18 @@ def main() -> None:
         print(
             f"{f}: precision {prec:.1f} %, recall {rec:.1f} % ({tp} true positives); "
             f"truth clear of the limit: {cprec:.1f} % / {crec:.1f} % ({ctp})"
+        )
+    print(
+        "bounce band (time within 2 % of the turn), engine minus truth, true bounces: "
+        "median / 5th / 95th ms, and the share estimated at the 0.15 s limit or over:"
+    )
+    for rate in RATES:
+        got = band_err.get(f"{rate:.0f} Hz", [])
+        e = [err for err, _ in got]
+        over = sum(band >= BOUNCE_MAX_S for _, band in got)
+        print(
+            f"  {rate:.0f} Hz   {pct(e, 0.5):+5.0f} {pct(e, 0.05):+5.0f} {pct(e, 0.95):+5.0f}"
+            f"   at the limit or over: {over}/{len(got)}"
         )
     print(
         f"stall_s error for sticking points >= 0.3 s: median {pct(stall_err, 0.5):.2f} s, "

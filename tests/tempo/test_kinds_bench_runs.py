@@ -6,6 +6,7 @@ from __future__ import annotations
 import runpy
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -24,6 +25,7 @@ def test_the_kinds_bench_prints_every_figure(monkeypatch, capsys):
         "lockout verdict:",
         "fast_eccentric: precision",
         "bounce: precision",
+        "bounce band (time within 2 % of the turn), engine minus truth",
         "stall_s error for sticking points",
         "stall_s on reps of the other kinds (none there):",
         "rep emitted after the sled stopped, 50 Hz:",
@@ -59,3 +61,20 @@ def test_the_emission_floor_is_the_later_of_the_bounce_band_and_the_stop_seen():
     )
     # A touch-and-go that leaves the band 0.06 s after it turned: a bounce, known then.
     assert floor_s(1.0, 1.02, 1.08, speed_mm_s=800.0, noise=2.0, rate=50.0) == pytest.approx(0.06)
+
+
+def test_the_bounce_band_is_read_from_the_pause_beside_the_turn():
+    bench = runpy.run_path(str(BENCH))
+    turn_bands, settings = bench["turn_bands"], bench["EngineSettings"]
+
+    def rep(n: int, pause_s: float) -> SimpleNamespace:
+        return SimpleNamespace(rep=n, bottom_pause_s=pause_s)
+
+    pairs = [(None, rep(1, 0.0)), (None, rep(2, 0.11)), (None, rep(4, 0.5))]
+    # start at the bottom: a touch-and-go ends a rep and starts the next, whose bottom
+    # pause it is; none where the next rep is not the one after (or there is none)
+    bottom = settings(bottom_mm=100, lockout_mm=400, start="bottom")
+    assert turn_bands(bottom, pairs) == [0.11, None, None]
+    # start at the top: the far turn is inside its own rep
+    top = settings(bottom_mm=100, lockout_mm=400, start="top")
+    assert turn_bands(top, pairs) == [0.0, 0.11, 0.5]
