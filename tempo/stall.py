@@ -22,6 +22,12 @@ SPEED_SPAN_S: Final = 0.3  # ... with its speed taken over 0.3 s centred there (
 # the track's noise); the phase's slowest stretch is the most extreme of many, and the
 # noise estimate varies along the travel, hence a margin well beyond two deviations.
 STALL_SEEN_NOISE: Final = 5.0
+# A speed that noise alone could show (this many deviations of a centred speed's noise) is
+# slow too, up to a third of the phase's mean speed: where a stall takes up about half the
+# phase, the windows over its edges take the median speed down to what the noise of the
+# track shows, and a third of that splits the stall wherever the noise reads faster. The cap
+# keeps a phase whose whole pace is lost in the noise (a slow negative far away) as it was.
+STALL_STILL_NOISE: Final = 2.0
 
 
 def _at(ts: Sequence[float], ys: Sequence[float], t: float, i: int) -> tuple[float, int]:
@@ -80,7 +86,11 @@ def longest_stall(
         return 0.0, None
     grid, speeds = _speeds(ts, ys, t0, t1)
     v_median = sorted(speeds)[len(speeds) // 2]
-    slow = STALL_SPEED_RATIO * v_median
+    y0, _ = _at(ts, ys, t0, 0)
+    y1, _ = _at(ts, ys, t1, 0)
+    v_mean = abs(y1 - y0) / (t1 - t0)
+    still = STALL_STILL_NOISE * SMOOTHED_NOISE * 2.0**0.5 * noise_mm / SPEED_SPAN_S
+    slow = max(STALL_SPEED_RATIO * v_median, min(still, STALL_SPEED_RATIO * v_mean))
     # A single fast grid point inside a slow stretch is noise (a sensor 1 m away makes
     # speed over 0.2 s wobble by tens of mm/s): it does not split the stall.
     slows = [v < slow for v in speeds]

@@ -141,3 +141,18 @@ def test_a_stall_in_a_far_grind_is_still_seen(seed):
     stall_s, where = longest_stall(ts, ys, 0.0, 6.0, noise_mm=8.0)
     assert stall_s == pytest.approx(1.0, abs=0.15)
     assert where == pytest.approx(300.0, abs=10.0)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_stall_as_long_as_the_moves_beside_it_is_seen_in_noise(seed):
+    """Stuck for 1 s after 0.3 s of a 0.25 m/s concentric, 0.5 s more after it, 1 m from
+    the sensor at 33 Hz: with the windows over the stall's edges the phase's median speed
+    falls to what the noise of the track shows, and a third of it must not let that noise
+    split the stall."""
+    rng = random.Random(seed)
+    ts = [i / 33.0 for i in range(60)]
+    ys = [250.0 * min(t, 0.3) + 250.0 * max(t - 1.3, 0.0) for t in ts]
+    ys = [y + rng.gauss(0.0, SMOOTHED_NOISE * 6.0) for y in ys]
+    stall_s, where = longest_stall(ts, ys, 0.0, ts[-1], noise_mm=6.0)
+    assert stall_s == pytest.approx(1.0, abs=0.15)
+    assert where == pytest.approx(75.0, abs=10.0)
