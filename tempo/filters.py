@@ -279,13 +279,13 @@ class RobustFilter:
         # holding readings back, or a persistent wrong value would end up accepted), and
         # only a little: larger jumps must be confirmed by readings that agree.
         gate_base = self._gate_base_mm
-        gate_n = GATE_NOISE * self._gate_noise_mm
+        noise = self._gate_noise_mm
+        gate_n = GATE_NOISE * noise
         gate = gate_n if gate_n > gate_base else gate_base
         grown = 0.5 * GATE_ACCEL_MM_S2 * gap * gap
         gate += grown
         if r > gate or r < -gate:
             return self._hold(t_s, x_mm, gate)
-        noise = self._gate_noise_mm
         rest = REST_NOISE * noise + 0.5 * MAX_ACCEL_MM_S2 * dt * dt + grown
         if r > rest or r < -rest:
             # Further than a sled at rest can go by now: held if it was at rest (the last

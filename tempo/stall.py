@@ -89,7 +89,9 @@ def longest_stall(
     y0, _ = _at(ts, ys, t0, 0)
     y1, _ = _at(ts, ys, t1, 0)
     v_mean = abs(y1 - y0) / (t1 - t0)
-    still = STALL_STILL_NOISE * SMOOTHED_NOISE * 2.0**0.5 * noise_mm / SPEED_SPAN_S
+    # one deviation of the difference of two smoothed positions
+    track_diff_mm = SMOOTHED_NOISE * 2.0**0.5 * noise_mm
+    still = STALL_STILL_NOISE * track_diff_mm / SPEED_SPAN_S
     slow = max(STALL_SPEED_RATIO * v_median, min(still, STALL_SPEED_RATIO * v_mean))
     # A single fast grid point inside a slow stretch is noise (a sensor 1 m away makes
     # speed over 0.2 s wobble by tens of mm/s): it does not split the stall.
@@ -97,7 +99,7 @@ def longest_stall(
     for k in range(1, len(slows) - 1):
         if not slows[k] and slows[k - 1] and slows[k + 1]:
             slows[k] = True
-    margin = STALL_SEEN_NOISE * SMOOTHED_NOISE * 2.0**0.5 * noise_mm
+    margin = STALL_SEEN_NOISE * track_diff_mm
     reach = round(SPEED_SPAN_S / GRID_S)  # grid points from a crossing to a window clear of it
     best: tuple[float, float | None] = (0.0, None)
     n = len(slows)
