@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 from tempo.filters import RobustFilter
+from tempo.settings import EngineSettings
+from tests.tempo.helpers import reps_of, run
 
 
 def _feed(f: RobustFilter, t0: float, values: list[float], dt: float = 0.02) -> float:
@@ -73,3 +75,34 @@ def test_a_burst_in_glare_does_not_drag_the_track() -> None:
     # could inflate, or tracker gains that let it swing, this was 7-11 of 40.
     worst = [_glare_burst_excursion(seed) for seed in range(40)]
     assert sum(w > 100.0 for w in worst) <= 3
+
+
+def _bursts_at_the_start(seed: int) -> list[float]:
+    """A still sled read at 30 Hz whose stream opens with two bursts of four readings
+    200 mm off, three good readings before each (accuracy seed 999093)."""
+    rng = random.Random(seed)
+    still = [500.0 + rng.gauss(0.0, 3.0) for _ in range(200)]
+    burst = [290.0 + rng.gauss(0.0, 5.0) for _ in range(8)]
+    return still[:3] + burst[:4] + still[3:6] + burst[4:] + still[6:]
+
+
+def test_bursts_at_the_start_of_a_stream_cannot_widen_the_gate() -> None:
+    # With only a few readings yet, each burst's edges are half of the second differences
+    # and their median is one of them: the gate opened for the second burst, the track
+    # went 200 mm down and back, and a rep of half the range was counted.
+    for seed in range(20):
+        f = RobustFilter(gate_base_mm=48.0)
+        worst = 0.0
+        for i, x in enumerate(_bursts_at_the_start(seed)):
+            got = f.push(i / 30.0, x)
+            outs = [*f.backlog, got] if got is not None else list(f.backlog)
+            f.backlog.clear()
+            for _, y in outs:
+                worst = max(worst, abs(y - 500.0))
+        assert worst < 10.0, seed
+
+
+def test_bursts_at_the_start_of_a_session_make_no_rep() -> None:
+    settings = EngineSettings(bottom_mm=99, lockout_mm=498, start="top")
+    samples = [(i / 30.0, round(x)) for i, x in enumerate(_bursts_at_the_start(7))]
+    assert reps_of(run(settings, samples)) == []
