@@ -20,6 +20,14 @@ from tempo.smoother import GAP_MEAN_S, NOISE_INITIAL_MM, Smoother
 # Rejected readings that persist this many samples and agree with each other are the truth
 # after all (a violent turnaround, the sled elsewhere after a gap): they are taken back in.
 REACQUIRE_N: Final = 7
+# They agree when they lie on a line within a third of the gate, or within 3 deviations of
+# the noise. A reading the gate would accept meanwhile is held with them when it lies that
+# close to the way the last two were going: the readings of a way the track lost (after a
+# stuck sensor or a gap, or a drop too fast for the gate at 20 Hz) must not be thrown away
+# because the next one happens to fall inside the gate. A burst of wrong readings beside
+# the track is beyond the gate, so the sled's next reading is not on its way.
+LINE_GATE: Final = 0.35
+LINE_NOISE: Final = 3.0
 # ... provided the sled could have got there: no faster than this since the track's last
 # news (a run of identical readings is no news: the sensor may have been stuck) ...
 MAX_SPEED_MM_S: Final = 3000.0  # a dropped sled reaches 2.5 m/s; this leaves a margin
@@ -303,6 +311,8 @@ class RobustFilter:
             if len(wx) == 5 and max(wx) - min(wx) <= REST_NOISE * noise:
                 return self._hold(t_s, x_mm, rest)
         if self._held_t:
+            if self._continues_held(t_s, x_mm, gate):
+                return self._hold(t_s, x_mm, gate)
             self._held_t.clear()
             self._held_x.clear()
         last = smoother.window_x
@@ -323,6 +333,20 @@ class RobustFilter:
             self._trk_t = t_s
         return smoother.accept(t_s, x_mm, -STILL_SPEED_MM_S < trk_v < STILL_SPEED_MM_S)
 
+    def _continues_held(self, t_s: float, x_mm: float, gate: float) -> bool:
+        """Whether a reading the gate would accept goes on the way the last two readings it
+        holds were going (within the tolerance of taking readings back in): then it is one
+        of them, and waits with them to be taken back in, or not."""
+        ht, hx = self._held_t, self._held_x
+        if len(ht) < 2 or ht[-1] <= ht[-2]:
+            return False
+        speed = (hx[-1] - hx[-2]) / (ht[-1] - ht[-2])
+        return abs(x_mm - (hx[-1] + speed * (t_s - ht[-1]))) <= self._line_tolerance(gate)
+
+    def _line_tolerance(self, gate: float) -> float:
+        """How far from a line held readings may lie and still be on it."""
+        return max(LINE_GATE * gate, LINE_NOISE * self.smoother.noise_mm)
+
     def _hold(self, t_s: float, x_mm: float, gate: float) -> tuple[float, float] | None:
         ht, hx = self._held_t, self._held_x
         ht.append(t_s)
@@ -339,7 +363,7 @@ class RobustFilter:
         # the sled really is there.
         wt = ht[-REACQUIRE_N:]
         wx = hx[-REACQUIRE_N:]
-        tol = max(0.35 * gate, 3.0 * self.smoother.noise_mm)
+        tol = self._line_tolerance(gate)
         mt, mx, slope = _line(wt, wx)
         res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
         # The outlier forgiven must not bend the line: fit again without it, and use
