@@ -106,10 +106,11 @@ def _way_onto_line(
 
     `x_lines` is the line at each reading's time and `on` tells the readings within `tol`
     of it. The way is the longest chain in which each reading is within reach of the one
-    before, lies on the line or between the one before and the line, and stays on the line
-    once there. A burst of wrong readings that lines up during a fast move is left out and
-    the sled's own readings are kept. Empty when no reading on the line is within reach of
-    the track.
+    before, lies on the line or between the one before and the line (or within `tol` of
+    the one before, on its side of the line: a sled dwelling at a turn that a gap hid, in
+    noise), and stays on the line once there. A burst of wrong readings that lines up
+    during a fast move is left out and the sled's own readings are kept. Empty when no
+    reading on the line is within reach of the track.
     """
     t0, x0, v0 = track
     n = len(ts)
@@ -127,8 +128,11 @@ def _way_onto_line(
             if on[i]:
                 ok = on[j]  # along the line, which is a speed the sled can go
             else:
-                ok = abs(b - xs[i]) <= MAX_SPEED_MM_S * (a - ts[i]) + tol and (
-                    on[j] or (b - xs[i]) * (x_line - b) > 0.0
+                step = b - xs[i]
+                ok = abs(step) <= MAX_SPEED_MM_S * (a - ts[i]) + tol and (
+                    on[j]
+                    or step * (x_line - b) > 0.0
+                    or (-tol <= step <= tol and (x_line - b) * (x_line - xs[i]) > 0.0)
                 )
             if ok:
                 length[j] = length[i] + 1
