@@ -560,8 +560,11 @@ class Segmenter:
         else:
             t_arrive = self._paused_arrival(k, t_arrive, ext, d)
         hidden = self._turn_in_gap(n, stop)
+        if hidden is None and fitted is None:
+            ext = self._first_after_gap(d, ext)
         if hidden is not None:
             ext, t_arrive, t_depart = hidden
+            ext = self._first_after_gap(d, ext)
             # The hidden turn is a point of the track the watch never saw.
             watch = self._watch
             if watch < 0 and d > 0 and ext > self._watch_ref:
@@ -664,6 +667,21 @@ class Segmenter:
         t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
         t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
         return ext, t_arrive, t_depart
+
+    def _first_after_gap(self, d: int, ext: float) -> float:
+        """A turn whose extreme is the first smoothed sample after a gap: the smoother
+        starts again there, and its first outputs already average readings on the way
+        back, so the median of the first three readings after the gap is further out."""
+        k = self._n_ext
+        bt = self._bt
+        if k < 1 or bt[k % BUFFER] - bt[(k - 1) % BUFFER] <= GAP_TURN_S:
+            return ext
+        t_before = bt[(k - 1) % BUFFER]  # the last smoothed sample before the gap
+        after = [x_r for t_r, x_r in self._smooth.accepted if t_r > t_before]
+        if len(after) < 3:
+            return ext
+        first = sorted(after[:3])[1]
+        return first if d * (first - ext) > 0.0 else ext
 
     def _gap_at_turn(self, n: int) -> int | None:
         """The last sample before a gap of GAP_TURN_S next to the extreme, if any."""

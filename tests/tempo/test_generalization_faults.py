@@ -93,3 +93,12 @@ def test_a_bounce_behind_a_stuck_sensor_still_counts():
     counted = [len(reps_of(run(TOP, _bounce_behind_a_stuck_sensor(seed)))) for seed in range(10)]
     assert set(counted) <= {0, 1}
     assert sum(counted) >= 9
+
+
+def test_a_bounce_behind_a_stuck_sensor_keeps_its_depth():
+    # The turn is the first smoothed sample after the gap, and the smoother's first outputs
+    # there already average readings on the way back up: the rep read 76-87 % of the range
+    # (partial, for a full one). The first readings after the gap are the bottom.
+    for seed in range(10):
+        reps = reps_of(run(TOP, _bounce_behind_a_stuck_sensor(seed)))
+        assert all(r.rom_fraction > 0.9 for r in reps), seed
