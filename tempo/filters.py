@@ -382,6 +382,11 @@ class RobustFilter:
             mt, mx, slope = line
         elif sorted(res)[-2] > tol:
             return None
+        if abs(hx[-1] - (mx + slope * (ht[-1] - mt))) > gate:
+            # The outlier forgiven is the newest reading, beyond the gate from the line:
+            # the line ended there (six wrong readings after a stuck sensor, then the
+            # sled's own), so wait.
+            return None
         if abs(slope) > LINE_SPEED_MAX_MM_S:
             return None
         news_t = self._run_t if self._run_n >= 2 else self._trk_t or ht[0]
