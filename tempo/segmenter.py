@@ -561,10 +561,10 @@ class Segmenter:
             t_arrive = self._paused_arrival(k, t_arrive, ext, d)
         hidden = self._turn_in_gap(n, stop)
         if hidden is None and fitted is None:
-            ext = self._first_after_gap(d, ext)
+            ext = self._first_after_gap(d, ext, stop)
         if hidden is not None:
             ext, t_arrive, t_depart = hidden
-            ext = self._first_after_gap(d, ext)
+            ext = self._first_after_gap(d, ext, stop)
             # The hidden turn is a point of the track the watch never saw.
             watch = self._watch
             if watch < 0 and d > 0 and ext > self._watch_ref:
@@ -668,13 +668,13 @@ class Segmenter:
         t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
         return ext, t_arrive, t_depart
 
-    def _first_after_gap(self, d: int, ext: float) -> float:
+    def _first_after_gap(self, d: int, ext: float, stop: int) -> float:
         """A turn whose extreme is the first smoothed sample after a gap: the smoother
         starts again there, and its first outputs already average readings on the way
         back, so the median of the first three readings after the gap is further out."""
         k = self._n_ext
         bt = self._bt
-        if k < 1 or bt[k % BUFFER] - bt[(k - 1) % BUFFER] <= GAP_TURN_S:
+        if k - 1 < stop or bt[k % BUFFER] - bt[(k - 1) % BUFFER] <= GAP_TURN_S:
             return ext
         t_before = bt[(k - 1) % BUFFER]  # the last smoothed sample before the gap
         after = [x_r for t_r, x_r in self._smooth.accepted if t_r > t_before]
