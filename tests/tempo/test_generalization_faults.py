@@ -107,7 +107,7 @@ def test_a_bounce_behind_a_stuck_sensor_keeps_its_depth():
 def _burst_after_a_stuck_second(seed: int) -> list[tuple[float, int | None]]:
     """A 45-degree press at 40 Hz (accuracy seed 999045): on the way up from the bottom
     the sensor sticks for a second, then reads six times near the top (a burst of wrong
-    readings) before it reads the sled again, still a third of the way below the top."""
+    readings) before it reads the sled again, still 40 % of the range below the top."""
     knots = [(0.0, 520.0), (2.0, 520.0), (4.0, 150.0), (5.0, 150.0), (8.0, 520.0)]
     knots.append((11.0, 520.0))
     rng = random.Random(seed)
