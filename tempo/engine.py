@@ -40,6 +40,12 @@ FAULT_GAP_S: Final = 2.0  # no valid reading this long is a fault: a rep in prog
 # is noisy when still: frozen) is a sensor fault: a rep it touches has unknown phase times.
 FAULT_MIN_S: Final = 0.5
 FAULTS_KEPT: Final = 8  # recent fault intervals remembered (bounded memory)
+# The sled rests on its start side: a reading further beyond it than this share of the
+# range is no place the sled can be (a calibration a few per cent off, a knee locked past
+# lockout, an unracking push are all well inside it) and is held back like an outlier:
+# taken back only if it persists (REACQUIRE_N readings on a line), as after a wrong
+# calibration.
+BEYOND_START_FRACTION: Final = 0.2
 
 
 class TempoEngine:
@@ -56,7 +62,9 @@ class TempoEngine:
             self._start_mm = settings.lockout_mm
             self._sign = float(-settings.direction)
         self._rest_s = settings.rest_s
-        self._filter = RobustFilter(gate_base_mm=max(40.0, 0.12 * rom))
+        self._filter = RobustFilter(
+            gate_base_mm=max(40.0, 0.12 * rom), beyond_mm=-BEYOND_START_FRACTION * rom
+        )
         self._smooth = self._filter.smoother
         self._seg = Segmenter(rom, self._filter)
         self._machine = RepMachine(settings, self._seg, self._faults_until)

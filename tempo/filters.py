@@ -12,6 +12,7 @@ boundary, so the delay only affects when events are emitted, not the times they 
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from typing import Final
 
@@ -150,6 +151,7 @@ class RobustFilter:
     """Turns raw readings into a smoothed, late, but backdatable position track."""
 
     __slots__ = (
+        "_beyond_mm",
         "_gate_base_mm",
         "_gate_noise_mm",
         "_held_t",
@@ -175,8 +177,11 @@ class RobustFilter:
         "smoother",
     )
 
-    def __init__(self, gate_base_mm: float) -> None:
+    def __init__(self, gate_base_mm: float, beyond_mm: float = -math.inf) -> None:
+        """`beyond_mm`: readings below this are held back like outliers (the start side's
+        limit, in the caller's coordinate; none by default)."""
         self._gate_base_mm = gate_base_mm
+        self._beyond_mm = beyond_mm
         self.smoother = Smoother()
         """The stage after the gate; its noise estimates are the engine's."""
         self._held_t: list[float] = []  # rejected readings waiting for a verdict
@@ -304,7 +309,7 @@ class RobustFilter:
         gate = gate_n if gate_n > gate_base else gate_base
         grown = 0.5 * GATE_ACCEL_MM_S2 * gap * gap
         gate += grown
-        if r > gate or r < -gate:
+        if r > gate or r < -gate or x_mm < self._beyond_mm:
             return self._hold(t_s, x_mm, gate)
         rest = REST_NOISE * noise + 0.5 * MAX_ACCEL_MM_S2 * dt * dt + grown
         if r > rest or r < -rest:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from tempo import BOUNCE, EngineSettings
 from tests.tempo.helpers import BOTTOM, TOP, piecewise, reps_of, run
 
 
@@ -133,3 +134,45 @@ def test_a_burst_after_a_stuck_sensor_is_not_taken_for_the_sled():
     # The newest reading lies beyond the gate from that line: the line ended, so wait.
     for seed in range(10):
         assert len(reps_of(run(TOP, _burst_after_a_stuck_second(seed)))) == 1, seed
+
+
+def _burst_below_the_bottom(seed: int) -> list[tuple[float, int | None]]:
+    """A reverse press at 33 Hz (kinds seed 109048): a dropped negative stops dead at the
+    bottom; a spike 80 mm up just after the stop, then a burst of four readings 115 mm
+    below the bottom, 40 % of the range beyond where the sled rests."""
+    settings = EngineSettings(bottom_mm=781, lockout_mm=1077, start="bottom")
+    knots = [(0.0, 781.0), (2.0, 781.0), (2.9, 1077.0), (3.84, 1077.0), (4.17, 781.0)]
+    knots.append((7.0, float(settings.bottom_mm)))
+    rng = random.Random(seed)
+    out: list[tuple[float, int | None]] = []
+    for t, true_mm in piecewise(knots, rate_hz=33.0):
+        reading = (true_mm or 0) + round(rng.gauss(0.0, 4.0))
+        if abs(t - 4.23) < 0.015:
+            reading += 80
+        if 4.37 <= t < 4.37 + 4 / 33.0:
+            reading = 781 - 115 + round(rng.gauss(0.0, 4.0))
+        out.append((t, reading))
+    return out
+
+
+def test_a_burst_beyond_the_start_side_is_no_turn():
+    # The spike swung the gate's tracker and the burst was taken for the sled: a turn 115 mm
+    # below the bottom, left again at once, flagged a bounce (19 of these 20). The sled
+    # rests on its start side; a reading 20 % of the range beyond it is held back.
+    settings = EngineSettings(bottom_mm=781, lockout_mm=1077, start="bottom")
+    for seed in range(20):
+        reps = reps_of(run(settings, _burst_below_the_bottom(seed)))
+        assert len(reps) == 1, seed
+        assert BOUNCE not in reps[0].flags, seed
+
+
+def test_a_sled_resting_beyond_a_wrong_start_side_is_still_followed():
+    # bottom_mm set 100 mm (27 % of the range) above where the sled really rests: its
+    # readings there are held back at first, then taken back in as a line that persists.
+    settings = EngineSettings(bottom_mm=250, lockout_mm=520, start="bottom")
+    knots = [(0.0, 150.0), (2.0, 150.0)]
+    for k in range(3):
+        t0 = 2.0 + 4.0 * k
+        knots += [(t0 + 1.0, 520.0), (t0 + 1.5, 520.0), (t0 + 3.0, 150.0), (t0 + 4.0, 150.0)]
+    reps = reps_of(run(settings, piecewise(knots)))
+    assert len(reps) == 3
