@@ -34,6 +34,7 @@ from typing import Final, Literal, NamedTuple, Protocol
 
 from tempo.crossings import Knee, knee_fit, parabola_crossing
 from tempo.filters import RobustFilter
+from tempo.scoring import BOUNCE_MAX_S
 from tempo.stall import longest_stall
 from tempo.turns import fit_turn
 
@@ -442,6 +443,8 @@ class Segmenter:
             noisiest = max(noise, self._filter.gate_noise_mm)
             if back > max(BOUNCE_BACK_BANDS * self._band, BOUNCE_BACK_NOISE * noisiest):
                 return  # the readings are on their way back already: a bounce, not a hold
+            if back > self._band and self._flattened_bounce(t, stop):
+                return
         # Still: the movement ended where the sled now rests.
         d = self._dir
         level = last
@@ -471,6 +474,32 @@ class Segmenter:
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
         self._hold_since = t_arrive
         self.listener.stopped(Stop(HOLD, d, t_arrive, level, None, peak, stall))
+
+    def _flattened_bounce(self, t: float, stop: int) -> bool:
+        """Whether the turn the still test would take for a hold is a bounce the smoothing
+        flattened (`t`: the newest smoothed sample; the newest readings are already back
+        from the extreme by more than the band).
+
+        The smoothed track came in at speed (a band away from its extreme BOUNCE_MAX_S
+        before it), and the raw readings since fit a rounded V that spends less than
+        BOUNCE_MAX_S in the band, while the fit's window is still filling. Noise on a rest
+        can make a V of two low readings; on a rest the track was not moving just before.
+        """
+        n_ext = self._n_ext
+        if n_ext < stop:
+            return False
+        bt, by = self._bt, self._by
+        t_ext = bt[n_ext % BUFFER]
+        if t - t_ext > TURN_FIT_S:
+            return False
+        k = n_ext
+        while k > stop and bt[k % BUFFER] > t_ext - BOUNCE_MAX_S:
+            k -= 1
+        d = self._dir
+        if d * (self._ext - by[k % BUFFER]) <= self._band:
+            return False
+        fitted = self._fitted_turn(d, t_ext, self._ext, growing=True)
+        return fitted is not None and fitted[2] - fitted[1] < BOUNCE_MAX_S
 
     def _fitted_shift(self, k0: int, k1: int) -> float:
         """How far the least-squares line through smoothed samples k0..k1 moves across them."""
@@ -605,15 +634,20 @@ class Segmenter:
         knee = self._knee_arrival(k_out, t_arrive, ext, d, self._smooth.noise_mm, settled=True)
         return t_arrive if knee is None else knee
 
-    def _fitted_turn(self, d: int, t_ext: float, ext: float) -> tuple[float, float, float] | None:
-        """The turn placed on the raw readings around it (tempo.turns), if that fits."""
+    def _fitted_turn(
+        self, d: int, t_ext: float, ext: float, growing: bool = False
+    ) -> tuple[float, float, float] | None:
+        """The turn placed on the raw readings around it (tempo.turns), if that fits
+        (`growing`: the readings after it are still arriving)."""
         ts: list[float] = []
         ys: list[float] = []
         for t_r, x_r in self._smooth.accepted:
             if t_ext - TURN_FIT_S <= t_r <= t_ext + TURN_FIT_S:
                 ts.append(t_r)
                 ys.append(x_r)
-        if ts and (ts[0] > t_ext - 0.5 * TURN_FIT_S or ts[-1] < t_ext + 0.5 * TURN_FIT_S):
+        if ts and (
+            ts[0] > t_ext - 0.5 * TURN_FIT_S or (ts[-1] < t_ext + 0.5 * TURN_FIT_S and not growing)
+        ):
             return None  # a gap beside the turn: the gap logic places it
         got = fit_turn(ts, ys, d, self._band)
         if got is None:
