@@ -119,8 +119,7 @@ class TempoEngine:
         if t_s >= self._smooth.idle_after and self._seg.n:
             # No reading accepted for a while (a gap, a stuck sensor): what the filter
             # still owes is known now, not only when the next reading arrives.
-            for t_b, y_b in self._filter.idle(t_s):
-                self._step(t_b, y_b)
+            self._seg.step_owed(self._filter.idle(t_s))
         if t_s - m.rest_from >= self._rest_s:
             m.rest_over(t_s, self._seg.moving_since)
         return out

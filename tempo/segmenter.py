@@ -220,6 +220,7 @@ class Segmenter:
         self.y: float | None = None
         """The newest smoothed sample; None before any."""
         self._restart = False
+        self._owed = False  # the samples being taken are owed at a gap (step_owed)
         self._mode = _HOLD
         self._dir = 0
         self._level = 0.0
@@ -304,6 +305,23 @@ class Segmenter:
         self._restart = True
 
     # ------------------------------------------------------------------ per sample
+
+    def step_owed(self, samples: list[tuple[float, float]]) -> None:
+        """The smoothed samples the filter owes once no reading has been accepted for a
+        while (read errors, out-of-range codes, a gap, a stuck sensor).
+
+        They are medians of ever fewer of the last readings, which lag the newest one: the
+        track looks flat at the end of a move and the still test took the blackout for a
+        stop. A hold is confirmed on them only when the newest reading is within the band
+        of the hold's level (a sled that stopped before the blackout); else the readings
+        after it confirm the hold, backdated as ever.
+        """
+        self._owed = True
+        try:
+            for t, y in samples:
+                self.step(t, y)
+        finally:
+            self._owed = False
 
     def step(self, t: float, y: float) -> None:
         """One smoothed sample (the hot path: boundaries call the listener, nothing else)."""
@@ -448,6 +466,8 @@ class Segmenter:
         # Still: the movement ended where the sled now rests.
         d = self._dir
         level = last
+        if self._owed and accepted and d * (accepted[-1][1] - level) > self._band:
+            return  # the newest reading went on past the owed samples (see step_owed)
         self._mode = _HOLD
         self._level = level
         self._hold_n = 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from firmware.publishing.payloads import TIMED_FIELDS, rep_payload
@@ -70,3 +72,24 @@ def test_a_sensor_stuck_through_the_concentric_still_counts_the_rep():
     last = reps[-1]
     assert last.t_end == pytest.approx(trace.reps[-1].t_end, abs=0.1)
     assert TIMES_UNKNOWN in last.flags
+
+
+def test_no_stop_is_confirmed_in_a_blackout_on_a_lowering():
+    """Out-of-range codes for 0.5 s while the lowering (about 100 mm/s) is 45 mm up.
+
+    The filter's last outputs before a blackout are medians of ever fewer readings, which
+    lag the newest one: the track looked flat and a hold was confirmed in the blackout,
+    before the sled got to the bottom (3 of these 40). A stop before a blackout is still
+    confirmed in it (tests/tempo/test_confirmation_delay.py).
+    """
+    knots = [(0.0, B), (2.0, B), (3.0, L), (4.0, L), (6.0, B + 150), (7.0, B + 45)]
+    knots += [(8.0, B + 5), (8.8, B), (12.0, B)]
+    for seed in range(40):
+        rng = random.Random(seed)
+        samples = [
+            (t, 8190 if 7.0 < t < 7.5 else round(d + rng.gauss(0.0, 4.0)))
+            for t, d in piecewise(knots, 25.0)
+        ]
+        reps = reps_of(run(BOTTOM, samples))
+        assert len(reps) == 1
+        assert not 7.0 < reps[0].t_confirmed < 7.5
