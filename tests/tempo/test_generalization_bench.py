@@ -1,0 +1,38 @@
+"""The independent-model bench groups its true reps into sets as the contract does, and
+still runs (two sessions: the figures themselves are the bench's job, not this test's)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_generalization.py"
+
+
+def _bench(monkeypatch, run_name: str = "bench") -> dict:
+    # loaded as a script would be: its own folder first on the path
+    monkeypatch.setattr(sys, "path", [str(BENCH.parent), *sys.path])
+    return runpy.run_path(str(BENCH), run_name=run_name)
+
+
+def test_a_rest_of_rest_s_inside_a_model_set_ends_the_set(monkeypatch):
+    bench = _bench(monkeypatch)
+    truth, contract_sets = bench["Truth"], bench["contract_sets"]
+
+    def rep(set_no: int, t_start: float, t_end: float):
+        return truth(set_no, t_start, t_start, t_end, t_end, t_end, "full", True)
+
+    reps = [rep(1, 0.0, 2.0), rep(1, 4.0, 6.0), rep(1, 14.0, 16.0), rep(1, 23.9, 25.0)]
+    reps += [rep(2, 26.0, 28.0)]  # the model's next set, however short the rest
+    # 6.0 -> 14.0 is a rest of 8 s: a new set; 16.0 -> 23.9 is 7.9 s: the same set
+    assert contract_sets(reps, 8.0) == [2, 2, 1]
+    assert contract_sets([], 8.0) == []
+
+
+def test_the_bench_prints_both_set_splits(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [str(BENCH), "--seeds", "2", "--first", "31000"])
+    _bench(monkeypatch, "__main__")
+    out = capsys.readouterr().out
+    assert "set split exact:" in out
+    assert "set split as the model grouped the reps:" in out
