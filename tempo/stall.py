@@ -99,10 +99,27 @@ def longest_stall(
     for k in range(1, len(slows) - 1):
         if not slows[k] and slows[k - 1] and slows[k + 1]:
             slows[k] = True
-    margin = STALL_SEEN_NOISE * track_diff_mm
-    reach = round(SPEED_SPAN_S / GRID_S)  # grid points from a crossing to a window clear of it
-    best: tuple[float, float | None] = (0.0, None)
+    # A run of grid points faster than `slow` by no more than noise shows, shorter than one
+    # speed window and slow on both sides, is one noise bump seen by overlapping windows:
+    # it does not split the stall either (a sensor 1 m away at 50 Hz: 105071, 1.0 s -> 0.46).
+    bump = slow + STALL_STILL_NOISE * track_diff_mm / SPEED_SPAN_S
+    window_n = round(SPEED_SPAN_S / GRID_S)
     n = len(slows)
+    k = 1
+    while k < n - 1:
+        if slows[k] or not slows[k - 1]:
+            k += 1
+            continue
+        j = k
+        while j < n and not slows[j]:
+            j += 1
+        if j < n and j - k < window_n and max(speeds[k:j]) < bump:
+            for m in range(k, j):
+                slows[m] = True
+        k = j
+    margin = STALL_SEEN_NOISE * track_diff_mm
+    reach = window_n  # grid points from a crossing to a window clear of it
+    best: tuple[float, float | None] = (0.0, None)
     k = 0
     while k < n and slows[k]:  # the phase's slow start
         k += 1

@@ -121,6 +121,37 @@ def test_a_stall_taking_most_of_the_phase_is_measured_whole():
     assert where == pytest.approx(150.0, abs=3.0)
 
 
+def _stop_with_a_blip(blip_mm: float, blip_s: float) -> tuple[list[float], list[float]]:
+    """150 mm/s for 1.5 s, stopped 1 s with a blip of `blip_mm` for `blip_s` in its middle,
+    150 mm/s again (50 Hz)."""
+    ts = [i / 50.0 for i in range(200)]
+
+    def y(t: float) -> float:
+        if t < 1.5:
+            return 150.0 * t
+        if t < 2.5:
+            return 225.0 + (blip_mm if abs(t - 2.0) < blip_s / 2.0 else 0.0)
+        return 225.0 + 150.0 * (t - 2.5)
+
+    return ts, [y(t) for t in ts]
+
+
+def test_a_noise_bump_inside_a_stall_does_not_split_it():
+    """18 mm for 0.2 s, within what 6 mm of sensor noise makes of the track: the windows
+    straddling its edges read two or three grid points just over a third of the median
+    speed; the stall came out 0.19 s before."""
+    ts, ys = _stop_with_a_blip(18.0, 0.2)
+    stall_s, _ = longest_stall(ts, ys, 0.0, ts[-1], noise_mm=6.0)
+    assert stall_s == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_real_move_inside_a_stall_splits_it():
+    """60 mm there and back in 0.4 s is a move, not noise: the longest still part counts."""
+    ts, ys = _stop_with_a_blip(60.0, 0.4)
+    stall_s, _ = longest_stall(ts, ys, 0.0, ts[-1], noise_mm=6.0)
+    assert stall_s < 0.5
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_noise_on_a_slow_far_negative_makes_no_stall(seed):
     """A 15 mm/s lowering 1.2 m from the sensor: noise (8 mm) moves the smoothed track more
