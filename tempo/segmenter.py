@@ -462,7 +462,7 @@ class Segmenter:
             if back > max(BOUNCE_BACK_BANDS * self._band, BOUNCE_BACK_NOISE * noisiest):
                 return  # the readings are on their way back already: a bounce, not a hold
             if back > self._band and self._flattened_bounce(t, stop):
-                return
+                return  # a touch-and-go the smoothing flattened
         # Still: the movement ended where the sled now rests.
         d = self._dir
         level = last
