@@ -102,8 +102,8 @@ def longest_stall(
     # A run of grid points faster than `slow` by no more than noise shows, shorter than one
     # speed window and slow on both sides, is one noise bump seen by overlapping windows:
     # it does not split the stall either (a sensor 1 m away at 50 Hz: 105071, 1.0 s -> 0.46).
-    bump = slow + STALL_STILL_NOISE * track_diff_mm / SPEED_SPAN_S
-    window_n = round(SPEED_SPAN_S / GRID_S)
+    bump = slow + still
+    reach = round(SPEED_SPAN_S / GRID_S)  # grid points from a crossing to a window clear of it
     n = len(slows)
     k = 1
     while k < n - 1:
@@ -113,12 +113,11 @@ def longest_stall(
         j = k
         while j < n and not slows[j]:
             j += 1
-        if j < n and j - k < window_n and max(speeds[k:j]) < bump:
+        if j < n and j - k < reach and max(speeds[k:j]) < bump:
             for m in range(k, j):
                 slows[m] = True
         k = j
     margin = STALL_SEEN_NOISE * track_diff_mm
-    reach = window_n  # grid points from a crossing to a window clear of it
     best: tuple[float, float | None] = (0.0, None)
     k = 0
     while k < n and slows[k]:  # the phase's slow start
