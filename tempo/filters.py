@@ -45,6 +45,8 @@ HELD_MAX_S: Final = 1.2
 # ... or once this many readings in a row were held back, not all alike: longer than any
 # burst of wrong readings, so it is the track that lost the sled (a fast start in glare).
 HELD_TRUST_N: Final = 20
+# The way held readings were going is read from this many of the newest.
+HELD_WAY_N: Final = 4
 EXTRAPOLATE_MAX_S: Final = 0.2  # the track's velocity is not trusted further ahead than this
 HELD_KEEP: Final = 64  # held readings kept at most (bounded memory)
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
@@ -320,7 +322,7 @@ class RobustFilter:
             if len(wx) == 5 and max(wx) - min(wx) <= REST_NOISE * noise:
                 return self._hold(t_s, x_mm, rest)
         if self._held_t:
-            if self._continues_held(t_s, x_mm, gate):
+            if self._continues_held(t_s, x_mm, gate, r):
                 return self._hold(t_s, x_mm, gate)
             self._held_t.clear()
             self._held_x.clear()
@@ -342,15 +344,48 @@ class RobustFilter:
             self._trk_t = t_s
         return smoother.accept(t_s, x_mm, -STILL_SPEED_MM_S < trk_v < STILL_SPEED_MM_S)
 
-    def _continues_held(self, t_s: float, x_mm: float, gate: float) -> bool:
-        """Whether a reading the gate would accept goes on the way the last two readings it
-        holds were going (within the tolerance of taking readings back in): then it is one
-        of them, and waits with them to be taken back in, or not."""
+    def _continues_held(self, t_s: float, x_mm: float, gate: float, off_track: float) -> bool:
+        """Whether a reading the gate would accept goes on the way the readings it holds
+        were going (within the tolerance of taking readings back in): then it is one of
+        them, and waits with them to be taken back in, or not.
+
+        The way is the line through the last two held readings. Unless the reading lags a
+        moving track (`off_track`, from its prediction, against its speed: a stop the
+        track overshot) or glare sets the tolerance, the level the held readings agree on
+        and the line through the last HELD_WAY_N of them are ways too: to lie there the
+        sled would have had to speed up, and a burst keeps its offset. Two readings of a
+        burst 36 ms apart give a slope wrong by 300 mm/s in 5 mm of noise; its third
+        slipped into the gate a moving track had opened (independent seed 57026, a rep).
+        Beside a sled at rest one held reading is a level: the first of a burst lands just
+        beyond the gate, the second just inside (57605, a rep); a moving sled's next
+        reading may land near one held reading on its way (a fast start at 20 Hz,
+        accuracy seed 1001213)."""
         ht, hx = self._held_t, self._held_x
-        if len(ht) < 2 or ht[-1] <= ht[-2]:
+        n = len(ht)
+        tol = self._line_tolerance(gate)
+        if n >= 2 and ht[-1] > ht[-2]:
+            speed = (hx[-1] - hx[-2]) / (ht[-1] - ht[-2])
+            if abs(x_mm - (hx[-1] + speed * (t_s - ht[-1]))) <= tol:
+                return True
+        lags = off_track * self._trk_v < -STILL_SPEED_MM_S * tol
+        if lags or not n or tol > LINE_GATE * gate:
             return False
-        speed = (hx[-1] - hx[-2]) / (ht[-1] - ht[-2])
-        return abs(x_mm - (hx[-1] + speed * (t_s - ht[-1]))) <= self._line_tolerance(gate)
+        if n == 1:
+            wx = self.smoother.window_x
+            rest = len(wx) == 5 and max(wx) - min(wx) <= REST_NOISE * self._gate_noise_mm
+            return rest and abs(x_mm - hx[-1]) <= tol
+        recent = hx[-HELD_WAY_N:]
+        agree = max(recent) - min(recent) <= 2.0 * tol  # on a level
+        if agree and abs(x_mm - sum(recent) / len(recent)) <= tol:
+            return True
+        if n > 2:
+            times = ht[-HELD_WAY_N:]
+            mt, mx, slope = _line(times, recent)
+            on_line = all(
+                abs(b - (mx + slope * (a - mt))) <= tol for a, b in zip(times, recent, strict=True)
+            )
+            return on_line and abs(x_mm - (mx + slope * (t_s - mt))) <= tol
+        return False
 
     def _line_tolerance(self, gate: float) -> float:
         """How far from a line held readings may lie and still be on it."""
