@@ -332,7 +332,9 @@ class RobustFilter:
         else:
             self._run_n = 0
             self._run_t = t_s
-        self._trk_news_t = self._same_t  # t_s unless this reading repeats the one before
+        # t_s unless this reading repeats the one before on a sensor whose repeats are stuck
+        # (a quiet sensor repeats itself on a still sled: that is news of the sled)
+        self._trk_news_t = self._same_t if smoother.still_noise_mm >= STUCK_NOISE_MM else t_s
         if dt > 0.0:
             # When the noise sets the gate (glare) the tracker trusts each reading less,
             # as a Kalman filter would: a noisy reading (or the first of a burst) must
@@ -429,7 +431,10 @@ class RobustFilter:
             return None
         if abs(slope) > LINE_SPEED_MAX_MM_S:
             return None
-        news_t = self._run_t if self._run_n >= 2 else self._trk_t or ht[0]
+        # A run of identical readings is no news where repeats are a stuck sensor; a quiet
+        # sensor repeats itself on a still sled, and those readings are the sled's.
+        stuck_run = self._run_n >= 2 and self.repeats_are_stuck
+        news_t = self._run_t if stuck_run else self._trk_t or ht[0]
         if self._trk_t is not None and self._trk_news_t < news_t:
             news_t = self._trk_news_t  # the sled may have moved since the sensor stuck
         # The line begins at the first held reading on it: before that the sled may have
@@ -458,8 +463,13 @@ class RobustFilter:
         allowed = 0.5 * (gate + tol) + reach
         lost_s = t_s - (self._trk_t or t_s)
         # A long run of held readings is trusted only if they vary: a stuck sensor
-        # repeating one wrong value is no news.
-        trusted = n >= HELD_TRUST_N and len(set(hx[-REACQUIRE_N:])) > 2
+        # repeating one wrong value is no news, even where a few others follow it (a quiet
+        # sensor repeats itself, but no one value makes half of twenty readings).
+        trusted = (
+            n >= HELD_TRUST_N
+            and len(set(hx[-REACQUIRE_N:])) > 2
+            and 2 * max(hx.count(v) for v in set(hx)) <= n
+        )
         if jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
             return None
         x_track, v_track = self._trk_x, self._trk_v

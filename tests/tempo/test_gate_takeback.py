@@ -143,3 +143,30 @@ def test_the_readings_of_a_turn_hidden_by_a_gap_come_back(seed: int) -> None:
     taken = [x for t, x in f.smoother.accepted if t >= 2.5]
     assert len(taken) == 11
     assert max(y for _, y in out) > 275.0
+
+
+# Independent model seed 58176 at 47 Hz: a quiet sensor (0.9 mm) on a sled at rest, a wrong
+# value stuck for 0.45 s, two more wrong readings, then the sled, a little lower.
+QUIET_MM = 0.9
+STUCK_WRONG = (187.0, *([190.0] * 21), 172.0, 174.0)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_wrong_value_stuck_on_a_quiet_sensor_is_not_trusted(seed: int) -> None:
+    # Its repeats are no stuck sensor (a quiet sensor repeats itself), so they are held
+    # readings, and after twenty a run of held readings that vary is trusted: the last
+    # seven did, with the two after the stuck value. The track jumped 65 mm, a rep of 41 %
+    # of a 151 mm ROM. No value makes half of twenty readings of a sled.
+    rng = random.Random(seed)
+    xs = [122.0 + rng.gauss(0.0, QUIET_MM) for _ in range(100)]
+    xs += STUCK_WRONG
+    xs += [113.0 + rng.gauss(0.0, QUIET_MM) for _ in range(40)]
+    f = RobustFilter(gate_base_mm=40.0)
+    out = []
+    for i, x in enumerate(xs):
+        got = f.push(i / 47.0, float(round(x)))
+        out += f.backlog
+        f.backlog.clear()
+        if got is not None:
+            out.append(got)
+    assert max(y for _, y in out) < 130.0
