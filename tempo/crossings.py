@@ -108,6 +108,16 @@ class Knee(NamedTuple):
         return self.t_stop - w
 
 
+def line_fit(ts: Sequence[float], xs: Sequence[float]) -> tuple[float, float, float]:
+    """Least-squares line through the points: mean time, mean value, slope."""
+    n = len(ts)
+    mt = sum(ts) / n
+    mx = sum(xs) / n
+    sxx = sum((a - mt) * (a - mt) for a in ts)
+    sxy = sum((a - mt) * (b - mx) for a, b in zip(ts, xs, strict=True))
+    return mt, mx, (sxy / sxx if sxx else 0.0)
+
+
 def _ramp_shape(ramp: float, q: int) -> tuple[float, float, float]:
     """The ramp's lag (from the knee to the stop), power and scale of g."""
     p = q + 1.0  # a float power: the same value as an int's, a little faster

@@ -16,6 +16,7 @@ import math
 from bisect import bisect_left, insort
 from typing import Final
 
+from tempo.crossings import line_fit
 from tempo.smoother import GAP_MEAN_S, NOISE_INITIAL_MM, Smoother
 
 # Rejected readings that persist this many samples and agree with each other are the truth
@@ -83,16 +84,6 @@ NOISE_SCALE: Final = 1.2
 # in four of them wrong. For Gaussian noise the median size is this many times the lower
 # quartile (0.674 / 0.319 deviations), so both read the same deviation.
 MEDIAN_PER_LOWER_QUARTILE: Final = 2.12
-
-
-def _line(ts: list[float], xs: list[float]) -> tuple[float, float, float]:
-    """Least-squares line through the points: mean time, mean value, slope."""
-    n = len(ts)
-    mt = sum(ts) / n
-    mx = sum(xs) / n
-    sxx = sum((a - mt) * (a - mt) for a in ts)
-    sxy = sum((a - mt) * (b - mx) for a, b in zip(ts, xs, strict=True))
-    return mt, mx, (sxy / sxx if sxx else 0.0)
 
 
 def _way_onto_line(
@@ -382,7 +373,7 @@ class RobustFilter:
             return True
         if n > 2:
             times = ht[-HELD_WAY_N:]
-            mt, mx, slope = _line(times, recent)
+            mt, mx, slope = line_fit(times, recent)
             on_line = all(
                 abs(b - (mx + slope * (a - mt))) <= tol for a, b in zip(times, recent, strict=True)
             )
@@ -410,14 +401,14 @@ class RobustFilter:
         wt = ht[-REACQUIRE_N:]
         wx = hx[-REACQUIRE_N:]
         tol = self._line_tolerance(gate)
-        mt, mx, slope = _line(wt, wx)
+        mt, mx, slope = line_fit(wt, wx)
         res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
         # The outlier forgiven must not bend the line: fit again without it, and use
         # that line when the others lie on it.
         worst = res.index(max(res))
         del wt[worst]
         del wx[worst]
-        line = _line(wt, wx)
+        line = line_fit(wt, wx)
         if all(
             abs(b - (line[1] + line[2] * (a - line[0]))) <= tol for a, b in zip(wt, wx, strict=True)
         ):

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, NamedTuple, Protocol
 
-from tempo.crossings import Knee, knee_fit, parabola_crossing
+from tempo.crossings import Knee, knee_fit, line_fit, parabola_crossing
 from tempo.filters import RobustFilter
 from tempo.scoring import BOUNCE_MAX_S
 from tempo.stall import longest_stall
@@ -88,6 +88,10 @@ GAP_TURN_S: Final = 0.2  # a turnaround next to a gap this long is looked for in
 GAP_SLOPE_BACK: Final = (2, 4, 6)  # samples back for the slope into such a gap
 GAP_SLOPE_MAX_S: Final = 0.4
 GAP_FLAT_N: Final = 4  # ... or within this many samples after the extreme
+# The way out of such a gap is the line through the raw readings of its first this long
+# (three at least): the smoother starts again after a gap and its first outputs lag the
+# way, or miss it.
+GAP_WAY_OUT_S: Final = 0.15
 STILL_GAP_S: Final = 0.4  # a hold is never confirmed across a gap this long
 BUFFER: Final = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
 # A 2 % crossing is placed again on this many raw readings either side of it (tempo.crossings):
@@ -710,6 +714,16 @@ class Segmenter:
             if d * v > 2.0 * d * v1:
                 v1 = v
         v2 = (y3 - y2) / (t3 - t2)
+        way = [(t_r, x_r) for t_r, x_r in self._smooth.accepted if t1 < t_r]
+        f = self._filter
+        glare = max(f.noise_mm, f.gate_noise_mm) > TURN_FIT_NOISE * self._band
+        if len(way) >= 3 and not glare:  # in glare the smoothed samples say more
+            n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
+            way = way[: max(n_way, 3)]
+            t2 = way[0][0]
+            mt, mx, slope = line_fit([t_r for t_r, _ in way], [x_r for _, x_r in way])
+            v2 = slope
+            y2 = mx + slope * (t2 - mt)
         if d * v1 <= 0.0 or d * v2 >= 0.0:
             return None
         t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
