@@ -677,12 +677,17 @@ class Segmenter:
         if got is None:
             return None
         level, t_turn, t_arrive, t_depart = got
-        f = self._filter
-        if max(f.noise_mm, f.gate_noise_mm) > TURN_FIT_NOISE * self._band:
-            return None  # glare: the readings say less than the smoothed track
+        if self._in_glare():
+            return None
         if abs(level - ext) > TURN_FIT_FRACTION * self._rom or abs(t_turn - t_ext) > TURN_FIT_S:
             return None
         return level, t_arrive, t_depart
+
+    def _in_glare(self) -> bool:
+        """Whether the raw readings are so noisy that they say less than the smoothed
+        track (then turns are not placed on them)."""
+        f = self._filter
+        return max(f.noise_mm, f.gate_noise_mm) > TURN_FIT_NOISE * self._band
 
     def _turn_in_gap(self, n: int, stop: int) -> tuple[float, float, float] | None:
         """A turnaround hidden in a gap: where the lines before and after it meet.
@@ -714,10 +719,8 @@ class Segmenter:
             if d * v > 2.0 * d * v1:
                 v1 = v
         v2 = (y3 - y2) / (t3 - t2)
-        way = [(t_r, x_r) for t_r, x_r in self._smooth.accepted if t1 < t_r]
-        f = self._filter
-        glare = max(f.noise_mm, f.gate_noise_mm) > TURN_FIT_NOISE * self._band
-        if len(way) >= 3 and not glare:  # in glare the smoothed samples say more
+        way = [] if self._in_glare() else [p for p in self._smooth.accepted if t1 < p[0]]
+        if len(way) >= 3:  # in glare the smoothed samples say more
             n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
             way = way[: max(n_way, 3)]
             t2 = way[0][0]
