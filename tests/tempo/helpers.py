@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tempo import EngineSettings, Event, PhaseChanged, Rep, SetDone, TempoEngine
+from tempo.filters import RobustFilter
 
 BOTTOM = EngineSettings(bottom_mm=150, lockout_mm=520, start="bottom")
 TOP = EngineSettings(bottom_mm=150, lockout_mm=520, start="top")
@@ -62,3 +63,18 @@ def sets_of(events: Sequence[Event]) -> list[SetDone]:
 
 def phases_of(events: Sequence[Event]) -> list[PhaseChanged]:
     return [e for e in events if isinstance(e, PhaseChanged)]
+
+
+def filter_outputs(
+    f: RobustFilter, readings: Iterable[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The smoothed (t_s, position) the gate and smoother give for readings (rounded to mm,
+    as the sensor gives them), the backlog drained in order."""
+    out: list[tuple[float, float]] = []
+    for t, x in readings:
+        got = f.push(t, float(round(x)))
+        out += f.backlog
+        f.backlog.clear()
+        if got is not None:
+            out.append(got)
+    return out

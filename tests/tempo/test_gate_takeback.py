@@ -7,6 +7,7 @@ import random
 import pytest
 
 from tempo.filters import RobustFilter
+from tests.tempo.helpers import filter_outputs
 
 RATE_HZ = 20.0
 DROP_MM_S = 800.0  # a dropped negative
@@ -26,19 +27,14 @@ def _position(t: float) -> float:
 
 def _smoothed(seed: int) -> list[tuple[float, float]]:
     rng = random.Random(seed)
-    f = RobustFilter(gate_base_mm=48.0)
-    out: list[tuple[float, float]] = []
+    readings = []
     for i in range(int(3.0 * RATE_HZ)):
         t = i / RATE_HZ
         x = _position(t) + rng.gauss(0.0, 2.0)
         if BURST_AT <= t < BURST_AT + 6 / RATE_HZ - 1e-9:
             x += BURST_MM
-        got = f.push(t, float(round(x)))
-        out += f.backlog
-        f.backlog.clear()
-        if got is not None:
-            out.append(got)
-    return out
+        readings.append((t, x))
+    return filter_outputs(RobustFilter(gate_base_mm=48.0), readings)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -71,13 +67,7 @@ def test_a_wrong_value_stuck_for_a_while_does_not_open_the_gate_for_a_burst(seed
     xs += [STILL_MM + STUCK_WRONG_MM] * 11
     xs += [STILL_MM + off for off in BURST_NEAR_MM]
     xs += [STILL_MM + rng.gauss(0.0, 3.0) for _ in range(50)]
-    out = []
-    for i, x in enumerate(xs):
-        got = f.push(0.02 * i, float(round(x)))
-        out += f.backlog
-        f.backlog.clear()
-        if got is not None:
-            out.append(got)
+    out = filter_outputs(f, [(0.02 * i, x) for i, x in enumerate(xs)])
     assert max(y for _, y in out) < STILL_MM + 10.0
 
 
@@ -99,13 +89,7 @@ def test_a_burst_walking_off_a_still_sled_stays_out(seed: int, rate_hz: float) -
     xs = [STILL_MM + rng.gauss(0.0, 3.0) for _ in range(100)]
     xs += [STILL_MM + off for off in BURST_WALK_MM]
     xs += [STILL_MM + rng.gauss(0.0, 3.0) for _ in range(50)]
-    out = []
-    for i, x in enumerate(xs):
-        got = f.push(i / rate_hz, float(round(x)))
-        out += f.backlog
-        f.backlog.clear()
-        if got is not None:
-            out.append(got)
+    out = filter_outputs(f, [(i / rate_hz, x) for i, x in enumerate(xs)])
     assert min(y for _, y in out) > STILL_MM - 10.0
 
 
@@ -133,13 +117,7 @@ def test_the_readings_of_a_turn_hidden_by_a_gap_come_back(seed: int) -> None:
     # 9 of these 10, and the smoothed track turned at 218-260 mm instead of about 285 (a
     # mean of three medians across the turn).
     f = RobustFilter(gate_base_mm=44.0)
-    out: list[tuple[float, float]] = []
-    for t, x in _dwell_after_a_gap(seed):
-        got = f.push(t, float(round(x)))
-        out += f.backlog
-        f.backlog.clear()
-        if got is not None:
-            out.append(got)
+    out = filter_outputs(f, _dwell_after_a_gap(seed))
     taken = [x for t, x in f.smoother.accepted if t >= 2.5]
     assert len(taken) == 11
     assert max(y for _, y in out) > 275.0
@@ -165,11 +143,5 @@ def test_a_wrong_value_stuck_on_a_quiet_sensor_is_not_trusted(seed: int) -> None
     xs += STUCK_WRONG
     xs += [113.0 + rng.gauss(0.0, QUIET_MM) for _ in range(40)]
     f = RobustFilter(gate_base_mm=40.0)
-    out = []
-    for i, x in enumerate(xs):
-        got = f.push(i / 47.0, float(round(x)))
-        out += f.backlog
-        f.backlog.clear()
-        if got is not None:
-            out.append(got)
+    out = filter_outputs(f, [(i / 47.0, x) for i, x in enumerate(xs)])
     assert max(y for _, y in out) < 130.0

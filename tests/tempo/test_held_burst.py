@@ -7,19 +7,9 @@ import random
 import pytest
 
 from tempo.filters import RobustFilter
+from tests.tempo.helpers import filter_outputs
 
 GATE_MM = 40.0  # 12 % of a ROM of 330 mm or less
-
-
-def _run(f: RobustFilter, readings: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for t, x in readings:
-        got = f.push(t, float(round(x)))
-        out += f.backlog
-        f.backlog.clear()
-        if got is not None:
-            out.append(got)
-    return out
 
 
 # Independent model seed 57026 at 28 Hz (times in s from the first stuck reading): a
@@ -66,7 +56,9 @@ def test_a_burst_beyond_a_sled_that_just_stopped_stays_out(seed: int) -> None:
     # slope wrong by 300 mm/s), was accepted, and the track followed the burst: a 60 mm
     # move became 115 mm, a rep of 35 % of the ROM. The level the held readings agree on
     # is their way too.
-    out = _run(RobustFilter(gate_base_mm=GATE_MM), _moved_behind_a_stuck_sensor_then_burst(seed))
+    out = filter_outputs(
+        RobustFilter(gate_base_mm=GATE_MM), _moved_behind_a_stuck_sensor_then_burst(seed)
+    )
     assert max(y for _, y in out) < REST_MM + 15.0
 
 
@@ -83,7 +75,9 @@ def test_a_burst_just_past_the_gate_beside_a_still_sled_stays_out(seed: int) -> 
     xs = [STILL_MM + rng.gauss(0.0, 2.0) for _ in range(80)]
     xs += [STILL_MM + off for off in BURST_NEAR_MM]
     xs += [STILL_MM + rng.gauss(0.0, 2.0) for _ in range(40)]
-    out = _run(RobustFilter(gate_base_mm=GATE_MM), [(i / 38.0, x) for i, x in enumerate(xs)])
+    out = filter_outputs(
+        RobustFilter(gate_base_mm=GATE_MM), [(i / 38.0, x) for i, x in enumerate(xs)]
+    )
     assert min(y for _, y in out) > STILL_MM - 10.0
 
 
@@ -99,5 +93,5 @@ def test_the_sleds_reading_after_a_wild_pair_is_accepted_at_once(seed: int) -> N
     f = RobustFilter(gate_base_mm=GATE_MM)
     xs = [STILL_MM + rng.gauss(0.0, 2.0) for _ in range(80)]
     xs += [STILL_MM + off for off in WILD_PAIR_MM]
-    _run(f, [(i / 50.0, x) for i, x in enumerate(xs)])
+    filter_outputs(f, [(i / 50.0, x) for i, x in enumerate(xs)])
     assert f.push(len(xs) / 50.0, STILL_MM + 1.0) is not None
