@@ -305,13 +305,11 @@ class RobustFilter:
         if r > gate or r < -gate or x_mm < self._beyond_mm:
             return self._hold(t_s, x_mm, gate)
         rest = REST_NOISE * noise + 0.5 * MAX_ACCEL_MM_S2 * dt * dt + grown
-        if r > rest or r < -rest:
-            # Further than a sled at rest can go by now: held if it was at rest (the last
-            # five readings within the noise), so the first of a burst beside a still sled
-            # stays out however far inside the base allowance it lands (the rest follow it).
-            wx = smoother.window_x
-            if len(wx) == 5 and max(wx) - min(wx) <= REST_NOISE * noise:
-                return self._hold(t_s, x_mm, rest)
+        # Further than a sled at rest can go by now: held if it was at rest (the last five
+        # readings within the noise), so the first of a burst beside a still sled stays out
+        # however far inside the base allowance it lands (the rest follow it).
+        if (r > rest or r < -rest) and self._at_rest():
+            return self._hold(t_s, x_mm, rest)
         if self._held_t:
             if self._continues_held(t_s, x_mm, gate, r):
                 return self._hold(t_s, x_mm, gate)
@@ -364,9 +362,7 @@ class RobustFilter:
         if lags or not n or tol > LINE_GATE * gate:
             return False
         if n == 1:
-            wx = self.smoother.window_x
-            rest = len(wx) == 5 and max(wx) - min(wx) <= REST_NOISE * self._gate_noise_mm
-            return rest and abs(x_mm - hx[-1]) <= tol
+            return self._at_rest() and abs(x_mm - hx[-1]) <= tol
         recent = hx[-HELD_WAY_N:]
         agree = max(recent) - min(recent) <= 2.0 * tol  # on a level
         if agree and abs(x_mm - sum(recent) / len(recent)) <= tol:
@@ -379,6 +375,12 @@ class RobustFilter:
             )
             return on_line and abs(x_mm - (mx + slope * (t_s - mt))) <= tol
         return False
+
+    def _at_rest(self) -> bool:
+        """Whether the sled was at rest: its last five accepted readings span less than
+        REST_NOISE deviations of the gate's noise."""
+        wx = self.smoother.window_x
+        return len(wx) == 5 and max(wx) - min(wx) <= REST_NOISE * self._gate_noise_mm
 
     def _line_tolerance(self, gate: float) -> float:
         """How far from a line held readings may lie and still be on it."""
