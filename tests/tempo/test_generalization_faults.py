@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from tempo import BOUNCE, EngineSettings
-from tests.tempo.helpers import BOTTOM, TOP, piecewise, reps_of, run
+from tests.tempo.helpers import BOTTOM, TOP, filter_outputs, piecewise, reps_of, run
 
 
 def _rep_knots(t0: float, lo: float, hi: float) -> list[tuple[float, float]]:
@@ -51,18 +51,14 @@ def test_turn_hidden_behind_a_stuck_sensor_and_gap_still_counts():
 def test_the_filter_drops_a_burst_of_six_consistent_wrong_readings():
     from tempo.filters import RobustFilter
 
-    f = RobustFilter(gate_base_mm=44.0)
     rng = random.Random(3)
-    outs = []
+    readings = []
     for i in range(200):
         x = 200.0 + rng.gauss(0.0, 2.0)
         if 100 <= i < 106:
             x += 70.0  # six wrong readings that agree with each other
-        got = f.push(i * 0.02, round(x))
-        outs += f.backlog
-        f.backlog.clear()
-        if got is not None:
-            outs.append(got)
+        readings.append((i * 0.02, x))
+    outs = filter_outputs(RobustFilter(gate_base_mm=44.0), readings)
     assert max(y for _, y in outs) < 215.0
 
 
