@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
+from itertools import pairwise
 from typing import Final
 
 from tempo.crossings import line_fit
@@ -48,6 +49,8 @@ HELD_MAX_S: Final = 1.2
 HELD_TRUST_N: Final = 20
 # The way held readings were going is read from this many of the newest.
 HELD_WAY_N: Final = 4
+# The longest burst of wrong readings a sensor gives (the gate drops bursts up to this long).
+BURST_MAX_N: Final = 6
 EXTRAPOLATE_MAX_S: Final = 0.2  # the track's velocity is not trusted further ahead than this
 HELD_KEEP: Final = 64  # held readings kept at most (bounded memory)
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
@@ -144,6 +147,7 @@ class RobustFilter:
     """Turns raw readings into a smoothed, late, but backdatable position track."""
 
     __slots__ = (
+        "_before_jump",
         "_beyond_mm",
         "_gate_base_mm",
         "_gate_noise_mm",
@@ -198,6 +202,9 @@ class RobustFilter:
         # When the raw readings last said something new, as of the last accepted one: a
         # stuck sensor's repeat accepted after STUCK_MAX_S is no news of the sled.
         self._trk_news_t = 0.0
+        # The track (time, position, speed, news time) before the last accepted reading that
+        # landed far off it, and that reading's time: it may have been a burst's first.
+        self._before_jump: tuple[float, float, float, float, float] | None = None
 
     @property
     def noise_mm(self) -> float:
@@ -323,6 +330,12 @@ class RobustFilter:
             self._run_t = t_s
         # t_s unless this reading repeats the one before on a sensor whose repeats are stuck
         # (a quiet sensor repeats itself on a still sled: that is news of the sled)
+        if r > LINE_GATE * gate or r < -LINE_GATE * gate:
+            # (kept from a burst's first reading: the next ones land off the swung track too)
+            before = self._before_jump
+            acc = smoother.accepted
+            if before is None or len(acc) < BURST_MAX_N or acc[-BURST_MAX_N][0] > before[4]:
+                self._before_jump = (trk_t, self._trk_x, trk_v, self._trk_news_t, t_s)
         self._trk_news_t = self._same_t if smoother.still_noise_mm >= STUCK_NOISE_MM else t_s
         if dt > 0.0:
             # When the noise sets the gate (glare) the tracker trusts each reading less,
@@ -375,6 +388,41 @@ class RobustFilter:
             )
             return on_line and abs(x_mm - (mx + slope * (t_s - mt))) <= tol
         return False
+
+    def _burst_before(
+        self, line: tuple[float, float, float], t_on: float, *, gate: float, tol: float
+    ) -> tuple[float, float, float, float] | None:
+        """The track as it was before a burst the gate let in, if the held readings' line
+        (`line`: a time, the position then and the speed; on from the first held reading,
+        at `t_on`) goes on from it: the track's news time, position and speed then, and
+        the burst's first reading's time.
+
+        The first reading of a burst beside a moving sled can land just inside the gate and
+        swing the track's speed, so the rest of the burst is accepted and the sled's own
+        readings are held as an impossible jump (independent seed 58121: three readings
+        50 mm off a lowering sled, then the sled's readings held for half a second, a
+        spike let in, a rep split in two). The newest accepted readings were a burst when
+        there are no more of them than a burst has, none lies on the line, and the line
+        starts where the track before them, going on at its speed, would be by then (within
+        half the gate), with no gap on the way and no glare.
+        """
+        mt, mx, slope = line
+        before = self._before_jump
+        if before is None or tol > LINE_GATE * gate:  # not in glare
+            return None
+        t_trk, x_trk, v_trk, news_t, t_burst = before
+        burst = [(a, b) for a, b in self.smoother.accepted if a >= t_burst]
+        if not burst or len(burst) > BURST_MAX_N:
+            return None
+        times = [t_trk] + [a for a, _ in burst] + [t_on]
+        if any(b - a > GAP_GROWTH_MAX_S for a, b in pairwise(times)):
+            return None  # a gap: the sled may have gone anywhere meanwhile
+        if any(abs(b - (mx + slope * (a - mt))) <= tol for a, b in burst):
+            return None
+        drift = mx + slope * (t_on - mt) - (x_trk + v_trk * (t_on - t_trk))
+        if abs(drift) > 0.5 * (gate + tol):
+            return None
+        return news_t, x_trk, v_trk, t_burst
 
     def _at_rest(self) -> bool:
         """Whether the sled was at rest: its last five accepted readings span less than
@@ -463,9 +511,16 @@ class RobustFilter:
             and len(set(hx[-REACQUIRE_N:])) > 2
             and 2 * max(hx.count(v) for v in set(hx)) <= n
         )
-        if jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
-            return None
         x_track, v_track = self._trk_x, self._trk_v
+        # (the sled's readings held right after the burst: the first of them on the line)
+        before = self._burst_before((mt, mx, slope), t_on, gate=gate, tol=tol) if on[0] else None
+        if before is not None:
+            # The newest accepted readings were a burst: the track as it was goes on.
+            news_t, x_track, v_track, t_burst = before
+            self.smoother.forget_since(t_burst)
+        elif jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
+            return None
+        self._before_jump = None
         self._trk_t = self._trk_news_t = wt[-1]
         self._trk_x = mx + slope * (wt[-1] - mt)
         self._trk_v = slope

@@ -82,6 +82,22 @@ class Smoother:
         mv.clear()
         return out
 
+    def forget_since(self, t_s: float) -> None:
+        """Drop the accepted readings from `t_s` on (the gate found they were a burst).
+
+        Outputs already made stand. The medians still waiting for their mean go too: the
+        next output then comes two readings later than it would have, labelled after
+        every output made so far (the window's retained readings keep their places).
+        """
+        wt, wx, acc = self.window_t, self.window_x, self.accepted
+        while wt and wt[-1] >= t_s:
+            wt.pop()
+            wx.pop()
+        while acc and acc[-1][0] >= t_s:
+            acc.pop()
+        self._m_t.clear()
+        self._m_v.clear()
+
     def accept(self, t_s: float, x_mm: float, still: bool) -> tuple[float, float] | None:
         """One accepted reading (`still`: the sled is still, for `still_noise_mm`); returns
         a smoothed (t_s, position) when one is ready."""

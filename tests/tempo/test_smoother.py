@@ -56,3 +56,19 @@ def test_the_noise_estimate_follows_the_readings():
     _run(sm, [(i * 0.02, 100.0 + (3.0 if i % 2 else -3.0)) for i in range(200)])
     assert 4.0 < sm.noise_mm < 7.0
     assert sm.still_noise_mm == pytest.approx(sm.noise_mm)
+
+
+@pytest.mark.parametrize("burst_n", [1, 2, 3, 5])
+def test_forgotten_readings_leave_later_outputs_in_order_and_clean(burst_n):
+    # The gate found the newest accepted readings were a burst: they leave the windows,
+    # and what comes out afterwards is the ramp alone, labelled after everything before.
+    sm = Smoother()
+    ramp = [(i * 0.02, 10.0 * i) for i in range(40)]
+    before = _run(sm, ramp[:12])
+    before += _run(sm, [(t, x + 60.0) for t, x in ramp[12 : 12 + burst_n]])
+    sm.forget_since(ramp[12][0])
+    after = _run(sm, ramp[12:])
+    times = [t for t, _ in before + after]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    assert after and all(y == pytest.approx(500.0 * t) for t, y in after)
+    assert [p for p in sm.accepted if p[1] != pytest.approx(500.0 * p[0])] == []
