@@ -532,16 +532,19 @@ class RobustFilter:
         pts = [(ht[i], hx[i]) for i in path]
         ht.clear()
         hx.clear()
-        out = None
-        accept = self.smoother.accept
+        # Every output goes to the backlog in order: a reading taken back after a gap
+        # flushes the windows into it, and those outputs are later than the one before
+        # (kinds seed 114672: returned last, an earlier output reached the segmenter
+        # after three later ones, a turn at the bottom of a dead stop, a bounce).
+        smoother = self.smoother
+        accept = smoother.accept
+        backlog = smoother.backlog
         still = -STILL_SPEED_MM_S < slope < STILL_SPEED_MM_S
         for pt, px in pts:
             got = accept(pt, px, still)
             if got is not None:
-                if out is not None:
-                    self.smoother.backlog.append(out)
-                out = got
-        return out
+                backlog.append(got)
+        return None
 
     def idle(self, t_s: float) -> list[tuple[float, float]]:
         """The outputs owed once no reading has been accepted for GAP_MEAN_S by `t_s`.
