@@ -328,14 +328,16 @@ class RobustFilter:
         else:
             self._run_n = 0
             self._run_t = t_s
-        # t_s unless this reading repeats the one before on a sensor whose repeats are stuck
-        # (a quiet sensor repeats itself on a still sled: that is news of the sled)
         if r > LINE_GATE * gate or r < -LINE_GATE * gate:
-            # (kept from a burst's first reading: the next ones land off the swung track too)
+            # Far off the track: perhaps a burst's first reading (`_burst_before`). The
+            # track before the first such reading is kept while the burst may last: the
+            # next ones land off the track it swung too.
             before = self._before_jump
             acc = smoother.accepted
             if before is None or len(acc) < BURST_MAX_N or acc[-BURST_MAX_N][0] > before[4]:
                 self._before_jump = (trk_t, self._trk_x, trk_v, self._trk_news_t, t_s)
+        # t_s unless this reading repeats the one before on a sensor whose repeats are stuck
+        # (a quiet sensor repeats itself on a still sled: that is news of the sled)
         self._trk_news_t = self._same_t if smoother.still_noise_mm >= STUCK_NOISE_MM else t_s
         if dt > 0.0:
             # When the noise sets the gate (glare) the tracker trusts each reading less,

@@ -85,9 +85,9 @@ class Smoother:
     def forget_since(self, t_s: float) -> None:
         """Drop the accepted readings from `t_s` on (the gate found they were a burst).
 
-        Outputs already made stand. The medians still waiting for their mean go too: the
-        next output then comes two readings later than it would have, labelled after
-        every output made so far (the window's retained readings keep their places).
+        Outputs already made stand. The medians still waiting for their mean go too, so
+        the next output waits for three new medians and is labelled after every output
+        made so far (the window's retained readings keep their places).
         """
         wt, wx, acc = self.window_t, self.window_x, self.accepted
         while wt and wt[-1] >= t_s:
