@@ -72,3 +72,25 @@ def test_forgotten_readings_leave_later_outputs_in_order_and_clean(burst_n):
     assert times == sorted(times) and len(set(times)) == len(times)
     assert after and all(y == pytest.approx(500.0 * t) for t, y in after)
     assert [p for p in sm.accepted if p[1] != pytest.approx(500.0 * p[0])] == []
+
+
+@pytest.mark.parametrize("run_n", [1, 2, 3, 4, 5, 6])
+def test_a_short_run_between_two_gaps_puts_out_its_median(run_n):
+    # Under seven readings the windows never fill: the run's medians of five (five or six
+    # readings) or the median of all of it (three or four) come out at the next gap, one or
+    # two readings say nothing on their own.
+    sm = Smoother()
+    before = [(i * 0.05, 100.0) for i in range(10)]
+    run_t = [1.0 + i * 0.05 for i in range(run_n)]
+    run_x = [200.0 + 10.0 * i for i in range(run_n)]
+    run_x[0] += 500.0 * (run_n >= 3)  # one wild reading: the median ignores it
+    after = [(2.0 + i * 0.05, 100.0) for i in range(10)]
+    out = _run(sm, before + list(zip(run_t, run_x, strict=True)) + after)
+    inside = [(t, y) for t, y in out if run_t[0] <= t <= run_t[-1]]
+    if run_n < 3:
+        assert inside == []
+    else:
+        assert inside
+        assert all(200.0 <= y <= 200.0 + 10.0 * (run_n - 1) for _, y in inside)
+    times = [t for t, _ in out]
+    assert times == sorted(times)
