@@ -29,6 +29,7 @@ class Smoother:
     __slots__ = (
         "_m_t",
         "_m_v",
+        "_whole_run",
         "accepted",
         "backlog",
         "idle_after",
@@ -44,6 +45,7 @@ class Smoother:
         self.window_x: list[float] = []
         self._m_t: list[float] = []  # last three medians
         self._m_v: list[float] = []
+        self._whole_run = True  # the window holds a run from its start (see forget_since)
         self.noise_mm = NOISE_INITIAL_MM
         """Running estimate of the raw reading noise (about one standard deviation)."""
         self.still_noise_mm = NOISE_INITIAL_MM
@@ -79,14 +81,15 @@ class Smoother:
             four = sorted(wx[1:])
             out.append((wt[3], (four[1] + four[2]) / 2.0))
             out.append((wt[4], sorted(wx[2:])[1]))
-        elif mv and len(mv) < 3 and len(wx) == 5:
+        elif self._whole_run and mv and len(wx) == 5:
             # A run of five or six readings between two gaps: its medians, never put out
             out.extend(zip(mt, mv, strict=True))
-        elif not mv and len(wx) >= 3:
+        elif self._whole_run and not mv and len(wx) >= 3:
             # ... three or four: their median
             k = len(wx)
             ranked = sorted(wx)
             out.append((wt[k // 2], ranked[k // 2] if k % 2 else 0.5 * (ranked[1] + ranked[2])))
+        self._whole_run = True
         wt.clear()
         wx.clear()
         mt.clear()
@@ -108,6 +111,9 @@ class Smoother:
             acc.pop()
         self._m_t.clear()
         self._m_v.clear()
+        # The window's retained readings may be in outputs made already: a run that ends
+        # before it fills again puts out nothing more (its labels could repeat one).
+        self._whole_run = False
 
     def accept(self, t_s: float, x_mm: float, still: bool) -> tuple[float, float] | None:
         """One accepted reading (`still`: the sled is still, for `still_noise_mm`); returns

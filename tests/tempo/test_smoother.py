@@ -94,3 +94,16 @@ def test_a_short_run_between_two_gaps_puts_out_its_median(run_n):
         assert all(200.0 <= y <= 200.0 + 10.0 * (run_n - 1) for _, y in inside)
     times = [t for t, _ in out]
     assert times == sorted(times)
+
+
+def test_a_run_cut_short_after_forgotten_readings_repeats_no_label():
+    # Two readings kept after a burst was forgotten, one more, then a gap: the median of
+    # those three would be labelled with a reading an earlier output already carried.
+    sm = Smoother()
+    ramp = [(i * 0.02, 10.0 * i) for i in range(12)]
+    out = _run(sm, ramp)
+    out += _run(sm, [(0.24, 900.0), (0.26, 900.0), (0.28, 900.0)])
+    sm.forget_since(0.24)
+    out += _run(sm, [(0.30, 120.0), (1.0, 500.0), (1.02, 500.0), (1.04, 500.0)])
+    times = [t for t, _ in out]
+    assert times == sorted(times) and len(set(times)) == len(times)
