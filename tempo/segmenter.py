@@ -722,8 +722,10 @@ class Segmenter:
             if d * v > 2.0 * d * v1:
                 v1 = v
         v2 = (y3 - y2) / (t3 - t2)
+        # The way out on the raw readings after the gap; in glare the smoothed samples
+        # say more.
         way = [] if self._in_glare() else [p for p in self._smooth.accepted if t1 < p[0]]
-        if len(way) >= 3:  # in glare the smoothed samples say more
+        if len(way) >= 3:
             n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
             way = way[: max(n_way, 3)]
             t2 = way[0][0]
