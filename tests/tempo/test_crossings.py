@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tempo.crossings import Knee, knee_fit, parabola_crossing
+from tempo.crossings import Knee, _KneeSums, _ramp_shape, knee_fit, parabola_crossing
 from tests.tempo.helpers import BOTTOM, reps_of, run
 
 
@@ -184,3 +184,20 @@ def test_a_knee_stops_where_its_ramp_ends() -> None:
     assert Knee(0.0, 1.0, 100.0, 0.6, 2, 0.0).t_stop == pytest.approx(1.4)
     assert Knee(0.0, 1.0, 100.0, 0.6, 1, 0.0).t_stop == pytest.approx(1.3)
     assert Knee(0.0, 1.0, 100.0, 0.0, 1, 0.0).t_stop == 1.0
+
+
+def test_the_sharp_corner_scan_scores_each_sample_as_a_knee_with_no_ramp_does() -> None:
+    """`sharpest` is `sse` with no ramp in closed form: the same best sample and residual."""
+    rng = random.Random(5)
+    for _ in range(50):
+        n = rng.randint(7, 60)
+        us = sorted(rng.uniform(0.0, 2.0) for _ in range(n))
+        zs = [rng.gauss(0.0, 20.0) + 100.0 * min(u, 1.0) for u in us]
+        sums = _KneeSums(us, zs)
+        lo, hi = 3, n - 3
+        scored = [(sums.sse(us[j], 0.0, *_ramp_shape(0.0, 1))[0], j) for j in range(lo, hi)]
+        f, j = min(scored)
+        got_f, got_j = sums.sharpest(lo, hi)
+        assert got_f == f
+        if f < float("inf"):
+            assert got_j == j
