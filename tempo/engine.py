@@ -67,7 +67,7 @@ class TempoEngine:
         )
         self._smooth = self._filter.smoother
         self._seg = Segmenter(rom, self._filter)
-        self._machine = RepMachine(settings, self._seg, self._faults_until)
+        self._machine = RepMachine(settings, self._seg, self._faults_until, self._reading_noise)
         self._seg.listener = self._machine
         self._step = self._seg.step
         self._last_valid_t = 0.0
@@ -160,6 +160,11 @@ class TempoEngine:
             self._step(t_b, y_b)
         self._machine.sensor_lost()
         self._seg.restart()
+
+    def _reading_noise(self) -> float:
+        """The deviation of a reading now: the gate's estimate sees glare begin sooner."""
+        f = self._filter
+        return max(f.noise_mm, f.gate_noise_mm)
 
     def _faults_until(self, now: float) -> list[tuple[float, float]]:
         """The sensor faults (FAULT_MIN_S without news) noted so far, one going on included."""

@@ -9,9 +9,11 @@ side is a rep under way; coming back by as much, the next stop ends it, and the 
 emitted then. A stop on the way back that is away from the start side is held as a
 pending end until the next movement or `hold_lasted` tells a pause from the end.
 
-The engine feeds it three more things: the time of the sample being fed (`now`, the
-`t_confirmed` of a rep), the list its events go to (`events`), and the sensor faults it
-noted (a callable), so that a rep with a boundary near one carries `times_unknown`; and it
+The engine feeds it four more things: the time of the sample being fed (`now`, the
+`t_confirmed` of a rep), the list its events go to (`events`), the sensor faults it
+noted (a callable), so that a rep with a boundary near one carries `times_unknown`, and
+the reading noise now (a callable), so that noise around a far hold is not taken for a
+farther turn; and it
 asks it to close a set (`close_set`, `rest_over`) or to drop a rep after a sensor fault
 (`sensor_lost`).
 """
@@ -43,6 +45,9 @@ REP_NOISE: Final = 1.5  # ... plus this many noise deviations, so noise alone ne
 # from the start side (a calibration a little off, a rep started from higher up)
 RETURN_FRACTION: Final = 0.85
 FAULT_MARGIN_S: Final = 0.15  # a boundary this close to a sensor fault was not seen either
+# A turn beyond a far hold by no more than this many deviations of a reading is noise
+# around the hold (glare), not a farther turn.
+FAR_HOLD_NOISE: Final = 2.0
 
 NO_STALL: Stall = (0.0, None)
 
@@ -52,6 +57,9 @@ _BACK = 2  # it came back by 30 %: the next stop ends the rep
 
 SensorFaults = Callable[[float], Sequence[tuple[float, float]]]
 """The sensor faults known at a time (intervals without news from the sensor), oldest first."""
+
+ReadingNoise = Callable[[], float]
+"""The deviation of a reading now, mm (the larger of the filter's two estimates)."""
 
 
 class ExcursionWatch(Protocol):
@@ -68,6 +76,10 @@ def _no_faults(now: float) -> Sequence[tuple[float, float]]:
     return ()
 
 
+def _no_noise() -> float:
+    return 0.0
+
+
 class RepMachine:
     """Movements and stops in, events out; it never sees a sample (its watch does)."""
 
@@ -76,6 +88,7 @@ class RepMachine:
         settings: EngineSettings,
         watch: ExcursionWatch,
         sensor_faults: SensorFaults = _no_faults,
+        reading_noise: ReadingNoise = _no_noise,
     ) -> None:
         self._s = settings
         rom = settings.rom_mm
@@ -93,6 +106,7 @@ class RepMachine:
         self._rep_mm = REP_FRACTION * rom
         self._watch = watch
         self._sensor_faults = sensor_faults
+        self._reading_noise = reading_noise
         self.events: list[Event] = []
         """Where emitted events go; the engine hands it a fresh list for every sample."""
         self.now = 0.0
@@ -167,7 +181,7 @@ class RepMachine:
             if way > 0 and peak > self._out_peak:
                 self._out_peak = peak
             far = self._far
-            if far is None or level > far[0]:
+            if far is None or (level > far[0] and not self._noise_beyond(far, kind, level)):
                 band = (t_depart - t_arrive) if t_depart is not None else 1e9
                 self._far = (level, t_arrive, kind, band)
                 self._out_stall = stall
@@ -269,6 +283,26 @@ class RepMachine:
 
     def _arm_rise(self) -> None:
         self._watch.watch_rise(self._base, self._rep_mm, REP_NOISE)
+
+    def _noise_beyond(
+        self, far: tuple[float, float, StopKind, float], kind: StopKind, level: float
+    ) -> bool:
+        """Whether a stop of `kind` at `level`, beyond the far stop so far, is only the
+        noise around it.
+
+        Glare that begins while the sled holds at the far side swings the smoothed track
+        by tens of millimetres, and a swing outwards ends in a turn beyond the hold, which
+        would become the rep's far point (a full rep read locked). A hold's level averages
+        many readings; a turn in that noise is one extreme of them. So a turn beyond a far
+        hold by no more than FAR_HOLD_NOISE deviations of a reading leaves the hold as the
+        far point. A hold beyond it (the sled pressed on after a sticking point and held
+        at lockout) is farther, however little.
+        """
+        return (
+            far[2] == HOLD
+            and kind == TURN
+            and level - far[0] <= FAR_HOLD_NOISE * self._reading_noise()
+        )
 
     def _end_pending(self, pending: Stop) -> None:
         """The stop away from the start side was the end of the rep after all."""

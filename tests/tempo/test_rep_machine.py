@@ -29,7 +29,8 @@ class Sled:
         self, settings: EngineSettings = SETTINGS, faults: Sequence[tuple[float, float]] = ()
     ) -> None:
         self.watch: tuple[str, float, float] | None = None  # rise/fall, ref, margin
-        self.machine = RepMachine(settings, self, lambda now: faults)
+        self.noise = NOISE_MM  # a reading's deviation, as the filter would tell it
+        self.machine = RepMachine(settings, self, lambda now: faults, lambda: self.noise)
         self.events: list[Event] = []
         self.machine.events = self.events
         self.level = 0.0
@@ -318,6 +319,45 @@ def test_a_rep_near_a_sensor_fault_has_unknown_times():
     assert reps == [
         rep(1, (2.0, 2.5, 2.625, 3.25), 360.0, eccentric_score=21, flags=("times_unknown",))
     ]
+
+
+def _hold_at_the_top_then_beyond(
+    sled: Sled, beyond_mm: float, *, noise_mm: float = 40.0, dip: bool = False, hold: bool = False
+) -> Rep:
+    """A hold at 90 % of the ROM, noise of `noise_mm` from then on (glare), a stop
+    `beyond_mm` beyond the hold (a turn, or a hold if `hold`; after a dip of 30 mm back if
+    `dip`), and the way back: the rep."""
+    sled.found(0.0)
+    sled.move(2.0, 360.0, 2.5)
+    sled.noise = noise_mm
+    if dip:
+        sled.move(3.0, 330.0, 3.25, turn_until=3.375)
+    sled.move(3.375, 360.0 + beyond_mm, 3.5, turn_until=None if hold else 3.625)
+    sled.move(3.625, 0.0, 4.5)
+    (got,) = [e for e in sled.events if isinstance(e, Rep)]
+    return got
+
+
+def test_a_turn_in_the_noise_around_a_far_hold_is_no_farther_turn():
+    for dip in (False, True):
+        got = _hold_at_the_top_then_beyond(Sled(), 30.0, dip=dip)
+        assert (got.t_top, got.rom_mm, got.lockout) == (2.5, 360.0, "full")
+
+
+def test_a_turn_beyond_a_far_hold_by_more_than_the_noise_is_the_far_point():
+    got = _hold_at_the_top_then_beyond(Sled(), 90.0)  # over 2 x 40 mm
+    assert (got.t_top, got.rom_mm, got.lockout) == (3.5, 450.0, "locked")
+
+
+def test_a_hold_beyond_a_far_hold_is_the_far_point_however_noisy():
+    # The sled pressed on after stopping (a sticking point) and held at lockout.
+    got = _hold_at_the_top_then_beyond(Sled(), 30.0, hold=True)
+    assert (got.t_top, got.rom_mm, got.lockout) == (3.5, 390.0, "locked")
+
+
+def test_on_a_quiet_sensor_a_turn_just_beyond_the_far_hold_is_the_far_point():
+    got = _hold_at_the_top_then_beyond(Sled(), 30.0, noise_mm=1.0, dip=True)
+    assert (got.t_top, got.rom_mm, got.lockout) == (3.5, 390.0, "locked")
 
 
 def test_ending_the_set_finishes_a_rep_on_its_way_back_at_its_extreme():
