@@ -217,11 +217,6 @@ class RobustFilter:
         return self.smoother.backlog
 
     @property
-    def beyond_mm(self) -> float:
-        """Below this the sled cannot be: beyond the start side's stops."""
-        return self._beyond_mm
-
-    @property
     def repeats_are_stuck(self) -> bool:
         """Whether identical readings in a row mean a stuck sensor (it is noisy when still)."""
         return self.smoother.still_noise_mm >= STUCK_NOISE_MM

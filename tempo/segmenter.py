@@ -696,10 +696,8 @@ class Segmenter:
         """A turnaround hidden in a gap: where the lines before and after it meet.
 
         Without this a bounce during a gap of half a second would look like a turn
-        well short of the bottom, and the next rep would seem too small to count. None
-        where the lines meet beyond the start side's stops, where the gate refuses a
-        reading: the sled rested in the gap (its readings there lost or stuck), and the
-        lines say nothing of where it turned.
+        well short of the bottom, and the next rep would seem too small to count. The
+        turn is placed no further than the start side's stops (level 0).
         """
         bt, by = self._bt, self._by
         d = self._dir
@@ -740,7 +738,10 @@ class Segmenter:
         t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
         t_turn = min(max(t_turn, t1), t2)
         ext = y1 + v1 * (t_turn - t1)
-        if d * (ext - self._ext) <= 0.0 or ext < self._filter.beyond_mm:
+        # No further than the start side's stops: lines that meet beyond them say only
+        # that the sled got there (it may have rested there through the gap).
+        ext = max(ext, 0.0)
+        if d * (ext - self._ext) <= 0.0:
             return None
         edge = ext - d * self._band
         t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)

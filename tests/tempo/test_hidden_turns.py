@@ -112,10 +112,10 @@ def test_a_turn_seen_only_by_a_short_run_between_two_gaps_counts() -> None:
         assert abs(reps[0].rom_fraction - 150.0 / 370.0) < 0.05, seed
 
 
-def test_lines_meeting_beyond_the_stops_in_a_gap_are_no_hidden_turn() -> None:
+def test_a_turn_hidden_in_a_gap_is_placed_no_further_than_the_stops() -> None:
     """A sled that stopped at the bottom and rested there while the sensor was silent:
     the lines into and out of the gap meet 50 mm below the stops, where no sled can be;
-    the turn is where the readings saw it, and the next rep's ROM is its own."""
+    the turn is placed at the stops, and the next rep's ROM is its own."""
     top = BOTTOM.bottom_mm + 0.9 * BOTTOM.rom_mm
     rise_s = (top - BOTTOM.bottom_mm) / 400.0  # up at 400 mm/s after 0.65 s on the stops
     knots = [(0.0, 150), (2.0, 150), (3.0, top), (3.5, top), (4.7, 150), (5.35, 150)]
