@@ -37,15 +37,15 @@ SETS = 45  # about an hour with rests
 GOAL = 150_000
 
 
-def child_env(pycache: Path | None) -> dict[str, str]:
-    """The child's environment: bytecode cached under `pycache`, or never written."""
+def child_env(pycache: Path, *, cache: bool) -> dict[str, str]:
+    """The child's environment: bytecode under `pycache` only (never beside the sources),
+    written there if `cache`, else never written (an empty `pycache`: all compiled)."""
     env = dict(os.environ)
-    if pycache is None:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env.pop("PYTHONPYCACHEPREFIX", None)
-    else:
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    if cache:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
@@ -80,10 +80,11 @@ def measure(label: str, cwd: Path, trace: Path, n: int) -> str:
     """Best of five runs with bytecode cached (after one that caches it), and one
     that compiles every module; the digest of what they printed, which must agree."""
     cmd = [sys.executable, "-m", "firmware.cli", "replay", str(trace), "--format", "jsonl"]
+    empty = trace.parent / f"no-pycache-{cwd.name}"
     pycache = trace.parent / f"pycache-{cwd.name}"
-    cold, digest = child_cpu_s(cmd, cwd, child_env(None))
-    child_cpu_s(cmd, cwd, child_env(pycache))  # writes the cache
-    runs = [child_cpu_s(cmd, cwd, child_env(pycache)) for _ in range(5)]
+    cold, digest = child_cpu_s(cmd, cwd, child_env(empty, cache=False))
+    child_cpu_s(cmd, cwd, child_env(pycache, cache=True))  # writes the cache
+    runs = [child_cpu_s(cmd, cwd, child_env(pycache, cache=True)) for _ in range(5)]
     if any(d != digest for _, d in runs):
         print(f"{label}: runs printed DIFFERENT output (a bug)")
     best = min(cpu for cpu, _ in runs)
