@@ -162,9 +162,7 @@ class TempoEngine:
         self._seg.restart()
 
     def _reading_noise(self) -> float:
-        """The deviation of a reading now: the gate's estimate sees glare begin sooner."""
-        f = self._filter
-        return max(f.noise_mm, f.gate_noise_mm)
+        return self._filter.reading_noise_mm
 
     def _faults_until(self, now: float) -> list[tuple[float, float]]:
         """The sensor faults (FAULT_MIN_S without news) noted so far, one going on included."""

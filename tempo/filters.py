@@ -226,6 +226,12 @@ class RobustFilter:
         """Robust noise of every valid reading (gated or not), as the gate uses it."""
         return self._gate_noise_mm
 
+    @property
+    def reading_noise_mm(self) -> float:
+        """The deviation of a reading now: the larger of the two estimates (the gate's
+        sees glare begin sooner, the smoother's follows the accepted readings)."""
+        return max(self.smoother.noise_mm, self._gate_noise_mm)
+
     def push(self, t_s: float, x_mm: float) -> tuple[float, float] | None:
         """Feed one valid reading; returns a smoothed (t_s, position) when one is ready."""
         smoother = self.smoother
@@ -310,16 +316,19 @@ class RobustFilter:
         grown = 0.5 * GATE_ACCEL_MM_S2 * gap * gap
         gate += grown
         if r > gate or r < -gate or x_mm < self._beyond_mm:
-            return self._hold(t_s, x_mm, gate)
+            self._hold(t_s, x_mm, gate)
+            return None
         rest = REST_NOISE * noise + 0.5 * MAX_ACCEL_MM_S2 * dt * dt + grown
         # Further than a sled at rest can go by now: held if it was at rest (the last five
         # readings within the noise), so the first of a burst beside a still sled stays out
         # however far inside the base allowance it lands (the rest follow it).
         if (r > rest or r < -rest) and self._at_rest():
-            return self._hold(t_s, x_mm, rest)
+            self._hold(t_s, x_mm, rest)
+            return None
         if self._held_t:
             if self._continues_held(t_s, x_mm, gate, r):
-                return self._hold(t_s, x_mm, gate)
+                self._hold(t_s, x_mm, gate)
+                return None
             self._held_t.clear()
             self._held_x.clear()
         last = smoother.window_x
@@ -436,7 +445,7 @@ class RobustFilter:
         """How far from a line held readings may lie and still be on it."""
         return max(LINE_GATE * gate, LINE_NOISE * self.smoother.noise_mm)
 
-    def _hold(self, t_s: float, x_mm: float, gate: float) -> tuple[float, float] | None:
+    def _hold(self, t_s: float, x_mm: float, gate: float) -> None:
         ht, hx = self._held_t, self._held_x
         ht.append(t_s)
         hx.append(x_mm)
@@ -447,7 +456,7 @@ class RobustFilter:
             del hx[:-1]
             n = 1
         if n < REACQUIRE_N:
-            return None
+            return
         # Persistent: if the latest held readings lie on a line (one outlier forgiven),
         # the sled really is there.
         wt = ht[-REACQUIRE_N:]
@@ -466,14 +475,14 @@ class RobustFilter:
         ):
             mt, mx, slope = line
         elif sorted(res)[-2] > tol:
-            return None
+            return
         if abs(hx[-1] - (mx + slope * (ht[-1] - mt))) > gate:
             # The outlier forgiven is the newest reading, beyond the gate from the line:
             # the line ended there (six wrong readings after a stuck sensor, then the
             # sled's own), so wait.
-            return None
+            return
         if abs(slope) > LINE_SPEED_MAX_MM_S:
-            return None
+            return
         # A run of identical readings is no news where repeats are a stuck sensor; a quiet
         # sensor repeats itself on a still sled, and those readings are the sled's.
         stuck_run = self._run_n >= 2 and self.repeats_are_stuck
@@ -521,7 +530,7 @@ class RobustFilter:
             news_t, x_track, v_track, t_burst = before
             self.smoother.forget_since(t_burst)
         elif jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
-            return None
+            return
         self._before_jump = None
         self._trk_t = self._trk_news_t = wt[-1]
         self._trk_x = mx + slope * (wt[-1] - mt)
@@ -546,7 +555,6 @@ class RobustFilter:
             got = accept(pt, px, still)
             if got is not None:
                 backlog.append(got)
-        return None
 
     def idle(self, t_s: float) -> list[tuple[float, float]]:
         """The outputs owed once no reading has been accepted for GAP_MEAN_S by `t_s`.

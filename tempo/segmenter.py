@@ -465,7 +465,7 @@ class Segmenter:
             a, b, c = accepted[-1][1], accepted[-2][1], accepted[-3][1]
             newest = max(min(a, b), min(max(a, b), c))  # median of the newest three
             back = self._dir * (self._ext - newest)
-            noisiest = max(noise, self._filter.gate_noise_mm)
+            noisiest = self._filter.reading_noise_mm
             if back > max(BOUNCE_BACK_BANDS * self._band, BOUNCE_BACK_NOISE * noisiest):
                 return  # the readings are on their way back already: a bounce, not a hold
             if back > self._band and self._flattened_bounce(t, stop):
@@ -689,8 +689,7 @@ class Segmenter:
     def _in_glare(self) -> bool:
         """Whether the raw readings are so noisy that they say less than the smoothed
         track (then turns are not placed on them)."""
-        f = self._filter
-        return max(f.noise_mm, f.gate_noise_mm) > TURN_FIT_NOISE * self._band
+        return self._filter.reading_noise_mm > TURN_FIT_NOISE * self._band
 
     def _turn_in_gap(self, n: int, stop: int) -> tuple[float, float, float] | None:
         """A turnaround hidden in a gap: where the lines before and after it meet.
