@@ -72,15 +72,20 @@ def parabola_crossing(
     return best
 
 
-KNEE_MIN_SIDE: Final = 3  # samples on each side of the knee
+KNEE_MIN_SIDE: Final = 3  # samples of the move (its line and ramp) and of the stop
 KNEE_NEAR_S: Final = 0.5  # the corner is looked for this close to the smoothed track's crossing
 # A sled slows into a stop (and speeds up out of one) over a ramp, tried from 0.05 s to
 # 1.5 s (a whole minimum-jerk lowering) ...
 KNEE_RAMPS_S: Final = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5)
+# ... and a ramp may start before the first reading: a minimum-jerk start speeds up over a
+# third of the travel, and knees whose ramps had to fit inside the fifth of the ROM they
+# are fitted to placed such departures 11 ms late at 30 Hz.
 # ... with its speed falling in proportion to the time left to the stop (a constant
 # deceleration), or to its square or cube (a smooth stop: the deceleration eases off, as
 # at the ends of a minimum-jerk move)
 KNEE_SHAPES: Final = (1, 2, 3)
+KNEE_REFINED: Final = 3  # the best ramps and shapes placed precisely before one is chosen
+KNEE_REFINE_STEPS: Final = 3  # halvings of the step in placing each
 
 
 class Knee(NamedTuple):
@@ -172,7 +177,7 @@ class _KneeSums:
         end = tk + lag
         a = bisect_right(us, end - ramp)  # samples before the ramp: on the line
         b = bisect_left(us, end, a)  # from b on: stopped
-        if a < KNEE_MIN_SIDE or n - b < KNEE_MIN_SIDE:
+        if b < KNEE_MIN_SIDE or n - b < KNEE_MIN_SIDE:
             return math.inf, 0.0, 0.0
         p1_a = self.p1[a]
         sg = a * tk - p1_a
@@ -221,10 +226,14 @@ class _KneeSums:
                 f_best, j_best = f, j
         return f_best, j_best
 
-    def vertex(self, x0: float, h: float, ramp: float, q: int) -> tuple[float, float]:
-        """The knee at the vertex of the parabola through the residuals at x0 and x0 ± h."""
+    def vertex(
+        self, x0: float, h: float, ramp: float, q: int, f0: float | None = None
+    ) -> tuple[float, float]:
+        """The knee at the vertex of the parabola through the residuals at x0 and x0 ± h
+        (`f0`: the residual at x0, when it is known already)."""
         lag, p, scale = _ramp_shape(ramp, q)
-        f0 = self.sse(x0, ramp, lag, p, scale)[0]
+        if f0 is None:
+            f0 = self.sse(x0, ramp, lag, p, scale)[0]
         fm = self.sse(x0 - h, ramp, lag, p, scale)[0]
         fp = self.sse(x0 + h, ramp, lag, p, scale)[0]
         best = min((f0, x0), (fm, x0 - h), (fp, x0 + h))
@@ -247,7 +256,7 @@ def knee_fit(
     parabola through ten of them says little; the knee uses every sample of the move and
     of the stop, so its crossing averages them all. A departure is the same fit with time
     reversed. None when no knee with the sled moving the `d` way fits (fewer than
-    KNEE_MIN_SIDE samples a side).
+    KNEE_MIN_SIDE samples of the move or of the stop).
     """
     n = len(ts)
     if n <= 2 * KNEE_MIN_SIDE:
@@ -266,18 +275,32 @@ def knee_fit(
     if f_best == inf:
         return None
     h = 0.5 * (us[j_best + 1] - us[j_best - 1])
-    f_best, tk = sums.vertex(us[j_best], h, 0.0, 1)
-    ramp_best, q_best = 0.0, 1
-    tk0 = tk
+    f_sharp, tk0 = sums.vertex(us[j_best], h, 0.0, 1)
+    tried = [(f_sharp, tk0, 0.0, 1)]
     for q in KNEE_SHAPES:
         for ramp in KNEE_RAMPS_S:
-            if ramp > tk0:
-                break
             f, x = sums.vertex(tk0, 0.5 * ramp, ramp, q)
-            if f < f_best:
-                f_best, tk, ramp_best, q_best = f, x, ramp, q
-    f, slope, sg = sums.sse(tk, ramp_best, *_ramp_shape(ramp_best, q_best))
-    if f == inf:
-        return None
-    level = (sums.z_sum - slope * sg) / n * d
-    return Knee(level, t0 + tk, -slope, ramp_best, q_best, f)
+            if f < inf:
+                tried.append((f, x, ramp, q))
+            if ramp >= (q + 1) * tk0:
+                # This ramp starts before the first reading (a ramp ends ramp * q / (q+1)
+                # after its knee), so the readings see a longer one as the same curve.
+                break
+    # One parabola through three residuals a half-ramp apart places the knee only roughly
+    # (a ramp at 20 Hz came out 10 ms off, and the wrong shape looked better): the best
+    # few are narrowed in on before one is chosen.
+    tried.sort()
+    best: Knee | None = None
+    for f_rough, x_rough, ramp, q in tried[:KNEE_REFINED]:
+        f, x = f_rough, x_rough
+        step = 0.5 * max(0.5 * ramp, h)
+        for _ in range(KNEE_REFINE_STEPS):
+            f_new, x_new = sums.vertex(x, step, ramp, q, f)
+            if f_new < f:
+                f, x = f_new, x_new
+            step *= 0.5
+        sse, slope, sg = sums.sse(x, ramp, *_ramp_shape(ramp, q))
+        if sse < inf and (best is None or sse < best.sse):
+            level = (sums.z_sum - slope * sg) / n * d
+            best = Knee(level, t0 + x, -slope, ramp, q, sse)
+    return best

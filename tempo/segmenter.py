@@ -35,6 +35,7 @@ from typing import Final, Literal, NamedTuple, Protocol
 from tempo.crossings import Knee, knee_fit, line_fit, parabola_crossing
 from tempo.filters import RobustFilter
 from tempo.scoring import BOUNCE_MAX_S
+from tempo.smoother import SMOOTHED_NOISE
 from tempo.stall import longest_stall
 from tempo.turns import fit_turn
 
@@ -101,16 +102,18 @@ CROSSING_READINGS: Final = 5
 # acceleration changes too much for one parabola)
 CROSSING_MAX_SPAN_S: Final = 1.0
 # A hold's arrival and a departure from it are placed again on a `Knee` (tempo.crossings)
-# through the smoothed samples of the movement and of the hold: the movement side reaches
+# through the raw readings of the movement and of the hold: the movement side reaches
 # this far from the hold's level (a fifth of the ROM, or twenty noise deviations: a slow
 # move in noise needs that many samples for its line) ...
 KNEE_REACH_FRACTION: Final = 0.2
 KNEE_REACH_NOISE: Final = 20.0
 # ... the hold side of a departure this far back (or to the hold's arrival)
 KNEE_HOLD_S: Final = 1.0
-# ... and the knee is used when its residuals are those of noise: the smoothed track has 0.47
-# of the raw deviation, and a knee off by more than twice that is the wrong shape.
-KNEE_FIT_NOISE: Final = 0.94
+# ... on the raw readings when the stop's side lasts this long (_knee_readings)
+KNEE_RAW_STOP_S: Final = 0.4
+# ... and the knee is used when its residuals are those of noise: a knee whose readings are
+# off it by more than twice the raw deviation is the wrong shape.
+KNEE_FIT_NOISE: Final = 2.0
 # On the start side the sled often creeps the last millimetres onto the stops as the hold is
 # confirmed, and the knee's level is then that of the creep, short of the stop: there the
 # knee is used only when it came to rest at least this long before the newest sample.
@@ -668,10 +671,15 @@ class Segmenter:
         (`growing`: the readings after it are still arriving)."""
         ts: list[float] = []
         ys: list[float] = []
-        for t_r, x_r in self._smooth.accepted:
-            if t_ext - TURN_FIT_S <= t_r <= t_ext + TURN_FIT_S:
+        t_lo, t_hi = t_ext - TURN_FIT_S, t_ext + TURN_FIT_S
+        for t_r, x_r in reversed(self._smooth.accepted):  # newest first: stop at the window
+            if t_r < t_lo:
+                break
+            if t_r <= t_hi:
                 ts.append(t_r)
                 ys.append(x_r)
+        ts.reverse()
+        ys.reverse()
         if ts and (
             ts[0] > t_ext - 0.5 * TURN_FIT_S or (ts[-1] < t_ext + 0.5 * TURN_FIT_S and not growing)
         ):
@@ -724,7 +732,7 @@ class Segmenter:
         v2 = (y3 - y2) / (t3 - t2)
         # The way out on the raw readings after the gap; in glare the smoothed samples
         # say more.
-        way = [] if self._in_glare() else [p for p in self._smooth.accepted if t1 < p[0]]
+        way = [] if self._in_glare() else self._accepted_after(t1)
         if len(way) >= 3:
             n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
             way = way[: max(n_way, 3)]
@@ -747,6 +755,14 @@ class Segmenter:
         t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
         return ext, t_arrive, t_depart
 
+    def _accepted_after(self, t: float) -> list[tuple[float, float]]:
+        """The raw readings kept that came after time t, oldest first."""
+        acc = self._smooth.accepted
+        i = len(acc)
+        while i > 0 and acc[i - 1][0] > t:
+            i -= 1
+        return [acc[j] for j in range(i, len(acc))]
+
     def _first_after_gap(self, d: int, ext: float, stop: int) -> float:
         """A turn whose extreme is the first smoothed sample after a gap: the smoother
         starts again there, and its first outputs already average readings on the way
@@ -756,7 +772,7 @@ class Segmenter:
         if k - 1 < stop or bt[k % BUFFER] - bt[(k - 1) % BUFFER] <= GAP_TURN_S:
             return ext
         t_before = bt[(k - 1) % BUFFER]  # the last smoothed sample before the gap
-        after = [x_r for t_r, x_r in self._smooth.accepted if t_r > t_before]
+        after = [x_r for _, x_r in self._accepted_after(t_before)]
         if len(after) < 3:
             return ext
         first = sorted(after[:3])[1]
@@ -900,9 +916,8 @@ class Segmenter:
             and bt[(k - 1) % BUFFER] >= self._mv_t0
         ):
             k -= 1
-        ts = [bt[j % BUFFER] for j in range(k, n + 1)]
-        ys = [by[j % BUFFER] for j in range(k, n + 1)]
-        knee = self._knee(ts, ys, d, t_near, noise)
+        ts, ys, sigma = self._knee_readings(k, n, noise, bt[n % BUFFER] - t_near)
+        knee = self._knee(ts, ys, d, t_near, sigma)
         if knee is None:
             return None
         home = level < START_ZONE_FRACTION * self._rom
@@ -921,11 +936,45 @@ class Segmenter:
         t = knee.arrival(band)
         return t if t >= ts[0] else None
 
+    def _knee_readings(
+        self, k: int, m: int, noise: float, stop_s: float
+    ) -> tuple[list[float], list[float], float]:
+        """What a knee from smoothed sample k to smoothed sample m is fitted to, oldest
+        first, and its noise (from the readings' `noise`); `stop_s`: how long the stop's
+        side of the knee lasts.
+
+        The mean of three is off a curve by its curvature: at 20 Hz a ramp into or out of
+        a stop came out a millimetre or so closer to the stop, and a knee through a long
+        stop fitted to it placed the crossing 10-14 ms late; the raw readings are fitted.
+        A knee whose stop is short (an arrival as the hold is confirmed) cannot tell from
+        the raw readings where the ramp ended, and was spread more widely there than on
+        the smoothed track; that, or raw readings that do not reach back to sample k,
+        keeps it on the smoothed samples.
+        """
+        bt, by = self._bt, self._by
+        t_from, t_to = bt[k % BUFFER], bt[m % BUFFER]
+        acc = self._smooth.accepted
+        if stop_s >= KNEE_RAW_STOP_S and acc and acc[0][0] <= t_from:
+            ts: list[float] = []
+            ys: list[float] = []
+            for t_r, x_r in reversed(acc):
+                if t_r <= t_to:
+                    if t_r < t_from:
+                        break
+                    ts.append(t_r)
+                    ys.append(x_r)
+            ts.reverse()
+            ys.reverse()
+            return ts, ys, noise
+        ts = [bt[j % BUFFER] for j in range(k, m + 1)]
+        return ts, [by[j % BUFFER] for j in range(k, m + 1)], SMOOTHED_NOISE * noise
+
     @staticmethod
-    def _knee(ts: list[float], ys: list[float], d: int, t_near: float, noise: float) -> Knee | None:
-        """The knee through these samples, if its residuals are those of noise."""
+    def _knee(ts: list[float], ys: list[float], d: int, t_near: float, sigma: float) -> Knee | None:
+        """The knee through these readings (`sigma`: their noise), if its residuals are
+        those of noise."""
         knee = knee_fit(ts, ys, d, t_near)
-        if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * noise) ** 2:
+        if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * sigma) ** 2:
             return None
         return knee
 
@@ -949,9 +998,10 @@ class Segmenter:
         while m < n and d * (by[m % BUFFER] - level) < reach:
             m += 1
         # Time reversed, a departure is an arrival of the sled moving the other way.
-        ts = [-bt[j % BUFFER] for j in range(m, k - 1, -1)]
-        ys = [by[j % BUFFER] for j in range(m, k - 1, -1)]
-        knee = self._knee(ts, ys, -d, -self._mv_t0, noise)
+        ts, ys, sigma = self._knee_readings(k, m, noise, self._mv_t0 - bt[k % BUFFER])
+        ts = [-t for t in reversed(ts)]
+        ys.reverse()
+        knee = self._knee(ts, ys, -d, -self._mv_t0, sigma)
         if knee is None:
             return
         t = knee.arrival(self._band)

@@ -70,11 +70,20 @@ def replayed_reps(path: Path) -> list[Rep]:
     return [e for e in replay_events(path) if isinstance(e, Rep)]
 
 
-def assert_reps_match(recorded: list[Rep], original: list[Rep], tolerance_s: float) -> None:
+# The copy holds each reading of the trace until the chip's next measurement, so it lags the
+# trace by 0 to one chip period (33.6 ms), a lag that drifts by 0.6 ms a sample; a boundary
+# fitted to the copy comes that much later, give or take the scatter of two fits through
+# different readings of 1.5 mm of noise (up to 4 ms here).
+CHIP_PERIOD_S = 0.0336
+FIT_SCATTER_S = 0.006
+
+
+def assert_reps_lag(recorded: list[Rep], original: list[Rep]) -> None:
     assert len(recorded) == len(original)
     for a, b in zip(recorded, original, strict=True):
         for name in REP_TIMES:
-            assert getattr(a, name) == pytest.approx(getattr(b, name), abs=tolerance_s), name
+            lag = getattr(a, name) - getattr(b, name)
+            assert -FIT_SCATTER_S <= lag <= CHIP_PERIOD_S + FIT_SCATTER_S, (name, lag)
 
 
 def test_record_then_replay_gives_the_reps_of_the_input(tmp_path: Path, fake_time: None) -> None:
@@ -84,8 +93,8 @@ def test_record_then_replay_gives_the_reps_of_the_input(tmp_path: Path, fake_tim
     assert main(["record", str(out), "--sensor", f"fake:{source}", "--speed", str(SPEED)]) == 0
     original = replayed_reps(source)
     assert len(original) == 5
-    # The chip samples the trace at its own measurement times: within one sample period.
-    assert_reps_match(replayed_reps(out), original, tolerance_s=0.0336)
+    # The chip samples the trace at its own measurement times: late by up to one period.
+    assert_reps_lag(replayed_reps(out), original)
 
 
 def test_record_at_speed_50_in_real_time(tmp_path: Path) -> None:
