@@ -214,6 +214,14 @@ class RepMachine:
             self._pending_end = None
             self._end_pending(pending)
 
+    def arrival_placed(self, t_was: float, t_now: float) -> None:
+        """The far stop's arrival placed again as the sled leaves it (the live phase change
+        already sent keeps its time). A stop on the way back is decided as the sled leaves
+        it, before this comes."""
+        far = self._far
+        if self._state == _OUT and far is not None and far[1] == t_was:
+            self._far = (far[0], t_now, far[2], far[3])
+
     def rose(self, move: Movement, y: float) -> None:
         """30 % out: a rep is under way, from the start of the movement that got there."""
         self._state = _OUT

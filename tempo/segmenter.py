@@ -107,7 +107,8 @@ CROSSING_MAX_SPAN_S: Final = 1.0
 # move in noise needs that many samples for its line) ...
 KNEE_REACH_FRACTION: Final = 0.2
 KNEE_REACH_NOISE: Final = 20.0
-# ... the hold side of a departure this far back (or to the hold's arrival)
+# ... the hold side of a departure this far back (or to the hold's arrival), and of an
+# arrival placed again as the sled leaves the hold this far on
 KNEE_HOLD_S: Final = 1.0
 # ... on the raw readings when the stop's side lasts this long (_knee_readings)
 KNEE_RAW_STOP_S: Final = 0.4
@@ -180,6 +181,10 @@ class Listener(Protocol):
     def hold_lasted(self) -> None:
         """The hold of the last `stopped` has lasted STALL_MAX_S: a stop, not a stall."""
 
+    def arrival_placed(self, t_was: float, t_now: float) -> None:
+        """The sled left the hold that `stopped` said it reached at `t_was`; with the whole
+        hold seen, that arrival is placed at `t_now`."""
+
     def rose(self, move: Movement, y: float) -> None:
         """The track, moving away, passed the rise watch; it is at `y` now."""
 
@@ -200,6 +205,9 @@ class _Nobody:
         pass
 
     def hold_lasted(self) -> None:
+        pass
+
+    def arrival_placed(self, t_was: float, t_now: float) -> None:
         pass
 
     def rose(self, move: Movement, y: float) -> None:
@@ -245,6 +253,10 @@ class Segmenter:
         self._start_fit: tuple[float, int, float] | None = None
         self._held_move: HeldMove | None = None
         self._hold_since: float | None = None  # arrival of the current hold, until it lasted
+        # the current hold's arrival if it was placed before the raw readings of the hold
+        # could say where its ramp ended: (as placed, as first estimated, way, when the move
+        # into it began)
+        self._early_arrival: tuple[float, float, int, float] | None = None
         # the current movement's track since it began (for its stall)
         self._trail_t: list[float] = []
         self._trail_y: list[float] = []
@@ -311,6 +323,7 @@ class Segmenter:
         self._held_move = None
         self._start_fit = None
         self._hold_since = None
+        self._early_arrival = None
         self._peak_v = 0.0
         self._restart = True
 
@@ -496,9 +509,13 @@ class Segmenter:
         # outside it: noise on the still track dips out of the band and back in.
         t_arrive = self._entry(n, stop, target, d, margin=ARRIVAL_NOISE * noise, t_from=self._mv_t0)
         t_arrive = self._refined(t_arrive, target, d)
-        knee = self._knee_arrival(n, t_arrive, level, d, noise)
+        t_near = t_arrive
+        knee = self._knee_arrival(n, t_near, level, d, noise)
         if knee is not None:
             t_arrive = knee
+        self._early_arrival = None
+        if level >= START_ZONE_FRACTION * self._rom and t - t_near < KNEE_RAW_STOP_S:
+            self._early_arrival = (t_arrive, t_near, d, self._mv_t0)
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
@@ -834,6 +851,7 @@ class Segmenter:
             self._start_fit = None
             self._mv_from = held[3]
             self._peak_v = held[4]
+            self._early_arrival = None  # no stop after all
         else:
             self._restart_trail(t_depart)
             # placed again on a knee once the movement has gone far enough (_settle_start)
@@ -899,24 +917,33 @@ class Segmenter:
         return got
 
     def _knee_arrival(
-        self, n: int, t_near: float, level: float, d: int, noise: float, *, settled: bool = False
+        self,
+        n: int,
+        t_near: float,
+        level: float,
+        d: int,
+        noise: float,
+        *,
+        settled: bool = False,
+        t_move: float | None = None,
     ) -> float | None:
         """The arrival into the band of a hold at `level` placed on a `Knee` through the
         movement and the hold up to smoothed sample `n`; None where no knee fits.
-        `settled`: the hold is over, so its level is the knee's own."""
+        `settled`: the hold is over, so its level is the knee's own. `t_move`: when the
+        move into the hold began, if that is not the movement under way; such a knee is
+        placed on the raw readings or not at all."""
         bt, by = self._bt, self._by
         stop = max(n - BUFFER + 1, 0)
         reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
+        t_from = self._mv_t0 if t_move is None else t_move
         k = n
         while k > stop and bt[k % BUFFER] > t_near:
             k -= 1
-        while (
-            k > stop
-            and d * (level - by[k % BUFFER]) < reach
-            and bt[(k - 1) % BUFFER] >= self._mv_t0
-        ):
+        while k > stop and d * (level - by[k % BUFFER]) < reach and bt[(k - 1) % BUFFER] >= t_from:
             k -= 1
-        ts, ys, sigma = self._knee_readings(k, n, noise, bt[n % BUFFER] - t_near)
+        ts, ys, sigma, raw = self._knee_readings(k, n, noise, bt[n % BUFFER] - t_near)
+        if t_move is not None and not raw:
+            return None
         knee = self._knee(ts, ys, d, t_near, sigma)
         if knee is None:
             return None
@@ -938,10 +965,10 @@ class Segmenter:
 
     def _knee_readings(
         self, k: int, m: int, noise: float, stop_s: float
-    ) -> tuple[list[float], list[float], float]:
+    ) -> tuple[list[float], list[float], float, bool]:
         """What a knee from smoothed sample k to smoothed sample m is fitted to, oldest
-        first, and its noise (from the readings' `noise`); `stop_s`: how long the stop's
-        side of the knee lasts.
+        first, its noise (from the readings' `noise`) and whether those are the raw
+        readings; `stop_s`: how long the stop's side of the knee lasts.
 
         The mean of three is off a curve by its curvature: at 20 Hz a ramp into or out of
         a stop came out a millimetre or so closer to the stop, and a knee through a long
@@ -965,9 +992,9 @@ class Segmenter:
                     ys.append(x_r)
             ts.reverse()
             ys.reverse()
-            return ts, ys, noise
+            return ts, ys, noise, True
         ts = [bt[j % BUFFER] for j in range(k, m + 1)]
-        return ts, [by[j % BUFFER] for j in range(k, m + 1)], SMOOTHED_NOISE * noise
+        return ts, [by[j % BUFFER] for j in range(k, m + 1)], SMOOTHED_NOISE * noise, False
 
     @staticmethod
     def _knee(ts: list[float], ys: list[float], d: int, t_near: float, sigma: float) -> Knee | None:
@@ -998,7 +1025,7 @@ class Segmenter:
         while m < n and d * (by[m % BUFFER] - level) < reach:
             m += 1
         # Time reversed, a departure is an arrival of the sled moving the other way.
-        ts, ys, sigma = self._knee_readings(k, m, noise, self._mv_t0 - bt[k % BUFFER])
+        ts, ys, sigma, _ = self._knee_readings(k, m, noise, self._mv_t0 - bt[k % BUFFER])
         ts = [-t for t in reversed(ts)]
         ys.reverse()
         knee = self._knee(ts, ys, -d, -self._mv_t0, sigma)
@@ -1007,6 +1034,31 @@ class Segmenter:
         t = knee.arrival(self._band)
         if t >= ts[0]:
             self._mv_t0 = -t
+        self._place_arrival_again(-knee.t_stop, level)
+
+    def _place_arrival_again(self, t_left: float, level: float) -> None:
+        """The arrival of the hold at `level` the sled left at `t_left` (where its ramp out
+        began), placed on the raw readings of the move into it and of the whole hold, if
+        it was placed when too little of the hold had been seen for them
+        (KNEE_RAW_STOP_S)."""
+        early = self._early_arrival
+        if early is None:
+            return
+        self._early_arrival = None
+        t_was, t_near, d, t_move = early
+        if t_left - t_near < KNEE_RAW_STOP_S:
+            return
+        bt = self._bt
+        m = self.n - 1
+        stop = max(m - BUFFER + 1, 0)
+        t_last = min(t_left, t_near + KNEE_HOLD_S)  # the hold side as long as a departure's
+        while m > stop and bt[m % BUFFER] > t_last:
+            m -= 1
+        t_now = self._knee_arrival(
+            m, t_near, level, d, self._smooth.noise_mm, settled=True, t_move=t_move
+        )
+        if t_now is not None and t_now != t_was:
+            self.listener.arrival_placed(t_was, t_now)
 
     def _crossing(self, k: int, target: float) -> float:
         """Time between smoothed samples k and k+1 where the track passes `target`."""

@@ -412,3 +412,37 @@ def test_a_rep_under_way_when_the_sensor_is_lost_is_dropped():
         PhaseChanged(9.0, "bottom_pause"),
     ]
     assert m.rest_from == 5.5  # the set goes on: its rest counts from the last rep
+
+
+def test_a_far_arrival_placed_again_is_the_reps_top_but_not_the_live_phase():
+    """The segmenter places a far hold's arrival again once the sled leaves it (the raw
+    readings of the whole hold): the rep takes the new time; the phase change already
+    sent keeps the first."""
+    placed_again = Sled()
+    placed_again.found(0.0)
+    placed_again.move(2.0, 140.0, 2.5)
+    placed_again.machine.arrival_placed(2.5, 2.5625)
+    placed_again.move(2.75, 0.0, 3.25)
+    first_known = Sled()
+    first_known.found(0.0)
+    first_known.move(2.0, 140.0, 2.5625)
+    first_known.move(2.75, 0.0, 3.25)
+    assert placed_again.events == [
+        PhaseChanged(2.5, "top_pause") if e == PhaseChanged(2.5625, "top_pause") else e
+        for e in first_known.events
+    ]
+    (rep_,) = [e for e in placed_again.events if isinstance(e, Rep)]
+    assert rep_.t_top == 2.5625
+
+
+def test_an_arrival_placed_again_of_a_stop_that_is_not_the_far_one_changes_nothing():
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 140.0, 2.5)
+    sled.machine.arrival_placed(2.25, 2.3125)  # no stop arrived then
+    sled.move(2.75, 0.0, 3.25)
+    reference = Sled()
+    reference.found(0.0)
+    reference.move(2.0, 140.0, 2.5)
+    reference.move(2.75, 0.0, 3.25)
+    assert sled.events == reference.events

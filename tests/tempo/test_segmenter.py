@@ -79,6 +79,9 @@ class Recorder:
     def hold_lasted(self) -> None:
         self.calls.append(("hold_lasted", self.now))
 
+    def arrival_placed(self, t_was: float, t_now: float) -> None:
+        self.calls.append(("arrival_placed", t_was, t_now))
+
     def rose(self, move: Movement, y: float) -> None:
         self.calls.append(("rose", move, y))
         if self.fall_after_rise:  # as the rep machine does: now watch the way back
