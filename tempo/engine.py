@@ -46,6 +46,10 @@ FAULTS_KEPT: Final = 8  # recent fault intervals remembered (bounded memory)
 # taken back only if it persists (REACQUIRE_N readings on a line), as after a wrong
 # calibration.
 BEYOND_START_FRACTION: Final = 0.2
+# The rest is judged this long after it is over: a movement that began just before its end
+# is confirmed only once it has left the stop by 5 % of the range (0.26 s into a 1.5 s
+# minimum-jerk push) and the smoother has caught up (0.15 s at 20 Hz).
+REST_GRACE_S: Final = 0.5
 
 
 class TempoEngine:
@@ -61,7 +65,7 @@ class TempoEngine:
         else:
             self._start_mm = settings.lockout_mm
             self._sign = float(-settings.direction)
-        self._rest_s = settings.rest_s
+        self._rest_wait_s = settings.rest_s + REST_GRACE_S
         self._filter = RobustFilter(
             gate_base_mm=max(40.0, 0.12 * rom), beyond_mm=-BEYOND_START_FRACTION * rom
         )
@@ -120,7 +124,7 @@ class TempoEngine:
             # No reading accepted for a while (a gap, a stuck sensor): what the filter
             # still owes is known now, not only when the next reading arrives.
             self._seg.step_owed(self._filter.idle(t_s))
-        if t_s - m.rest_from >= self._rest_s:
+        if t_s - m.rest_from >= self._rest_wait_s:
             m.rest_over(t_s, self._seg.moving_since)
         return out
 

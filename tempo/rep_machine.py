@@ -280,7 +280,7 @@ class RepMachine:
         deadline = self._last_end + self._s.rest_s
         if moving_since is not None and moving_since < deadline:
             return  # wait to see whether it is a rep
-        self._finish_set(t, "rest")
+        self._finish_set(min(t, deadline), "rest")  # the rest phase began at its deadline
 
     # ------------------------------------------------------------------ reps
 

@@ -279,6 +279,21 @@ def test_rest_s_setting_is_honoured():
     assert rest.t_s == pytest.approx(done.t_end + 3.0, abs=0.1)
 
 
+@pytest.mark.parametrize("rate_hz", [50.0, 20.0])
+def test_a_slow_push_begun_just_before_the_rest_is_over_stays_in_the_set(rate_hz):
+    """A 3.5 s push (100 mm/s) from 0.1 s before the 8 s rest is over: it leaves the 2 %
+    band before the rest ends, but is confirmed as a movement (5 % of the range on the
+    smoothed track) only after it; the set is judged REST_GRACE_S later, so it goes on."""
+    end = crossing(ONE_REP, 3, 150 + 0.02 * 370)  # the first rep's t_end
+    t_go = end + BOTTOM.rest_s - 0.1
+    knots = [*ONE_REP[:4], (6, 150), (t_go, 150), (t_go + 3.5, 500), (t_go + 4.5, 500)]
+    knots += [(t_go + 6.5, 150), (t_go + 16.5, 150)]
+    events = run(BOTTOM, piecewise(knots, rate_hz))
+    assert [r.set for r in reps_of(events)] == [1, 1]
+    (done,) = sets_of(events)
+    assert done.reps == 2
+
+
 def test_a_rep_in_progress_is_dropped_across_a_fault_gap():
     # 2.5 s without a reading from the middle of the lowering: the rep is not made up
     samples = [(t, d) for t, d in piecewise(ONE_REP) if not 4.8 < t < 7.3]

@@ -304,7 +304,7 @@ def test_the_set_closes_after_the_rest():
             velocity_loss_pct=100.0 * (v1 - v2) / v1,
             reason="rest",
         ),
-        PhaseChanged(14.0, "rest"),
+        PhaseChanged(13.5, "rest"),  # backdated to the end of the rest: 8 s after 5.5
     ]
     assert m.rest_from == math.inf
     assert m.phase == "rest"
