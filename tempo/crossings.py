@@ -77,13 +77,13 @@ KNEE_NEAR_S: Final = 0.5  # the corner is looked for this close to the smoothed 
 # A sled slows into a stop (and speeds up out of one) over a ramp, tried from 0.05 s to
 # 1.5 s (a whole minimum-jerk lowering) ...
 KNEE_RAMPS_S: Final = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5)
-# ... and a ramp may start before the first reading: a minimum-jerk start speeds up over a
-# third of the travel, and knees whose ramps had to fit inside the fifth of the ROM they
-# are fitted to placed such departures 11 ms late at 30 Hz.
 # ... with its speed falling in proportion to the time left to the stop (a constant
 # deceleration), or to its square or cube (a smooth stop: the deceleration eases off, as
 # at the ends of a minimum-jerk move)
 KNEE_SHAPES: Final = (1, 2, 3)
+# A ramp may begin before the first reading: a minimum-jerk start speeds up over a third
+# of the travel, and knees whose ramps had to fit inside the fifth of the ROM they are
+# fitted to placed such departures 11 ms late at 30 Hz.
 KNEE_REFINED: Final = 3  # the best ramps and shapes placed precisely before one is chosen
 KNEE_REFINE_STEPS: Final = 3  # halvings of the step in placing each
 
@@ -283,8 +283,8 @@ def knee_fit(
             if f < inf:
                 tried.append((f, x, ramp, q))
             if ramp >= (q + 1) * tk0:
-                # This ramp starts before the first reading (a ramp ends ramp * q / (q+1)
-                # after its knee), so the readings see a longer one as the same curve.
+                # This ramp begins before the first reading (a ramp begins ramp / (q+1)
+                # before its knee), so the readings see a longer one as the same curve.
                 break
     # One parabola through three residuals a half-ramp apart places the knee only roughly
     # (a ramp at 20 Hz came out 10 ms off, and the wrong shape looked better): the best
