@@ -290,7 +290,7 @@ def knee_fit(
     # (a ramp at 20 Hz came out 10 ms off, and the wrong shape looked better): the best
     # few are narrowed in on before one is chosen.
     tried.sort()
-    best: Knee | None = None
+    f_best, x_best, ramp_best, q_best = inf, 0.0, 0.0, 1
     for f_rough, x_rough, ramp, q in tried[:KNEE_REFINED]:
         f, x = f_rough, x_rough
         step = 0.5 * max(0.5 * ramp, h)
@@ -299,8 +299,10 @@ def knee_fit(
             if f_new < f:
                 f, x = f_new, x_new
             step *= 0.5
-        sse, slope, sg = sums.sse(x, ramp, *_ramp_shape(ramp, q))
-        if sse < inf and (best is None or sse < best.sse):
-            level = (sums.z_sum - slope * sg) / n * d
-            best = Knee(level, t0 + x, -slope, ramp, q, sse)
-    return best
+        if f < f_best:
+            f_best, x_best, ramp_best, q_best = f, x, ramp, q
+    if f_best == inf:
+        return None
+    sse, slope, sg = sums.sse(x_best, ramp_best, *_ramp_shape(ramp_best, q_best))
+    level = (sums.z_sum - slope * sg) / n * d
+    return Knee(level, t0 + x_best, -slope, ramp_best, q_best, sse)

@@ -686,17 +686,7 @@ class Segmenter:
     ) -> tuple[float, float, float] | None:
         """The turn placed on the raw readings around it (tempo.turns), if that fits
         (`growing`: the readings after it are still arriving)."""
-        ts: list[float] = []
-        ys: list[float] = []
-        t_lo, t_hi = t_ext - TURN_FIT_S, t_ext + TURN_FIT_S
-        for t_r, x_r in reversed(self._smooth.accepted):  # newest first: stop at the window
-            if t_r < t_lo:
-                break
-            if t_r <= t_hi:
-                ts.append(t_r)
-                ys.append(x_r)
-        ts.reverse()
-        ys.reverse()
+        ts, ys = self._readings_between(t_ext - TURN_FIT_S, t_ext + TURN_FIT_S)
         if ts and (
             ts[0] > t_ext - 0.5 * TURN_FIT_S or (ts[-1] < t_ext + 0.5 * TURN_FIT_S and not growing)
         ):
@@ -771,6 +761,20 @@ class Segmenter:
         t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
         t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
         return ext, t_arrive, t_depart
+
+    def _readings_between(self, t_lo: float, t_hi: float) -> tuple[list[float], list[float]]:
+        """The raw readings kept from time t_lo to t_hi, oldest first: times and values."""
+        ts: list[float] = []
+        ys: list[float] = []
+        for t_r, x_r in reversed(self._smooth.accepted):  # newest first: stop at the window
+            if t_r < t_lo:
+                break
+            if t_r <= t_hi:
+                ts.append(t_r)
+                ys.append(x_r)
+        ts.reverse()
+        ys.reverse()
+        return ts, ys
 
     def _accepted_after(self, t: float) -> list[tuple[float, float]]:
         """The raw readings kept that came after time t, oldest first."""
@@ -982,16 +986,7 @@ class Segmenter:
         t_from, t_to = bt[k % BUFFER], bt[m % BUFFER]
         acc = self._smooth.accepted
         if stop_s >= KNEE_RAW_STOP_S and acc and acc[0][0] <= t_from:
-            ts: list[float] = []
-            ys: list[float] = []
-            for t_r, x_r in reversed(acc):
-                if t_r <= t_to:
-                    if t_r < t_from:
-                        break
-                    ts.append(t_r)
-                    ys.append(x_r)
-            ts.reverse()
-            ys.reverse()
+            ts, ys = self._readings_between(t_from, t_to)
             return ts, ys, noise, True
         ts = [bt[j % BUFFER] for j in range(k, m + 1)]
         return ts, [by[j % BUFFER] for j in range(k, m + 1)], SMOOTHED_NOISE * noise, False
