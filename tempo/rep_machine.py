@@ -124,6 +124,7 @@ class RepMachine:
         self._rep_t0 = 0.0
         self._rep_from = 0.0
         self._far: tuple[float, float, StopKind, float] | None = None  # level, t, kind, band
+        self._at_far = False  # the sled is at the far stop (no stop since it arrived there)
         self._out_peak = 0.0
         self._out_stall = NO_STALL
         self._back_t0 = 0.0
@@ -168,6 +169,12 @@ class RepMachine:
             self._base = min(self._base_before, level)
             self._arm_rise()
         out_phase, _, back_phase, _ = self._names
+        far = self._far
+        if st == _OUT and self._at_far and far is not None and far[2] == HOLD:
+            # The far hold's level over all of it, now the sled leaves it: on arrival it
+            # was the mean of a few samples, which glare can put a tenth of the ROM off.
+            self._far = (level, far[1], far[2], far[3])
+        self._at_far = False
         if st == _OUT:
             self._set_phase(out_phase if way > 0 else back_phase, t_start)
         elif st == _LOW and self._set_open and way > 0:
@@ -185,6 +192,9 @@ class RepMachine:
                 band = (t_depart - t_arrive) if t_depart is not None else 1e9
                 self._far = (level, t_arrive, kind, band)
                 self._out_stall = stall
+                self._at_far = True
+            elif far[1] != t_arrive:  # (the same hold again: its departure was noise)
+                self._at_far = False
             self._set_phase(far_pause, t_arrive)
         elif st == _BACK:
             back = self._high - level
@@ -229,6 +239,7 @@ class RepMachine:
         self._rep_t0 = move.t_start
         self._rep_from = move.level_from
         self._far = None
+        self._at_far = False
         self._out_stall = NO_STALL
         self._out_peak = move.peak_speed
         if self._set_open and self._last_end > self._rep_t0:

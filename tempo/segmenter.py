@@ -520,6 +520,11 @@ class Segmenter:
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
         self._hold_since = t_arrive
+        seen = [x_r for _, x_r in self._accepted_after(bt[(k + 1) % BUFFER])]
+        if len(seen) >= STILL_MIN_SAMPLES:
+            seen.sort()
+            m = len(seen)
+            level = 0.5 * (seen[(m - 1) // 2] + seen[m // 2])
         self.listener.stopped(Stop(HOLD, d, t_arrive, level, None, peak, stall))
 
     def _flattened_bounce(self, t: float, stop: int) -> bool:

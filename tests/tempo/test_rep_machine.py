@@ -446,3 +446,38 @@ def test_an_arrival_placed_again_of_a_stop_that_is_not_the_far_one_changes_nothi
     reference.move(2.0, 140.0, 2.5)
     reference.move(2.75, 0.0, 3.25)
     assert sled.events == reference.events
+
+
+def test_a_far_hold_counts_at_its_level_as_the_sled_leaves_it():
+    # Confirmed at 392 mm (0.98 of the ROM: locked), the hold's level over all of it was
+    # 360 mm (glare swung the few samples seen on arrival): the rep is full, at 360 mm.
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 392.0, 2.5)
+    sled.level = 360.0  # where the segmenter's running mean ended up
+    sled.move(3.5, 0.0, 4.25)
+    (got,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert (got.t_top, got.t_ecc, got.rom_mm, got.lockout) == (2.5, 3.5, 360.0, "full")
+
+
+def test_a_far_turn_keeps_its_level_whatever_the_sled_leaves_from():
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 392.0, 2.5, turn_until=2.625)
+    sled.level = 360.0
+    sled.move(2.625, 0.0, 3.25)
+    (got,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert (got.rom_mm, got.lockout) == (392.0, "locked")
+
+
+def test_only_the_far_hold_takes_its_leaving_level():
+    # A hold nearer than the far one (a pause on the way out that the sled left
+    # backwards, then another push) changes nothing about the far point.
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 392.0, 2.5)
+    sled.move(3.0, 300.0, 3.25)  # back 92 mm: short of the 30 % that ends the rep
+    sled.level = 250.0
+    sled.move(4.0, 0.0, 4.75)
+    (got,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert (got.t_top, got.rom_mm, got.lockout) == (2.5, 392.0, "locked")
