@@ -4,10 +4,11 @@ and stops", "Every tempo", "Phase boundary convention", "Turning points").
 It works in the engine's one coordinate, the excursion `y` in millimetres away from the
 start side, so `way` +1 is a movement away from the start side and -1 one back towards it.
 Movements and stops are detected with thresholds well above the noise, then every boundary
-is backdated to the 2 % convention by interpolation in a ring buffer of the last BUFFER
-smoothed samples; a hold's arrival and a departure from it are placed again on the raw
-readings around them (`tempo.crossings`), turnarounds on the raw readings around them
-(`tempo.turns`) or, hidden in a gap, where the lines before and after it meet.
+is backdated to the 2 % convention by interpolation in the smoothed samples it keeps
+(`tempo.track`); a crossing, a hold's arrival and a departure from it are placed again on
+the raw readings around them (`tempo.boundaries`), turnarounds on the raw readings around
+them (`tempo.turns`) or, hidden in a gap, where the lines before and after it meet
+(`tempo.gaps`).
 
 The interface to the next stage (the rep machine) is explicit and small:
 
@@ -32,11 +33,12 @@ from __future__ import annotations
 
 from typing import Final, Literal, NamedTuple, Protocol
 
-from tempo.crossings import Knee, knee_fit, line_fit, parabola_crossing
+from tempo.boundaries import KNEE_HOLD_S, KNEE_RAW_STOP_S, Boundaries
 from tempo.filters import RobustFilter
+from tempo.gaps import first_after_gap, gap_at_turn, turn_in_gap
 from tempo.scoring import BOUNCE_MAX_S
-from tempo.smoother import SMOOTHED_NOISE
 from tempo.stall import longest_stall
+from tempo.track import BUFFER, Track
 from tempo.turns import fit_turn
 
 BOUNDARY_FRACTION: Final = 0.02  # the phase boundary convention
@@ -85,40 +87,7 @@ STILL_MIN_SAMPLES: Final = 4
 RELEVEL_WINDOW_S: Final = 0.5  # a small shift (under the movement threshold) that then stays
 # still this long moves the hold level
 HOLD_MEAN_MAX: Final = 100  # the hold level is a running mean over at most this many samples
-GAP_TURN_S: Final = 0.2  # a turnaround next to a gap this long is looked for inside the gap
-GAP_SLOPE_BACK: Final = (2, 4, 6)  # samples back for the slope into such a gap
-GAP_SLOPE_MAX_S: Final = 0.4
-GAP_FLAT_N: Final = 4  # ... or within this many samples after the extreme
-# The way out of such a gap is the line through the raw readings of its first this long
-# (three at least): the smoother starts again after a gap and its first outputs lag the
-# way, or miss it.
-GAP_WAY_OUT_S: Final = 0.15
 STILL_GAP_S: Final = 0.4  # a hold is never confirmed across a gap this long
-BUFFER: Final = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
-# A 2 % crossing is placed again on this many raw readings either side of it (tempo.crossings):
-# 0.1 s at 50 Hz, 0.25 s at 20 Hz, so ten readings average the noise at every rate.
-CROSSING_READINGS: Final = 5
-# ... spanning at most this (a short gap among them is fine; over longer spans the sled's
-# acceleration changes too much for one parabola)
-CROSSING_MAX_SPAN_S: Final = 1.0
-# A hold's arrival and a departure from it are placed again on a `Knee` (tempo.crossings)
-# through the raw readings of the movement and of the hold: the movement side reaches
-# this far from the hold's level (a fifth of the ROM, or twenty noise deviations: a slow
-# move in noise needs that many samples for its line) ...
-KNEE_REACH_FRACTION: Final = 0.2
-KNEE_REACH_NOISE: Final = 20.0
-# ... the hold side of a departure this far back (or to the hold's arrival), and of an
-# arrival placed again as the sled leaves the hold this far on
-KNEE_HOLD_S: Final = 1.0
-# ... on the raw readings when the stop's side lasts this long (_knee_readings)
-KNEE_RAW_STOP_S: Final = 0.4
-# ... and the knee is used when its residuals are those of noise: a knee whose readings are
-# off it by more than twice the raw deviation is the wrong shape.
-KNEE_FIT_NOISE: Final = 2.0
-# On the start side the sled often creeps the last millimetres onto the stops as the hold is
-# confirmed, and the knee's level is then that of the creep, short of the stop: there the
-# knee is used only when it came to rest at least this long before the newest sample.
-KNEE_SETTLED_S: Final = 0.2
 TURN_FIT_S: Final = 0.25  # raw readings this close to a turn's extreme are fitted (tempo.turns)
 # ... and the fit is used only while the noise is under this many 2 % bands, and if its
 # turn is not short of the smoothed one by more than this fraction of the ROM. Beyond it
@@ -231,10 +200,10 @@ class Segmenter:
         self._still_base = STILL_FRACTION * rom_mm
         self._trend_base = TREND_FRACTION * rom_mm
         self._level_tol = 0.25 * self._band
-        self._bt = [0.0] * BUFFER
-        self._by = [0.0] * BUFFER
-        self.n = 0
-        """Smoothed samples taken so far."""
+        self._track = Track(readings.smoother.accepted)
+        self._bt = self._track.t  # the ring of smoothed samples (tempo.track)
+        self._by = self._track.y
+        self._place = Boundaries(self._track, rom_mm, self._band, START_ZONE_FRACTION * rom_mm)
         self.y: float | None = None
         """The newest smoothed sample; None before any."""
         self._restart = False
@@ -290,6 +259,11 @@ class Segmenter:
         self._watch_noise = margin_noise
 
     @property
+    def n(self) -> int:
+        """Smoothed samples taken so far."""
+        return self._track.n
+
+    @property
     def moving_since(self) -> float | None:
         """Start of the movement under way; None while the sled holds still."""
         return self._mv_t0 if self._mode == _MOVING else None
@@ -307,7 +281,7 @@ class Segmenter:
         target = ext - d * self._band
         margin = ARRIVAL_NOISE * self._smooth.noise_mm
         k_ext = min(self._n_ext, n - 1)
-        t_arrive = self._entry(k_ext, stop, target, d, margin=margin, t_from=self._mv_t0)
+        t_arrive = self._track.entry(k_ext, stop, target, d, margin=margin, t_from=self._mv_t0)
         stall = self._stall_until(t_arrive)
         return Stop(FORCED, d, t_arrive, ext, None, self._peak_v, stall)
 
@@ -349,11 +323,12 @@ class Segmenter:
     def step(self, t: float, y: float) -> None:
         """One smoothed sample (the hot path: boundaries call the listener, nothing else)."""
         bt, by = self._bt, self._by
-        n = self.n
+        track = self._track
+        n = track.n
         i = n % BUFFER
         bt[i] = t
         by[i] = y
-        self.n = n + 1
+        track.n = n + 1
         self.y = y
         trail_t = self._trail_t
         trail_t.append(t)
@@ -387,7 +362,7 @@ class Segmenter:
                 self._ext = y
                 self._n_ext = n
             elif d * (self._ext - y) >= move and d * (self._ext - y) >= REVERSAL_NOISE * noise:
-                a = self._gap_at_turn(n)
+                a = gap_at_turn(self._track, n, self._n_ext)
                 if a is None or n >= a + 3:
                     self._reversal(n, t, y)
                 # else: a turn in a gap needs three samples after it to be placed
@@ -474,7 +449,7 @@ class Segmenter:
         last = (by[n % BUFFER] + by[(n - 1) % BUFFER] + by[(n - 2) % BUFFER]) / 3.0
         if abs(last - first) > trend:
             return
-        if slow and self._fitted_shift(k + 1, n) > trend:
+        if slow and self._track.fitted_shift(k + 1, n) > trend:
             return  # in noise, the ends of a slow move can look alike: all of it does not
         accepted = self._smooth.accepted
         if len(accepted) >= 3:
@@ -507,10 +482,12 @@ class Segmenter:
         target = level - d * self._band
         # The arrival is the first entry into the band after the track was last clearly
         # outside it: noise on the still track dips out of the band and back in.
-        t_arrive = self._entry(n, stop, target, d, margin=ARRIVAL_NOISE * noise, t_from=self._mv_t0)
-        t_arrive = self._refined(t_arrive, target, d)
+        t_arrive = self._track.entry(
+            n, stop, target, d, margin=ARRIVAL_NOISE * noise, t_from=self._mv_t0
+        )
+        t_arrive = self._place.refined(t_arrive, target, d, self._smooth.noise_mm)
         t_near = t_arrive
-        knee = self._knee_arrival(n, t_near, level, d, noise)
+        knee = self._place.arrival(n, t_near, level, d, noise, t_from=self._mv_t0)
         if knee is not None:
             t_arrive = knee
         self._early_arrival = None
@@ -520,7 +497,7 @@ class Segmenter:
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
         self._hold_since = t_arrive
-        seen = [x_r for _, x_r in self._accepted_after(bt[(k + 1) % BUFFER])]
+        seen = [x_r for _, x_r in self._track.accepted_after(bt[(k + 1) % BUFFER])]
         if len(seen) >= STILL_MIN_SAMPLES:
             seen.sort()
             m = len(seen)
@@ -552,26 +529,6 @@ class Segmenter:
             return False
         fitted = self._fitted_turn(d, t_ext, self._ext, growing=True)
         return fitted is not None and fitted[2] - fitted[1] < BOUNCE_MAX_S
-
-    def _fitted_shift(self, k0: int, k1: int) -> float:
-        """How far the least-squares line through smoothed samples k0..k1 moves across them."""
-        bt, by = self._bt, self._by
-        t0 = bt[k0 % BUFFER]
-        st = sy = stt = sty = 0.0
-        for k in range(k0, k1 + 1):
-            j = k % BUFFER
-            u = bt[j] - t0
-            v = by[j]
-            st += u
-            sy += v
-            stt += u * u
-            sty += u * v
-        m = k1 - k0 + 1
-        den = m * stt - st * st
-        if den <= 0.0:
-            return 0.0
-        slope = (m * sty - st * sy) / den
-        return abs(slope) * (bt[k1 % BUFFER] - t0)
 
     def _maybe_relevel(self, n: int, t: float, noise: float) -> None:
         """The sled moved a little and stopped again: that is the new hold level."""
@@ -608,7 +565,7 @@ class Segmenter:
         mean = total / count
         if abs(last - first) > trend or abs(by[n % BUFFER] - mean) > max(self._level_tol, noise):
             return  # still moving, if slowly: not a new level (yet)
-        if self._fitted_shift(k + 1, n) > trend:
+        if self._track.fitted_shift(k + 1, n) > trend:
             return
         self._level = mean
         self._hold_n = count
@@ -625,13 +582,13 @@ class Segmenter:
         target_in = ext - d * self._band
         margin = ARRIVAL_NOISE * self._smooth.noise_mm
         k_ext = max(self._n_ext, stop)
-        t_arrive = self._entry(k_ext, stop, target_in, d, margin=margin, t_from=self._mv_t0)
+        t_arrive = self._track.entry(k_ext, stop, target_in, d, margin=margin, t_from=self._mv_t0)
         # Departure: the last exit from the band on the way back.
         target_out = ext - d * self._band
         k = n
         while k > stop and d * (by[k % BUFFER] - target_out) < 0.0:
             k -= 1
-        t_depart = self._crossing(k, target_out)
+        t_depart = self._track.crossing(k, target_out)
         t_ext = bt[self._n_ext % BUFFER] if self._n_ext >= stop else t_arrive
         t_arrive = min(t_arrive, t_ext)
         t_depart = max(t_depart, t_ext)
@@ -640,12 +597,21 @@ class Segmenter:
             ext, t_arrive, t_depart = fitted
         else:
             t_arrive = self._paused_arrival(k, t_arrive, ext, d)
-        hidden = self._turn_in_gap(n, stop)
+        hidden = turn_in_gap(
+            self._track,
+            n,
+            stop,
+            d=d,
+            k_ext=self._n_ext,
+            ext=self._ext,
+            band=self._band,
+            raw_way_out=not self._in_glare(),
+        )
         if hidden is None and fitted is None:
-            ext = self._first_after_gap(d, ext, stop)
+            ext = first_after_gap(self._track, self._n_ext, d, ext, stop)
         if hidden is not None:
             ext, t_arrive, t_depart = hidden
-            ext = self._first_after_gap(d, ext, stop)
+            ext = first_after_gap(self._track, self._n_ext, d, ext, stop)
             # The hidden turn is a point of the track the watch never saw.
             watch = self._watch
             if watch < 0 and d > 0 and ext > self._watch_ref:
@@ -683,7 +649,8 @@ class Segmenter:
         hold; the entry into the band before a flat, noisy extreme is wherever noise put
         the track last outside it.
         """
-        knee = self._knee_arrival(k_out, t_arrive, ext, d, self._smooth.noise_mm, settled=True)
+        noise = self._smooth.noise_mm
+        knee = self._place.arrival(k_out, t_arrive, ext, d, noise, t_from=self._mv_t0, settled=True)
         return t_arrive if knee is None else knee
 
     def _fitted_turn(
@@ -691,7 +658,7 @@ class Segmenter:
     ) -> tuple[float, float, float] | None:
         """The turn placed on the raw readings around it (tempo.turns), if that fits
         (`growing`: the readings after it are still arriving)."""
-        ts, ys = self._readings_between(t_ext - TURN_FIT_S, t_ext + TURN_FIT_S)
+        ts, ys = self._track.readings_between(t_ext - TURN_FIT_S, t_ext + TURN_FIT_S)
         if ts and (
             ts[0] > t_ext - 0.5 * TURN_FIT_S or (ts[-1] < t_ext + 0.5 * TURN_FIT_S and not growing)
         ):
@@ -711,113 +678,6 @@ class Segmenter:
         track (then turns are not placed on them)."""
         return self._filter.reading_noise_mm > TURN_FIT_NOISE * self._band
 
-    def _turn_in_gap(self, n: int, stop: int) -> tuple[float, float, float] | None:
-        """A turnaround hidden in a gap: where the lines before and after it meet.
-
-        Without this a bounce during a gap of half a second would look like a turn
-        well short of the bottom, and the next rep would seem too small to count. The
-        turn is placed no further than the start side's stops (level 0).
-        """
-        bt, by = self._bt, self._by
-        d = self._dir
-        a = self._gap_at_turn(n)
-        if a is None or a + 2 > n:
-            return None
-        t1, y1 = bt[a % BUFFER], by[a % BUFFER]
-        t2, y2 = bt[(a + 1) % BUFFER], by[(a + 1) % BUFFER]
-        b = min(a + 3, n)
-        t3, y3 = bt[b % BUFFER], by[b % BUFFER]
-        if t3 <= t2:
-            return None
-        v1 = 0.0
-        # The slope into the gap; a sensor that stuck before going silent flattens the
-        # last samples, so look a little further back and take the steepest.
-        for back in GAP_SLOPE_BACK:
-            if a - back < stop:
-                break
-            t0, y0 = bt[(a - back) % BUFFER], by[(a - back) % BUFFER]
-            if t1 <= t0 or t1 - t0 > GAP_SLOPE_MAX_S:
-                break
-            v = (y1 - y0) / (t1 - t0)
-            if d * v > 2.0 * d * v1:
-                v1 = v
-        v2 = (y3 - y2) / (t3 - t2)
-        # The way out on the raw readings after the gap; in glare the smoothed samples
-        # say more.
-        way = [] if self._in_glare() else self._accepted_after(t1)
-        if len(way) >= 3:
-            n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
-            way = way[: max(n_way, 3)]
-            t2 = way[0][0]
-            mt, mx, slope = line_fit([t_r for t_r, _ in way], [x_r for _, x_r in way])
-            v2 = slope
-            y2 = mx + slope * (t2 - mt)
-        if d * v1 <= 0.0 or d * v2 >= 0.0:
-            return None
-        t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
-        t_turn = min(max(t_turn, t1), t2)
-        ext = y1 + v1 * (t_turn - t1)
-        # No further than the start side's stops: lines that meet beyond them say only
-        # that the sled got there (it may have rested there through the gap).
-        ext = max(ext, 0.0)
-        if d * (ext - self._ext) <= 0.0:
-            return None
-        edge = ext - d * self._band
-        t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
-        t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
-        return ext, t_arrive, t_depart
-
-    def _readings_between(self, t_lo: float, t_hi: float) -> tuple[list[float], list[float]]:
-        """The raw readings kept from time t_lo to t_hi, oldest first: times and values."""
-        ts: list[float] = []
-        ys: list[float] = []
-        for t_r, x_r in reversed(self._smooth.accepted):  # newest first: stop at the window
-            if t_r < t_lo:
-                break
-            if t_r <= t_hi:
-                ts.append(t_r)
-                ys.append(x_r)
-        ts.reverse()
-        ys.reverse()
-        return ts, ys
-
-    def _accepted_after(self, t: float) -> list[tuple[float, float]]:
-        """The raw readings kept that came after time t, oldest first."""
-        acc = self._smooth.accepted
-        i = len(acc)
-        while i > 0 and acc[i - 1][0] > t:
-            i -= 1
-        return [acc[j] for j in range(i, len(acc))]
-
-    def _first_after_gap(self, d: int, ext: float, stop: int) -> float:
-        """A turn whose extreme is the first smoothed sample after a gap: the smoother
-        starts again there, and its first outputs already average readings on the way
-        back, so the median of the first three readings after the gap is further out."""
-        k = self._n_ext
-        bt = self._bt
-        if k - 1 < stop or bt[k % BUFFER] - bt[(k - 1) % BUFFER] <= GAP_TURN_S:
-            return ext
-        t_before = bt[(k - 1) % BUFFER]  # the last smoothed sample before the gap
-        after = [x_r for _, x_r in self._accepted_after(t_before)]
-        if len(after) < 3:
-            return ext
-        first = sorted(after[:3])[1]
-        return first if d * (first - ext) > 0.0 else ext
-
-    def _gap_at_turn(self, n: int) -> int | None:
-        """The last sample before a gap of GAP_TURN_S next to the extreme, if any."""
-        bt = self._bt
-        k = self._n_ext
-        if k - 2 < max(n - BUFFER + 1, 0) or k >= n:
-            return None
-        for j in range(k, min(k + GAP_FLAT_N, n)):
-            # the gap follows the extreme (or a few samples stuck at it)
-            if bt[(j + 1) % BUFFER] - bt[j % BUFFER] > GAP_TURN_S:
-                return j
-        if bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S and k - 3 >= max(n - BUFFER + 1, 0):
-            return k - 1  # the extreme is the first sample after the gap
-        return None
-
     # ------------------------------------------------------------------ departures
 
     def _departure(self, n: int, t: float, y: float) -> None:
@@ -829,8 +689,8 @@ class Segmenter:
         k = n
         while k > stop and d * (by[k % BUFFER] - target) > 0.0:
             k -= 1
-        t_depart = self._crossing(k, target)
-        t_depart = self._refined(t_depart, target, d)
+        t_depart = self._track.crossing(k, target)
+        t_depart = self._place.refined(t_depart, target, d, self._smooth.noise_mm)
         self._mode = _MOVING
         self._dir = d
         self._ext = y
@@ -872,14 +732,7 @@ class Segmenter:
 
     def _restart_trail(self, t_from: float) -> None:
         """The track of a new movement begins at its start (from the ring buffer)."""
-        bt, by = self._bt, self._by
-        n = self.n
-        k = n - 1
-        stop = max(n - BUFFER, 0)
-        while k > stop and bt[(k - 1) % BUFFER] >= t_from:
-            k -= 1
-        self._trail_t = [bt[j % BUFFER] for j in range(k, n)]
-        self._trail_y = [by[j % BUFFER] for j in range(k, n)]
+        self._trail_t, self._trail_y = self._track.since(t_from)
         self._trail_noise = self._smooth.noise_mm
 
     def _stall_until(self, t_arrive: float) -> Stall:
@@ -887,123 +740,6 @@ class Segmenter:
         with distance, so it is taken at the end of the travel where it is larger."""
         noise = max(self._trail_noise, self._smooth.noise_mm)
         return longest_stall(self._trail_t, self._trail_y, self._mv_t0, t_arrive, noise)
-
-    def _entry(
-        self, k_end: int, stop: int, target: float, d: int, *, margin: float, t_from: float
-    ) -> float:
-        """When the track moving in direction `d` last came into the band ending at `target`.
-
-        The first crossing after the track was last clearly (`margin`) outside: noise on a
-        track that is already in the band dips out of it and back in. Never before the
-        movement began at `t_from`.
-        """
-        bt, by = self._bt, self._by
-        clear = target - d * margin
-        k = k_end
-        while k > stop and d * (by[k % BUFFER] - clear) >= 0.0 and bt[k % BUFFER] > t_from:
-            k -= 1
-        while k < k_end - 1 and d * (by[(k + 1) % BUFFER] - target) < 0.0:
-            k += 1
-        t = self._crossing(k, target)
-        return t if t > t_from else t_from
-
-    def _refined(self, t_near: float, target: float, d: int) -> float:
-        """The crossing of `target` near `t_near` placed on the raw readings around it."""
-        acc = self._smooth.accepted
-        m = len(acc)
-        i = m
-        while i > 0 and acc[i - 1][0] >= t_near:
-            i -= 1
-        if i < CROSSING_READINGS or i + CROSSING_READINGS > m:
-            return t_near  # not enough readings kept on one side
-        ts = [acc[j][0] for j in range(i - CROSSING_READINGS, i + CROSSING_READINGS)]
-        ys = [acc[j][1] for j in range(i - CROSSING_READINGS, i + CROSSING_READINGS)]
-        if ts[-1] - ts[0] > CROSSING_MAX_SPAN_S:
-            return t_near
-        got = parabola_crossing(ts, ys, t_near, target, d, noise_mm=self._smooth.noise_mm)
-        if got is None or abs(got - t_near) > 0.5 * (ts[-1] - ts[0]):
-            return t_near  # the parabola says something else than the smoothed track
-        return got
-
-    def _knee_arrival(
-        self,
-        n: int,
-        t_near: float,
-        level: float,
-        d: int,
-        noise: float,
-        *,
-        settled: bool = False,
-        t_move: float | None = None,
-    ) -> float | None:
-        """The arrival into the band of a hold at `level` placed on a `Knee` through the
-        movement and the hold up to smoothed sample `n`; None where no knee fits.
-        `settled`: the hold is over, so its level is the knee's own. `t_move`: when the
-        move into the hold began, if that is not the movement under way; such a knee is
-        placed on the raw readings or not at all."""
-        bt, by = self._bt, self._by
-        stop = max(n - BUFFER + 1, 0)
-        reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
-        t_from = self._mv_t0 if t_move is None else t_move
-        k = n
-        while k > stop and bt[k % BUFFER] > t_near:
-            k -= 1
-        while k > stop and d * (level - by[k % BUFFER]) < reach and bt[(k - 1) % BUFFER] >= t_from:
-            k -= 1
-        ts, ys, sigma, raw = self._knee_readings(k, n, noise, bt[n % BUFFER] - t_near)
-        if t_move is not None and not raw:
-            return None
-        knee = self._knee(ts, ys, d, t_near, sigma)
-        if knee is None:
-            return None
-        home = level < START_ZONE_FRACTION * self._rom
-        if home and not settled and ts[-1] - knee.t_stop < KNEE_SETTLED_S:
-            return None  # still creeping onto the stops: the crossing on the track stands
-        if settled or home:
-            # The knee's level averages the whole hold, the still test's only its last
-            # samples, and a slow lowering crosses the band in a fifth of a second.
-            band = self._band
-        else:
-            # Away from the start side the hold may still settle: the band is the still
-            # test's level's.
-            band = d * (knee.level - level) + self._band
-            if band <= 0.0:
-                return None
-        t = knee.arrival(band)
-        return t if t >= ts[0] else None
-
-    def _knee_readings(
-        self, k: int, m: int, noise: float, stop_s: float
-    ) -> tuple[list[float], list[float], float, bool]:
-        """What a knee from smoothed sample k to smoothed sample m is fitted to, oldest
-        first, its noise (from the readings' `noise`) and whether those are the raw
-        readings; `stop_s`: how long the stop's side of the knee lasts.
-
-        The mean of three is off a curve by its curvature: at 20 Hz a ramp into or out of
-        a stop came out a millimetre or so closer to the stop, and a knee through a long
-        stop fitted to it placed the crossing 10-14 ms late; the raw readings are fitted.
-        A knee whose stop is short (an arrival as the hold is confirmed) cannot tell from
-        the raw readings where the ramp ended, and was spread more widely there than on
-        the smoothed track; that, or raw readings that do not reach back to sample k,
-        keeps it on the smoothed samples.
-        """
-        bt, by = self._bt, self._by
-        t_from, t_to = bt[k % BUFFER], bt[m % BUFFER]
-        acc = self._smooth.accepted
-        if stop_s >= KNEE_RAW_STOP_S and acc and acc[0][0] <= t_from:
-            ts, ys = self._readings_between(t_from, t_to)
-            return ts, ys, noise, True
-        ts = [bt[j % BUFFER] for j in range(k, m + 1)]
-        return ts, [by[j % BUFFER] for j in range(k, m + 1)], SMOOTHED_NOISE * noise, False
-
-    @staticmethod
-    def _knee(ts: list[float], ys: list[float], d: int, t_near: float, sigma: float) -> Knee | None:
-        """The knee through these readings (`sigma`: their noise), if its residuals are
-        those of noise."""
-        knee = knee_fit(ts, ys, d, t_near)
-        if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * sigma) ** 2:
-            return None
-        return knee
 
     def _settle_start(self) -> None:
         """The departure of the movement under way placed on a `Knee`, once the movement
@@ -1013,28 +749,16 @@ class Segmenter:
             return
         self._start_fit = None
         level, d, t_hold = fit
-        bt, by = self._bt, self._by
-        n = self.n - 1
-        noise = self._smooth.noise_mm
-        stop = max(n - BUFFER + 1, 0)
-        k = n
-        while k > stop and bt[(k - 1) % BUFFER] >= t_hold:
-            k -= 1
-        reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
-        m = k
-        while m < n and d * (by[m % BUFFER] - level) < reach:
-            m += 1
-        # Time reversed, a departure is an arrival of the sled moving the other way.
-        ts, ys, sigma, _ = self._knee_readings(k, m, noise, self._mv_t0 - bt[k % BUFFER])
-        ts = [-t for t in reversed(ts)]
-        ys.reverse()
-        knee = self._knee(ts, ys, -d, -self._mv_t0, sigma)
-        if knee is None:
+        n = self._track.n - 1
+        placed = self._place.departure(
+            n, level, d, t_hold=t_hold, t_start=self._mv_t0, noise=self._smooth.noise_mm
+        )
+        if placed is None:
             return
-        t = knee.arrival(self._band)
-        if t >= ts[0]:
-            self._mv_t0 = -t
-        self._place_arrival_again(-knee.t_stop, level)
+        t_start, t_left = placed
+        if t_start is not None:
+            self._mv_t0 = t_start
+        self._place_arrival_again(t_left, level)
 
     def _place_arrival_again(self, t_left: float, level: float) -> None:
         """The arrival of the hold at `level` the sled left at `t_left` (where its ramp out
@@ -1046,32 +770,15 @@ class Segmenter:
             return
         self._early_arrival = None
         t_was, t_near, d, t_move = early
-        if t_left - t_near < KNEE_RAW_STOP_S:
-            return
-        bt = self._bt
-        m = self.n - 1
-        stop = max(m - BUFFER + 1, 0)
-        t_last = min(t_left, t_near + KNEE_HOLD_S)  # the hold side as long as a departure's
-        while m > stop and bt[m % BUFFER] > t_last:
-            m -= 1
-        t_now = self._knee_arrival(
-            m, t_near, level, d, self._smooth.noise_mm, settled=True, t_move=t_move
+        n = self._track.n - 1
+        t_now = self._place.arrival_again(
+            n,
+            level,
+            d,
+            t_near=t_near,
+            t_left=t_left,
+            t_move=t_move,
+            noise=self._smooth.noise_mm,
         )
         if t_now is not None and t_now != t_was:
             self.listener.arrival_placed(t_was, t_now)
-
-    def _crossing(self, k: int, target: float) -> float:
-        """Time between smoothed samples k and k+1 where the track passes `target`."""
-        bt, by = self._bt, self._by
-        if k + 1 >= self.n:
-            return bt[k % BUFFER]
-        t0, y0 = bt[k % BUFFER], by[k % BUFFER]
-        t1, y1 = bt[(k + 1) % BUFFER], by[(k + 1) % BUFFER]
-        if y1 == y0:
-            return t1
-        a = (target - y0) / (y1 - y0)
-        if a < 0.0:
-            a = 0.0
-        elif a > 1.0:
-            a = 1.0
-        return t0 + a * (t1 - t0)

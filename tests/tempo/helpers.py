@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 from tempo import EngineSettings, Event, PhaseChanged, Rep, SetDone, TempoEngine
 from tempo.filters import RobustFilter
+from tempo.smoother import ACCEPTED_KEEP
+from tempo.track import BUFFER, Track
 
 BOTTOM = EngineSettings(bottom_mm=150, lockout_mm=520, start="bottom")
 TOP = EngineSettings(bottom_mm=150, lockout_mm=520, start="top")
@@ -78,3 +81,15 @@ def filter_outputs(
         if got is not None:
             out.append(got)
     return out
+
+
+def track_of(
+    samples: Sequence[tuple[float, float]], raw: Iterable[tuple[float, float]] = ()
+) -> Track:
+    """A segmenter's `Track` holding these smoothed samples and raw readings."""
+    track = Track(deque(raw, maxlen=ACCEPTED_KEEP))
+    for t, y in samples:
+        track.t[track.n % BUFFER] = t
+        track.y[track.n % BUFFER] = y
+        track.n += 1
+    return track

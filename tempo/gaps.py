@@ -1,0 +1,122 @@
+"""Turnarounds hidden in a gap (docs/engine.md, "Movements and stops").
+
+A bounce during half a second without readings would look like a turn well short of the
+bottom, and the next rep too small to count: a turn next to a gap of GAP_TURN_S and more is
+looked for inside the gap, where the lines before and after it meet. And when a turn's
+extreme is the first smoothed sample after a gap, the smoother started again there and
+its first outputs already average readings on the way back.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tempo.crossings import line_fit
+from tempo.track import BUFFER, Track
+
+GAP_TURN_S: Final = 0.2  # a turnaround next to a gap this long is looked for inside the gap
+GAP_SLOPE_BACK: Final = (2, 4, 6)  # samples back for the slope into such a gap
+GAP_SLOPE_MAX_S: Final = 0.4
+GAP_FLAT_N: Final = 4  # ... or within this many samples after the extreme
+# The way out of such a gap is the line through the raw readings of its first this long
+# (three at least): the smoother starts again after a gap and its first outputs lag the
+# way, or miss it.
+GAP_WAY_OUT_S: Final = 0.15
+
+
+def gap_at_turn(track: Track, n: int, k_ext: int) -> int | None:
+    """The last smoothed sample before a gap of GAP_TURN_S next to the extreme (sample
+    `k_ext`; `n` the newest), if any."""
+    bt = track.t
+    k = k_ext
+    if k - 2 < max(n - BUFFER + 1, 0) or k >= n:
+        return None
+    for j in range(k, min(k + GAP_FLAT_N, n)):
+        # the gap follows the extreme (or a few samples stuck at it)
+        if bt[(j + 1) % BUFFER] - bt[j % BUFFER] > GAP_TURN_S:
+            return j
+    if bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S and k - 3 >= max(n - BUFFER + 1, 0):
+        return k - 1  # the extreme is the first sample after the gap
+    return None
+
+
+def turn_in_gap(
+    track: Track,
+    n: int,
+    stop: int,
+    *,
+    d: int,
+    k_ext: int,
+    ext: float,
+    band: float,
+    raw_way_out: bool,
+) -> tuple[float, float, float] | None:
+    """A turnaround the `d` way hidden in a gap: (level, arrival, departure) where the lines
+    before and after it meet, if it is beyond the smoothed extreme `ext`.
+
+    The turn is placed no further than the start side's stops (level 0). `raw_way_out`:
+    the way out is the line through the raw readings after the gap (in glare the smoothed
+    samples say more).
+    """
+    bt, by = track.t, track.y
+    a = gap_at_turn(track, n, k_ext)
+    if a is None or a + 2 > n:
+        return None
+    t1, y1 = bt[a % BUFFER], by[a % BUFFER]
+    t2, y2 = bt[(a + 1) % BUFFER], by[(a + 1) % BUFFER]
+    b = min(a + 3, n)
+    t3, y3 = bt[b % BUFFER], by[b % BUFFER]
+    if t3 <= t2:
+        return None
+    v1 = 0.0
+    # The slope into the gap; a sensor that stuck before going silent flattens the
+    # last samples, so look a little further back and take the steepest.
+    for back in GAP_SLOPE_BACK:
+        if a - back < stop:
+            break
+        t0, y0 = bt[(a - back) % BUFFER], by[(a - back) % BUFFER]
+        if t1 <= t0 or t1 - t0 > GAP_SLOPE_MAX_S:
+            break
+        v = (y1 - y0) / (t1 - t0)
+        if d * v > 2.0 * d * v1:
+            v1 = v
+    v2 = (y3 - y2) / (t3 - t2)
+    way = track.accepted_after(t1) if raw_way_out else []
+    if len(way) >= 3:
+        n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
+        way = way[: max(n_way, 3)]
+        t2 = way[0][0]
+        mt, mx, slope = line_fit([t_r for t_r, _ in way], [x_r for _, x_r in way])
+        v2 = slope
+        y2 = mx + slope * (t2 - mt)
+    if d * v1 <= 0.0 or d * v2 >= 0.0:
+        return None
+    t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
+    t_turn = min(max(t_turn, t1), t2)
+    level = y1 + v1 * (t_turn - t1)
+    # No further than the start side's stops: lines that meet beyond them say only
+    # that the sled got there (it may have rested there through the gap).
+    level = max(level, 0.0)
+    if d * (level - ext) <= 0.0:
+        return None
+    edge = level - d * band
+    t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
+    t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
+    return level, t_arrive, t_depart
+
+
+def first_after_gap(track: Track, k_ext: int, d: int, ext: float, stop: int) -> float:
+    """The level of a turn whose extreme (sample `k_ext`, at `ext`) is the first smoothed
+    sample after a gap: the smoother starts again there, and its first outputs already
+    average readings on the way back, so the median of the first three readings after the
+    gap is further out."""
+    k = k_ext
+    bt = track.t
+    if k - 1 < stop or bt[k % BUFFER] - bt[(k - 1) % BUFFER] <= GAP_TURN_S:
+        return ext
+    t_before = bt[(k - 1) % BUFFER]  # the last smoothed sample before the gap
+    after = [x_r for _, x_r in track.accepted_after(t_before)]
+    if len(after) < 3:
+        return ext
+    first = sorted(after[:3])[1]
+    return first if d * (first - ext) > 0.0 else ext

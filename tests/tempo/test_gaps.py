@@ -1,0 +1,80 @@
+"""Turns hidden in a gap, alone: hand-made tracks in, the turn the lines give out.
+
+Times are binary fractions and the tracks straight lines, so every time is exact.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tempo.gaps import first_after_gap, gap_at_turn, turn_in_gap
+from tests.tempo.helpers import track_of
+
+DT = 1.0 / 64.0
+BAND = 8.0
+
+
+def _up_gap_down(k_after: int = 8) -> list[tuple[float, float]]:
+    """Up at 512 mm/s to 256 mm at 0.5 s, nothing until 1 s, down at 512 mm/s from 256 mm
+    (the lines meet at 0.75 s, 384 mm)."""
+    up = [(DT * i, 512.0 * DT * i) for i in range(33)]
+    down = [(1.0 + DT * i, 256.0 - 512.0 * DT * i) for i in range(k_after)]
+    return up + down
+
+
+def test_a_turn_in_a_gap_is_where_the_lines_before_and_after_it_meet() -> None:
+    track = track_of(_up_gap_down())
+    n = track.n - 1
+    assert gap_at_turn(track, n, 32) == 32
+    got = turn_in_gap(track, n, 0, d=1, k_ext=32, ext=256.0, band=BAND, raw_way_out=False)
+    assert got == (384.0, 0.75 - BAND / 512.0, 0.75 + BAND / 512.0)
+
+
+def test_the_way_out_of_a_gap_is_taken_from_the_raw_readings_after_it() -> None:
+    # The smoothed samples after the gap are flat (the smoother starting again); the raw
+    # readings go down at 512 mm/s.
+    samples = [(DT * i, 512.0 * DT * i) for i in range(33)]
+    samples += [(1.0 + DT * i, 256.0) for i in range(8)]
+    raw = [(1.0 + DT * i, 256.0 - 512.0 * DT * i) for i in range(12)]
+    track = track_of(samples, raw)
+    n = track.n - 1
+    got = turn_in_gap(track, n, 0, d=1, k_ext=32, ext=256.0, band=BAND, raw_way_out=True)
+    assert got is not None
+    assert got[0] == pytest.approx(384.0) and got[1] == pytest.approx(0.75 - BAND / 512.0)
+    assert turn_in_gap(track, n, 0, d=1, k_ext=32, ext=256.0, band=BAND, raw_way_out=False) is None
+
+
+def test_no_turn_without_a_gap_or_short_of_the_extreme() -> None:
+    steady = track_of([(DT * i, 512.0 * DT * i) for i in range(40)])
+    assert gap_at_turn(steady, steady.n - 1, 32) is None
+    track = track_of(_up_gap_down())
+    # an extreme already beyond where the lines meet: nothing hidden
+    assert (
+        turn_in_gap(track, track.n - 1, 0, d=1, k_ext=32, ext=400.0, band=BAND, raw_way_out=False)
+        is None
+    )
+    # two samples after the gap are needed for the way out
+    short = track_of(_up_gap_down(k_after=1))
+    assert (
+        turn_in_gap(short, short.n - 1, 0, d=1, k_ext=32, ext=256.0, band=BAND, raw_way_out=False)
+        is None
+    )
+
+
+def test_a_turn_hidden_on_the_start_side_is_no_further_than_the_stops() -> None:
+    # Down at 512 mm/s to 32 mm, a gap, up again: the lines meet 96 mm beyond the stops.
+    down = [(DT * i, 288.0 - 512.0 * DT * i) for i in range(33)]
+    up = [(1.0 + DT * i, 32.0 + 512.0 * DT * i) for i in range(8)]
+    track = track_of(down + up)
+    got = turn_in_gap(track, track.n - 1, 0, d=-1, k_ext=32, ext=32.0, band=BAND, raw_way_out=False)
+    assert got is not None and got[0] == 0.0
+
+
+def test_a_turn_first_seen_after_a_gap_is_as_far_out_as_its_first_readings() -> None:
+    samples = [(DT * i, 512.0 * DT * i) for i in range(33)]
+    samples += [(1.0 + DT * i, 300.0 - 64.0 * i) for i in range(4)]  # the extreme: 300 mm
+    raw = [(1.0, 330.0), (1.0 + DT, 310.0), (1.0 + 2 * DT, 320.0), (1.0 + 3 * DT, 250.0)]
+    track = track_of(samples, raw)
+    assert first_after_gap(track, 33, 1, 300.0, 0) == 320.0  # the median of the first three
+    assert first_after_gap(track, 33, 1, 330.0, 0) == 330.0  # never nearer than the extreme
+    assert first_after_gap(track, 32, 1, 256.0, 0) == 256.0  # no gap before sample 32
