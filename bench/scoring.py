@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
-from tempo import TIMES_UNKNOWN, EngineSettings, Rep, SetDone, TempoEngine
+from tempo import BOUNCE, FAST_ECCENTRIC, TIMES_UNKNOWN, EngineSettings, Rep, SetDone, TempoEngine
 
 
 class Span(Protocol):
@@ -55,6 +55,21 @@ def pct(values: list[float], q: float) -> float:
 
 
 TIMES = ("t_start", "t_top", "t_ecc", "t_end")
+CLEAR_FAST_S = 0.1  # a true eccentric this far from the fast_eccentric limit is clear of it
+
+
+def _tally(tally: list[int], got: bool, want: bool) -> None:
+    """Count one verdict: true positive, false positive, miss."""
+    tally[0] += got and want
+    tally[1] += got and not want
+    tally[2] += want and not got
+
+
+def _precision_recall(tp: int, fp: int, fn: int) -> str:
+    return (
+        f"precision {100.0 * tp / max(tp + fp, 1):.1f} %, "
+        f"recall {100.0 * tp / max(tp + fn, 1):.1f} % ({tp} true positives)"
+    )
 
 
 class Scoreboard:
@@ -70,16 +85,23 @@ class Scoreboard:
         self.lock_ok = self.lock_n = 0
         self.clear_ok = self.clear_n = 0  # reps whose truth is clear of the verdict thresholds
         self.unknown = 0  # reps the engine flagged times_unknown (a sensor fault during them)
+        # flag verdicts, where the truth has them: true positives, false positives, misses
+        self.flags: dict[str, list[int]] = {FAST_ECCENTRIC: [0, 0, 0], BOUNCE: [0, 0, 0]}
+        self.fast_clear = [0, 0, 0]  # the same for eccentrics CLEAR_FAST_S from the limit
+        self.flags_scored: set[str] = set()  # the flags the model's truth has
 
-    def add(
+    def add(  # noqa: PLR0917 (the benches call it positionally)
         self,
         truth: list[Any],
         true_set_reps: list[int],
         reps: list[Rep],
         sets: list[SetDone],
         rate_hz: float,
+        fast_below_s: float | None = None,
     ) -> None:
-        """One session: true reps (with t_stop, lockout, optional `clear`) against the engine's."""
+        """One session: true reps (with t_stop, lockout, optional `clear`, and `bounce` and
+        `eccentric_s` where the model has them) against the engine's; `fast_below_s`: the
+        eccentric time under which a rep is `fast_eccentric`."""
         self.sessions += 1
         self.true_total += len(truth)
         self.got_total += len(reps)
@@ -99,6 +121,15 @@ class Scoreboard:
                 self.delay_stop_50.append((r.t_confirmed - tr.t_stop) * 1000.0)
             self.lock_n += 1
             self.lock_ok += r.lockout == tr.lockout
+            truths = {BOUNCE: getattr(tr, "bounce", None)}
+            if fast_below_s is not None and known:  # times_unknown: no eccentric verdict
+                truths[FAST_ECCENTRIC] = tr.eccentric_s < fast_below_s
+            for flag, want in truths.items():
+                if want is not None:
+                    self.flags_scored.add(flag)
+                    _tally(self.flags[flag], flag in r.flags, want)
+            if FAST_ECCENTRIC in truths and abs(tr.eccentric_s - fast_below_s) >= CLEAR_FAST_S:
+                _tally(self.fast_clear, FAST_ECCENTRIC in r.flags, truths[FAST_ECCENTRIC])
             if getattr(tr, "clear", False):
                 self.clear_n += 1
                 self.clear_ok += r.lockout == tr.lockout
@@ -128,6 +159,15 @@ class Scoreboard:
                 f"({100.0 * self.clear_ok / max(self.clear_n, 1):.1f} %)"
             )
         print(lockout)
+        for flag, (tp, fp, fn) in self.flags.items():
+            if flag in self.flags_scored:
+                line = f"{flag}: {_precision_recall(tp, fp, fn)}"
+                if flag == FAST_ECCENTRIC:
+                    line += (
+                        ", reps with known times; truth clear of the limit by "
+                        f"{CLEAR_FAST_S:g} s: {_precision_recall(*self.fast_clear)}"
+                    )
+                print(line)
         print("confirmation delay in ms (median / 95th pct):")
         for label, values in (
             ("after t_end (2 % boundary):  ", self.delay_end),

@@ -1,0 +1,55 @@
+"""The accuracy bench scores the flags where its model knows the truth, and still runs (two
+sessions: the figures themselves are the bench's job, not this test's)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+from tests.factories import make_rep
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _scoring(monkeypatch) -> dict:
+    monkeypatch.setattr(sys, "path", [str(BENCH), *sys.path])
+    return runpy.run_path(str(BENCH / "scoring.py"), run_name="scoring")
+
+
+def test_flags_are_tallied_against_the_truth(monkeypatch, capsys) -> None:
+    board = _scoring(monkeypatch)["Scoreboard"]()
+
+    def truth(t_start: float, eccentric_s: float, bounce: bool) -> SimpleNamespace:
+        return SimpleNamespace(
+            t_start=t_start, t_top=t_start + 1.0, t_ecc=t_start + 1.0, t_end=t_start + 3.0,
+            t_stop=t_start + 3.1, lockout="full", eccentric_s=eccentric_s, bounce=bounce,
+        )  # fmt: skip
+
+    def rep(t_start: float, flags: tuple[str, ...]):
+        base = make_rep()
+        return replace(
+            base, t_start=t_start, t_top=t_start + 1.0, t_ecc=t_start + 1.0,
+            t_end=t_start + 3.0, lockout="full", flags=flags, t_confirmed=t_start + 3.2,
+        )  # fmt: skip
+
+    truths = [truth(0.0, 1.0, True), truth(10.0, 3.0, False), truth(20.0, 2.05, False)]
+    reps = [
+        rep(0.0, ("fast_eccentric", "bounce")),  # both right
+        rep(10.0, ("bounce",)),  # a bounce that was none
+        rep(20.0, ("times_unknown", "fast_eccentric")),  # no eccentric verdict: not counted
+    ]
+    board.add(truths, [3], reps, [], 50.0, 2.0)
+    assert board.flags == {"fast_eccentric": [1, 0, 0], "bounce": [1, 1, 0]}
+    assert board.fast_clear == [1, 0, 0]
+
+
+def test_the_bench_prints_the_flags(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", ["bench_accuracy.py", "--seeds", "2", "--first", "900000"])
+    monkeypatch.setattr(sys, "path", [str(BENCH), *sys.path])
+    runpy.run_path(str(BENCH / "bench_accuracy.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "fast_eccentric: precision" in out
+    assert "bounce: precision" in out
