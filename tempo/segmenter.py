@@ -37,6 +37,7 @@ from tempo.boundaries import KNEE_HOLD_S, KNEE_RAW_STOP_S, Boundaries
 from tempo.filters import RobustFilter
 from tempo.gaps import first_after_gap, gap_at_turn, turn_in_gap
 from tempo.scoring import BOUNCE_MAX_S
+from tempo.smoother import GAP_MEAN_S
 from tempo.stall import longest_stall
 from tempo.track import BUFFER, Track
 from tempo.turns import fit_turn
@@ -464,8 +465,15 @@ class Segmenter:
         # Still: the movement ended where the sled now rests.
         d = self._dir
         level = last
-        if self._owed and accepted and d * (accepted[-1][1] - level) > self._band:
-            return  # the newest reading went on past the owed samples (see step_owed)
+        if (
+            accepted
+            and (self._owed or accepted[-1][0] - t > GAP_MEAN_S)
+            and d * (accepted[-1][1] - level) > self._band
+        ):
+            # The newest reading went on past samples the smoother owed (see step_owed),
+            # or flushed when a reading came after a gap: medians of ever fewer readings
+            # before it, which lag the way the sled was going.
+            return
         self._mode = _HOLD
         self._level = level
         self._hold_n = 3
