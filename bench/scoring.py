@@ -121,8 +121,9 @@ class Scoreboard:
                 self.delay_stop_50.append((r.t_confirmed - tr.t_stop) * 1000.0)
             self.lock_n += 1
             self.lock_ok += r.lockout == tr.lockout
-            truths = {BOUNCE: getattr(tr, "bounce", None)}
-            if fast_below_s is not None and known:  # times_unknown: no eccentric verdict
+            # times_unknown: no verdict on the rep's times (tempo.scoring.rep_flags)
+            truths = {BOUNCE: getattr(tr, "bounce", None) if known else None}
+            if fast_below_s is not None and known:
                 truths[FAST_ECCENTRIC] = tr.eccentric_s < fast_below_s
             for flag, want in truths.items():
                 if want is not None:
@@ -161,10 +162,10 @@ class Scoreboard:
         print(lockout)
         for flag, (tp, fp, fn) in self.flags.items():
             if flag in self.flags_scored:
-                line = f"{flag}: {_precision_recall(tp, fp, fn)}"
+                line = f"{flag}: {_precision_recall(tp, fp, fn)}, reps with known times"
                 if flag == FAST_ECCENTRIC:
                     line += (
-                        ", reps with known times; truth clear of the limit by "
+                        "; truth clear of the limit by "
                         f"{CLEAR_FAST_S:g} s: {_precision_recall(*self.fast_clear)}"
                     )
                 print(line)

@@ -46,14 +46,17 @@ def rep_flags(
     bounce: bool,
     times_unknown: bool = False,
 ) -> tuple[str, ...]:
-    """Flags in a fixed order so equal reps give equal payloads."""
+    """Flags in a fixed order so equal reps give equal payloads. With its times unknown
+    a rep gets no verdict on them: neither fast_eccentric nor bounce (a turn hidden in a
+    fault reads as a V whatever pause the sled made there)."""
     flags: list[str] = []
     if times_unknown:
         flags.append(TIMES_UNKNOWN)
-    elif eccentric_s < settings.target_eccentric_s - settings.fast_margin_s:
-        flags.append(FAST_ECCENTRIC)
-    if bounce:
-        flags.append(BOUNCE)
+    else:
+        if eccentric_s < settings.target_eccentric_s - settings.fast_margin_s:
+            flags.append(FAST_ECCENTRIC)
+        if bounce:
+            flags.append(BOUNCE)
     if lockout == "locked":
         flags.append(LOCKED_KNEES)
     elif lockout == "partial":

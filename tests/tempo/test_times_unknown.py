@@ -8,7 +8,8 @@ import pytest
 
 from firmware.publishing.payloads import TIMED_FIELDS, rep_payload
 from sensor.synthetic import generate
-from tempo import FAST_ECCENTRIC, TIMES_UNKNOWN
+from tempo import FAST_ECCENTRIC, TIMES_UNKNOWN, EngineSettings
+from tempo.scoring import rep_flags
 from tests.tempo.helpers import BOTTOM, piecewise, reps_of, run, sets_of
 
 B, L = BOTTOM.bottom_mm, BOTTOM.lockout_mm
@@ -93,3 +94,10 @@ def test_no_stop_is_confirmed_in_a_blackout_on_a_lowering():
         reps = reps_of(run(BOTTOM, samples))
         assert len(reps) == 1
         assert not 7.0 < reps[0].t_confirmed < 7.5
+
+
+def test_a_rep_with_unknown_times_gets_no_verdict_on_them() -> None:
+    # A turn hidden in a fault reads as a V whatever pause the sled made there.
+    settings = EngineSettings(bottom_mm=100, lockout_mm=500)
+    assert rep_flags(settings, "full", 1.0, True, times_unknown=True) == ("times_unknown",)
+    assert rep_flags(settings, "partial", 1.0, True) == ("fast_eccentric", "bounce", "partial")
