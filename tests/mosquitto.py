@@ -29,7 +29,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -56,6 +56,18 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A TCP port that refuses connections while the block runs: bound, never listening.
+
+    A port that is merely free can be handed to a client socket as its own source port,
+    and a connection to it then reaches itself (a "broker" that answers).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        yield int(s.getsockname()[1])
 
 
 def _accepts(port: int) -> bool:

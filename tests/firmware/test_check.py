@@ -10,7 +10,7 @@ import pytest
 from firmware.cli import main
 from firmware.commands import check
 from sensor.trace import TraceWriter
-from tests.mosquitto import Mosquitto, free_port
+from tests.mosquitto import Mosquitto, refusing_port
 
 
 @pytest.fixture(autouse=True)
@@ -121,19 +121,20 @@ def test_buzzer_failure_is_reported(tmp_path: Path) -> None:
 
 
 def test_unreachable_broker_fails(tmp_path: Path) -> None:
-    row = check.check_broker(
-        {
-            "host": "127.0.0.1",
-            "port": free_port(),
-            "protocol": "3.1.1",
-            "username": None,
-            "password_file": None,
-            "ca_file": None,
-            "cert_file": None,
-            "key_file": None,
-            "keepalive": 60,
-        }
-    )
+    with refusing_port() as port:
+        row = check.check_broker(
+            {
+                "host": "127.0.0.1",
+                "port": port,
+                "protocol": "3.1.1",
+                "username": None,
+                "password_file": None,
+                "ca_file": None,
+                "cert_file": None,
+                "key_file": None,
+                "keepalive": 60,
+            }
+        )
     assert row.result == "FAIL"
     assert "refused" in row.detail.lower()
 

@@ -11,7 +11,7 @@ import pytest
 from firmware.cli import main
 from firmware.station.next_set import NextSet, NextSetStore, decode, on_message, start_tracker
 from tempo.prescription import parse_tempo
-from tests.mosquitto import Mosquitto, Subscriber, free_port
+from tests.mosquitto import Mosquitto, Subscriber, refusing_port
 
 STATION = "legpress-1"
 TOPIC = f"repsled/{STATION}/next"
@@ -157,8 +157,8 @@ def test_refused_credentials_say_so_in_one_line(tmp_path, capsys):
 
 
 def test_unreachable_broker_is_one_line(capsys):
-    port = free_port()  # nobody listens there
-    status = main(["next", "--station", STATION, "--broker", f"mqtt://127.0.0.1:{port}"])
+    with refusing_port() as port:
+        status = main(["next", "--station", STATION, "--broker", f"mqtt://127.0.0.1:{port}"])
     assert status == 1
     err = capsys.readouterr().err
     assert err.startswith(f"repsled next: error: cannot reach the broker at 127.0.0.1:{port}: ")

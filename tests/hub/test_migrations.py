@@ -126,10 +126,11 @@ def test_a_bad_db_url_is_one_line(capsys):
 
 
 def test_an_unreachable_postgres_is_one_line(capsys):
-    from tests.mosquitto import free_port
+    from tests.mosquitto import refusing_port
 
-    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
-    code = main(["history", "export", "--db", url])
+    with refusing_port() as port:
+        url = f"postgresql://nobody@127.0.0.1:{port}/none"
+        code = main(["history", "export", "--db", url])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "127.0.0.1" in err, err
 
