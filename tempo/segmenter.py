@@ -505,12 +505,16 @@ class Segmenter:
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
         self._hold_since = t_arrive
+        # The hold is reported at the median of the raw readings of the still window (the
+        # newest three smoothed samples average only about seven readings, which glare put
+        # a tenth of the ROM off); the segmenter's own level stays the smoothed one.
         seen = [x_r for _, x_r in self._track.accepted_after(bt[(k + 1) % BUFFER])]
+        reported = level
         if len(seen) >= STILL_MIN_SAMPLES:
             seen.sort()
             m = len(seen)
-            level = 0.5 * (seen[(m - 1) // 2] + seen[m // 2])
-        self.listener.stopped(Stop(HOLD, d, t_arrive, level, None, peak, stall))
+            reported = 0.5 * (seen[(m - 1) // 2] + seen[m // 2])
+        self.listener.stopped(Stop(HOLD, d, t_arrive, reported, None, peak, stall))
 
     def _flattened_bounce(self, t: float, stop: int) -> bool:
         """Whether the turn the still test would take for a hold is a bounce the smoothing
