@@ -317,6 +317,7 @@
   class Station {
     constructor(name) {
       this.name = name;
+      this.renderedSetsKey = null; // the sets the table shows, as JSON
       this.status = "unknown";
       this.onlineSinceMs = null;
       this.offlineSinceMs = null; // null: offline, since when unknown (a retained message)
@@ -808,6 +809,10 @@
     }
 
     renderSets() {
+      // Rebuilt only when the sets change: a rep must not replace the table under the reader.
+      const key = JSON.stringify(this.sets);
+      if (key === this.renderedSetsKey) return;
+      this.renderedSetsKey = key;
       const rows = [];
       for (const s of [...this.sets].reverse()) {
         const tr = document.createElement("tr");
