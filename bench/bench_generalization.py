@@ -30,6 +30,7 @@ import argparse
 import math
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from tempo import EngineSettings
 
 FIRST_SEED = 31_000
 BAND = 0.02  # the boundary convention, fraction of the calibrated range of motion
+CLEAR_MARGIN = 0.015  # a verdict this close to its threshold (fraction of the ROM) is a toss
 TABLE = 256  # resolution of a motion profile's position table
 
 
@@ -124,6 +126,12 @@ class Truth:
     t_stop: float
     lockout: str
     clear: bool  # verdict not within 1.5 % of a threshold
+    lock_margin: float  # how far the lockout-side turn is from `locked_above` (fraction)
+    t_lock: float  # when the sled was there (the concentric's end)
+    # clear, and the lockout-side turn clear of `locked_above` by more than the sensor's
+    # drift at that moment too (set once the sensor is drawn): nothing in the readings
+    # shows that drift, so a verdict within it is the sensor's, not the engine's
+    drift_clear: bool = False
 
 
 class Lifter:
@@ -230,6 +238,7 @@ class Lifter:
                     t_stop=m2.t1,
                     c_from=m2.f0,
                     c_to=m2.f1,
+                    t_lock=m2.t1,
                 )
                 self.hold(rng.uniform(0.0, 2.0))
                 if not last and rng.random() < 0.1:
@@ -252,6 +261,7 @@ class Lifter:
                     t_stop=m2.t1,
                     c_from=m1.f0,
                     c_to=m1.f1,
+                    t_lock=m1.t1,
                 )
                 bounce_in = bounce
                 if not bounce and not last:
@@ -280,6 +290,7 @@ class Lifter:
         t_stop: float,
         c_from: float,
         c_to: float,
+        t_lock: float,
     ) -> None:
         """One true rep; c_from/c_to are the concentric's turning points (from the bottom)."""
         s = self.s
@@ -288,8 +299,14 @@ class Lifter:
             verdict = "locked"
         else:
             verdict = "partial" if rom_f < s.partial_below else "full"
-        clear = abs(lock_f - s.locked_above) > 0.015 and abs(rom_f - s.partial_below) > 0.015
-        self.reps.append(Truth(set_no, t_start, t_top, t_ecc, t_end, t_stop, verdict, clear))
+        clear = (
+            abs(lock_f - s.locked_above) > CLEAR_MARGIN
+            and abs(rom_f - s.partial_below) > CLEAR_MARGIN
+        )
+        margin = abs(lock_f - s.locked_above)
+        self.reps.append(
+            Truth(set_no, t_start, t_top, t_ecc, t_end, t_stop, verdict, clear, margin, t_lock)
+        )
 
 
 # ---------------------------------------------------------------------- the sensor
@@ -309,7 +326,8 @@ def sensor(
     s: EngineSettings,
     rate: float,
     clean: bool,
-) -> list[tuple[float, int | None]]:
+) -> tuple[list[tuple[float, int | None]], Callable[[float], float]]:
+    """The readings, and the sensor's drift (mm) at any time."""
     end = moves[-1].t1
     dt = 1.0 / rate
     kind = rng.choice(("gauss", "laplace", "square"))
@@ -318,6 +336,12 @@ def sensor(
     drift_total = rng.uniform(-8.0, 8.0)
     drift_wave = rng.uniform(0.0, 3.0)
     drift_period = rng.uniform(20.0, 90.0)
+
+    def drift(t: float) -> float:
+        if clean:
+            return 0.0
+        return drift_total * t / end + drift_wave * math.sin(t / drift_period)
+
     glare = []
     for _ in range(rng.randint(0, 3)):
         g0 = rng.uniform(0.0, end)
@@ -346,7 +370,7 @@ def sensor(
         elif t < stuck_until and stuck is not None:
             value = stuck
         else:
-            x = true_mm + drift_total * t / end + drift_wave * math.sin(t / drift_period)
+            x = true_mm + drift(t)
             scale = true_mm / 500.0
             sd = s0 + s1 * (scale * scale if kind == "square" else scale)
             sd *= max([k for g0, g1, k in glare if g0 <= t < g1], default=1.0)
@@ -388,7 +412,7 @@ def sensor(
         if not clean and rng.random() < p_gap:
             step += rng.uniform(0.1, 0.6)
         t += step
-    return out
+    return out, drift
 
 
 @dataclass(slots=True)
@@ -423,7 +447,13 @@ def make(seed: int, clean: bool = False) -> Session:
     rate = 50.0 if rng.random() < 0.35 else rng.uniform(20.0, 50.0)
     lifter = Lifter(rng, start == "top", settings)
     lifter.session()
-    samples = sensor(rng, lifter.moves, settings, rate, clean)
+    samples, drift = sensor(rng, lifter.moves, settings, rate, clean)
+    for rep in lifter.reps:
+        rep.drift_clear = (
+            rep.clear
+            and rep.lock_margin * settings.rom_mm
+            > CLEAR_MARGIN * settings.rom_mm + abs(drift(rep.t_lock))
+        )
     sets = contract_sets(lifter.reps, settings.rest_s)
     return Session(settings, rate, samples, lifter.reps, sets, lifter.sets)
 

@@ -84,6 +84,7 @@ class Scoreboard:
         self.delay_stop_50: list[float] = []
         self.lock_ok = self.lock_n = 0
         self.clear_ok = self.clear_n = 0  # reps whose truth is clear of the verdict thresholds
+        self.drift_clear_ok = self.drift_clear_n = 0  # ... and of the sensor's drift
         self.unknown = 0  # reps the engine flagged times_unknown (a sensor fault during them)
         # flag verdicts, where the truth has them: true positives, false positives, misses
         self.flags: dict[str, list[int]] = {FAST_ECCENTRIC: [0, 0, 0], BOUNCE: [0, 0, 0]}
@@ -134,6 +135,9 @@ class Scoreboard:
             if getattr(tr, "clear", False):
                 self.clear_n += 1
                 self.clear_ok += r.lockout == tr.lockout
+            if getattr(tr, "drift_clear", False):
+                self.drift_clear_n += 1
+                self.drift_clear_ok += r.lockout == tr.lockout
 
     def report(self, header: str, *, with_clear: bool = False) -> None:
         n = self.sessions
@@ -160,6 +164,12 @@ class Scoreboard:
                 f"({100.0 * self.clear_ok / max(self.clear_n, 1):.1f} %)"
             )
         print(lockout)
+        if self.drift_clear_n:
+            print(
+                "  clear of thresholds by more than the sensor's drift: "
+                f"{self.drift_clear_ok}/{self.drift_clear_n} "
+                f"({100.0 * self.drift_clear_ok / self.drift_clear_n:.1f} %)"
+            )
         for flag, (tp, fp, fn) in self.flags.items():
             if flag in self.flags_scored:
                 line = f"{flag}: {_precision_recall(tp, fp, fn)}, reps with known times"

@@ -21,7 +21,7 @@ def test_a_rest_of_rest_s_inside_a_model_set_ends_the_set(monkeypatch):
     truth, contract_sets = bench["Truth"], bench["contract_sets"]
 
     def rep(set_no: int, t_start: float, t_end: float):
-        return truth(set_no, t_start, t_start, t_end, t_end, t_end, "full", True)
+        return truth(set_no, t_start, t_start, t_end, t_end, t_end, "full", True, 0.1, t_end)
 
     reps = [rep(1, 0.0, 2.0), rep(1, 4.0, 6.0), rep(1, 14.0, 16.0), rep(1, 23.9, 25.0)]
     reps += [rep(2, 26.0, 28.0)]  # the model's next set, however short the rest
@@ -36,3 +36,19 @@ def test_the_bench_prints_both_set_splits(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "set split exact:" in out
     assert "set split as the model grouped the reps:" in out
+    assert "clear of thresholds by more than the sensor's drift:" in out
+
+
+def test_a_verdict_within_the_sensor_drift_of_its_threshold_is_not_drift_clear(monkeypatch):
+    make = _bench(monkeypatch)["make"]
+    # A perfect sensor does not drift: clear and drift-clear are the same reps.
+    clean = make(31016, clean=True)
+    assert [r.drift_clear for r in clean.reps] == [r.clear for r in clean.reps]
+    # With faults, the model's drift reaches +7.7 mm by the end of this session: its
+    # seventh rep turns 1.5 % (5.7 mm) short of `locked_above`, clear by the usual margin
+    # but not by the drift on top of it.
+    faulty = make(31016)
+    rep = faulty.reps[6]
+    assert rep.clear and not rep.drift_clear
+    assert abs(rep.lock_margin - 0.015) < 1e-3
+    assert all(r.clear for r in faulty.reps if r.drift_clear)
