@@ -31,6 +31,7 @@ of the next `started` (or from `hold_lasted`), so the live phase is not held bac
 
 from __future__ import annotations
 
+import math
 from typing import Final, Literal, NamedTuple, Protocol
 
 from tempo.boundaries import KNEE_HOLD_S, KNEE_RAW_STOP_S, Boundaries
@@ -70,6 +71,12 @@ NOISE_REF_MM: Final = 4.0
 # slow lowering still errs by a trend now and then; with three, one slow negative in five
 # at 1.2 m was cut by a pseudo-stop.
 SLOW_MOVE_TRENDS: Final = 4.0
+# ... and, ending on the start side (where a pseudo-stop would end the rep early), long
+# enough in noise for that movement's fitted shift across it to lie this many standard
+# errors beyond the trend threshold (the shift of a line through N readings of deviation s
+# errs by s * sqrt(12 / N)).
+SLOW_MOVE_SHIFT_ERRORS: Final = 4.0
+NEWTON_STEPS: Final = 6  # to the window's length within a millisecond
 STILL_WINDOW_SLOW_MAX_S: Final = 2.0
 SLOWEST_PHASE_SPEED_MM_S: Final = 13.0  # a 15 s negative over 200 mm
 MERGE_HOLD_S: Final = 0.4  # a shorter hold between movements the same way is no real stop
@@ -423,9 +430,12 @@ class Segmenter:
         slow = False
         if t > self._mv_t0 and travel > 0.0:
             speed = max(travel / (t - self._mv_t0), SLOWEST_PHASE_SPEED_MM_S)
-            slow_window = min(SLOW_MOVE_TRENDS * trend / speed, STILL_WINDOW_SLOW_MAX_S)
+            slow_window = SLOW_MOVE_TRENDS * trend / speed
             if slow_window > window:
-                window = slow_window
+                if by[n % BUFFER] < START_ZONE_FRACTION * self._rom:
+                    # ending on the start side: long enough to see it in the noise, too
+                    slow_window = max(slow_window, self._noisy_window(n, t, noise, trend, speed))
+                window = min(slow_window, STILL_WINDOW_SLOW_MAX_S)
                 slow = True
         t_from = t - window
         stop = max(n - BUFFER + 1, 0)
@@ -515,6 +525,28 @@ class Segmenter:
             m = len(seen)
             reported = 0.5 * (seen[(m - 1) // 2] + seen[m // 2])
         self.listener.stopped(Stop(HOLD, d, t_arrive, reported, None, peak, stall))
+
+    def _noisy_window(self, n: int, t: float, noise: float, trend: float, speed: float) -> float:
+        """The still window over which a movement at `speed` shifts the least-squares line
+        of its readings SLOW_MOVE_SHIFT_ERRORS standard errors beyond `trend`.
+
+        Over a window w at r readings per second that shift errs by
+        noise * sqrt(12 / (r w)), so w solves speed w = trend + z noise sqrt(12 / (r w)):
+        with x = sqrt(w), speed x^3 - trend x - c = 0, convex for x > 0, whose one positive
+        root Newton's method reaches from above without overshooting.
+        """
+        if n < 8:
+            return 0.0
+        dt = t - self._bt[(n - 8) % BUFFER]
+        if dt <= 0.0:
+            return 0.0
+        c = SLOW_MOVE_SHIFT_ERRORS * noise * math.sqrt(12.0 * dt / 8.0)
+        x = math.sqrt(STILL_WINDOW_SLOW_MAX_S)
+        if speed * x * x * x - trend * x - c <= 0.0:
+            return STILL_WINDOW_SLOW_MAX_S  # it takes longer than the longest window
+        for _ in range(NEWTON_STEPS):
+            x -= (speed * x * x * x - trend * x - c) / (3.0 * speed * x * x - trend)
+        return x * x
 
     def _flattened_bounce(self, t: float, stop: int) -> bool:
         """Whether the turn the still test would take for a hold is a bounce the smoothing
