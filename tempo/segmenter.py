@@ -239,7 +239,8 @@ class Segmenter:
         self._trail_y: list[float] = []
         self._trail_noise = 0.0  # the noise estimate when the trail began
         # the excursion watch: 0 off, +1 a rise above _watch_ref, -1 a fall from it (the
-        # highest point since armed); its margin is _watch_mm + _watch_noise × noise
+        # highest point since armed); its margin is _watch_mm + _watch_noise × noise (on
+        # the way out, of the larger of the two noise estimates: glare that begins at rest)
         self._watch = 0
         self._watch_ref = 0.0
         self._watch_floor = 0.0
@@ -398,6 +399,10 @@ class Segmenter:
                 y - self._watch_ref >= self._watch_mm + self._watch_noise * noise
                 and self._mode == _MOVING
                 and self._dir > 0
+                # the smoother's estimate follows glare only over a second or so: its swings
+                # around a resting sled must not make a rep (the way back keeps that one)
+                and y - self._watch_ref
+                >= self._watch_mm + self._watch_noise * self._filter.reading_noise_mm
             ):
                 self._watch = 0
                 self._settle_start()
