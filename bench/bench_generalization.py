@@ -21,7 +21,8 @@ the motion curves themselves; sets end where the sled rested `rest_s` after a re
 which the model's pauses inside a set (up to 9.5 s) sometimes do: the split as the model
 grouped the reps is printed too. Standard library only; one random.Random(seed) per session.
 Prints the same figures as bench_accuracy.py; asserts nothing.
-`--seeds N` (default 150), `--first S`, `--clean` for a perfect sensor, `-v` for misses.
+`--seeds N` (default 150), `--first S`, `--clean` for a perfect sensor, `-v` for miscounted
+sessions and wrong lockout verdicts.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import Scoreboard, engine_events
+from scoring import Scoreboard, engine_events, match
 
 from tempo import EngineSettings
 
@@ -475,12 +476,19 @@ def main() -> None:
         reps, sets = engine_events(sess.settings, sess.samples)
         board.add(sess.reps, sess.sets, reps, sets, sess.rate)
         model_split += [s.reps for s in sets] == sess.model_sets
-        if args.verbose and len(reps) != len(sess.reps):
+        if args.verbose:
             s = sess.settings
-            print(
-                f"  seed {seed}: true {len(sess.reps)} got {len(reps)} "
-                f"({s.start}, rom {s.rom_mm:.0f}, {sess.rate:.0f} Hz)"
-            )
+            where = f"{s.start}, rom {s.rom_mm:.0f}, {sess.rate:.0f} Hz"
+            if len(reps) != len(sess.reps):
+                print(f"  seed {seed}: true {len(sess.reps)} got {len(reps)} ({where})")
+            for tr, r in match(sess.reps, reps):
+                if r.lockout != tr.lockout:
+                    drift = "" if tr.drift_clear else ", within the drift"
+                    print(
+                        f"  seed {seed} rep {sess.reps.index(tr) + 1} at {tr.t_top:.2f} s: "
+                        f"lockout {tr.lockout} read {r.lockout} (rom_fraction "
+                        f"{r.rom_fraction:.3f}{drift}; {where}; flags {', '.join(r.flags)})"
+                    )
     kind = "perfect sensor" if args.clean else "all sensor faults"
     last = args.first + board.sessions - 1
     board.report(

@@ -52,3 +52,14 @@ def test_a_verdict_within_the_sensor_drift_of_its_threshold_is_not_drift_clear(m
     assert rep.clear and not rep.drift_clear
     assert abs(rep.lock_margin - 0.015) < 1e-3
     assert all(r.clear for r in faulty.reps if r.drift_clear)
+
+
+def test_verbose_lists_wrong_lockout_verdicts(monkeypatch, capsys):
+    # 31016's seventh rep: a full rep at the model's cap read locked with +7 mm of drift,
+    # which no rule can see (the line says so)
+    monkeypatch.setattr(sys, "argv", [str(BENCH), "--seeds", "1", "--first", "31016", "-v"])
+    _bench(monkeypatch, "__main__")
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("  seed 31016 rep 7 "))
+    assert "lockout full read locked" in line
+    assert "within the drift" in line
