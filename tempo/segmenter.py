@@ -206,12 +206,13 @@ class Segmenter:
         self._band = BOUNDARY_FRACTION * rom_mm
         self._move_base = MOVE_FRACTION * rom_mm
         self._still_base = STILL_FRACTION * rom_mm
+        self._home_mm = START_ZONE_FRACTION * rom_mm  # how far out the start side reaches
         self._trend_base = TREND_FRACTION * rom_mm
         self._level_tol = 0.25 * self._band
         self._track = Track(readings.smoother.accepted)
         self._bt = self._track.t  # the ring of smoothed samples (tempo.track)
         self._by = self._track.y
-        self._place = Boundaries(self._track, rom_mm, self._band, START_ZONE_FRACTION * rom_mm)
+        self._place = Boundaries(self._track, rom_mm, self._band, self._home_mm)
         self.y: float | None = None
         """The newest smoothed sample; None before any."""
         self._restart = False
@@ -437,7 +438,7 @@ class Segmenter:
             speed = max(travel / (t - self._mv_t0), SLOWEST_PHASE_SPEED_MM_S)
             slow_window = SLOW_MOVE_TRENDS * trend / speed
             if slow_window > window:
-                if by[n % BUFFER] < START_ZONE_FRACTION * self._rom:
+                if by[n % BUFFER] < self._home_mm:
                     # ending on the start side: long enough to see it in the noise, too
                     slow_window = max(slow_window, self._noisy_window(n, t, noise, trend, speed))
                 window = min(slow_window, STILL_WINDOW_SLOW_MAX_S)
@@ -514,7 +515,7 @@ class Segmenter:
         if knee is not None:
             t_arrive = knee
         self._early_arrival = None
-        if level >= START_ZONE_FRACTION * self._rom and t - t_near < KNEE_RAW_STOP_S:
+        if level >= self._home_mm and t - t_near < KNEE_RAW_STOP_S:
             self._early_arrival = (t_arrive, t_near, d, self._mv_t0)
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
@@ -750,7 +751,7 @@ class Segmenter:
         self._hold_since = None
         held = self._held_move
         # (a phase begins on the start side at the nearest: a burst beyond it is no start)
-        away = level >= START_ZONE_FRACTION * self._rom or (
+        away = level >= self._home_mm or (
             held is not None
             and d > 0
             and level - max(held[3], 0.0) >= STALL_FROM_FRACTION * self._rom
