@@ -109,6 +109,7 @@ def fit_turn(ts: Sequence[float], ys: Sequence[float], d: int, band: float) -> T
         return None
     # ... then each longer arc around the best centre so far, and the vertex between.
     centre = best.centre
+    per_arc = [best]
     for arc in ARC_S[1:]:
         f0 = fit.at(centre - 0.5 * arc, arc, d)
         fm = fit.at(centre - step - 0.5 * arc, arc, d)
@@ -122,12 +123,14 @@ def fit_turn(ts: Sequence[float], ys: Sequence[float], d: int, band: float) -> T
                     fx = fit.at(x - 0.5 * arc, arc, d)
                     if fx is not None:
                         here.append(fx)
+        if here:
+            per_arc.append(min(here))
         for f in here:
             if f.sse < best.sse:
                 best = f
                 centre = f.centre
-    level, t_turn, t_in, t_out = best.turn(band, d)
     deviation = math.sqrt(max(best.sse, 0.0) / (n - 3))  # of a reading, from the fit
+    level, t_turn, t_in, t_out = _likely_turn(per_arc, best.sse, deviation, band, d)
     if not (
         fit.seen_beyond(level, band, deviation, d, before=t_in)
         and fit.seen_beyond(level, band, deviation, d, after=t_out)
@@ -137,6 +140,30 @@ def fit_turn(ts: Sequence[float], ys: Sequence[float], d: int, band: float) -> T
         return None
     t0 = ts[0]
     return level + fit.y0, t0 + t_turn, t0 + t_in, t0 + t_out
+
+
+def _likely_turn(fits: list[_Fit], sse_min: float, deviation: float, band: float, d: int) -> Turn:
+    """The turn averaged over the arcs, each weighted by its likelihood given the readings'
+    noise.
+
+    In noise a longer arc always follows the readings near the turn a little better, so
+    the arc of the least residual is spread towards long ones and a sharp turn's time
+    within 2 % comes out long (a bounce missed); every arc the readings allow counts, as
+    much as they allow it.
+    """
+    var2 = 2.0 * deviation * deviation
+    if var2 <= 0.0:
+        return min(fits).turn(band, d)
+    w_sum = level = t_turn = t_in = t_out = 0.0
+    for f in fits:
+        w = math.exp(-(f.sse - sse_min) / var2)
+        a, b, c, e = f.turn(band, d)
+        w_sum += w
+        level += w * a
+        t_turn += w * b
+        t_in += w * c
+        t_out += w * e
+    return level / w_sum, t_turn / w_sum, t_in / w_sum, t_out / w_sum
 
 
 class _Fit(NamedTuple):
