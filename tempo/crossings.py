@@ -278,8 +278,16 @@ def knee_fit(
     f_sharp, tk0 = sums.vertex(us[j_best], h, 0.0, 1)
     tried = [(f_sharp, tk0, 0.0, 1)]
     for q in KNEE_SHAPES:
+        # Each ramp is tried first where it stops when the best shorter one did: the sled
+        # comes to rest where the readings flatten, whatever the ramp, while the knee (the
+        # line's meeting with the level) moves earlier as the ramp grows, by more than the
+        # half-ramp steps about the sharp corner's knee reached.
+        t_stop, f_q = tk0, inf
         for ramp in KNEE_RAMPS_S:
-            f, x = sums.vertex(tk0, 0.5 * ramp, ramp, q)
+            lag = _ramp_shape(ramp, q)[0]
+            f, x = sums.vertex(t_stop - lag, 0.5 * ramp, ramp, q)
+            if f < f_q:
+                f_q, t_stop = f, x + lag
             if f < inf:
                 tried.append((f, x, ramp, q))
             if ramp >= (q + 1) * tk0:

@@ -145,6 +145,6 @@ def test_replay_table_shows_the_tempo_score_and_the_next_set(capsys) -> None:
     assert main(["replay", str(TWO_SETS), "--athlete", "Ana", "--tempo", "3-1-X-0"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[-2:] == ["tempo", "flags"]
-    assert out[2].split()[-1] == "92"  # rep 1.2, as in docs/payloads.md
-    assert out[6].endswith("; Ana, tempo 3-1-X-0 (score 71)")
+    assert out[2].split()[-1] == "90"  # rep 1.2, as in docs/payloads.md
+    assert out[6].endswith("; Ana, tempo 3-1-X-0 (score 72)")
     assert ", went past the velocity-loss stop;" in out[6]

@@ -14,7 +14,7 @@ from firmware.clock import FakeClock
 from firmware.commands.record import LiveLine
 from sensor.trace import TraceWriter, read_trace
 from tempo.events import Rep
-from tests.firmware.test_loop import REP_TIMES, replay_events, set_trace
+from tests.firmware.test_loop import REP_TIMES, lags_as_read, replay_events, set_trace
 
 SPEED = 50
 
@@ -70,20 +70,12 @@ def replayed_reps(path: Path) -> list[Rep]:
     return [e for e in replay_events(path) if isinstance(e, Rep)]
 
 
-# The copy holds each reading of the trace until the chip's next measurement, so it lags the
-# trace by 0 to one chip period (33.6 ms), a lag that drifts by 0.6 ms a sample; a boundary
-# fitted to the copy comes that much later, give or take the scatter of two fits through
-# different readings of 1.5 mm of noise (up to 4 ms here).
-CHIP_PERIOD_S = 0.0336
-FIT_SCATTER_S = 0.006
-
-
 def assert_reps_lag(recorded: list[Rep], original: list[Rep]) -> None:
+    """The copy lags the trace as the chip reads it (tests/firmware/test_loop.py)."""
     assert len(recorded) == len(original)
     for a, b in zip(recorded, original, strict=True):
-        for name in REP_TIMES:
-            lag = getattr(a, name) - getattr(b, name)
-            assert -FIT_SCATTER_S <= lag <= CHIP_PERIOD_S + FIT_SCATTER_S, (name, lag)
+        lags = [round(getattr(a, n) - getattr(b, n), 4) for n in REP_TIMES]
+        assert lags_as_read(a, b), lags
 
 
 def test_record_then_replay_gives_the_reps_of_the_input(tmp_path: Path, fake_time: None) -> None:

@@ -4,6 +4,7 @@ knee through the samples of a whole move and stop."""
 from __future__ import annotations
 
 import random
+import statistics
 
 import pytest
 
@@ -116,14 +117,17 @@ def test_ramps_out_of_and_into_holds_are_placed_on_the_readings_at_every_rate(
     rate: float, phase: float
 ) -> None:
     """Noise-free 0.3 s constant-acceleration ramps: t_start, t_top and t_ecc to a
-    millisecond.
+    millisecond and a half.
 
     The knee of a departure is fitted through a fifth of the ROM of the move, and a 0.3 s
     ramp covers nearly all of it; with the knee's ramps kept inside the readings and fitted
     to the mean of three, t_start came out 10-13 ms early at 20 Hz. The arrival at the top
     is placed as the hold is confirmed, on the smoothed track (a few readings of the hold
     cannot place the ramp's end), then again on the raw readings of the whole hold as the
-    sled leaves it: at 20 Hz the first placing is 10-12 ms late."""
+    sled leaves it: at 20 Hz the first placing is 10-12 ms late. (Under 0.35 ms in every
+    case but one: each ramp's first try now starts where the best shorter ramp stopped,
+    which places long smooth ramps in noise better, and here at 20 Hz, half a period
+    late, the 0.3 s ramp is then tried too roughly to be among the best refined: 1.1 ms.)"""
     b, lock = BOTTOM.bottom_mm, BOTTOM.lockout_mm
     band = 0.02 * BOTTOM.rom_mm
     up = _trapezoid(2.0, 3.0, b, lock, 0.3)
@@ -136,9 +140,9 @@ def test_ramps_out_of_and_into_holds_are_placed_on_the_readings_at_every_rate(
 
     times = [(i + phase) / rate for i in range(int(8.0 * rate))]
     (rep,) = reps_of(run(BOTTOM, [(t, up(t) if t < 3.5 else down(t)) for t in times]))
-    assert rep.t_start == pytest.approx(2.0 + into(1.0), abs=0.001)
-    assert rep.t_top == pytest.approx(3.0 - into(1.0), abs=0.001)
-    assert rep.t_ecc == pytest.approx(4.0 + into(2.0), abs=0.001)
+    assert rep.t_start == pytest.approx(2.0 + into(1.0), abs=0.0015)
+    assert rep.t_top == pytest.approx(3.0 - into(1.0), abs=0.0015)
+    assert rep.t_ecc == pytest.approx(4.0 + into(2.0), abs=0.0015)
 
 
 def _trapezoid_end(t: float, t_stop: float, speed: float, ramp: float) -> float:
@@ -180,6 +184,30 @@ def test_a_ramp_that_began_before_the_first_reading_is_placed_exactly(
     knee = knee_fit(ts, ys, 1)
     assert knee is not None
     assert knee.arrival(6.0) == pytest.approx(2.0 - (12.0 * 0.3 / 400.0) ** 0.5, abs=0.002)
+
+
+@pytest.mark.parametrize("rate", [20.0, 30.0, 50.0])
+def test_a_long_ramp_into_a_stop_in_noise_is_not_placed_early(rate: float) -> None:
+    """A 70 mm/s lowering that slows over 1.25 s (a 5 s negative, as smooth as a lifter
+    makes it), 2 mm of noise, the last 70 mm of it and a second of the stop. Each ramp
+    was tried about the sharp corner's knee, half a ramp either side: a long ramp's knee
+    lies earlier than that, so long ramps looked worse than they are and a shorter one
+    won, placing the arrival 28-31 ms early at the median (30-31 ms on average). Tried
+    where the best shorter ramp stopped, 2-11 ms late (19-24 ms)."""
+    band, speed, ramp, t_stop = 7.0, 70.0, 1.25, 5.0
+    truth = t_stop - (2.0 * band * ramp / speed) ** 0.5
+    errors = []
+    for seed in range(60):
+        rng = random.Random(seed)
+        phase = rng.random()
+        ts = [(i + phase) / rate for i in range(int(6.0 * rate))]
+        ts = [t for t in ts if _trapezoid_end(t, t_stop, speed, ramp) >= -70.0]
+        ys = [_trapezoid_end(t, t_stop, speed, ramp) + rng.gauss(0.0, 2.0) for t in ts]
+        knee = knee_fit(ts, ys, 1)
+        assert knee is not None
+        errors.append(knee.arrival(band) - truth)
+    assert abs(statistics.median(errors)) <= 0.015
+    assert statistics.fmean(abs(e) for e in errors) <= 0.027
 
 
 def test_a_knee_averages_the_noise_of_a_slow_lowering() -> None:
