@@ -36,7 +36,7 @@ from typing import Final, Literal, NamedTuple, Protocol
 
 from tempo.boundaries import KNEE_HOLD_S, KNEE_RAW_STOP_S, Boundaries
 from tempo.filters import RobustFilter
-from tempo.gaps import first_after_gap, gap_at_turn, turn_in_gap
+from tempo.gaps import first_after_gap, gap_at_turn, seen_after_gap, turn_in_gap
 from tempo.scoring import BOUNCE_MAX_S
 from tempo.smoother import GAP_MEAN_S
 from tempo.stall import longest_stall
@@ -396,15 +396,7 @@ class Segmenter:
                 self._maybe_relevel(n, t, noise)
         watch = self._watch
         if watch > 0:
-            if (
-                y - self._watch_ref >= self._watch_mm + self._watch_noise * noise
-                and self._mode == _MOVING
-                and self._dir > 0
-                # the smoother's estimate follows glare only over a second or so: its swings
-                # around a resting sled must not make a rep (the way back keeps that one)
-                and y - self._watch_ref
-                >= self._watch_mm + self._watch_noise * self._filter.reading_noise_mm
-            ):
+            if self._risen(y, noise) and self._mode == _MOVING and self._dir > 0:
                 self._watch = 0
                 self._settle_start()
                 self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), y)
@@ -677,6 +669,20 @@ class Segmenter:
                     self.listener.fell(
                         Movement(self._mv_t0, self._mv_from, self._peak_v), self._watch_ref
                     )
+        if self._watch > 0 and d > 0 and fitted is None and not self._in_glare():
+            # A top hidden by a gap: the readings right after it may show a rise the
+            # smoothed track (which starts again after the gap) never reached.
+            seen = seen_after_gap(
+                self._track,
+                self._n_ext,
+                d,
+                self._ext,
+                stop=stop,
+                noise=self._filter.reading_noise_mm,
+            )
+            if self._risen(seen, self._smooth.noise_mm):
+                self._watch = 0
+                self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), seen)
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._restart_trail(t_depart)
@@ -722,6 +728,16 @@ class Segmenter:
         if d * (ext - level) > TURN_FIT_FRACTION * self._rom or abs(t_turn - t_ext) > TURN_FIT_S:
             return None
         return level, t_arrive, t_depart
+
+    def _risen(self, y: float, noise: float) -> bool:
+        """Whether level `y` is past the rise watch's margin, on the smoothed track's
+        `noise` and on the raw readings' (the smoother follows glare only over a second or
+        so: its swings around a resting sled must not make a rep; the way back keeps it)."""
+        past = y - self._watch_ref - self._watch_mm
+        return (
+            past >= self._watch_noise * noise
+            and past >= self._watch_noise * self._filter.reading_noise_mm
+        )
 
     def _in_glare(self) -> bool:
         """Whether the raw readings are so noisy that they say less than the smoothed

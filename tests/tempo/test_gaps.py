@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tempo.gaps import first_after_gap, gap_at_turn, turn_in_gap
+from tempo.gaps import SEEN_WAY_N, first_after_gap, gap_at_turn, seen_after_gap, turn_in_gap
 from tests.tempo.helpers import track_of
 
 DT = 1.0 / 64.0
@@ -78,3 +78,26 @@ def test_a_turn_first_seen_after_a_gap_is_as_far_out_as_its_first_readings() -> 
     assert first_after_gap(track, 33, 1, 300.0, 0) == 320.0  # the median of the first three
     assert first_after_gap(track, 33, 1, 330.0, 0) == 330.0  # never nearer than the extreme
     assert first_after_gap(track, 32, 1, 256.0, 0) == 256.0  # no gap before sample 32
+
+
+def test_a_turn_seen_after_a_gap_counts_only_when_the_way_back_is_one_line() -> None:
+    samples = [(DT * i, 512.0 * DT * i) for i in range(33)]
+    samples += [(1.0 + DT * i, 300.0 - 64.0 * i) for i in range(4)]  # the extreme: 300 mm
+    # Down at 512 mm/s (8 mm a sample) from 336 mm, a millimetre of wobble.
+    way = [(1.0 + DT * i, 336.0 - 8.0 * i + (-1.0) ** i) for i in range(8)]
+    track = track_of(samples, way)
+    assert seen_after_gap(track, 33, 1, 300.0, stop=0, noise=1.0) == 327.0  # median of three
+    # Half a millimetre of noise is too little for that wobble ...
+    assert seen_after_gap(track, 33, 1, 300.0, stop=0, noise=0.45) == 300.0
+    # ... and a burst that scatters (one reading 40 mm off the line) is no way back.
+    burst = list(way)
+    burst[4] = (burst[4][0], burst[4][1] + 40.0)
+    track = track_of(samples, burst)
+    assert seen_after_gap(track, 33, 1, 300.0, stop=0, noise=1.0) == 300.0
+    # Nor is a level reached by readings that go on up.
+    up = [(t, 672.0 - x) for t, x in way]
+    track = track_of(samples, up)
+    assert seen_after_gap(track, 33, 1, 300.0, stop=0, noise=1.0) == 300.0
+    # Fewer than SEEN_WAY_N readings after the gap say too little.
+    track = track_of(samples, way[: SEEN_WAY_N - 1])
+    assert seen_after_gap(track, 33, 1, 300.0, stop=0, noise=1.0) == 300.0
