@@ -396,7 +396,7 @@ class Segmenter:
                 self._maybe_relevel(n, t, noise)
         watch = self._watch
         if watch > 0:
-            if self._risen(y, noise) and self._mode == _MOVING and self._dir > 0:
+            if self._mode == _MOVING and self._dir > 0 and self._risen(y, noise):
                 self._watch = 0
                 self._settle_start()
                 self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), y)
