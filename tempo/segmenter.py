@@ -36,15 +36,7 @@ from typing import Final, Literal, NamedTuple, Protocol
 
 from tempo.boundaries import KNEE_HOLD_S, KNEE_RAW_STOP_S, Boundaries
 from tempo.filters import RobustFilter
-from tempo.gaps import (
-    GAP_FLAT_N,
-    GAP_TURN_S,
-    SEEN_WAY_N,
-    first_after_gap,
-    gap_at_turn,
-    seen_after_gap,
-    turn_in_gap,
-)
+from tempo.gaps import GAP_TURN_S, first_after_gap, gap_at_turn, seen_after_gap, turn_in_gap
 from tempo.scoring import BOUNCE_MAX_S
 from tempo.smoother import GAP_MEAN_S
 from tempo.stall import longest_stall
@@ -120,6 +112,9 @@ BOUNCE_BACK_NOISE: Final = 3.0
 # level by more than this many readings' noise (their median of three, on one line going
 # back): the sled went on into the gap and turned there (a stuck sensor hid the turn).
 SEEN_BEYOND_NOISE: Final = 3.0
+# ... looked for this many smoothed samples back from the departure at most: the smoother
+# starts again after the gap and the departure is confirmed a few samples later.
+HOLD_GAP_BACK_N: Final = 10
 TRAIL_MAX: Final = 512  # the current movement's track, thinned to every other sample when full
 
 StopKind = Literal["turn", "hold", "forced"]
@@ -824,8 +819,7 @@ class Segmenter:
         `level`, or None: the sled went on into the gap (a stuck sensor) and came back,
         and the smoother, starting again after the gap, hides where it was seen first."""
         bt = self._bt
-        # the first smoothed sample after the gap, a few samples back at most
-        for k in range(n, max(stop, n - GAP_FLAT_N - SEEN_WAY_N), -1):
+        for k in range(n, max(stop, n - HOLD_GAP_BACK_N), -1):  # the first sample after it
             if bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S:
                 break
         else:
