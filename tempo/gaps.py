@@ -152,3 +152,40 @@ def seen_after_gap(
         return ext
     worst = max(abs(x - (mx + slope * (t_r - mt))) for t_r, x in way)
     return level if worst <= SEEN_WAY_NOISE * noise else ext
+
+
+# A hold left the other way after a gap, with the first readings after the gap beyond its
+# level by more than this many readings' noise (their median of three, on one line going
+# back): the sled went on into the gap and turned there (a stuck sensor hid the turn).
+SEEN_BEYOND_NOISE: Final = 3.0
+# ... looked for this many smoothed samples back from the departure at most: the smoother
+# starts again after the gap and the departure is confirmed a few samples later.
+HOLD_GAP_BACK_N: Final = 10
+
+
+def turn_behind_hold(
+    track: Track, n: int, stop: int, *, d: int, level: float, band: float, noise: float
+) -> tuple[float, float] | None:
+    """(level, departure) of a turn the `d` way hidden in a gap at the end of a hold at
+    `level` that the sled, at sample `n`, leaves the other way; or None.
+
+    A stuck sensor's first repeats look like the sled at rest: the hold is confirmed as
+    the gap begins, the sled goes on into the gap and comes back, and the smoother,
+    starting again after the gap, hides where it was seen first. The turn is where the
+    lines before and after the gap meet (`turn_in_gap`), or, when the way in was a pause,
+    at least where the readings after the gap were seen (`seen_after_gap`), leaving from
+    the first of them. `noise`: the raw readings' noise, mm.
+    """
+    bt = track.t
+    for k in range(n, max(stop, n - HOLD_GAP_BACK_N), -1):  # the first sample after it
+        if bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S:
+            break
+    else:
+        return None
+    seen = seen_after_gap(track, k, d, level, stop=stop, noise=noise)
+    if d * (seen - level) <= SEEN_BEYOND_NOISE * noise:
+        return None
+    hidden = turn_in_gap(track, n, stop, d=d, k_ext=k - 1, ext=seen, band=band, raw_way_out=True)
+    if hidden is not None:
+        return hidden[0], hidden[2]
+    return seen, track.accepted_after(bt[(k - 1) % BUFFER])[0][0]

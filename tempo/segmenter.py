@@ -36,7 +36,13 @@ from typing import Final, Literal, NamedTuple, Protocol
 
 from tempo.boundaries import KNEE_HOLD_S, KNEE_RAW_STOP_S, Boundaries
 from tempo.filters import RobustFilter
-from tempo.gaps import GAP_TURN_S, first_after_gap, gap_at_turn, seen_after_gap, turn_in_gap
+from tempo.gaps import (
+    first_after_gap,
+    gap_at_turn,
+    seen_after_gap,
+    turn_behind_hold,
+    turn_in_gap,
+)
 from tempo.scoring import BOUNCE_MAX_S
 from tempo.smoother import GAP_MEAN_S
 from tempo.stall import longest_stall
@@ -108,13 +114,6 @@ TURN_FIT_FRACTION: Final = 0.1
 # newest readings then are already this far back from the extreme: no hold.
 BOUNCE_BACK_BANDS: Final = 2.0
 BOUNCE_BACK_NOISE: Final = 3.0
-# A hold left the other way after a gap, with the first readings after the gap beyond its
-# level by more than this many readings' noise (their median of three, on one line going
-# back): the sled went on into the gap and turned there (a stuck sensor hid the turn).
-SEEN_BEYOND_NOISE: Final = 3.0
-# ... looked for this many smoothed samples back from the departure at most: the smoother
-# starts again after the gap and the departure is confirmed a few samples later.
-HOLD_GAP_BACK_N: Final = 10
 TRAIL_MAX: Final = 512  # the current movement's track, thinned to every other sample when full
 
 StopKind = Literal["turn", "hold", "forced"]
@@ -769,7 +768,15 @@ class Segmenter:
         if held is not None and held[0] == -d and not self._in_glare():
             # The sled went on into a gap (a stuck sensor) and turned there: the hold was
             # its last readings before the gap, and the first after it show it beyond.
-            hidden = self._turn_beyond_hold(n, stop, level, -d)
+            hidden = turn_behind_hold(
+                self._track,
+                n,
+                stop,
+                d=-d,
+                level=level,
+                band=self._band,
+                noise=self._filter.reading_noise_mm,
+            )
             if hidden is not None:
                 level, t_depart = hidden
                 turned_unseen = True
@@ -811,30 +818,6 @@ class Segmenter:
             # (a turn in a gap has no hold to fit a knee through: its times are unknown)
             self._start_fit = None if turned_unseen else (level, d, t_hold)
         self.listener.started(d, t_depart, level)
-
-    def _turn_beyond_hold(
-        self, n: int, stop: int, level: float, d: int
-    ) -> tuple[float, float] | None:
-        """(level, departure) of a turn the `d` way hidden in a gap at the end of the hold at
-        `level`, or None: the sled went on into the gap (a stuck sensor) and came back,
-        and the smoother, starting again after the gap, hides where it was seen first."""
-        bt = self._bt
-        for k in range(n, max(stop, n - HOLD_GAP_BACK_N), -1):  # the first sample after it
-            if bt[k % BUFFER] - bt[(k - 1) % BUFFER] > GAP_TURN_S:
-                break
-        else:
-            return None
-        noise = self._filter.reading_noise_mm
-        seen = seen_after_gap(self._track, k, d, level, stop=stop, noise=noise)
-        if d * (seen - level) <= SEEN_BEYOND_NOISE * noise:
-            return None
-        # Seen there on the way back already: the turn is where the lines meet, if they do.
-        hidden = turn_in_gap(
-            self._track, n, stop, d=d, k_ext=k - 1, ext=seen, band=self._band, raw_way_out=True
-        )
-        if hidden is not None:
-            return hidden[0], hidden[2]
-        return seen, self._track.accepted_after(bt[(k - 1) % BUFFER])[0][0]
 
     def _restart_trail(self, t_from: float) -> None:
         """The track of a new movement begins at its start (from the ring buffer)."""

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from tempo.gaps import SEEN_WAY_N, first_after_gap, gap_at_turn, seen_after_gap, turn_in_gap
+from tempo.gaps import (
+    SEEN_WAY_N,
+    first_after_gap,
+    gap_at_turn,
+    seen_after_gap,
+    turn_behind_hold,
+    turn_in_gap,
+)
+from tempo.track import Track
 from tests.tempo.helpers import track_of
 
 DT = 1.0 / 64.0
@@ -101,3 +109,47 @@ def test_a_turn_seen_after_a_gap_counts_only_when_the_way_back_is_one_line() -> 
     # Fewer than SEEN_WAY_N readings after the gap say too little.
     track = track_of(samples, way[: SEEN_WAY_N - 1])
     assert seen_after_gap(track, 33, 1, 300.0, stop=0, noise=1.0) == 300.0
+
+
+def _hold_gap_up(way_in: float) -> Track:
+    """Smoothed samples into a hold at 256 mm at 0.5 s (moving at `way_in` mm/s before
+    it, 0 for a pause), nothing until 1 s, then raw readings up at 512 mm/s from 128 mm
+    and four smoothed samples after the gap (flat: the smoother starting again)."""
+    before = [(DT * i, 256.0 + way_in * (0.5 - DT * i)) for i in range(33)]
+    after = [(1.0 + DT * i, 160.0) for i in range(4)]
+    raw = [(1.0 + DT * i, 128.0 + 512.0 * DT * i) for i in range(12)]
+    return track_of(before + after, raw)
+
+
+def test_a_turn_behind_a_hold_after_a_pause_is_at_the_level_seen_after_the_gap() -> None:
+    # The way in was a pause: no lines meet; the sled was seen at the median of the first
+    # three readings (136 mm) and had left from the first of them.
+    track = _hold_gap_up(0.0)
+    got = turn_behind_hold(track, track.n - 1, 0, d=-1, level=256.0, band=BAND, noise=1.0)
+    assert got == (136.0, 1.0)
+
+
+def test_a_turn_behind_a_hold_the_sled_came_into_moving_is_where_the_lines_meet() -> None:
+    # Down at 512 mm/s into the "hold" (a stuck sensor's first repeats), up at 512 mm/s
+    # after the gap: the lines meet at 0.875 s, 64 mm; the turn is left a band later.
+    track = _hold_gap_up(512.0)
+    got = turn_behind_hold(track, track.n - 1, 0, d=-1, level=256.0, band=BAND, noise=1.0)
+    assert got is not None
+    assert got[0] == pytest.approx(64.0) and got[1] == pytest.approx(0.875 + BAND / 512.0)
+
+
+def test_no_turn_behind_a_hold_without_a_gap_or_short_of_the_noise() -> None:
+    steady = track_of([(DT * i, 256.0) for i in range(40)])
+    assert (
+        turn_behind_hold(steady, steady.n - 1, 0, d=-1, level=256.0, band=BAND, noise=1.0) is None
+    )
+    # seen 120 mm beyond the hold, but that is within three deviations of 50 mm of noise
+    # (the first readings lie on their line exactly, so the line check alone would pass)
+    track = _hold_gap_up(0.0)
+    assert turn_behind_hold(track, track.n - 1, 0, d=-1, level=256.0, band=BAND, noise=50.0) is None
+    # the gap further back than the departure's few samples: not this hold's
+    late = track_of(
+        [(DT * i, 256.0) for i in range(33)] + [(1.0 + DT * i, 160.0) for i in range(12)],
+        [(1.0 + DT * i, 128.0 + 512.0 * DT * i) for i in range(12)],
+    )
+    assert turn_behind_hold(late, late.n - 1, 0, d=-1, level=256.0, band=BAND, noise=1.0) is None
