@@ -522,6 +522,25 @@ class RobustFilter:
             and len(set(hx[-REACQUIRE_N:])) > 2
             and 2 * max(hx.count(v) for v in set(hx)) <= n
         )
+        if i_on and sum(on) <= BURST_MAX_N and not trusted:
+            # A line no longer than a burst, after held readings off it that are to be the
+            # way there: the last of them must lead onto it within one reading interval at
+            # the speed the way had, or it may be the sled's own before a burst (kinds seed
+            # 125001: a dead stop at 20 Hz, the track overshooting it held the sled's next
+            # reading, then a burst of six 160 mm up was taken back with it as the way
+            # there: a rep). One more reading on the line says it is the sled.
+            t_p, x_p = ht[i_on - 1], hx[i_on - 1]
+            if i_on > 1:
+                t_pp, x_pp = ht[i_on - 2], hx[i_on - 2]
+            else:
+                t_pp, x_pp = self._trk_t or t_p, self._trk_x
+            v_p = (x_p - x_pp) / (t_p - t_pp) if t_p > t_pp else 0.0
+            step_s = t_on - t_p
+            step = min(
+                MAX_SPEED_MM_S * step_s, abs(v_p) * step_s + 0.5 * MAX_ACCEL_MM_S2 * step_s * step_s
+            )
+            if abs(x_on - x_p) > 0.5 * (gate + tol) + step:
+                return
         x_track, v_track = self._trk_x, self._trk_v
         # (the sled's readings held right after the burst: the first of them on the line)
         before = self._burst_before((mt, mx, slope), t_on, gate=gate, tol=tol) if on[0] else None

@@ -95,3 +95,42 @@ def test_the_sleds_reading_after_a_wild_pair_is_accepted_at_once(seed: int) -> N
     xs += [STILL_MM + off for off in WILD_PAIR_MM]
     filter_outputs(f, [(i / 50.0, x) for i, x in enumerate(xs)])
     assert f.push(len(xs) / 50.0, STILL_MM + 1.0) is not None
+
+
+# Kinds model seed 125001 at 20 Hz: a dropped negative ends in a dead stop; the track,
+# still carrying the drop's speed, overshoots the stop and holds the sled's next reading;
+# then a burst of six wrong readings 155 mm up. Six on a line after one held reading off
+# it were taken back as the sled's way onto the line: a rep of half the range.
+DROP = (
+    (0.0, 235.0),
+    (0.049, 223.0),
+    (0.094, 202.0),
+    (0.141, 168.0),
+    (0.186, 127.0),
+    (0.234, 83.0),
+    (0.284, 43.0),
+    (0.334, 25.0),
+    (0.391, -3.0),  # stopped
+    (0.444, 4.0),  # held: the track overshoots the stop
+)
+STOP_BURST_MM = (160.0, 152.0, 157.0, 147.0, 155.0, 150.0)
+DEAD_STOP_MM = 0.0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_burst_after_a_dead_stop_whose_first_reading_was_held_stays_out(seed: int) -> None:
+    rng = random.Random(seed)
+    dt = 0.05
+    out = [(-dt * (40 - i), 250.0 + rng.gauss(0.0, 3.0)) for i in range(40)]
+    out += list(DROP)
+    t = DROP[-1][0]
+    for x in STOP_BURST_MM:
+        t += dt
+        out.append((t, x))
+    for _ in range(40):
+        t += dt
+        out.append((t, DEAD_STOP_MM + rng.gauss(0.0, 3.5)))
+    got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
+    after_stop = [y for s, y in got if s > DROP[-2][0]]
+    assert after_stop
+    assert max(after_stop) < DEAD_STOP_MM + 20.0
