@@ -502,7 +502,17 @@ class RobustFilter:
                 i_on = i
                 break
             if (b - x_from) * (x_line - b) <= 0.0:
-                break  # not on the way from the track to the line: no ramp
+                # Not on the way from the track to the line: no ramp. A line with more
+                # readings than a burst has is the sled's wherever it was before them, and
+                # is checked from its first reading (kinds seed 126432, 20 Hz: a burst of
+                # five below a sled rising fast, then the sled's readings to the top and
+                # the top itself, checked from the burst's first reading 0.3 s before, held
+                # until the sled came back down: the rep was lost). A repeat is no news
+                # (a wrong value stuck on a quiet sensor is no line of the sled's).
+                news = sum(1 for j in range(n) if on[j] and (j == 0 or hx[j] != hx[j - 1]))
+                if news > BURST_MAX_N:
+                    i_on = on.index(True)
+                break
             x_from = b
         t_on = ht[i_on]
         x_on = x_lines[i_on]

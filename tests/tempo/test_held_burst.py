@@ -134,3 +134,57 @@ def test_a_burst_after_a_dead_stop_whose_first_reading_was_held_stays_out(seed: 
     after_stop = [y for s, y in got if s > DROP[-2][0]]
     assert after_stop
     assert max(after_stop) < DEAD_STOP_MM + 20.0
+
+
+# Kinds model seed 126432 at 20 Hz (times in s from the start of the rise): a sled rising
+# fast, a burst of five wrong readings below it, then the sled's own readings on to the top,
+# its stay there and its drop. The readings before the top's line do not lead to it (the
+# burst), and the line was checked from the burst's first reading 0.3 s before: too far to
+# have come in one interval, so the top was held until the sled came back down and was
+# never seen: the rep was lost.
+RISE = (
+    (0.0, 16.0),
+    (0.055, 33.0),
+    (0.101, 38.0),
+    (0.151, 64.0),
+    (0.204, 85.0),
+    (0.259, -15.0),  # the burst
+    (0.308, 10.0),
+    (0.36, 19.0),
+    (0.408, 43.0),
+    (0.46, 68.0),
+    (0.511, 202.0),  # the sled again
+    (0.563, 210.0),
+    (0.612, 215.0),
+    (0.666, 230.0),
+    (0.71, 227.0),
+    (0.755, 230.0),
+    (0.804, 231.0),
+    (0.859, 227.0),
+    (0.903, 236.0),
+    (0.952, 229.0),
+    (1.0, 224.0),
+    (1.057, 231.0),
+    (1.107, 220.0),
+    (1.15, 204.0),
+    (1.2, 162.0),
+    (1.251, 103.0),
+    (1.304, 61.0),
+    (1.359, 21.0),
+    (1.403, 7.0),
+)
+RISE_TOP_MM = 229.0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_line_longer_than_a_burst_after_one_is_checked_from_its_own_start(seed: int) -> None:
+    rng = random.Random(seed)
+    dt = 0.05
+    out = [(-dt * (40 - i), 3.0 + rng.gauss(0.0, 3.0)) for i in range(40)]
+    out += list(RISE)
+    t = RISE[-1][0]
+    for _ in range(40):
+        t += dt
+        out.append((t, rng.gauss(0.0, 3.5)))
+    got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
+    assert max(y for _, y in got) > RISE_TOP_MM - 15.0
