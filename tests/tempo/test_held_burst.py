@@ -188,3 +188,30 @@ def test_a_line_longer_than_a_burst_after_one_is_checked_from_its_own_start(seed
         out.append((t, rng.gauss(0.0, 3.5)))
     got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
     assert max(y for _, y in got) > RISE_TOP_MM - 15.0
+
+
+# Kinds model seed 126906 at 20 Hz: a sled rising slowly towards a stop, a spike 140 mm
+# below it, then a burst of six more 170 mm below. The spike lies on the way from the track
+# down to the burst's line and within reach of it at the speed it implies (2.6 m/s), so
+# the burst came back as a way and a stop there: a dip of 170 mm and a rep too many. A
+# sled going 2.6 m/s does not stop dead onto a line within one interval (5 g).
+RISING_MM_S = 140.0
+SPIKE_AND_BURST = (110.0, 74.0, 80.0, 80.0, 82.0, 79.0, 87.0)
+AFTER_BURST_MM = 258.0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_burst_after_a_spike_is_no_stop_the_spike_led_to(seed: int) -> None:
+    rng = random.Random(seed)
+    dt = 0.05
+    out = [(i * dt, 60.0 + RISING_MM_S * i * dt + rng.gauss(0.0, 3.5)) for i in range(27)]
+    t = out[-1][0]
+    for x in SPIKE_AND_BURST:
+        t += dt
+        out.append((t, x))
+    for _ in range(40):
+        t += dt
+        out.append((t, AFTER_BURST_MM + rng.gauss(0.0, 3.5)))
+    got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
+    after = [y for s, y in got if s > out[26][0]]
+    assert min(after) > out[26][1] - 40.0
