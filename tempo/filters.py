@@ -543,8 +543,10 @@ class RobustFilter:
             if i_on > 1:
                 t_pp, x_pp = ht[i_on - 2], hx[i_on - 2]
             else:
-                t_pp, x_pp = self._trk_t or t_p, self._trk_x
-            v_p = (x_p - x_pp) / (t_p - t_pp) if t_p > t_pp else 0.0
+                t_pp = self._trk_t if self._trk_t is not None else t_p
+                x_pp = self._trk_x
+            span = t_p - t_pp  # over which the way's speed is known
+            v_p = (x_p - x_pp) / span if span > 0.0 else 0.0
             step_s = t_on - t_p
             step = min(
                 MAX_SPEED_MM_S * step_s, abs(v_p) * step_s + 0.5 * MAX_ACCEL_MM_S2 * step_s * step_s
@@ -554,7 +556,7 @@ class RobustFilter:
             # kinds seeds 125478 and 126906, 20 Hz, a spike 2.6-2.8 m/s from the sled
             # looked like the way down to a burst of six, and the burst like a dead stop.
             dv = abs(slope - v_p)
-            dv_max = MAX_ACCEL_MM_S2 * step_s + 2.0 * tol / (t_p - t_pp if t_p > t_pp else step_s)
+            dv_max = MAX_ACCEL_MM_S2 * step_s + 2.0 * tol / span if span > 0.0 else math.inf
             if abs(x_on - x_p) > 0.5 * (gate + tol) + step or dv > dv_max:
                 return
         x_track, v_track = self._trk_x, self._trk_v
