@@ -89,6 +89,12 @@ NOISE_SCALE: Final = 1.2
 MEDIAN_PER_LOWER_QUARTILE: Final = 2.12
 
 
+def _reach_mm(speed_mm_s: float, dt_s: float) -> float:
+    """How far a sled going `speed_mm_s` can be after `dt_s`: at most 3 m/s, and no more than
+    its speed and 3 g of acceleration take it."""
+    return min(MAX_SPEED_MM_S * dt_s, speed_mm_s * dt_s + 0.5 * MAX_ACCEL_MM_S2 * dt_s * dt_s)
+
+
 def _way_onto_line(
     ts: list[float],
     xs: list[float],
@@ -116,7 +122,7 @@ def _way_onto_line(
     for j in range(n):
         a, b, x_line = ts[j], xs[j], x_lines[j]
         dt = a - t0
-        reach = min(MAX_SPEED_MM_S * dt, abs(v0) * dt + 0.5 * MAX_ACCEL_MM_S2 * dt * dt)
+        reach = _reach_mm(abs(v0), dt)
         if abs(b - x0) <= reach + tol and (on[j] or (b - x0) * (x_line - b) > 0.0):
             length[j] = 1
         for i in range(j):
@@ -518,10 +524,7 @@ class RobustFilter:
         x_on = x_lines[i_on]
         jump = abs(x_on - self._trk_x)
         reach_s = t_on - news_t
-        reach = min(
-            MAX_SPEED_MM_S * reach_s,
-            abs(self._trk_v) * reach_s + 0.5 * MAX_ACCEL_MM_S2 * reach_s * reach_s,
-        )
+        reach = _reach_mm(abs(self._trk_v), reach_s)
         allowed = 0.5 * (gate + tol) + reach
         lost_s = t_s - (self._trk_t or t_s)
         # A long run of held readings is trusted only if they vary: a stuck sensor
@@ -548,9 +551,7 @@ class RobustFilter:
             span = t_p - t_pp  # over which the way's speed is known
             v_p = (x_p - x_pp) / span if span > 0.0 else 0.0
             step_s = t_on - t_p
-            step = min(
-                MAX_SPEED_MM_S * step_s, abs(v_p) * step_s + 0.5 * MAX_ACCEL_MM_S2 * step_s * step_s
-            )
+            step = _reach_mm(abs(v_p), step_s)
             # Nor can it have come onto the line's speed from its own in one interval at
             # more than 3 g (its own known to within two tolerances over its interval):
             # kinds seeds 125478 and 126906, 20 Hz, a spike 2.6-2.8 m/s from the sled

@@ -97,6 +97,14 @@ def test_the_sleds_reading_after_a_wild_pair_is_accepted_at_once(seed: int) -> N
     assert f.push(len(xs) / 50.0, STILL_MM + 1.0) is not None
 
 
+def _then_every_20th_s(out: list[tuple[float, float]], xs: list[float]) -> None:
+    """Appends readings `xs`, one every 0.05 s after the last in `out`."""
+    t = out[-1][0]
+    for x in xs:
+        t += 0.05
+        out.append((t, x))
+
+
 # Kinds model seed 125001 at 20 Hz: a dropped negative ends in a dead stop; the track,
 # still carrying the drop's speed, overshoots the stop and holds the sled's next reading;
 # then a burst of six wrong readings 155 mm up. Six on a line after one held reading off
@@ -123,13 +131,8 @@ def test_a_burst_after_a_dead_stop_whose_first_reading_was_held_stays_out(seed: 
     dt = 0.05
     out = [(-dt * (40 - i), 250.0 + rng.gauss(0.0, 3.0)) for i in range(40)]
     out += list(DROP)
-    t = DROP[-1][0]
-    for x in STOP_BURST_MM:
-        t += dt
-        out.append((t, x))
-    for _ in range(40):
-        t += dt
-        out.append((t, DEAD_STOP_MM + rng.gauss(0.0, 3.5)))
+    _then_every_20th_s(out, list(STOP_BURST_MM))
+    _then_every_20th_s(out, [DEAD_STOP_MM + rng.gauss(0.0, 3.5) for _ in range(40)])
     got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
     after_stop = [y for s, y in got if s > DROP[-2][0]]
     assert after_stop
@@ -182,10 +185,7 @@ def test_a_line_longer_than_a_burst_after_one_is_checked_from_its_own_start(seed
     dt = 0.05
     out = [(-dt * (40 - i), 3.0 + rng.gauss(0.0, 3.0)) for i in range(40)]
     out += list(RISE)
-    t = RISE[-1][0]
-    for _ in range(40):
-        t += dt
-        out.append((t, rng.gauss(0.0, 3.5)))
+    _then_every_20th_s(out, [rng.gauss(0.0, 3.5) for _ in range(40)])
     got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
     assert max(y for _, y in got) > RISE_TOP_MM - 15.0
 
@@ -205,13 +205,8 @@ def test_a_burst_after_a_spike_is_no_stop_the_spike_led_to(seed: int) -> None:
     rng = random.Random(seed)
     dt = 0.05
     out = [(i * dt, 60.0 + RISING_MM_S * i * dt + rng.gauss(0.0, 3.5)) for i in range(27)]
-    t = out[-1][0]
-    for x in SPIKE_AND_BURST:
-        t += dt
-        out.append((t, x))
-    for _ in range(40):
-        t += dt
-        out.append((t, AFTER_BURST_MM + rng.gauss(0.0, 3.5)))
+    _then_every_20th_s(out, list(SPIKE_AND_BURST))
+    _then_every_20th_s(out, [AFTER_BURST_MM + rng.gauss(0.0, 3.5) for _ in range(40)])
     got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
     after = [y for s, y in got if s > out[26][0]]
     assert min(after) > out[26][1] - 40.0
