@@ -36,7 +36,15 @@ def main() -> None:
         settings = EngineSettings(**asdict(trace.settings))
         reps, sets = engine_events(settings, trace.samples)
         fast_below_s = settings.target_eccentric_s - settings.fast_margin_s
-        board.add(trace.reps, [s.reps for s in trace.sets], reps, sets, trace.rate_hz, fast_below_s)
+        board.add(
+            trace.reps,
+            [s.reps for s in trace.sets],
+            reps,
+            sets,
+            trace.rate_hz,
+            fast_below_s,
+            start=settings.start,
+        )
     kind = "perfect sensor" if args.clean else "all sensor faults"
     last = args.first + board.sessions - 1
     board.report(f"{board.sessions} fresh synthetic sessions ({kind}), seeds {args.first}..{last}")

@@ -55,6 +55,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 TIMES = ("t_start", "t_top", "t_ecc", "t_end")
+# The contract's phase durations (docs/engine.md, "Every tempo"), scored where the model's
+# truth has them; by start side too, since the two sides end a rep in different phases.
+DURATIONS = ("concentric_s", "top_pause_s", "eccentric_s")
+STARTS = ("all", "bottom", "top")
 CLEAR_FAST_S = 0.1  # a true eccentric this far from the fast_eccentric limit is clear of it
 
 
@@ -90,6 +94,11 @@ class Scoreboard:
         self.flags: dict[str, list[int]] = {FAST_ECCENTRIC: [0, 0, 0], BOUNCE: [0, 0, 0]}
         self.fast_clear = [0, 0, 0]  # the same for eccentrics CLEAR_FAST_S from the limit
         self.flags_scored: set[str] = set()  # the flags the model's truth has
+        # signed errors (engine - truth, ms) of the phase durations, by start side and for
+        # every rep / reps with known times
+        self.durations: dict[tuple[str, bool], dict[str, list[float]]] = {
+            (side, known): {k: [] for k in DURATIONS} for side in STARTS for known in (False, True)
+        }
 
     def add(  # noqa: PLR0917 (the benches call it positionally)
         self,
@@ -99,10 +108,11 @@ class Scoreboard:
         sets: list[SetDone],
         rate_hz: float,
         fast_below_s: float | None = None,
+        start: str | None = None,
     ) -> None:
         """One session: true reps (with t_stop, lockout, optional `clear`, and `bounce` and
-        `eccentric_s` where the model has them) against the engine's; `fast_below_s`: the
-        eccentric time under which a rep is `fast_eccentric`."""
+        the phase durations where the model has them) against the engine's; `fast_below_s`:
+        the eccentric time under which a rep is `fast_eccentric`; `start`: the start side."""
         self.sessions += 1
         self.true_total += len(truth)
         self.got_total += len(reps)
@@ -120,6 +130,14 @@ class Scoreboard:
             self.delay_stop.append((r.t_confirmed - tr.t_stop) * 1000.0)
             if rate_hz == 50.0:
                 self.delay_stop_50.append((r.t_confirmed - tr.t_stop) * 1000.0)
+            if all(hasattr(tr, k) for k in DURATIONS):
+                for side in ("all", start):
+                    for only_known in (False, True):
+                        if side is None or (only_known and not known):
+                            continue
+                        into = self.durations[side, only_known]
+                        for k in DURATIONS:
+                            into[k].append((getattr(r, k) - getattr(tr, k)) * 1000.0)
             self.lock_n += 1
             self.lock_ok += r.lockout == tr.lockout
             # times_unknown: no verdict on the rep's times (tempo.scoring.rep_flags)
@@ -154,6 +172,7 @@ class Scoreboard:
                 f"  {k:8s}  {pct(a, 0.5):6.0f} / {pct(a, 0.95):6.0f}"
                 f"     {pct(e, 0.5):6.0f} / {pct(e, 0.95):6.0f}"
             )
+        self._report_durations()
         lockout = (
             f"lockout verdict:        {self.lock_ok}/{self.lock_n} "
             f"({100.0 * self.lock_ok / max(self.lock_n, 1):.1f} %)"
@@ -186,3 +205,26 @@ class Scoreboard:
             ("after it stopped, 50 Hz only:", self.delay_stop_50),
         ):
             print(f"  {label} {pct(values, 0.5):5.0f} / {pct(values, 0.95):5.0f}")
+
+    def _report_durations(self) -> None:
+        """The contract's figure (median and 95th percentile of |error| over the three
+        phase durations of every rep) and each duration's signed median, which shows a
+        bias the absolute errors hide."""
+        if not self.durations["all", False]["eccentric_s"]:
+            return
+        print("phase durations (concentric, top pause, eccentric) |engine - truth| in ms")
+        print("(median / 95th pct), and each one's signed median (engine - truth):")
+        print("               every rep        reps with known times   signed, known times")
+        for side in STARTS:
+            every = self.durations[side, False]
+            known = self.durations[side, True]
+            if not every["eccentric_s"]:
+                continue
+            a = [abs(e) for k in DURATIONS for e in every[k]]
+            b = [abs(e) for k in DURATIONS for e in known[k]]
+            signed = " ".join(f"{pct(known[k], 0.5):+4.0f}" for k in DURATIONS)
+            label = "all" if side == "all" else f"start {side}"
+            print(
+                f"  {label:12s} {pct(a, 0.5):5.0f} / {pct(a, 0.95):5.0f}"
+                f"       {pct(b, 0.5):5.0f} / {pct(b, 0.95):5.0f}          {signed}"
+            )
