@@ -133,6 +133,13 @@ class Truth:
     # drift at that moment too (set once the sensor is drawn): nothing in the readings
     # shows that drift, so a verdict within it is the sensor's, not the engine's
     drift_clear: bool = False
+    # the phase durations by the 2 % convention (tempo.events.Rep); a rep that starts at
+    # the top has its top pause before it (set once the sets are known: `phase_durations`)
+    concentric_s: float = 0.0
+    top_pause_s: float = 0.0
+    eccentric_s: float = 0.0
+    t_far_in: float = 0.0  # a top start's far turn: arrival at it and departure from it
+    t_far_out: float = 0.0
 
 
 class Lifter:
@@ -241,6 +248,9 @@ class Lifter:
                     c_to=m2.f1,
                     t_lock=m2.t1,
                 )
+                far = self.reps[-1]
+                far.t_far_in = m1.when(abs(m1.f1 - m1.f0) - BAND, 1.0)
+                far.t_far_out = m2.when(BAND, 1.0)
                 self.hold(rng.uniform(0.0, 2.0))
                 if not last and rng.random() < 0.1:
                     self.hold(rng.uniform(1.0, 3.0))
@@ -437,6 +447,23 @@ def contract_sets(reps: list[Truth], rest_s: float) -> list[int]:
     return sizes
 
 
+def phase_durations(reps: list[Truth], top: bool, rest_s: float) -> None:
+    """Each rep's concentric, top pause and eccentric, as the engine reports them: a rep
+    that starts at the top lowers first, and its top pause is the rest before it within
+    its set (none for the first rep of a set, which a rest of `rest_s` begins)."""
+    for i, rep in enumerate(reps):
+        if top:
+            rep.eccentric_s = rep.t_far_in - rep.t_start
+            rep.concentric_s = rep.t_end - rep.t_far_out
+            before = rep.t_start - reps[i - 1].t_end if i else rest_s
+            same_set = i > 0 and rep.set == reps[i - 1].set and before < rest_s
+            rep.top_pause_s = before if same_set else 0.0
+        else:
+            rep.concentric_s = rep.t_top - rep.t_start
+            rep.top_pause_s = rep.t_ecc - rep.t_top
+            rep.eccentric_s = rep.t_end - rep.t_ecc
+
+
 def make(seed: int, clean: bool = False) -> Session:
     rng = random.Random(seed)
     near = rng.uniform(50.0, 300.0)
@@ -456,6 +483,7 @@ def make(seed: int, clean: bool = False) -> Session:
             > CLEAR_MARGIN * settings.rom_mm + abs(drift(rep.t_lock))
         )
     sets = contract_sets(lifter.reps, settings.rest_s)
+    phase_durations(lifter.reps, start == "top", settings.rest_s)
     return Session(settings, rate, samples, lifter.reps, sets, lifter.sets)
 
 
@@ -474,7 +502,7 @@ def main() -> None:
     for seed in range(args.first, args.first + args.seeds):
         sess = make(seed, args.clean)
         reps, sets = engine_events(sess.settings, sess.samples)
-        board.add(sess.reps, sess.sets, reps, sets, sess.rate)
+        board.add(sess.reps, sess.sets, reps, sets, sess.rate, start=sess.settings.start)
         model_split += [s.reps for s in sets] == sess.model_sets
         if args.verbose:
             s = sess.settings
