@@ -53,3 +53,38 @@ def test_the_bench_prints_the_flags(monkeypatch, capsys) -> None:
     out = capsys.readouterr().out
     assert "fast_eccentric: precision" in out
     assert "bounce: precision" in out
+    assert "phase durations (concentric, top pause, eccentric)" in out
+
+
+def test_phase_durations_are_scored_signed_by_start_side(monkeypatch, capsys) -> None:
+    board = _scoring(monkeypatch)["Scoreboard"]()
+
+    def truth(t_start: float) -> SimpleNamespace:
+        return SimpleNamespace(
+            t_start=t_start, t_top=t_start + 1.0, t_ecc=t_start + 1.5, t_end=t_start + 4.0,
+            t_stop=t_start + 4.1, lockout="full", concentric_s=1.0, top_pause_s=0.5,
+            eccentric_s=2.5,
+        )  # fmt: skip
+
+    def rep(t_start: float, eccentric_s: float, flags: tuple[str, ...] = ()):
+        return replace(
+            make_rep(), t_start=t_start, t_top=t_start + 1.0, t_ecc=t_start + 1.5,
+            t_end=t_start + 4.0, concentric_s=1.0, top_pause_s=0.5, eccentric_s=eccentric_s,
+            lockout="full", flags=flags, t_confirmed=t_start + 4.2,
+        )  # fmt: skip
+
+    # two eccentrics 40 ms short, one right, and one 300 ms short whose times are unknown
+    reps = [rep(0.0, 2.46), rep(10.0, 2.46), rep(20.0, 2.5), rep(30.0, 2.2, ("times_unknown",))]
+    truths = [truth(t) for t in (0.0, 10.0, 20.0, 30.0)]
+    board.add(truths, [4], reps, [], 50.0, start="bottom")
+    known = board.durations["bottom", True]["eccentric_s"]
+    assert [round(e) for e in known] == [-40, -40, 0]
+    every = board.durations["all", False]["eccentric_s"]
+    assert [round(e) for e in every] == [-40, -40, 0, -300]
+    assert board.durations["top", False]["eccentric_s"] == []
+    board.report("four reps")
+    out = capsys.readouterr().out
+    assert "phase durations (concentric, top pause, eccentric)" in out
+    line = next(x for x in out.splitlines() if x.startswith("  start bottom"))
+    assert line.split()[-1] == "-40"  # the eccentric's signed median, known times
+    assert not any(x.startswith("  start top") for x in out.splitlines())

@@ -63,3 +63,39 @@ def test_verbose_lists_wrong_lockout_verdicts(monkeypatch, capsys):
     line = next(x for x in out.splitlines() if x.startswith("  seed 31016 rep 7 "))
     assert "lockout full read locked" in line
     assert "within the drift" in line
+
+
+def test_the_phase_durations_are_the_engines_phases(monkeypatch):
+    bench = _bench(monkeypatch)
+    truth, phase_durations = bench["Truth"], bench["phase_durations"]
+
+    def rep(set_no: int, t_start: float, t_end: float, far_in: float, far_out: float):
+        got = truth(set_no, t_start, t_end, t_start, t_end, t_end, "full", True, 0.1, t_end)
+        got.t_far_in, got.t_far_out = far_in, far_out
+        return got
+
+    # start "top": lower first; the top pause is the rest before the rep within its set
+    reps = [rep(1, 0.0, 4.0, 2.0, 2.5), rep(1, 5.0, 9.0, 7.5, 7.5), rep(1, 20.0, 23.0, 21.0, 21.5)]
+    phase_durations(reps, True, 8.0)
+    assert [(r.eccentric_s, r.concentric_s) for r in reps] == [(2.0, 1.5), (2.5, 1.5), (1.0, 1.5)]
+    assert [r.top_pause_s for r in reps] == [0.0, 1.0, 0.0]  # 9.0 -> 20.0 is a rest: a new set
+    # start "bottom": up, the pause at the top, down
+    up = truth(1, 0.0, 1.0, 1.5, 4.0, 4.1, "full", True, 0.1, 1.0)
+    phase_durations([up], False, 8.0)
+    assert (up.concentric_s, up.top_pause_s, up.eccentric_s) == (1.0, 0.5, 2.5)
+
+
+def test_with_a_perfect_sensor_the_durations_agree_with_the_engine(monkeypatch):
+    # The truth is derived as the engine reports phases: on a clean session of either
+    # start side the durations agree to within a few samples.
+    bench = _bench(monkeypatch)
+    make, engine_events, match = bench["make"], bench["engine_events"], bench["match"]
+    starts = set()
+    for seed in (31000, 31001, 31002, 31003):
+        sess = make(seed, clean=True)
+        starts.add(sess.settings.start)
+        reps, _ = engine_events(sess.settings, sess.samples)
+        for tr, r in match(sess.reps, reps):
+            for k in ("concentric_s", "top_pause_s", "eccentric_s"):
+                assert abs(getattr(r, k) - getattr(tr, k)) < 0.1, (seed, k)
+    assert starts == {"bottom", "top"}
