@@ -406,6 +406,12 @@ class Segmenter:
                 self._watch = 0
                 self._settle_start()
                 self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), y)
+            elif (
+                self._mode == _HOLD
+                and y - self._level >= MOVE_NOISE * noise  # off its level by more than noise
+                and self._risen(y, noise)
+            ):
+                self._risen_in_hold(y)
         elif watch < 0:
             if y > self._watch_ref:
                 self._watch_ref = y
@@ -419,6 +425,25 @@ class Segmenter:
                 self.listener.fell(
                     Movement(self._mv_t0, self._mv_from, self._peak_v), self._watch_ref
                 )
+
+    def _risen_in_hold(self, y: float) -> None:
+        """The sled, held after a move away from the start side just short of a rep, crept
+        on past the watch's margin, by less than a new movement: the move that ended in
+        the hold is a rep's way out, and the hold its far stop.
+
+        Independent model seed 65198: a slow partial lowering, taken for a hold at 28 % of
+        the ROM while it still crept, went on to 34 % within the hold and back: the rep was
+        lost. The track must also be off the hold's level by more than the noise a still
+        track strays (MOVE_NOISE): noise around a hold right at the margin is no rep (seed
+        31111: a foot adjustment held there would have begun a rep 4.5 s early).
+        """
+        held = self._held_move
+        if held is None or held[0] <= 0:
+            return
+        d, t_arrive, t_start, level_from, peak, stall = held
+        self._watch = 0
+        self.listener.rose(Movement(t_start, level_from, peak), y)
+        self.listener.stopped(Stop(HOLD, d, t_arrive, self._level, None, peak, stall))
 
     # ------------------------------------------------------------------ holds
 
