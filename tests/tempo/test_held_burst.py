@@ -97,6 +97,11 @@ def test_the_sleds_reading_after_a_wild_pair_is_accepted_at_once(seed: int) -> N
     assert f.push(len(xs) / 50.0, STILL_MM + 1.0) is not None
 
 
+def _at_rest_for_2_s(rng: random.Random, level_mm: float) -> list[tuple[float, float]]:
+    """Forty readings at 20 Hz of a sled at rest at `level_mm`, ending just before t = 0."""
+    return [(-0.05 * (40 - i), level_mm + rng.gauss(0.0, 3.0)) for i in range(40)]
+
+
 def _then_every_20th_s(out: list[tuple[float, float]], xs: list[float]) -> None:
     """Appends readings `xs`, one every 0.05 s after the last in `out`."""
     t = out[-1][0]
@@ -128,8 +133,7 @@ DEAD_STOP_MM = 0.0
 @pytest.mark.parametrize("seed", range(10))
 def test_a_burst_after_a_dead_stop_whose_first_reading_was_held_stays_out(seed: int) -> None:
     rng = random.Random(seed)
-    dt = 0.05
-    out = [(-dt * (40 - i), 250.0 + rng.gauss(0.0, 3.0)) for i in range(40)]
+    out = _at_rest_for_2_s(rng, 250.0)
     out += list(DROP)
     _then_every_20th_s(out, list(STOP_BURST_MM))
     _then_every_20th_s(out, [DEAD_STOP_MM + rng.gauss(0.0, 3.5) for _ in range(40)])
@@ -182,8 +186,7 @@ RISE_TOP_MM = 229.0
 @pytest.mark.parametrize("seed", range(10))
 def test_a_line_longer_than_a_burst_after_one_is_checked_from_its_own_start(seed: int) -> None:
     rng = random.Random(seed)
-    dt = 0.05
-    out = [(-dt * (40 - i), 3.0 + rng.gauss(0.0, 3.0)) for i in range(40)]
+    out = _at_rest_for_2_s(rng, 3.0)
     out += list(RISE)
     _then_every_20th_s(out, [rng.gauss(0.0, 3.5) for _ in range(40)])
     got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
