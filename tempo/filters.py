@@ -468,6 +468,16 @@ class RobustFilter:
         wt = ht[-REACQUIRE_N:]
         wx = hx[-REACQUIRE_N:]
         tol = self._line_tolerance(gate)
+        # A long run of held readings is trusted only if they vary: a stuck sensor
+        # repeating one wrong value is no news, even where a few others follow it (a quiet
+        # sensor repeats itself, but no one value makes half of twenty readings).
+        trusted = (
+            n >= HELD_TRUST_N and len(set(wx)) > 2 and 2 * max(hx.count(v) for v in set(hx)) <= n
+        )
+        # More readings than any burst lie on a line within the sensor's own noise, which
+        # in glare the accepted readings (the smoother's estimate) have not shown yet; the
+        # tolerance for which of them are on it stays the same.
+        line_tol = max(tol, LINE_NOISE * self._gate_noise_mm) if trusted else tol
         mt, mx, slope = line_fit(wt, wx)
         res = [abs(b - (mx + slope * (a - mt))) for a, b in zip(wt, wx, strict=True)]
         # The outlier forgiven must not bend the line: fit again without it, and use
@@ -477,10 +487,11 @@ class RobustFilter:
         del wx[worst]
         line = line_fit(wt, wx)
         if all(
-            abs(b - (line[1] + line[2] * (a - line[0]))) <= tol for a, b in zip(wt, wx, strict=True)
+            abs(b - (line[1] + line[2] * (a - line[0]))) <= line_tol
+            for a, b in zip(wt, wx, strict=True)
         ):
             mt, mx, slope = line
-        elif sorted(res)[-2] > tol:
+        elif sorted(res)[-2] > line_tol:
             return
         if abs(hx[-1] - (mx + slope * (ht[-1] - mt))) > gate:
             # The outlier forgiven is the newest reading, beyond the gate from the line:
@@ -527,14 +538,6 @@ class RobustFilter:
         reach = _reach_mm(abs(self._trk_v), reach_s)
         allowed = 0.5 * (gate + tol) + reach
         lost_s = t_s - (self._trk_t or t_s)
-        # A long run of held readings is trusted only if they vary: a stuck sensor
-        # repeating one wrong value is no news, even where a few others follow it (a quiet
-        # sensor repeats itself, but no one value makes half of twenty readings).
-        trusted = (
-            n >= HELD_TRUST_N
-            and len(set(hx[-REACQUIRE_N:])) > 2
-            and 2 * max(hx.count(v) for v in set(hx)) <= n
-        )
         if i_on and sum(on) <= BURST_MAX_N and not trusted:
             # A line no longer than a burst, after held readings off it that are to be the
             # way there: the last of them must lead onto it within one reading interval at
