@@ -153,7 +153,7 @@ class RobustFilter:
     """Turns raw readings into a smoothed, late, but backdatable position track."""
 
     __slots__ = (
-        "_before_jump",
+        "_before_jumps",
         "_beyond_mm",
         "_gate_base_mm",
         "_gate_noise_mm",
@@ -208,9 +208,9 @@ class RobustFilter:
         # When the raw readings last said something new, as of the last accepted one: a
         # stuck sensor's repeat accepted after STUCK_MAX_S is no news of the sled.
         self._trk_news_t = 0.0
-        # The track (time, position, speed, news time) before the last accepted reading that
-        # landed far off it, and that reading's time: it may have been a burst's first.
-        self._before_jump: tuple[float, float, float, float, float] | None = None
+        # The track (time, position, speed, news time) before each recent accepted reading
+        # that landed far off it, and that reading's time: any may have been a burst's first.
+        self._before_jumps: list[tuple[float, float, float, float, float]] = []
 
     @property
     def noise_mm(self) -> float:
@@ -345,12 +345,16 @@ class RobustFilter:
             self._run_t = t_s
         if r > LINE_GATE * gate or r < -LINE_GATE * gate:
             # Far off the track: perhaps a burst's first reading (`_burst_before`). The
-            # track before the first such reading is kept while the burst may last: the
-            # next ones land off the track it swung too.
-            before = self._before_jump
+            # track before each such reading is kept while a burst begun there may last:
+            # the next ones land off the track it swung too, and a noisy reading of the
+            # sled just before a burst lands off it as well (independent seed 65544).
+            jumps = self._before_jumps
             acc = smoother.accepted
-            if before is None or len(acc) < BURST_MAX_N or acc[-BURST_MAX_N][0] > before[4]:
-                self._before_jump = (trk_t, self._trk_x, trk_v, self._trk_news_t, t_s)
+            if len(acc) >= BURST_MAX_N:
+                oldest = acc[-BURST_MAX_N][0]
+                while jumps and jumps[0][4] < oldest:
+                    del jumps[0]
+            jumps.append((trk_t, self._trk_x, trk_v, self._trk_news_t, t_s))
         # t_s unless this reading repeats the one before on a sensor whose repeats are stuck
         # (a quiet sensor repeats itself on a still sled: that is news of the sled)
         self._trk_news_t = self._same_t if smoother.still_noise_mm >= STUCK_NOISE_MM else t_s
@@ -423,10 +427,26 @@ class RobustFilter:
         starts where the track before them, going on at its speed, would be by then (within
         half the gate), with no gap on the way and no glare.
         """
-        mt, mx, slope = line
-        before = self._before_jump
-        if before is None or tol > LINE_GATE * gate:  # not in glare
+        if tol > LINE_GATE * gate:  # not in glare
             return None
+        for before in reversed(self._before_jumps):  # the shortest burst first
+            found = self._burst_from(before, line, t_on, gate=gate, tol=tol)
+            if found is not None:
+                return found
+        return None
+
+    def _burst_from(
+        self,
+        before: tuple[float, float, float, float, float],
+        line: tuple[float, float, float],
+        t_on: float,
+        *,
+        gate: float,
+        tol: float,
+    ) -> tuple[float, float, float, float] | None:
+        """`_burst_before` for a burst begun at one reading that landed far off the track
+        (`before`: the track then, and that reading's time)."""
+        mt, mx, slope = line
         t_trk, x_trk, v_trk, news_t, t_burst = before
         burst = [(a, b) for a, b in self.smoother.accepted if a >= t_burst]
         if not burst or len(burst) > BURST_MAX_N:
@@ -436,8 +456,14 @@ class RobustFilter:
             return None  # a gap: the sled may have gone anywhere meanwhile
         if any(abs(b - (mx + slope * (a - mt))) <= tol for a, b in burst):
             return None
-        drift = mx + slope * (t_on - mt) - (x_trk + v_trk * (t_on - t_trk))
-        if abs(drift) > 0.5 * (gate + tol):
+        # The sled may have kept the track's speed or stopped meanwhile (a hold reached; a
+        # speed read off a few noisy readings): the line starts within that span.
+        x_line = mx + slope * (t_on - mt)
+        x_kept = x_trk + v_trk * (t_on - t_trk)
+        drift = min(abs(x_line - x_kept), abs(x_line - x_trk))
+        if min(x_trk, x_kept) < x_line < max(x_trk, x_kept):
+            drift = 0.0
+        if drift > 0.5 * (gate + tol):
             return None
         return news_t, x_trk, v_trk, t_burst
 
@@ -572,7 +598,7 @@ class RobustFilter:
             self.smoother.forget_since(t_burst)
         elif jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
             return
-        self._before_jump = None
+        self._before_jumps.clear()
         self._trk_t = self._trk_news_t = wt[-1]
         self._trk_x = mx + slope * (wt[-1] - mt)
         self._trk_v = slope
