@@ -347,7 +347,8 @@ class RobustFilter:
             # Far off the track: perhaps a burst's first reading (`_burst_before`). The
             # track before each such reading is kept while a burst begun there may last:
             # the next ones land off the track it swung too, and a noisy reading of the
-            # sled just before a burst lands off it as well (independent seed 65544).
+            # sled just before a burst can land off it as well (independent seed 65544:
+            # the first of four such readings was taken for the burst's start).
             jumps = self._before_jumps
             acc = smoother.accepted
             if len(acc) >= BURST_MAX_N:
@@ -424,8 +425,10 @@ class RobustFilter:
         50 mm off a lowering sled, then the sled's readings held for half a second, a
         spike let in, a rep split in two). The newest accepted readings were a burst when
         there are no more of them than a burst has, none lies on the line, and the line
-        starts where the track before them, going on at its speed, would be by then (within
-        half the gate), with no gap on the way and no glare.
+        starts between where the track before them would be by then at its speed and where
+        it was (within half the gate), with no gap on the way and no glare. Each recent
+        reading that landed far off the track is tried as the burst's first, the newest
+        first (the shortest burst).
         """
         if tol > LINE_GATE * gate:  # not in glare
             return None

@@ -197,3 +197,36 @@ def test_a_rep_whose_top_was_held_back_in_glare_counts(monkeypatch):
     assert len(found) == 1
     assert TIMES_UNKNOWN in found[0].flags
     assert found[0].t_end == pytest.approx(session.reps[4].t_end, abs=0.2)
+
+
+def test_a_burst_just_after_a_noisy_reading_is_taken_out(monkeypatch):
+    # Independent seed 32143: a noisy reading of the sled landed more than a third of the
+    # gate off the track, a burst came right after it, and the sled's own readings were
+    # held. Only the first far reading was kept as the burst's possible start, so the
+    # burst looked longer than any burst and stayed: the rep's top was read 1.4 s late
+    # and locked. Each recent far reading is now tried as the start, the newest first.
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    monkeypatch.setattr(sys, "path", [str(bench), *sys.path])
+    session = runpy.run_path(str(bench / "bench_generalization.py"))["make"](32143)
+    reps = reps_of(run(session.settings, session.samples))
+    assert len(reps) == len(session.reps)
+    truth = next(r for r in session.reps if 37.0 < r.t_start < 37.2)
+    rep = next(r for r in reps if abs(r.t_start - truth.t_start) < 0.1)
+    assert truth.lockout == rep.lockout == "full"
+    assert rep.t_top == pytest.approx(truth.t_top, abs=0.1)
+
+
+def test_a_burst_after_a_stop_is_taken_out_whatever_speed_the_track_had(monkeypatch):
+    # Independent seed 32043: the track still carried the sled's speed into its stop at
+    # the top when a burst came; the sled's readings after it lay where the sled had
+    # stopped, not where that speed would have taken it, so the burst stayed in and the
+    # partial rep read full. The sled's way after a burst may start anywhere between the
+    # track's speed kept and a stop.
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    monkeypatch.setattr(sys, "path", [str(bench), *sys.path])
+    session = runpy.run_path(str(bench / "bench_generalization.py"))["make"](32043)
+    reps = reps_of(run(session.settings, session.samples))
+    assert len(reps) == len(session.reps)
+    truth = next(r for r in session.reps if 124.3 < r.t_start < 124.5)
+    rep = next(r for r in reps if abs(r.t_start - truth.t_start) < 0.1)
+    assert truth.lockout == rep.lockout == "partial"
