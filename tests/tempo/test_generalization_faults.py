@@ -179,6 +179,14 @@ def test_a_sled_resting_beyond_a_wrong_start_side_is_still_followed():
     assert len(reps) == 3
 
 
+def _independent_session(monkeypatch, seed: int):
+    """One session of the independent model (bench/bench_generalization.py), loaded as
+    the bench script is: its own folder first on the path."""
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    monkeypatch.setattr(sys, "path", [str(bench), *sys.path])
+    return runpy.run_path(str(bench / "bench_generalization.py"))["make"](seed)
+
+
 def test_a_rep_whose_top_was_held_back_in_glare_counts(monkeypatch):
     # Independent seed 65107 (36 Hz): glare with 40-50 mm of noise begins as a partial rep
     # leaves the bottom, a 0.6 s gap hides the way up, and the readings of the top after
@@ -187,9 +195,7 @@ def test_a_rep_whose_top_was_held_back_in_glare_counts(monkeypatch):
     # line, and the first reading to fall inside the stale track's wide gate threw them
     # all away: the rep was lost. A run longer than any burst is judged by the gate's own
     # noise estimate, which its readings made.
-    bench = Path(__file__).resolve().parents[2] / "bench"
-    monkeypatch.setattr(sys, "path", [str(bench), *sys.path])
-    session = runpy.run_path(str(bench / "bench_generalization.py"))["make"](65107)
+    session = _independent_session(monkeypatch, 65107)
     reps = reps_of(run(session.settings, session.samples))
     assert len(reps) == len(session.reps) == 11
     # its start is behind the gap: the rep carries unknown times, but it is there
@@ -205,9 +211,7 @@ def test_a_burst_just_after_a_noisy_reading_is_taken_out(monkeypatch):
     # held. Only the first far reading was kept as the burst's possible start, so the
     # burst looked longer than any burst and stayed: the rep's top was read 1.4 s late
     # and locked. Each recent far reading is now tried as the start, the newest first.
-    bench = Path(__file__).resolve().parents[2] / "bench"
-    monkeypatch.setattr(sys, "path", [str(bench), *sys.path])
-    session = runpy.run_path(str(bench / "bench_generalization.py"))["make"](32143)
+    session = _independent_session(monkeypatch, 32143)
     reps = reps_of(run(session.settings, session.samples))
     assert len(reps) == len(session.reps)
     truth = next(r for r in session.reps if 37.0 < r.t_start < 37.2)
@@ -222,9 +226,7 @@ def test_a_burst_after_a_stop_is_taken_out_whatever_speed_the_track_had(monkeypa
     # stopped, not where that speed would have taken it, so the burst stayed in and the
     # partial rep read full. The sled's way after a burst may start anywhere between the
     # track's speed kept and a stop.
-    bench = Path(__file__).resolve().parents[2] / "bench"
-    monkeypatch.setattr(sys, "path", [str(bench), *sys.path])
-    session = runpy.run_path(str(bench / "bench_generalization.py"))["make"](32043)
+    session = _independent_session(monkeypatch, 32043)
     reps = reps_of(run(session.settings, session.samples))
     assert len(reps) == len(session.reps)
     truth = next(r for r in session.reps if 124.3 < r.t_start < 124.5)
