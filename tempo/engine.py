@@ -71,7 +71,13 @@ class TempoEngine:
         )
         self._smooth = self._filter.smoother
         self._seg = Segmenter(rom, self._filter)
-        self._machine = RepMachine(settings, self._seg, self._faults_until, self._reading_noise)
+        self._machine = RepMachine(
+            settings,
+            self._seg,
+            self._faults_until,
+            self._reading_noise,
+            self._filter.reach_without_burst,
+        )
         self._seg.listener = self._machine
         self._step = self._seg.step
         self._last_valid_t = 0.0

@@ -53,6 +53,10 @@ HELD_WAY_N: Final = 4
 BURST_MAX_N: Final = 6
 EXTRAPOLATE_MAX_S: Final = 0.2  # the track's velocity is not trusted further ahead than this
 HELD_KEEP: Final = 64  # held readings kept at most (bounded memory)
+DISOWNED_KEPT: Final = 8  # recent bursts taken out, remembered (bounded memory)
+# A smoothed sample holds readings up to three either side (a median of five, a mean of
+# three): 0.15 s at 20 Hz. A turn this close to a burst's readings may be the burst's.
+SMOOTHED_REACH_S: Final = 0.15
 # Gate: base allowance plus what a hard-pushed sled (acceleration) can add during a gap.
 GATE_ACCEL_MM_S2: Final = 3000.0
 GATE_NOISE: Final = 2.5
@@ -177,6 +181,7 @@ class RobustFilter:
         "_trk_t",
         "_trk_v",
         "_trk_x",
+        "disowned",
         "smoother",
     )
 
@@ -211,6 +216,10 @@ class RobustFilter:
         # The track (time, position, speed, news time) before each recent accepted reading
         # that landed far off it, and that reading's time: any may have been a burst's first.
         self._before_jumps: list[tuple[float, float, float, float, float]] = []
+        self.disowned: list[tuple[float, float]] = []
+        """Recent spans (from, to) of accepted readings the gate later found were a burst
+        and took out; smoothed outputs made from them before that stand (the engine
+        checks a rep's far turn against them)."""
 
     @property
     def noise_mm(self) -> float:
@@ -599,6 +608,10 @@ class RobustFilter:
             # The newest accepted readings were a burst: the track as it was goes on.
             news_t, x_track, v_track, t_burst = before
             self.smoother.forget_since(t_burst)
+            disowned = self.disowned
+            disowned.append((t_burst, t_on))
+            if len(disowned) > DISOWNED_KEPT:
+                del disowned[0]
         elif jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
             return
         self._before_jumps.clear()
@@ -625,6 +638,23 @@ class RobustFilter:
             got = accept(pt, px, still)
             if got is not None:
                 backlog.append(got)
+
+    def reach_without_burst(self, t_from: float, t_turn: float, t_to: float) -> float | None:
+        """How far out (the largest median of five) the readings kept between `t_from` and
+        `t_to` went, if a burst taken out after it reached the smoothed track lay at the
+        turn at `t_turn`; None if none did, or the readings kept no longer reach back to
+        `t_from` (then nothing is known against the turn)."""
+        if not any(
+            a - SMOOTHED_REACH_S <= t_turn <= b + SMOOTHED_REACH_S for a, b in self.disowned
+        ):
+            return None
+        acc = self.smoother.accepted
+        if not acc or acc[0][0] > t_from:
+            return None
+        xs = [x for t, x in acc if t_from <= t <= t_to]
+        if len(xs) < 5:
+            return None
+        return max(sorted(xs[i : i + 5])[2] for i in range(len(xs) - 4))
 
     def idle(self, t_s: float) -> list[tuple[float, float]]:
         """The outputs owed once no reading has been accepted for GAP_MEAN_S by `t_s`.

@@ -59,6 +59,9 @@ SensorFaults = Callable[[float], Sequence[tuple[float, float]]]
 """The sensor faults known at a time (intervals without news from the sensor), oldest first."""
 
 ReadingNoise = Callable[[], float]
+# How far out the readings kept between two times went, where a burst the gate took out
+# late lay at a turn between them (`RobustFilter.reach_without_burst`); else None.
+ReachWithoutBurst = Callable[[float, float, float], "float | None"]
 """The deviation of a reading now, mm (the larger of the filter's two estimates)."""
 
 
@@ -80,6 +83,10 @@ def _no_noise() -> float:
     return 0.0
 
 
+def _no_burst(t_from: float, t_turn: float, t_to: float) -> float | None:
+    return None
+
+
 class RepMachine:
     """Movements and stops in, events out; it never sees a sample (its watch does)."""
 
@@ -89,6 +96,7 @@ class RepMachine:
         watch: ExcursionWatch,
         sensor_faults: SensorFaults = _no_faults,
         reading_noise: ReadingNoise = _no_noise,
+        reach_without_burst: ReachWithoutBurst = _no_burst,
     ) -> None:
         self._s = settings
         rom = settings.rom_mm
@@ -107,6 +115,7 @@ class RepMachine:
         self._watch = watch
         self._sensor_faults = sensor_faults
         self._reading_noise = reading_noise
+        self._reach_without_burst = reach_without_burst
         self.events: list[Event] = []
         """Where emitted events go; the engine hands it a fresh list for every sample."""
         self.now = 0.0
@@ -351,6 +360,17 @@ class RepMachine:
             far = (self._high, self._back_t0, FORCED, 1e9)
         far_level, t_far, far_kind, far_band = far
         t0 = self._rep_t0
+        reach = self._reach_without_burst(t0, t_far, self.now)
+        if reach is not None and reach - self._rep_from < self._rep_mm:
+            # The turn that made it a rep was a burst the gate took out only after the
+            # smoothed track had carried it here; without it the sled never went 30 %
+            # out: no rep (independent seed 65327).
+            self._base = end_level
+            self._base_before = math.inf
+            self._hold_level = end_level if kind == HOLD else None
+            self._far = None
+            self._to_low()
+            return
         t_back = max(self._back_t0, t_far)
         t_end = max(t_end, t_back)
         prev_pause = (t0 - self._last_end) if self._set_open and self._set_reps else 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -177,3 +178,18 @@ def test_readings_taken_back_across_a_gap_come_out_in_order(seed: int) -> None:
     times = [t for t, _ in out]
     assert times == sorted(times)
     assert min(y for _, y in out) > 470.0
+
+
+def test_the_reach_without_a_burst_is_asked_only_at_a_burst_taken_out() -> None:
+    f = RobustFilter(gate_base_mm=40.0)
+    for i in range(50):
+        f.push(0.02 * i, 10.0 * math.sin(0.1 * i) + (i % 3))
+    assert f.reach_without_burst(0.0, 0.5, 1.0) is None  # no burst taken out
+    f.disowned.append((0.50, 0.56))
+    # a turn within the smoothed track's reach of the burst (0.15 s): the kept readings'
+    # largest median of five between the two times
+    xs = [x for t, x in f.smoother.accepted if 0.0 <= t <= 0.98]
+    want = max(sorted(xs[i : i + 5])[2] for i in range(len(xs) - 4))
+    assert f.reach_without_burst(0.0, 0.70, 0.98) == want
+    assert f.reach_without_burst(0.0, 0.72, 0.98) is None  # further from it
+    assert f.reach_without_burst(-1.0, 0.5, 0.98) is None  # readings kept do not reach back
