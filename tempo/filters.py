@@ -356,8 +356,9 @@ class RobustFilter:
             # Far off the track: perhaps a burst's first reading (`_burst_before`). The
             # track before each such reading is kept while a burst begun there may last:
             # the next ones land off the track it swung too, and a noisy reading of the
-            # sled just before a burst can land off it as well (independent seed 65544:
-            # the first of four such readings was taken for the burst's start).
+            # sled just before a burst can land off it as well (independent seed 32143:
+            # taken for the burst's start, it lay on the sled's line, and the burst
+            # stayed in).
             jumps = self._before_jumps
             acc = smoother.accepted
             if len(acc) >= BURST_MAX_N:

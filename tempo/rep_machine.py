@@ -59,10 +59,11 @@ SensorFaults = Callable[[float], Sequence[tuple[float, float]]]
 """The sensor faults known at a time (intervals without news from the sensor), oldest first."""
 
 ReadingNoise = Callable[[], float]
-# How far out the readings kept between two times went, where a burst the gate took out
-# late lay at a turn between them (`RobustFilter.reach_without_burst`); else None.
-ReachWithoutBurst = Callable[[float, float, float], "float | None"]
 """The deviation of a reading now, mm (the larger of the filter's two estimates)."""
+
+ReachWithoutBurst = Callable[[float, float, float], "float | None"]
+"""How far out (mm) the readings kept from a rep's start to now went, where a burst the
+gate took out late lay at its far turn (`RobustFilter.reach_without_burst`); else None."""
 
 
 class ExcursionWatch(Protocol):

@@ -207,10 +207,11 @@ def test_a_rep_whose_top_was_held_back_in_glare_counts(monkeypatch):
 
 def test_a_burst_just_after_a_noisy_reading_is_taken_out(monkeypatch):
     # Independent seed 32143: a noisy reading of the sled landed more than a third of the
-    # gate off the track, a burst came right after it, and the sled's own readings were
-    # held. Only the first far reading was kept as the burst's possible start, so the
-    # burst looked longer than any burst and stayed: the rep's top was read 1.4 s late
-    # and locked. Each recent far reading is now tried as the start, the newest first.
+    # gate off the track, a burst of two came right after it, and the sled's next
+    # readings were held. Only the first far reading was kept as the burst's possible
+    # start, and as the sled's own it lay on the held readings' line, so no burst was
+    # found and the two stayed in: the rep's top was read 1.4 s late, and locked. Each
+    # recent far reading is now tried as the start, the newest first.
     session = _independent_session(monkeypatch, 32143)
     reps = reps_of(run(session.settings, session.samples))
     assert len(reps) == len(session.reps)
