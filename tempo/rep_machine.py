@@ -366,11 +366,7 @@ class RepMachine:
             # The turn that made it a rep was a burst the gate took out only after the
             # smoothed track had carried it here; without it the sled never went 30 %
             # out: no rep (independent seed 65327).
-            self._base = end_level
-            self._base_before = math.inf
-            self._hold_level = end_level if kind == HOLD else None
-            self._far = None
-            self._to_low()
+            self._back_at_start(end_level, kind)
             return
         t_back = max(self._back_t0, t_far)
         t_end = max(t_end, t_back)
@@ -433,12 +429,17 @@ class RepMachine:
         )
         self._set_reps.append(rep)
         self._last_end = t_end
+        self._back_at_start(end_level, kind)
+        self.events.append(rep)
+
+    def _back_at_start(self, end_level: float, kind: StopKind) -> None:
+        """An excursion is over, with or without a rep: the next one counts from where it
+        stopped."""
         self._base = end_level
         self._base_before = math.inf
         self._hold_level = end_level if kind == HOLD else None
         self._far = None
         self._to_low()
-        self.events.append(rep)
 
     # ------------------------------------------------------------------ sets and phases
 

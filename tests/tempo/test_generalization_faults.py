@@ -187,6 +187,17 @@ def _independent_session(monkeypatch, seed: int):
     return runpy.run_path(str(bench / "bench_generalization.py"))["make"](seed)
 
 
+def _rep_begun_in(monkeypatch, seed: int, t_from: float, t_to: float):
+    """The true rep of an independent session that began between two times, and the
+    engine's rep that began within 0.1 s of it; the session counted exactly."""
+    session = _independent_session(monkeypatch, seed)
+    reps = reps_of(run(session.settings, session.samples))
+    assert len(reps) == len(session.reps)
+    truth = next(r for r in session.reps if t_from < r.t_start < t_to)
+    rep = next(r for r in reps if abs(r.t_start - truth.t_start) < 0.1)
+    return truth, rep
+
+
 def test_a_rep_whose_top_was_held_back_in_glare_counts(monkeypatch):
     # Independent seed 65107 (36 Hz): glare with 40-50 mm of noise begins as a partial rep
     # leaves the bottom, a 0.6 s gap hides the way up, and the readings of the top after
@@ -212,11 +223,7 @@ def test_a_burst_just_after_a_noisy_reading_is_taken_out(monkeypatch):
     # start, and as the sled's own it lay on the held readings' line, so no burst was
     # found and the two stayed in: the rep's top was read 1.4 s late, and locked. Each
     # recent far reading is now tried as the start, the newest first.
-    session = _independent_session(monkeypatch, 32143)
-    reps = reps_of(run(session.settings, session.samples))
-    assert len(reps) == len(session.reps)
-    truth = next(r for r in session.reps if 37.0 < r.t_start < 37.2)
-    rep = next(r for r in reps if abs(r.t_start - truth.t_start) < 0.1)
+    truth, rep = _rep_begun_in(monkeypatch, 32143, 37.0, 37.2)
     assert truth.lockout == rep.lockout == "full"
     assert rep.t_top == pytest.approx(truth.t_top, abs=0.1)
 
@@ -227,11 +234,7 @@ def test_a_burst_after_a_stop_is_taken_out_whatever_speed_the_track_had(monkeypa
     # stopped, not where that speed would have taken it, so the burst stayed in and the
     # partial rep read full. The sled's way after a burst may start anywhere between the
     # track's speed kept and a stop.
-    session = _independent_session(monkeypatch, 32043)
-    reps = reps_of(run(session.settings, session.samples))
-    assert len(reps) == len(session.reps)
-    truth = next(r for r in session.reps if 124.3 < r.t_start < 124.5)
-    rep = next(r for r in reps if abs(r.t_start - truth.t_start) < 0.1)
+    truth, rep = _rep_begun_in(monkeypatch, 32043, 124.3, 124.5)
     assert truth.lockout == rep.lockout == "partial"
 
 
