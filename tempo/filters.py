@@ -552,10 +552,11 @@ class RobustFilter:
         x_lines = [mx + slope * (a - mt) for a in ht]
         on = [abs(b - x) <= tol for b, x in zip(hx, x_lines, strict=True)]
         i_on = 0
+        i_lead = 0  # the first held reading on the line, when those before it are off it
         x_from = self._trk_x
         for i, (b, x_line) in enumerate(zip(hx, x_lines, strict=True)):
             if on[i]:
-                i_on = i
+                i_on = i_lead = i
                 break
             if (b - x_from) * (x_line - b) <= 0.0:
                 # Not on the way from the track to the line: no ramp. A line with more
@@ -566,8 +567,9 @@ class RobustFilter:
                 # until the sled came back down: the rep was lost). A repeat is no news
                 # (a wrong value stuck on a quiet sensor is no line of the sled's).
                 news = sum(1 for j in range(n) if on[j] and (j == 0 or hx[j] != hx[j - 1]))
+                i_lead = on.index(True)
                 if news > BURST_MAX_N:
-                    i_on = on.index(True)
+                    i_on = i_lead
                 break
             x_from = b
         t_on = ht[i_on]
@@ -577,22 +579,27 @@ class RobustFilter:
         reach = _reach_mm(abs(self._trk_v), reach_s)
         allowed = 0.5 * (gate + tol) + reach
         lost_s = t_s - (self._trk_t or t_s)
-        if i_on and sum(on) <= BURST_MAX_N and not trusted:
+        if i_lead and sum(on) <= BURST_MAX_N and not trusted:
             # A line no longer than a burst, after held readings off it that are to be the
             # way there: the last of them must lead onto it within one reading interval at
             # the speed the way had, or it may be the sled's own before a burst (kinds seed
             # 125001: a dead stop at 20 Hz, the track overshooting it held the sled's next
             # reading, then a burst of six 160 mm up was taken back with it as the way
-            # there: a rep). One more reading on the line says it is the sled.
-            t_p, x_p = ht[i_on - 1], hx[i_on - 1]
-            if i_on > 1:
-                t_pp, x_pp = ht[i_on - 2], hx[i_on - 2]
+            # there: a rep). One more reading on the line says it is the sled. So must
+            # the sled's own readings held before a line checked from the first held
+            # reading (independent seed 66033: a spike, then five readings of a still
+            # sled, then a burst of six 150 mm away, its line within reach of the track
+            # over the gap before the spike).
+            t_p, x_p = ht[i_lead - 1], hx[i_lead - 1]
+            if i_lead > 1:
+                t_pp, x_pp = ht[i_lead - 2], hx[i_lead - 2]
             else:
                 t_pp = self._trk_t if self._trk_t is not None else t_p
                 x_pp = self._trk_x
             span = t_p - t_pp  # over which the way's speed is known
             v_p = (x_p - x_pp) / span if span > 0.0 else 0.0
-            step_s = t_on - t_p
+            t_lead, x_lead = ht[i_lead], x_lines[i_lead]
+            step_s = t_lead - t_p
             step = _reach_mm(abs(v_p), step_s)
             # Nor can it have come onto the line's speed from its own in one interval at
             # more than 3 g (its own known to within two tolerances over its interval):
@@ -600,7 +607,7 @@ class RobustFilter:
             # looked like the way down to a burst of six, and the burst like a dead stop.
             dv = abs(slope - v_p)
             dv_max = MAX_ACCEL_MM_S2 * step_s + 2.0 * tol / span if span > 0.0 else math.inf
-            if abs(x_on - x_p) > 0.5 * (gate + tol) + step or dv > dv_max:
+            if abs(x_lead - x_p) > 0.5 * (gate + tol) + step or dv > dv_max:
                 return
         x_track, v_track = self._trk_x, self._trk_v
         # (the sled's readings held right after the burst: the first of them on the line)
