@@ -403,6 +403,12 @@ class RobustFilter:
             speed = (hx[-1] - hx[-2]) / (ht[-1] - ht[-2])
             if abs(x_mm - (hx[-1] + speed * (t_s - ht[-1]))) <= tol:
                 return True
+        if n > BURST_MAX_N:
+            # More held readings than any burst has: the track has lost the sled, and a
+            # reading near it says no more than one of theirs (independent seed 65822: in
+            # glare a partial rep's way up was held, readings that happened to land near
+            # the stale track threw 16 of them away, twice, and the rep was lost).
+            return True
         lags = off_track * self._trk_v < -STILL_SPEED_MM_S * tol
         if lags or not n or tol > LINE_GATE * gate:
             return False
