@@ -403,11 +403,7 @@ class RobustFilter:
             speed = (hx[-1] - hx[-2]) / (ht[-1] - ht[-2])
             if abs(x_mm - (hx[-1] + speed * (t_s - ht[-1]))) <= tol:
                 return True
-        if n > BURST_MAX_N:
-            # More held readings than any burst has: the track has lost the sled, and a
-            # reading near it says no more than one of theirs (independent seed 65822: in
-            # glare a partial rep's way up was held, readings that happened to land near
-            # the stale track threw 16 of them away, twice, and the rep was lost).
+        if n > BURST_MAX_N and self._one_of_a_lost_run(x_mm):
             return True
         lags = off_track * self._trk_v < -STILL_SPEED_MM_S * tol
         if lags or not n or tol > LINE_GATE * gate:
@@ -426,6 +422,25 @@ class RobustFilter:
             )
             return on_line and abs(x_mm - (mx + slope * (t_s - mt))) <= tol
         return False
+
+    def _one_of_a_lost_run(self, x_mm: float) -> bool:
+        """Whether the held readings (more than any burst has) are the sled the track lost
+        and `x_mm`, near the track, may be one of theirs in noise: they all lie on one side
+        of the track, and it lies within LINE_NOISE deviations of the newest of them.
+
+        Independent seed 65822: in glare a partial rep's way up was held, readings of it
+        that happened to land near the stale track threw 16 of them away, twice, and the
+        rep was lost. Wrong readings scatter either side of a sled the track still has
+        (66328: a burst and wild readings, eight held, then the sled's own), and a spike
+        near a track that began on a spike is no reading of the sled's held run (its
+        readings agree within their noise).
+        """
+        hx = self._held_x
+        x_trk = self._trk_x
+        if not (all(x > x_trk for x in hx) or all(x < x_trk for x in hx)):
+            return False
+        recent = sorted(hx[-HELD_WAY_N:])
+        return abs(x_mm - recent[len(recent) // 2]) <= LINE_NOISE * self._gate_noise_mm
 
     def _burst_before(
         self, line: tuple[float, float, float], t_on: float, *, gate: float, tol: float

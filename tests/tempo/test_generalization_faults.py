@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tempo import BOUNCE, TIMES_UNKNOWN, EngineSettings
-from tests.tempo.helpers import BOTTOM, TOP, filter_outputs, piecewise, reps_of, run
+from tests.tempo.helpers import BOTTOM, TOP, filter_outputs, piecewise, reps_of, run, sets_of
 
 
 def _rep_knots(t0: float, lo: float, hi: float) -> list[tuple[float, float]]:
@@ -299,8 +299,25 @@ def test_a_reading_near_a_stale_track_does_not_throw_away_a_long_held_run(monkey
     # Independent seed 65822 (26 Hz): in glare with 40-60 mm of noise a fast partial rep
     # went up to 63 % of the ROM; the gate held its readings, and a reading that happened
     # to land near the stale track at the bottom threw 16 of them away, so the rep was
-    # never seen. More held readings than a burst has are the sled's until a line says
-    # otherwise.
-    truth, rep = _rep_begun_in(monkeypatch, 65822, 154.0, 154.6)
+    # never seen. More held readings than a burst has, all on one side of the track, are
+    # the sled's until a line says otherwise.
+    session = _independent_session(monkeypatch, 65822)
+    reps = reps_of(run(session.settings, session.samples))
+    assert len(reps) == len(session.reps) == 17
+    truth = next(r for r in session.reps if 154.0 < r.t_start < 154.6)
+    # the start is read in glare: within a few readings
+    rep = next(r for r in reps if abs(r.t_start - truth.t_start) < 0.25)
     assert truth.lockout == rep.lockout == "partial"
     assert rep.rom_fraction > 0.45
+
+
+def test_wrong_readings_either_side_of_the_track_do_not_hold_the_sleds_own(monkeypatch):
+    # Independent seed 66328 (50 Hz): a burst of three and five wild readings either side
+    # of a still sled were held, eight of them; held with them, the sled's own readings
+    # lined up with the wild ones at 1.2 m/s, and the rest before the next set read as the
+    # start of a rep 21 s long: two sets merged. Wrong readings scatter either side of a
+    # sled the track still has.
+    session = _independent_session(monkeypatch, 66328)
+    events = run(session.settings, session.samples)
+    assert [s.reps for s in sets_of(events)] == session.model_sets == [7, 2, 7]
+    assert len(reps_of(events)) == len(session.reps)
