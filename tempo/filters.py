@@ -174,6 +174,7 @@ class RobustFilter:
         "_raw_x0",
         "_raw_x1",
         "_repeats",
+        "_rest_jump",
         "_run_n",
         "_run_t",
         "_same_t",
@@ -216,6 +217,10 @@ class RobustFilter:
         # The track (time, position, speed, news time) before each recent accepted reading
         # that landed far off it, and that reading's time: any may have been a burst's first.
         self._before_jumps: list[tuple[float, float, float, float, float]] = []
+        # A reading far off a sled at rest, accepted: when it was, the level the sled
+        # rested at, and how many readings have been accepted since it, itself included
+        # (`_burst_beside_rest_over`).
+        self._rest_jump: tuple[float, float, int] | None = None
         self.disowned: list[tuple[float, float]] = []
         """Recent spans (from, to) of accepted readings the gate later found were a burst
         and took out; smoothed outputs made from them before that stand (the engine
@@ -352,6 +357,13 @@ class RobustFilter:
         else:
             self._run_n = 0
             self._run_t = t_s
+        if (
+            self._rest_jump is not None
+            or ((r > LINE_GATE * gate or r < -LINE_GATE * gate) and self._rest_jump_ok(r, gate))
+        ) and self._burst_beside_rest_over(t_s, x_mm):
+            trk_v = 0.0  # the burst is out: the sled is at rest where it was
+            pred = self._trk_x
+            r = x_mm - pred
         if r > LINE_GATE * gate or r < -LINE_GATE * gate:
             # Far off the track: perhaps a burst's first reading (`_burst_before`). The
             # track before each such reading is kept while a burst begun there may last:
@@ -441,6 +453,57 @@ class RobustFilter:
             return False
         recent = sorted(hx[-HELD_WAY_N:])
         return abs(x_mm - recent[len(recent) // 2]) <= LINE_NOISE * self._gate_noise_mm
+
+    def _rest_jump_ok(self, r: float, gate: float) -> bool:
+        """Whether an accepted reading `r` off the track begins a possible burst beside a
+        sled at rest: beyond the spread of a still sled's readings, the sled at rest, and
+        no glare (where far readings are the sled's own scatter)."""
+        spread = REST_NOISE * self._gate_noise_mm
+        return (
+            (r > spread or r < -spread)
+            and -STILL_SPEED_MM_S < self._trk_v < STILL_SPEED_MM_S
+            and self._line_tolerance(gate) <= LINE_GATE * gate
+            and self._at_rest()
+        )
+
+    def _burst_beside_rest_over(self, t_s: float, x_mm: float) -> bool:
+        """Follow the accepted readings after a jump off a sled at rest: True when this one
+        is the sled back where it rested, after two to BURST_MAX_N readings all off that
+        level; they were a burst, and are taken out (the track is put back at the rest).
+
+        The gate accepts a burst's first reading when it lands within the allowance of a
+        sled at rest (its noise plus what 3 g moves it in one interval), and the track
+        follows the rest of the burst; but a sled cannot jump out, stop dead, and come
+        back in one interval to the level it left (independent seed 66391: a burst of six
+        42 mm beside a still sled on a 165 mm ROM, read as a partial rep of 42 %). One
+        reading off is a spike, which the smoother's median takes out itself.
+        """
+        rj = self._rest_jump
+        if rj is None:  # the first reading off the sled at rest
+            self._rest_jump = (t_s, self._trk_x, 1)
+            return False
+        t_jump, x_rest, n_in = rj
+        spread = REST_NOISE * self._gate_noise_mm
+        if not -spread <= x_mm - x_rest <= spread:
+            self._rest_jump = (t_jump, x_rest, n_in + 1) if n_in < BURST_MAX_N else None
+            return False
+        self._rest_jump = None
+        burst = [x for t, x in self.smoother.accepted if t >= t_jump]
+        if (
+            n_in < 2
+            or len(burst) != n_in  # readings lost or taken back meanwhile
+            or any(-spread <= x - x_rest <= spread for x in burst)  # the sled's own move
+        ):
+            return False
+        self.smoother.forget_since(t_jump)
+        disowned = self.disowned
+        disowned.append((t_jump, t_s))
+        if len(disowned) > DISOWNED_KEPT:
+            del disowned[0]
+        self._before_jumps.clear()
+        self._trk_x = x_rest
+        self._trk_v = 0.0
+        return True
 
     def _burst_before(
         self, line: tuple[float, float, float], t_on: float, *, gate: float, tol: float
