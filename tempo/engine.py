@@ -177,6 +177,10 @@ class TempoEngine:
     def _faults_until(self, now: float) -> list[tuple[float, float]]:
         """The sensor faults (FAULT_MIN_S without news) noted so far, one going on included."""
         faults = list(self._faults)
-        if now - self._news_t >= FAULT_MIN_S:
-            faults.append((self._news_t, now))  # one going on now
+        if now - self._news_t >= FAULT_MIN_S or self._filter.stuck:
+            # One going on now; a stuck sensor is one before FAULT_MIN_S has passed, as the
+            # filter already drops its repeats: a stop confirmed on its first repeats must
+            # not carry a boundary placed as it stuck (accuracy seed 900217: a lowering's
+            # end read 0.6 s early, and `fast_eccentric`).
+            faults.append((self._news_t, now))
         return faults

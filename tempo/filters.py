@@ -242,6 +242,12 @@ class RobustFilter:
         return self.smoother.still_noise_mm >= STUCK_NOISE_MM
 
     @property
+    def stuck(self) -> bool:
+        """Whether the sensor is stuck now: the newest readings repeat one value, more than
+        a noisy sensor ever does (the repeats are dropped as missing)."""
+        return self._repeats >= STUCK_REPEATS and self.repeats_are_stuck
+
+    @property
     def gate_noise_mm(self) -> float:
         """Robust noise of every valid reading (gated or not), as the gate uses it."""
         return self._gate_noise_mm

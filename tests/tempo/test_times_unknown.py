@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import asdict
 
 import pytest
 
@@ -101,3 +102,20 @@ def test_a_rep_with_unknown_times_gets_no_verdict_on_them() -> None:
     settings = EngineSettings(bottom_mm=100, lockout_mm=500)
     assert rep_flags(settings, "full", 1.0, True, times_unknown=True) == ("times_unknown",)
     assert rep_flags(settings, "partial", 1.0, True) == ("fast_eccentric", "bounce", "partial")
+
+
+def test_a_rep_ended_as_the_sensor_sticks_is_flagged_before_the_fault_lasts_half_a_second():
+    # Accuracy seed 900217 (50 Hz, noise about 2.5 mm): the sensor stuck 56 mm short of the
+    # end of a lowering for 0.5 s; the stop was confirmed on the stuck value's first
+    # repeats 0.3 s in, and the rep went out with its end 0.6 s early (and
+    # `fast_eccentric`), before the stuck time had lasted the 0.5 s that makes a fault. A
+    # stuck sensor is a fault as soon as the filter drops its repeats.
+    trace = generate(900217)
+    settings = EngineSettings(**asdict(trace.settings))
+    reps = reps_of(run(settings, trace.samples))
+    assert len(reps) == len(trace.reps)
+    truth = next(r for r in trace.reps if 78.0 < r.t_start < 78.5)
+    rep = next(r for r in reps if abs(r.t_start - truth.t_start) < 0.1)
+    assert truth.eccentric_s > 2.0  # not fast
+    assert TIMES_UNKNOWN in rep.flags
+    assert FAST_ECCENTRIC not in rep.flags
