@@ -444,7 +444,8 @@ class RobustFilter:
     def _one_of_a_lost_run(self, x_mm: float) -> bool:
         """Whether the held readings (more than any burst has) are the sled the track lost
         and `x_mm`, near the track, may be one of theirs in noise: they all lie on one side
-        of the track, and it lies within LINE_NOISE deviations of the newest of them.
+        of the track, and it lies within LINE_NOISE deviations of the gate's noise of the
+        median of the newest HELD_WAY_N of them.
 
         Independent seed 65822: in glare a partial rep's way up was held, readings of it
         that happened to land near the stale track threw 16 of them away, twice, and the
