@@ -244,7 +244,7 @@ class RobustFilter:
     @property
     def stuck(self) -> bool:
         """Whether the sensor is stuck now: the newest readings repeat one value, more than
-        a noisy sensor ever does (the repeats are dropped as missing)."""
+        a noisy sensor ever does (`push` drops such repeats as missing for STUCK_MAX_S)."""
         return self._repeats >= STUCK_REPEATS and self.repeats_are_stuck
 
     @property
@@ -263,11 +263,7 @@ class RobustFilter:
         smoother = self.smoother
         if x_mm == self._last_raw:
             self._repeats += 1
-            if (
-                self._repeats >= STUCK_REPEATS
-                and smoother.still_noise_mm >= STUCK_NOISE_MM
-                and t_s - self._same_t < STUCK_MAX_S
-            ):
+            if self.stuck and t_s - self._same_t < STUCK_MAX_S:
                 held = self._held_x
                 if held and held[-1] == x_mm:
                     # Stuck on a reading the gate holds back: the sensor is answering, so
@@ -363,14 +359,15 @@ class RobustFilter:
         else:
             self._run_n = 0
             self._run_t = t_s
+        far = r > LINE_GATE * gate or r < -LINE_GATE * gate
         if (
-            self._rest_jump is not None
-            or ((r > LINE_GATE * gate or r < -LINE_GATE * gate) and self._rest_jump_ok(r, gate))
+            self._rest_jump is not None or (far and self._rest_jump_ok(r, gate))
         ) and self._burst_beside_rest_over(t_s, x_mm):
             trk_v = 0.0  # the burst is out: the sled is at rest where it was
             pred = self._trk_x
             r = x_mm - pred
-        if r > LINE_GATE * gate or r < -LINE_GATE * gate:
+            far = r > LINE_GATE * gate or r < -LINE_GATE * gate
+        if far:
             # Far off the track: perhaps a burst's first reading (`_burst_before`). The
             # track before each such reading is kept while a burst begun there may last:
             # the next ones land off the track it swung too, and a noisy reading of the
@@ -502,15 +499,20 @@ class RobustFilter:
             or any(-spread <= x - x_rest <= spread for x in burst)  # the sled's own move
         ):
             return False
-        self.smoother.forget_since(t_jump)
-        disowned = self.disowned
-        disowned.append((t_jump, t_s))
-        if len(disowned) > DISOWNED_KEPT:
-            del disowned[0]
+        self._disown(t_jump, t_s)
         self._before_jumps.clear()
         self._trk_x = x_rest
         self._trk_v = 0.0
         return True
+
+    def _disown(self, t_from: float, t_to: float) -> None:
+        """Take the accepted readings from `t_from` on out as a burst, and remember the
+        span (up to `t_to`, the reading that showed it) for the rep machine."""
+        self.smoother.forget_since(t_from)
+        disowned = self.disowned
+        disowned.append((t_from, t_to))
+        if len(disowned) > DISOWNED_KEPT:
+            del disowned[0]
 
     def _burst_before(
         self, line: tuple[float, float, float], t_on: float, *, gate: float, tol: float
@@ -706,11 +708,7 @@ class RobustFilter:
         if before is not None:
             # The newest accepted readings were a burst: the track as it was goes on.
             news_t, x_track, v_track, t_burst = before
-            self.smoother.forget_since(t_burst)
-            disowned = self.disowned
-            disowned.append((t_burst, t_on))
-            if len(disowned) > DISOWNED_KEPT:
-                del disowned[0]
+            self._disown(t_burst, t_on)
         elif jump > allowed and not trusted and ht[-1] - ht[0] < HELD_MAX_S and lost_s < HELD_MAX_S:
             return
         self._before_jumps.clear()
