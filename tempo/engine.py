@@ -70,7 +70,7 @@ class TempoEngine:
             gate_base_mm=max(40.0, 0.12 * rom), beyond_mm=-BEYOND_START_FRACTION * rom
         )
         self._smooth = self._filter.smoother
-        self._seg = Segmenter(rom, self._filter)
+        self._seg = Segmenter(rom, self._filter, lockout_out=self._from_bottom)
         self._machine = RepMachine(
             settings,
             self._seg,

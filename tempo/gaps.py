@@ -9,6 +9,7 @@ its first outputs already average readings on the way back.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from tempo.crossings import line_fit
@@ -50,6 +51,7 @@ def turn_in_gap(
     ext: float,
     band: float,
     raw_way_out: bool,
+    slowing: bool = False,
 ) -> tuple[float, float, float] | None:
     """A turnaround the `d` way hidden in a gap: (level, arrival, departure) where the lines
     before and after it meet, if it is beyond the smoothed extreme `ext`.
@@ -94,6 +96,11 @@ def turn_in_gap(
     t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
     t_turn = min(max(t_turn, t1), t2)
     level = y1 + v1 * (t_turn - t1)
+    if slowing:
+        smooth = slowing_turn(t1, y1, v1, t2, y2, v2, d, band)
+        # (short of the lines, and not beyond the start side's stops either)
+        if smooth is not None and d * (smooth[0] - level) < 0.0 and smooth[0] >= 0.0:
+            return smooth if d * (smooth[0] - ext) > 0.0 else None
     # No further than the start side's stops: lines that meet beyond them say only
     # that the sled got there (it may have rested there through the gap).
     level = max(level, 0.0)
@@ -103,6 +110,81 @@ def turn_in_gap(
     t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
     t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
     return level, t_arrive, t_depart
+
+
+def slowing_turn(  # noqa: PLR0917 (two ends of a gap, each a time, place and speed)
+    t1: float, y1: float, v1: float, t2: float, y2: float, v2: float, d: int, band: float
+) -> tuple[float, float, float] | None:
+    """(level, arrival, departure) of a turn the `d` way on the cubic that leaves (t1, y1)
+    at speed v1 and reaches (t2, y2) at speed v2: the smoothest path through the gap.
+
+    Where the lines into and out of a gap meet is as far as a sled could have gone without
+    speeding up; one that slows into lockout (a minimum-jerk arrival, a hold) stops short
+    of it, and the lines placed such turns 15-20 mm out, beyond the lockout threshold.
+    The cubic slows the way the readings either side say. A bounce is a V, so the start
+    side's turns keep the lines (docs/engine.md, "A lockout hidden in a gap").
+    """
+    span = t2 - t1
+    if span <= 0.0:
+        return None
+    dy = y1 - y2
+    # dp/ds on s = (t - t1) / span in [0, 1]: a s^2 + b s + c
+    a = 6.0 * dy + 3.0 * span * (v1 + v2)
+    b = -6.0 * dy - 2.0 * span * (2.0 * v1 + v2)
+    c = span * v1
+    s_turn = _sign_change(a, b, c, d)
+    if s_turn is None:
+        return None
+
+    def at(s: float) -> float:
+        s2 = s * s
+        s3 = s2 * s
+        return (
+            (2.0 * s3 - 3.0 * s2 + 1.0) * y1
+            + (s3 - 2.0 * s2 + s) * span * v1
+            + (3.0 * s2 - 2.0 * s3) * y2
+            + (s3 - s2) * span * v2
+        )
+
+    level = at(s_turn)
+    edge = level - d * band
+
+    def crossing(lo: float, hi: float) -> float:
+        """Where the cubic is at `edge`, between lo (outside the band) and hi (inside)."""
+        if d * (at(lo) - edge) >= 0.0:
+            return lo
+        for _ in range(BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            if d * (at(mid) - edge) >= 0.0:
+                hi = mid
+            else:
+                lo = mid
+        return 0.5 * (lo + hi)
+
+    return level, t1 + span * crossing(0.0, s_turn), t1 + span * crossing(1.0, s_turn)
+
+
+BISECTIONS: Final = 30  # of the gap's span: well under a microsecond
+
+
+def _sign_change(a: float, b: float, c: float, d: int) -> float | None:
+    """The s in (0, 1) where a s^2 + b s + c goes from the `d` sign to the other."""
+    roots: list[float] = []
+    if a == 0.0:
+        if b != 0.0:
+            roots.append(-c / b)
+    else:
+        disc = b * b - 4.0 * a * c
+        if disc < 0.0:
+            return None
+        q = -0.5 * (b + math.copysign(math.sqrt(disc), b))
+        if q != 0.0:
+            roots.append(c / q)
+        roots.append(q / a)
+    for s in sorted(roots):
+        if 0.0 < s < 1.0 and d * (2.0 * a * s + b) < 0.0:
+            return s
+    return None
 
 
 def first_after_gap(track: Track, k_ext: int, d: int, ext: float, stop: int) -> float:
@@ -164,7 +246,15 @@ HOLD_GAP_BACK_N: Final = 10
 
 
 def turn_behind_hold(
-    track: Track, n: int, stop: int, *, d: int, level: float, band: float, noise: float
+    track: Track,
+    n: int,
+    stop: int,
+    *,
+    d: int,
+    level: float,
+    band: float,
+    noise: float,
+    slowing: bool = False,
 ) -> tuple[float, float] | None:
     """(level, departure) of a turn the `d` way hidden in a gap at the end of a hold at
     `level` that the sled, at sample `n`, leaves the other way; or None.
@@ -185,7 +275,9 @@ def turn_behind_hold(
     seen = seen_after_gap(track, k, d, level, stop=stop, noise=noise)
     if d * (seen - level) <= SEEN_BEYOND_NOISE * noise:
         return None
-    hidden = turn_in_gap(track, n, stop, d=d, k_ext=k - 1, ext=seen, band=band, raw_way_out=True)
+    hidden = turn_in_gap(
+        track, n, stop, d=d, k_ext=k - 1, ext=seen, band=band, raw_way_out=True, slowing=slowing
+    )
     if hidden is not None:
         return hidden[0], hidden[2]
     return seen, track.accepted_after(bt[(k - 1) % BUFFER])[0][0]

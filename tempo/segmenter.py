@@ -203,10 +203,12 @@ class _Nobody:
 class Segmenter:
     """Cuts the smoothed track into movements and stops; pure and deterministic."""
 
-    def __init__(self, rom_mm: float, readings: RobustFilter) -> None:
-        """`readings` is the filter in front: its noise estimates and accepted readings."""
+    def __init__(self, rom_mm: float, readings: RobustFilter, *, lockout_out: bool = True) -> None:
+        """`readings` is the filter in front: its noise estimates and accepted readings;
+        `lockout_out`: the far turns are at lockout (a rep that starts at the bottom)."""
         self.listener: Listener = _Nobody()
         self._rom = rom_mm
+        self._lockout_out = lockout_out
         self._filter = readings
         self._smooth = readings.smoother
         self._band = BOUNDARY_FRACTION * rom_mm
@@ -679,6 +681,7 @@ class Segmenter:
             ext=self._ext,
             band=self._band,
             raw_way_out=not self._in_glare(),
+            slowing=(d > 0) == self._lockout_out,
         )
         if hidden is None and fitted is None:
             ext = first_after_gap(self._track, self._n_ext, d, ext, stop)
@@ -801,6 +804,7 @@ class Segmenter:
                 level=level,
                 band=self._band,
                 noise=self._filter.reading_noise_mm,
+                slowing=(-d > 0) == self._lockout_out,
             )
             if hidden is not None:
                 level, t_depart = hidden

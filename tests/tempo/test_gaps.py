@@ -12,6 +12,7 @@ from tempo.gaps import (
     first_after_gap,
     gap_at_turn,
     seen_after_gap,
+    slowing_turn,
     turn_behind_hold,
     turn_in_gap,
 )
@@ -36,6 +37,44 @@ def test_a_turn_in_a_gap_is_where_the_lines_before_and_after_it_meet() -> None:
     assert gap_at_turn(track, n, 32) == 32
     got = turn_in_gap(track, n, 0, d=1, k_ext=32, ext=256.0, band=BAND, raw_way_out=False)
     assert got == (384.0, 0.75 - BAND / 512.0, 0.75 + BAND / 512.0)
+
+
+def test_a_turn_at_lockout_in_a_gap_slows_on_the_smoothest_path_through_it() -> None:
+    # The same readings at lockout: a sled that slows to its stop does not reach where the
+    # lines meet. The cubic through the ends of the gap (256 mm at 512 mm/s out at 0.5 s,
+    # back at 1 s) is a parabola with its top at 0.75 s, 256 + 512 * 0.5 / 4 = 320 mm,
+    # decelerating at 2048 mm/s^2: within BAND of the top for sqrt(2 * BAND / 2048) either side.
+    track = track_of(_up_gap_down())
+    n = track.n - 1
+    got = turn_in_gap(
+        track, n, 0, d=1, k_ext=32, ext=256.0, band=BAND, raw_way_out=False, slowing=True
+    )
+    w = (2.0 * BAND / 2048.0) ** 0.5
+    assert got == pytest.approx((320.0, 0.75 - w, 0.75 + w), abs=1e-6)
+    # an extreme beyond that: nothing hidden
+    assert (
+        turn_in_gap(
+            track, n, 0, d=1, k_ext=32, ext=330.0, band=BAND, raw_way_out=False, slowing=True
+        )
+        is None
+    )
+
+
+@pytest.mark.parametrize("d", [1, -1])
+def test_the_smoothest_path_through_a_gap_finds_a_constant_deceleration_exactly(d: int) -> None:
+    # A sled at constant deceleration 2000 mm/s^2 turning at 300 mm at 0.2 s, seen at 0 s
+    # and 0.5 s: the cubic through those ends is that parabola, and its 2 % times are exact.
+    def at(t: float) -> float:
+        return d * (300.0 - 1000.0 * (t - 0.2) ** 2)
+
+    got = slowing_turn(0.0, at(0.0), d * 400.0, 0.5, at(0.5), d * -600.0, d, BAND)
+    w = (2.0 * BAND / 2000.0) ** 0.5
+    assert got == pytest.approx((d * 300.0, 0.2 - w, 0.2 + w), abs=1e-6)
+    # the ends of the gap already inside the band: arrival and departure at the ends
+    near = slowing_turn(0.0, at(0.19), d * 20.0, 0.02, at(0.21), d * -20.0, d, BAND)
+    assert near is not None and near[1:] == (0.0, 0.02)
+    # speeds that do not turn the `d` way: no turn
+    assert slowing_turn(0.0, 0.0, d * 400.0, 0.5, d * 300.0, d * 200.0, d, BAND) is None
 
 
 def test_the_way_out_of_a_gap_is_taken_from_the_raw_readings_after_it() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tempo.filters import RobustFilter
+from tempo.gaps import slowing_turn
 from tempo.segmenter import (
     FORCED,
     HOLD,
@@ -91,8 +92,10 @@ class Recorder:
         self.calls.append(("fell", move, high))
 
 
-def segment(samples: Sequence[tuple[float, float]], **recorder: Any) -> tuple[Segmenter, Recorder]:
-    seg = Segmenter(ROM, RobustFilter(gate_base_mm=0.12 * ROM))
+def segment(
+    samples: Sequence[tuple[float, float]], *, lockout_out: bool = True, **recorder: Any
+) -> tuple[Segmenter, Recorder]:
+    seg = Segmenter(ROM, RobustFilter(gate_base_mm=0.12 * ROM), lockout_out=lockout_out)
     rec = Recorder(seg, **recorder)
     seg.listener = rec
     return seg, rec
@@ -191,16 +194,32 @@ def test_an_excursion_short_of_the_watch_is_not_reported():
 
 
 def test_a_turn_hidden_in_a_gap_is_where_the_lines_meet():
-    """No samples from 3.4 s to 3.8 s: the turn at 300 mm (3.5 s) is placed on the lines."""
+    """No samples from 3.4 s to 3.8 s: the turn at 300 mm (3.5 s) is placed on the lines,
+    where the far turns are not at lockout (a rep that starts at the top turns out at the
+    bottom of the press, where a sled may bounce)."""
     knots = [(0.0, 0.0), (2.0, 0.0), (3.5, 300.0), (5.0, 0.0), (7.0, 0.0)]
     samples = track(knots, skip=(3.41, 3.79))
-    seg, rec = segment(samples)
+    seg, rec = segment(samples, lockout_out=False)
     assert run(seg, rec, samples)[:4] == [
         ("found", 0.0),
         ("started", 1, a(2.04)),
         ("stopped", Stop(TURN, 1, a(3.46), a(300.0), a(3.54), a(200.0), NO_STALL)),
         ("started", -1, a(3.54)),
     ]
+
+
+def test_a_lockout_hidden_in_a_gap_is_on_the_smoothest_path_through_it():
+    """The same readings at lockout, where a sled slows to a stop: the turn is on the
+    cubic through the gap's ends (280 mm at 200 mm/s out at 3.4 s, 240 mm at 200 mm/s
+    back at 3.8 s; tests/tempo/test_gaps.py checks that cubic exactly), short of where
+    the lines meet and beyond the last reading before the gap."""
+    knots = [(0.0, 0.0), (2.0, 0.0), (3.5, 300.0), (5.0, 0.0), (7.0, 0.0)]
+    samples = track(knots, skip=(3.41, 3.79))
+    seg, rec = segment(samples)
+    stop = run(seg, rec, samples)[2][1]
+    want = slowing_turn(3.4, 280.0, 200.0, 3.8, 240.0, -200.0, 1, BAND)
+    assert want is not None and 280.0 < want[0] < 300.0
+    assert (stop.t_arrive, stop.level, stop.t_depart) == (a(want[1]), a(want[0]), a(want[2]))
 
 
 def test_a_movement_cut_short_stops_at_its_extreme():
