@@ -2,7 +2,9 @@
 
 A bounce during half a second without readings would look like a turn well short of the
 bottom, and the next rep too small to count: a turn next to a gap of GAP_TURN_S and more is
-looked for inside the gap, where the lines before and after it meet. And when a turn's
+looked for inside the gap, where the lines before and after it meet; at lockout, where a
+sled slows to a stop rather than bounce, on the cubic through the gap's ends instead
+(`slowing_turn`). And when a turn's
 extreme is the first smoothed sample after a gap, the smoother started again there and
 its first outputs already average readings on the way back.
 """
@@ -58,7 +60,9 @@ def turn_in_gap(
 
     The turn is placed no further than the start side's stops (level 0). `raw_way_out`:
     the way out is the line through the raw readings after the gap (in glare the smoothed
-    samples say more).
+    samples say more). `slowing`: the turn is at lockout, where a sled slows to a stop and
+    does not bounce: it is placed on the cubic through the gap's ends (`slowing_turn`)
+    where that turns short of the lines.
     """
     bt, by = track.t, track.y
     a = gap_at_turn(track, n, k_ext)
@@ -112,6 +116,9 @@ def turn_in_gap(
     return level, t_arrive, t_depart
 
 
+BISECTIONS: Final = 30  # halvings of the gap's span placing a 2 % time: well under a microsecond
+
+
 def slowing_turn(  # noqa: PLR0917 (two ends of a gap, each a time, place and speed)
     t1: float, y1: float, v1: float, t2: float, y2: float, v2: float, d: int, band: float
 ) -> tuple[float, float, float] | None:
@@ -120,9 +127,10 @@ def slowing_turn(  # noqa: PLR0917 (two ends of a gap, each a time, place and sp
 
     Where the lines into and out of a gap meet is as far as a sled could have gone without
     speeding up; one that slows into lockout (a minimum-jerk arrival, a hold) stops short
-    of it, and the lines placed such turns 15-20 mm out, beyond the lockout threshold.
-    The cubic slows the way the readings either side say. A bounce is a V, so the start
-    side's turns keep the lines (docs/engine.md, "A lockout hidden in a gap").
+    of it, and the lines placed such turns 15-70 mm out, beyond the lockout threshold.
+    The cubic slows the way the readings either side say. A bounce is a V, so the turns
+    at the bottom of the press keep the lines (docs/engine.md, "A lockout hidden in a
+    gap").
     """
     span = t2 - t1
     if span <= 0.0:
@@ -162,9 +170,6 @@ def slowing_turn(  # noqa: PLR0917 (two ends of a gap, each a time, place and sp
         return 0.5 * (lo + hi)
 
     return level, t1 + span * crossing(0.0, s_turn), t1 + span * crossing(1.0, s_turn)
-
-
-BISECTIONS: Final = 30  # of the gap's span: well under a microsecond
 
 
 def _sign_change(a: float, b: float, c: float, d: int) -> float | None:
