@@ -3,7 +3,8 @@
 For each seed the sensor model (sensor/synthetic.py) draws a sled, a rate of 20-50 Hz, a
 session of sets and every sensor fault; the engine's reps are matched to the ground truth
 by time and scored. Prints figures; asserts nothing. `--seeds N` (default 200), `--first S`,
-`--clean` for a perfect sensor.
+`--clean` for a perfect sensor, `-v` to list each miscounted session (the reps lost and
+the reps too many) and each wrong lockout verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import Scoreboard, engine_events
+from scoring import Scoreboard, engine_events, match, miscounted
 
 from sensor.synthetic import Faults, generate
 from tempo import EngineSettings
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--first", type=int, default=FIRST_SEED)
     parser.add_argument("--clean", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     faults = Faults.none() if args.clean else None
     board = Scoreboard()
@@ -45,6 +47,20 @@ def main() -> None:
             fast_below_s,
             start=settings.start,
         )
+        if args.verbose:
+            where = f"start {settings.start}, rom {settings.rom_mm:.0f}, {trace.rate_hz:.0f} Hz"
+            if len(reps) != len(trace.reps):
+                print(f"  seed {seed}: true {len(trace.reps)} got {len(reps)} ({where})")
+                for line in miscounted(trace.reps, reps):
+                    print(f"    {line}")
+            for tr, r in match(trace.reps, reps):
+                if r.lockout != tr.lockout:
+                    print(
+                        f"  seed {seed} rep {tr.set}.{tr.rep} at {tr.t_top:.2f} s: lockout "
+                        f"{tr.lockout} read {r.lockout} (lockout-side turn at "
+                        f"{tr.lockout_fraction:.3f} of the ROM; rom_fraction "
+                        f"{r.rom_fraction:.3f}; {where}; flags {', '.join(r.flags) or '-'})"
+                    )
     kind = "perfect sensor" if args.clean else "all sensor faults"
     last = args.first + board.sessions - 1
     board.report(f"{board.sessions} fresh synthetic sessions ({kind}), seeds {args.first}..{last}")

@@ -9,7 +9,8 @@ band, and the stall by its definition (longest interior stretch slower than a th
 phase's median speed). The emission delay at 50 Hz is printed beside its physical floor
 (`floor_s`: no rule can emit a rep sooner). Prints the tables; asserts nothing. `--seeds N`
 per kind (default 30), `--first S`: seeds 70 000-70 209 and 71 000-71 209 were used while
-tuning the engine, so figures are reported from others (docs/engine.md says which).
+tuning the engine, so figures are reported from others (docs/engine.md says which). `-v`
+lists each miscounted session: its seed, kind and rate, the reps lost and the reps too many.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import engine_events, match, pct
+from scoring import engine_events, match, miscounted, pct
 
 from tempo import BOUNCE, FAST_ECCENTRIC, TIMES_UNKNOWN, EngineSettings, Rep
 
@@ -368,6 +369,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--first", type=int, default=FIRST_SEED)
+    parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     phases = ("concentric_s", "top_pause_s", "eccentric_s")
     errs: dict[str, list[float]] = {}
@@ -395,6 +397,11 @@ def main() -> None:
             here = by_noise[noisy]
             for key in (kind, f"{rate:.0f} Hz", "all"):
                 exact.setdefault(key, []).append(int(len(reps) == len(truth)))
+            if args.verbose and len(reps) != len(truth):
+                got = f"true {len(truth)} got {len(reps)}"
+                print(f"  seed {seed - 1} ({kind}, {rate:.0f} Hz): {got}")
+                for line in miscounted(truth, reps):
+                    print(f"    {line}")
             pairs = match(truth, reps)
             for (tr, _), band_s in zip(pairs, turn_bands(settings, pairs), strict=True):
                 if tr.bounce and band_s is not None:

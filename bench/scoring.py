@@ -46,6 +46,29 @@ def match(truth: list[T], reps: list[Rep]) -> list[tuple[T, Rep]]:
     return pairs
 
 
+def miscounted(truth: list[T], reps: list[Rep]) -> list[str]:
+    """One line per true rep the engine lost and per engine rep no true rep explains (the
+    pairing of `match`), in time order: what a developer looks at first in a miscount."""
+    pairs = match(truth, reps)
+    kept_truth = {id(tr) for tr, _ in pairs}
+    kept_reps = {id(r) for _, r in pairs}
+    lines = [
+        (tr.t_start, f"lost  true rep {tr.t_start:.2f}-{tr.t_end:.2f} s")
+        for tr in truth
+        if id(tr) not in kept_truth
+    ]
+    lines += [
+        (
+            r.t_start,
+            f"extra engine rep {r.t_start:.2f}-{r.t_end:.2f} s, rom_fraction "
+            f"{r.rom_fraction:.2f}, flags {', '.join(r.flags) or '-'}",
+        )
+        for r in reps
+        if id(r) not in kept_reps
+    ]
+    return [line for _, line in sorted(lines)]
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (nearest rank); NaN for no values."""
     if not values:

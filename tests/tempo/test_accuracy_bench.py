@@ -88,3 +88,31 @@ def test_phase_durations_are_scored_signed_by_start_side(monkeypatch, capsys) ->
     line = next(x for x in out.splitlines() if x.startswith("  start bottom"))
     assert line.split()[-1] == "-40"  # the eccentric's signed median, known times
     assert not any(x.startswith("  start top") for x in out.splitlines())
+
+
+def test_a_miscount_names_the_reps_lost_and_the_reps_too_many(monkeypatch) -> None:
+    miscounted = _scoring(monkeypatch)["miscounted"]
+
+    def truth(t_start: float) -> SimpleNamespace:
+        return SimpleNamespace(t_start=t_start, t_end=t_start + 3.0)
+
+    def rep(t_start: float, t_end: float):
+        return replace(make_rep(), t_start=t_start, t_end=t_end, rom_fraction=0.4, flags=())
+
+    truths = [truth(0.0), truth(10.0), truth(20.0)]
+    reps = [rep(0.1, 3.0), rep(5.0, 6.0), rep(20.0, 23.1)]
+    assert miscounted(truths, reps) == [
+        "extra engine rep 5.00-6.00 s, rom_fraction 0.40, flags -",
+        "lost  true rep 10.00-13.00 s",
+    ]
+    assert miscounted(truths, [rep(0.0, 3.0), rep(10.0, 13.0), rep(20.0, 23.0)]) == []
+
+
+def test_the_bench_lists_what_it_got_wrong_when_asked(monkeypatch, capsys) -> None:
+    # accuracy seed 900020: a full rep read partial after a stuck sensor hid its bottom
+    argv = ["bench_accuracy.py", "--seeds", "1", "--first", "900020", "-v"]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(sys, "path", [str(BENCH), *sys.path])
+    runpy.run_path(str(BENCH / "bench_accuracy.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "seed 900020 rep 1.5 at 39.05 s: lockout full read partial" in out
