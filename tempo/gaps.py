@@ -4,9 +4,9 @@ A bounce during half a second without readings would look like a turn well short
 bottom, and the next rep too small to count: a turn next to a gap of GAP_TURN_S and more is
 looked for inside the gap, where the lines before and after it meet; at lockout, where a
 sled slows to a stop rather than bounce, on the cubic through the gap's ends instead
-(`slowing_turn`). And when a turn's
-extreme is the first smoothed sample after a gap, the smoother started again there and
-its first outputs already average readings on the way back.
+(`slowing_turn`). And when a turn's extreme is the first smoothed sample after a gap, the
+smoother started again there and its first outputs already average readings on the way
+back.
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ def slowing_turn(  # noqa: PLR0917 (two ends of a gap, each a time, place and sp
     t1: float, y1: float, v1: float, t2: float, y2: float, v2: float, d: int, band: float
 ) -> tuple[float, float, float] | None:
     """(level, arrival, departure) of a turn the `d` way on the cubic that leaves (t1, y1)
-    at speed v1 and reaches (t2, y2) at speed v2: the smoothest path through the gap.
+    at speed v1 and reaches (t2, y2) at speed v2: of all paths with those ends, the one
+    with the least acceleration (its integral squared), the smoothest through the gap.
 
     Where the lines into and out of a gap meet is as far as a sled could have gone without
     speeding up; one that slows into lockout (a minimum-jerk arrival, a hold) stops short
