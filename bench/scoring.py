@@ -109,6 +109,7 @@ class Scoreboard:
         self.delay_end: list[float] = []
         self.delay_stop: list[float] = []
         self.delay_stop_50: list[float] = []
+        self.delay_stop_50_known: list[float] = []  # of reps no sensor fault hid a time of
         self.lock_ok = self.lock_n = 0
         self.clear_ok = self.clear_n = 0  # reps whose truth is clear of the verdict thresholds
         self.drift_clear_ok = self.drift_clear_n = 0  # ... and of the sensor's drift
@@ -153,6 +154,8 @@ class Scoreboard:
             self.delay_stop.append((r.t_confirmed - tr.t_stop) * 1000.0)
             if rate_hz == 50.0:
                 self.delay_stop_50.append((r.t_confirmed - tr.t_stop) * 1000.0)
+                if known:
+                    self.delay_stop_50_known.append((r.t_confirmed - tr.t_stop) * 1000.0)
             if all(hasattr(tr, k) for k in DURATIONS):
                 for side in ("all", start):
                     for only_known in (False, True):
@@ -226,6 +229,7 @@ class Scoreboard:
             ("after t_end (2 % boundary):  ", self.delay_end),
             ("after the sled stopped:      ", self.delay_stop),
             ("after it stopped, 50 Hz only:", self.delay_stop_50),
+            ("  of those, known times:     ", self.delay_stop_50_known),
         ):
             print(f"  {label} {pct(values, 0.5):5.0f} / {pct(values, 0.95):5.0f}")
 

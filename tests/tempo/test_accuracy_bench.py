@@ -54,6 +54,8 @@ def test_the_bench_prints_the_flags(monkeypatch, capsys) -> None:
     assert "fast_eccentric: precision" in out
     assert "bounce: precision" in out
     assert "phase durations (concentric, top pause, eccentric)" in out
+    assert "after it stopped, 50 Hz only:" in out
+    assert "of those, known times:" in out
 
 
 def test_phase_durations_are_scored_signed_by_start_side(monkeypatch, capsys) -> None:
