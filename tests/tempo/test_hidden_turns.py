@@ -212,9 +212,10 @@ def _smooth_path(knots: list[tuple[float, float]]):
     return at
 
 
-# A full rep to 93 % of the range whose slowing into lockout, and the first of a 0.15 s
-# hold there, fall in a 0.45 s dropout before the sled lowers again. Seen a rep starting
-# at the bottom (the lockout its far turn) and at the top (the lockout its end).
+# A full rep to 93 % of the range: the last quarter second of its slowing into lockout,
+# its 0.15 s hold there and the first of the lowering fall in a 0.45 s dropout. Seen on a
+# rep starting at the bottom (the lockout its far turn) and at the top (the lockout its
+# end).
 _LOCK_93 = {
     "bottom": (
         BOTTOM,
@@ -236,7 +237,7 @@ _LOCK_93 = {
 @pytest.mark.parametrize("start", ["bottom", "top"])
 def test_a_lockout_hidden_in_a_gap_is_not_placed_where_the_lines_meet(start, rate_hz) -> None:
     # The lines into and out of the gap meet beyond the 97 % a locked rep needs (the sled
-    # was still moving at 100-200 mm/s when the sensor went silent); a sled slowing into
+    # still rose at about 360 mm/s when the sensor went silent); a sled slowing into
     # lockout stops short of that, and the smoothest path through the gap says so.
     # Before: 29 of the 60 bottom starts and 24 of the 60 top starts read "locked".
     settings, knots, (gap_from, gap_to) = _LOCK_93[start]
