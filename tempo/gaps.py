@@ -134,8 +134,8 @@ def slowing_turn(  # noqa: PLR0917 (two ends of a gap, each a time, place and sp
     gap").
     """
     span = t2 - t1
-    if span <= 0.0:
-        return None
+    if span <= 0.0 or d * v1 <= 0.0 or d * v2 >= 0.0:
+        return None  # no turn the `d` way between those ends
     dy = y1 - y2
     # dp/ds on s = (t - t1) / span in [0, 1]: a s^2 + b s + c
     a = 6.0 * dy + 3.0 * span * (v1 + v2)

@@ -6,6 +6,8 @@ Times are binary fractions and the tracks straight lines, so every time is exact
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tempo.gaps import (
     SEEN_WAY_N,
@@ -75,6 +77,25 @@ def test_the_smoothest_path_through_a_gap_finds_a_constant_deceleration_exactly(
     assert near is not None and near[1:] == (0.0, 0.02)
     # speeds that do not turn the `d` way: no turn
     assert slowing_turn(0.0, 0.0, d * 400.0, 0.5, d * 300.0, d * 200.0, d, BAND) is None
+
+
+@given(
+    span=st.floats(0.05, 2.0),
+    y2=st.floats(-300.0, 300.0),
+    v1=st.floats(1.0, 3000.0),
+    v2=st.floats(1.0, 3000.0),
+    d=st.sampled_from([1, -1]),
+)
+def test_the_smoothest_turn_is_beyond_both_ends_and_its_band_inside_the_gap(
+    span: float, y2: float, v1: float, v2: float, d: int
+) -> None:
+    # Leaving 0 mm the `d` way and coming back from y2: the cubic turns once, as far out as
+    # it ever gets between the ends, and enters and leaves the band around that in order.
+    got = slowing_turn(1.0, 0.0, d * v1, 1.0 + span, d * y2, -d * v2, d, BAND)
+    assert got is not None
+    level, t_in, t_out = got
+    assert d * level >= max(0.0, y2) - 1e-9
+    assert 1.0 <= t_in <= t_out <= 1.0 + span
 
 
 def test_the_way_out_of_a_gap_is_taken_from_the_raw_readings_after_it() -> None:
