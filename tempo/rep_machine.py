@@ -185,6 +185,12 @@ class RepMachine:
             # was the mean of a few samples, which glare can put a tenth of the ROM off.
             self._far = (level, far[1], far[2], far[3])
         self._at_far = False
+        deadline = self.rest_from + self._s.rest_s  # (inf unless a set's rest is running)
+        if st == _LOW and way > 0 and t_start >= deadline:
+            # The rest was over before this movement began; the engine decides on it only
+            # REST_GRACE_S later (a movement begun before then may still become a rep of
+            # the set), and this one is seen first: the set ended at the deadline.
+            self._finish_set(deadline, "rest")
         if st == _OUT:
             self._set_phase(out_phase if way > 0 else back_phase, t_start)
         elif st == _LOW and self._set_open and way > 0:

@@ -302,3 +302,22 @@ def test_a_rep_in_progress_is_dropped_across_a_fault_gap():
     # a short glitch gap (0.4 s) in the same place does not lose the rep
     samples = [(t, d) for t, d in piecewise(ONE_REP) if not 4.8 < t < 5.2]
     assert len(reps_of(run(BOTTOM, samples))) == 1
+
+
+@pytest.mark.parametrize("rate_hz", [50.0, 20.0])
+def test_a_fast_rep_begun_just_after_the_rest_is_over_opens_the_next_set(rate_hz):
+    """The mirror of the slow push: a rep at 1 m/s from 0.15 s after the 8 s rest is over
+    becomes a rep (30 % out) before the set is judged REST_GRACE_S after the deadline; it
+    began after the rest was over, so the set ended at the deadline and it opens the next
+    (independent seeds 67971 and 68030: rests of 8.07 and 8.22 s merged two sets)."""
+    end = crossing(ONE_REP, 3, 150 + 0.02 * 370)  # the first rep's t_end
+    t_go = end + BOTTOM.rest_s + 0.15
+    knots = [*ONE_REP[:4], (6, 150), (t_go, 150), (t_go + 0.35, 500), (t_go + 1.5, 500)]
+    knots += [(t_go + 3.5, 150), (t_go + 13.5, 150)]
+    events = run(BOTTOM, piecewise(knots, rate_hz))
+    assert [(r.set, r.rep) for r in reps_of(events)] == [(1, 1), (2, 1)]
+    first, second = sets_of(events)
+    assert (first.reason, first.reps, second.reps) == ("rest", 1, 1)
+    rest = next(p for p in phases_of(events) if p.phase == "rest")
+    assert rest.t_s == pytest.approx(first.t_end + BOTTOM.rest_s)
+    assert [p.phase for p in phases_of(events)][3:6] == ["bottom_pause", "rest", "concentric"]
