@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import Scoreboard, engine_events, match, miscounted
+from scoring import Scoreboard, engine_events, match, print_miscount
 
 from sensor.synthetic import Faults, generate
 from tempo import EngineSettings
@@ -49,10 +49,7 @@ def main() -> None:
         )
         if args.verbose:
             where = f"start {settings.start}, rom {settings.rom_mm:.0f}, {trace.rate_hz:.0f} Hz"
-            if len(reps) != len(trace.reps):
-                print(f"  seed {seed}: true {len(trace.reps)} got {len(reps)} ({where})")
-                for line in miscounted(trace.reps, reps):
-                    print(f"    {line}")
+            print_miscount(f"seed {seed} ({where})", trace.reps, reps)
             for tr, r in match(trace.reps, reps):
                 if r.lockout != tr.lockout:
                     print(

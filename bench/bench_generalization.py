@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import Scoreboard, engine_events, match, miscounted
+from scoring import Scoreboard, engine_events, match, print_miscount
 
 from tempo import EngineSettings
 
@@ -507,10 +507,7 @@ def main() -> None:
         if args.verbose:
             s = sess.settings
             where = f"{s.start}, rom {s.rom_mm:.0f}, {sess.rate:.0f} Hz"
-            if len(reps) != len(sess.reps):
-                print(f"  seed {seed}: true {len(sess.reps)} got {len(reps)} ({where})")
-                for line in miscounted(sess.reps, reps):
-                    print(f"    {line}")
+            print_miscount(f"seed {seed} ({where})", sess.reps, reps)
             for tr, r in match(sess.reps, reps):
                 if r.lockout != tr.lockout:
                     drift = "" if tr.drift_clear else ", within the drift"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import engine_events, match, miscounted, pct
+from scoring import engine_events, match, pct, print_miscount
 
 from tempo import BOUNCE, FAST_ECCENTRIC, TIMES_UNKNOWN, EngineSettings, Rep
 
@@ -397,11 +397,8 @@ def main() -> None:
             here = by_noise[noisy]
             for key in (kind, f"{rate:.0f} Hz", "all"):
                 exact.setdefault(key, []).append(int(len(reps) == len(truth)))
-            if args.verbose and len(reps) != len(truth):
-                got = f"true {len(truth)} got {len(reps)}"
-                print(f"  seed {seed - 1} ({kind}, {rate:.0f} Hz): {got}")
-                for line in miscounted(truth, reps):
-                    print(f"    {line}")
+            if args.verbose:
+                print_miscount(f"seed {seed - 1} ({kind}, {rate:.0f} Hz)", truth, reps)
             pairs = match(truth, reps)
             for (tr, _), band_s in zip(pairs, turn_bands(settings, pairs), strict=True):
                 if tr.bounce and band_s is not None:

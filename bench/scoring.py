@@ -69,6 +69,16 @@ def miscounted(truth: list[T], reps: list[Rep]) -> list[str]:
     return [line for _, line in sorted(lines)]
 
 
+def print_miscount(label: str, truth: list[T], reps: list[Rep]) -> None:
+    """For a bench's `-v`: nothing when the counts agree, else the session (`label`: its
+    seed and how it was drawn), the counts and the `miscounted` lines."""
+    if len(reps) == len(truth):
+        return
+    print(f"  {label}: true {len(truth)} got {len(reps)}")
+    for line in miscounted(truth, reps):
+        print(f"    {line}")
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (nearest rank); NaN for no values."""
     if not values:
