@@ -149,6 +149,31 @@ def test_the_excursion_is_measured_from_the_lowest_stop_since_the_last_rep():
     assert sled.watch == ("rise", 5.0, 121.5)
 
 
+def _dip_then_push(noise_mm: float) -> Sled:
+    """At rest at 0, noise of `noise_mm` (glare), a turn 60 mm below the rest, a push to
+    100 mm (25 % of the ROM, 160 mm from the turn) and back down to that turn's level."""
+    sled = Sled()
+    sled.found(0.0)
+    sled.noise = noise_mm
+    sled.move(1.0, -60.0, 1.25, turn_until=1.375)
+    sled.move(1.375, 100.0, 2.0, turn_until=2.125)
+    sled.move(2.125, -60.0, 2.75)
+    return sled
+
+
+def test_a_turn_in_the_noise_below_the_rest_is_not_where_the_excursion_counts_from():
+    # Glare around a sled at rest (independent seeds 68643, 68371): a turn within two
+    # deviations of a reading below the rest is noise around it, as beyond a far hold.
+    assert _dip_then_push(40.0).events == []
+
+
+def test_a_turn_below_the_rest_by_more_than_the_noise_is_where_the_excursion_counts_from():
+    # A sled held off its stops and lowered further before the push.
+    sled = _dip_then_push(1.0)
+    (got,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert (got.t_start, got.rom_mm) == (1.375, 160.0)
+
+
 def test_a_hold_counts_at_its_level_as_the_sled_leaves_it():
     # A rep ends in a hold placed 25 mm up on arrival; the sled then settles to 0 before
     # the next push, which rises 130 mm: short of 121.5 mm from 25, a rep from 0.
