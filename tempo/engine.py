@@ -77,6 +77,7 @@ class TempoEngine:
             self._faults_until,
             self._reading_noise,
             self._filter.reach_without_burst,
+            at_burst=self._filter.at_burst,
         )
         self._seg.listener = self._machine
         self._step = self._seg.step

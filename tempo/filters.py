@@ -736,14 +736,17 @@ class RobustFilter:
             if got is not None:
                 backlog.append(got)
 
+    def at_burst(self, t_turn: float) -> bool:
+        """Whether a burst the gate took out after it reached the smoothed track lay at a
+        turn at `t_turn`: the turn may be the burst's, no place the sled was."""
+        return any(a - SMOOTHED_REACH_S <= t_turn <= b + SMOOTHED_REACH_S for a, b in self.disowned)
+
     def reach_without_burst(self, t_from: float, t_turn: float, t_to: float) -> float | None:
         """How far out (the largest median of five) the readings kept between `t_from` and
         `t_to` went, if a burst taken out after it reached the smoothed track lay at the
         turn at `t_turn`; None if none did, or the readings kept no longer reach back to
         `t_from` (then nothing is known against the turn)."""
-        if not any(
-            a - SMOOTHED_REACH_S <= t_turn <= b + SMOOTHED_REACH_S for a, b in self.disowned
-        ):
+        if not self.at_burst(t_turn):
             return None
         acc = self.smoother.accepted
         if not acc or acc[0][0] > t_from:

@@ -65,6 +65,10 @@ ReachWithoutBurst = Callable[[float, float, float], "float | None"]
 """How far out (mm) the readings kept from a rep's start to now went, where a burst the
 gate took out late lay at its far turn (`RobustFilter.reach_without_burst`); else None."""
 
+AtBurst = Callable[[float], bool]
+"""Whether a burst the gate took out late lay at a turn at this time
+(`RobustFilter.at_burst`)."""
+
 
 class ExcursionWatch(Protocol):
     """What the rep machine arms on the segmenter, so its per-sample test costs no call."""
@@ -88,6 +92,10 @@ def _no_burst(t_from: float, t_turn: float, t_to: float) -> float | None:
     return None
 
 
+def _never_at_burst(t_turn: float) -> bool:
+    return False
+
+
 class RepMachine:
     """Movements and stops in, events out; it never sees a sample (its watch does)."""
 
@@ -98,6 +106,8 @@ class RepMachine:
         sensor_faults: SensorFaults = _no_faults,
         reading_noise: ReadingNoise = _no_noise,
         reach_without_burst: ReachWithoutBurst = _no_burst,
+        *,
+        at_burst: AtBurst = _never_at_burst,
     ) -> None:
         self._s = settings
         rom = settings.rom_mm
@@ -117,6 +127,7 @@ class RepMachine:
         self._sensor_faults = sensor_faults
         self._reading_noise = reading_noise
         self._reach_without_burst = reach_without_burst
+        self._at_burst = at_burst
         self.events: list[Event] = []
         """Where emitted events go; the engine hands it a fresh list for every sample."""
         self.now = 0.0
@@ -229,9 +240,13 @@ class RepMachine:
         else:
             self._base_before = self._base
             self._hold_level = level if kind == HOLD else None
-            # A turn in the noise below where the sled rests is glare around it: counted
-            # from, it let a foot adjustment of 20 % reach 30 % (independent seed 68643).
-            if kind == HOLD or self._base - level > HOLD_NOISE * self._reading_noise():
+            # A turn in the noise below where the sled rests is glare around it, and one
+            # at a burst the gate took out late is the burst's: counted from, either let
+            # a foot adjustment of 16-20 % reach 30 % (independent seeds 68643, 69304).
+            if kind == HOLD or (
+                self._base - level > HOLD_NOISE * self._reading_noise()
+                and not self._at_burst(t_arrive)
+            ):
                 self._base = min(self._base, level)
             self._arm_rise()
             if self._set_open:

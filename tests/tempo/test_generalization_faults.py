@@ -264,6 +264,18 @@ def test_an_adjustment_after_a_turn_in_glare_below_the_rest_is_no_rep(monkeypatc
         assert len(reps) == len(session.reps), seed
 
 
+def test_an_adjustment_after_a_burst_beyond_the_rest_is_no_rep(monkeypatch):
+    # Independent seed 69304 (24 Hz, start at the top, 2.5 mm of noise): a burst of six
+    # readings 40 mm beyond a sled at rest, its first 1 mm inside what the sled can reach
+    # from rest; the gate took it out when the sled's readings came back, but the
+    # smoothed track had turned there, and a move of 16 % of the ROM 6 s later, counted
+    # from that turn, read as a rep of 45 %. A turn at a burst the gate took out is no
+    # place the sled was.
+    session = _independent_session(monkeypatch, 69304)
+    reps = reps_of(run(session.settings, session.samples))
+    assert len(reps) == len(session.reps)
+
+
 def _burst_after_a_gap_beside_a_still_sled() -> list[tuple[float, float]]:
     """A still sled at 200 mm, 45 Hz, 5 mm of noise; its last readings before a 0.15 s gap
     happen to fall away (the tracker reads -200 mm/s of noise), and after the gap come a
