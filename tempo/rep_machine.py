@@ -215,7 +215,12 @@ class RepMachine:
             if way > 0 and peak > self._out_peak:
                 self._out_peak = peak
             far = self._far
-            if far is None or (level > far[0] and not self._noise_beyond(far, kind, level)):
+            # (a turn at a burst the gate took out late is the burst's, not the sled's)
+            if far is None or (
+                level > far[0]
+                and not self._noise_beyond(far, kind, level)
+                and not (kind == TURN and self._at_burst(t_arrive))
+            ):
                 band = (t_depart - t_arrive) if t_depart is not None else 1e9
                 self._far = (level, t_arrive, kind, band)
                 self._out_stall = stall

@@ -276,6 +276,14 @@ def test_an_adjustment_after_a_burst_beyond_the_rest_is_no_rep(monkeypatch):
     assert len(reps) == len(session.reps)
 
 
+def test_a_turn_at_a_burst_beyond_a_far_hold_is_not_the_reps_lockout(monkeypatch):
+    # Independent seed 64818 (44 Hz): a burst of five readings 30 mm beyond the hold at
+    # the top as the sled left it; the gate took it out late, but the smoothed track had
+    # turned there, and the full rep read locked.
+    truth, rep = _rep_begun_in(monkeypatch, 64818, 103.0, 103.4)
+    assert truth.lockout == rep.lockout == "full"
+
+
 def _burst_after_a_gap_beside_a_still_sled() -> list[tuple[float, float]]:
     """A still sled at 200 mm, 45 Hz, 5 mm of noise; its last readings before a 0.15 s gap
     happen to fall away (the tracker reads -200 mm/s of noise), and after the gap come a

@@ -390,6 +390,13 @@ def test_a_turn_beyond_a_far_hold_by_more_than_the_noise_is_the_far_point():
     assert (got.t_top, got.rom_mm, got.lockout) == (3.5, 450.0, "locked")
 
 
+def test_a_turn_beyond_a_far_hold_at_a_burst_the_gate_took_out_is_not_the_far_point():
+    # The burst's readings made the turn; the gate found they were a burst only after
+    # the smoothed track had carried them to the segmenter.
+    got = _hold_at_the_top_then_beyond(Sled(bursts=[(3.375, 3.625)]), 90.0)
+    assert (got.t_top, got.rom_mm, got.lockout) == (2.5, 360.0, "full")
+
+
 def test_a_hold_beyond_a_far_hold_is_the_far_point_however_noisy():
     # The sled pressed on after stopping (a sticking point) and held at lockout.
     got = _hold_at_the_top_then_beyond(Sled(), 30.0, hold=True)
