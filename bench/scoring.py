@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
-from tempo import BOUNCE, FAST_ECCENTRIC, TIMES_UNKNOWN, EngineSettings, Rep, SetDone, TempoEngine
+from tempo import (
+    BOUNCE,
+    FAST_ECCENTRIC,
+    TIMES_UNKNOWN,
+    EngineSettings,
+    Rep,
+    RepRevised,
+    SetDone,
+    TempoEngine,
+)
 
 
 class Span(Protocol):
@@ -19,13 +28,20 @@ T = TypeVar("T", bound=Span)
 def engine_events(
     settings: EngineSettings, samples: Iterable[tuple[float, int | None]]
 ) -> tuple[list[Rep], list[SetDone]]:
-    """The reps and sets the engine finds in one session's samples."""
+    """The reps and sets the engine finds in one session's samples, each rep as last
+    revised (`RepRevised`; its `t_confirmed` stays the first emission's)."""
     engine = TempoEngine(settings)
     events = []
     for t_s, distance_mm in samples:
         events += engine.feed(t_s, distance_mm)
     events += engine.finish()
-    return [e for e in events if isinstance(e, Rep)], [e for e in events if isinstance(e, SetDone)]
+    reps: dict[tuple[int, int], Rep] = {}
+    for e in events:
+        if isinstance(e, Rep):
+            reps[e.set, e.rep] = e
+        elif isinstance(e, RepRevised):
+            reps[e.rep.set, e.rep.rep] = e.rep
+    return list(reps.values()), [e for e in events if isinstance(e, SetDone)]
 
 
 def match(truth: list[T], reps: list[Rep]) -> list[tuple[T, Rep]]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         Phase,
         PhaseChanged,
         Rep,
+        RepRevised,
         SetDone,
     )
     from tempo.settings import EngineSettings, SettingsError
@@ -37,6 +38,7 @@ _HOME = {
     "Phase": "tempo.events",
     "PhaseChanged": "tempo.events",
     "Rep": "tempo.events",
+    "RepRevised": "tempo.events",
     "SetDone": "tempo.events",
     "EngineSettings": "tempo.settings",
     "SettingsError": "tempo.settings",
@@ -53,6 +55,7 @@ __all__ = [
     "Phase",
     "PhaseChanged",
     "Rep",
+    "RepRevised",
     "SetDone",
     "SettingsError",
     "TempoEngine",

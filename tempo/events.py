@@ -21,6 +21,7 @@ __all__ = [
     "Phase",
     "PhaseChanged",
     "Rep",
+    "RepRevised",
     "SetDone",
 ]
 
@@ -76,6 +77,20 @@ class Rep:
 
 
 @dataclass(frozen=True, slots=True)
+class RepRevised:
+    """A rep already emitted, its end placed again once the hold after it was seen
+    (docs/engine.md, "A rep's end placed again"): `rep` replaces the `Rep` with the same
+    `set` and `rep` (its `t_confirmed` stays the first emission's); `t_revised` is the time
+    of the sample that placed it. A rep is revised at most once."""
+
+    rep: Rep
+    t_revised: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.rep.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
 class SetDone:
     """A set ended: rest on the start side for `rest_s`, an explicit end, or end of stream."""
 
@@ -95,4 +110,4 @@ class SetDone:
         return _fields_dict(self)
 
 
-Event = PhaseChanged | Rep | SetDone
+Event = PhaseChanged | Rep | RepRevised | SetDone

@@ -22,9 +22,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Final, Protocol
 
-from tempo.events import Event, Phase, PhaseChanged, Rep, SetDone
+from tempo.events import (
+    BOUNCE,
+    TIMES_UNKNOWN,
+    Event,
+    Phase,
+    PhaseChanged,
+    Rep,
+    RepRevised,
+    SetDone,
+)
 from tempo.scoring import BOUNCE_MAX_S, eccentric_score, lockout_verdict, rep_flags, set_summary
 from tempo.segmenter import (
     BOUNDARY_FRACTION,
@@ -48,6 +58,9 @@ FAULT_MARGIN_S: Final = 0.15  # a boundary this close to a sensor fault was not 
 # A turn beyond a hold by no more than this many deviations of a reading is noise around
 # the hold (glare): not a farther turn than a far hold, nor a lower start than the rest.
 HOLD_NOISE: Final = 2.0
+# A rep's end placed again (`arrival_placed`) by less than this (half a sample at 50 Hz) is
+# not worth a second message.
+REVISION_MIN_S: Final = 0.01
 
 NO_STALL: Stall = (0.0, None)
 
@@ -264,12 +277,21 @@ class RepMachine:
             self._end_pending(pending)
 
     def arrival_placed(self, t_was: float, t_now: float) -> None:
-        """The far stop's arrival placed again as the sled leaves it (the live phase change
-        already sent keeps its time). A stop on the way back is decided as the sled leaves
-        it, before this comes."""
+        """A hold's arrival placed again on the readings of the hold (the live phase change
+        already sent keeps its time): the far stop's, as the sled leaves it (a stop on the
+        way back is decided as the sled leaves it, before this comes), or the end of the
+        rep just emitted, which is revised."""
         far = self._far
         if self._state == _OUT and far is not None and far[1] == t_was:
             self._far = (far[0], t_now, far[2], far[3])
+        elif self._state == _LOW and self._set_reps:
+            last = self._set_reps[-1]
+            if (
+                last.t_end == t_was
+                and abs(t_now - t_was) >= REVISION_MIN_S
+                and TIMES_UNKNOWN not in last.flags
+            ):
+                self._revise_end(last, t_now)
 
     def rose(self, move: Movement, y: float) -> None:
         """30 % out: a rep is under way, from the start of the movement that got there."""
@@ -426,8 +448,7 @@ class RepMachine:
         stall_fraction = None
         if stall_y is not None:
             stall_fraction = stall_y / rom if s.start == "bottom" else 1.0 - stall_y / rom
-        travel = rom_mm - 2.0 * self._band
-        mean_v = travel / concentric_s / 1000.0 if concentric_s > 0.0 and travel > 0.0 else 0.0
+        mean_v = self._mean_velocity(rom_mm, concentric_s)
         if not self._set_open:
             self._set_open = True
             self._set_no += 1
@@ -458,6 +479,47 @@ class RepMachine:
         self._last_end = t_end
         self._back_at_start(end_level, kind)
         self.events.append(rep)
+
+    def _revise_end(self, rep: Rep, t_end: float) -> None:
+        """The rep just emitted, with its end at `t_end` (`arrival_placed`).
+
+        A lowering (or, from the top, a push) that creeps onto the stops is confirmed
+        while the sled still creeps, and its end placed where the creep was then; the
+        whole hold places it again, a tenth of a second later at the 95th percentile
+        (docs/engine.md, "A rep's end placed again"). Only the times of that end change:
+        its phase's duration and what follows from it.
+        """
+        s = self._s
+        if s.start == "bottom":
+            t_end = max(t_end, rep.t_ecc)
+            eccentric_s = t_end - rep.t_ecc
+            revised = replace(
+                rep,
+                t_end=t_end,
+                eccentric_s=eccentric_s,
+                eccentric_score=eccentric_score(eccentric_s, s.target_eccentric_s),
+                flags=rep_flags(s, rep.lockout, eccentric_s, BOUNCE in rep.flags),
+            )
+        else:
+            t_back = rep.t_top - rep.concentric_s  # the rep ends at the top
+            t_end = max(t_end, t_back)
+            concentric_s = t_end - t_back
+            revised = replace(
+                rep,
+                t_top=t_end,
+                t_end=t_end,
+                concentric_s=concentric_s,
+                mean_concentric_velocity_m_s=self._mean_velocity(rep.rom_mm, concentric_s),
+            )
+        self._set_reps[-1] = revised
+        self._last_end = t_end
+        self.rest_from = t_end
+        self.events.append(RepRevised(rep=revised, t_revised=self.now))
+
+    def _mean_velocity(self, rom_mm: float, concentric_s: float) -> float:
+        """Mean concentric velocity, m/s, over the travel between the 2 % boundaries."""
+        travel = rom_mm - 2.0 * self._band
+        return travel / concentric_s / 1000.0 if concentric_s > 0.0 and travel > 0.0 else 0.0
 
     def _back_at_start(self, end_level: float, kind: StopKind) -> None:
         """An excursion is over, with or without a rep: the next one counts from where it

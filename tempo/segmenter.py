@@ -363,6 +363,8 @@ class Segmenter:
         if since is not None and t - since >= STALL_MAX_S:
             self._hold_since = None
             self.listener.hold_lasted()
+            if self._mode == _HOLD and self._level < self._home_mm:
+                self._place_arrival_again(t, self._level)
         noise = self._smooth.noise_mm
         move = self._move_base
         if MOVE_NOISE * noise > move:  # noqa: PLR1730 (per reading: no call)
@@ -540,7 +542,9 @@ class Segmenter:
         if knee is not None:
             t_arrive = knee
         self._early_arrival = None
-        if level >= self._home_mm and t - t_near < KNEE_RAW_STOP_S:
+        if (level >= self._home_mm and t - t_near < KNEE_RAW_STOP_S) or (
+            level < self._home_mm and t - t_near < KNEE_HOLD_S
+        ):
             self._early_arrival = (t_arrive, t_near, d, self._mv_t0)
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
