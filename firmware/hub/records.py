@@ -28,6 +28,12 @@ class Record:
     def id(self) -> str:
         return str(self.payload["id"])
 
+    @property
+    def revision(self) -> int:
+        """0 for a rep or set as first sent; 1 for a rep revised (it replaces the stored one)."""
+        value = self.payload.get("revision", 0)
+        return value if _is_int(value) else 0
+
 
 @dataclass(frozen=True, slots=True)
 class Aside:
@@ -95,6 +101,9 @@ def _problem(data: dict[str, Any], kind: str, topic_station: str) -> str | None:
         if not _is_int(data.get("rep")) or data["rep"] < 1:
             return f"rep {data.get('rep')!r} is not a positive integer"
         expected += f"/r{data['rep']}"
+        revision = data.get("revision", 0)
+        if not _is_int(revision) or revision not in (0, 1):
+            return f"revision {revision!r} is not 0 or 1"
     if data.get("id") != expected:
         return f"id {data.get('id')!r} is not {expected!r}"
     return None

@@ -4,7 +4,7 @@
 database stamped with a revision this repsled does not know (made by a newer version) is
 refused with one line and left untouched. Writes are batches committed in one transaction
 and idempotent by `id` (INSERT ... ON CONFLICT DO NOTHING), so a message delivered twice is
-stored once.
+stored once; a rep payload with `revision` replaces the stored rep of its id (docs/payloads.md).
 """
 
 from __future__ import annotations
@@ -240,8 +240,10 @@ class Store:
         return dialect_insert(table).on_conflict_do_nothing()
 
     def write(self, records: Sequence[Record], asides: Sequence[Aside], received_at: float) -> None:
-        """Store a batch in one transaction; rows whose id is already stored are skipped."""
+        """Store a batch in one transaction; rows whose id is already stored are skipped,
+        but for revised reps, which replace what is stored under their id."""
         reps: list[dict[str, Any]] = []
+        revised: list[dict[str, Any]] = []
         sets: list[dict[str, Any]] = []
         sessions: dict[tuple[str, str], dict[str, Any]] = {}
         fields: dict[tuple[str, str], dict[str, Any]] = {}
@@ -249,6 +251,8 @@ class Store:
             p = record.payload
             row = _row(record, received_at)
             (reps if record.kind == "rep" else sets).append(row)
+            if record.kind == "rep" and record.revision:
+                revised.append(row)
             key = (p["station"], p["session"])
             if key not in sessions:
                 start = session_started_at(p["session"], received_at)
@@ -265,6 +269,11 @@ class Store:
                 conn.execute(self._insert(schema.sessions), list(sessions.values()))
             if reps:
                 conn.execute(self._insert(schema.reps), reps)
+            for row in revised:  # (the first receipt of a rep stays its received_at)
+                replaced = {k: v for k, v in row.items() if k not in ("id", "received_at")}
+                conn.execute(
+                    schema.reps.update().where(schema.reps.c.id == row["id"]).values(replaced)
+                )
             if sets:
                 conn.execute(self._insert(schema.sets), sets)
             if fields:
