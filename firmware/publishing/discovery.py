@@ -161,6 +161,9 @@ EVENTS: tuple[tuple[str, str, str], ...] = (
     ("rep_event", "Rep", "rep"),
     ("set_event", "Set", "set"),
 )
+# A rep payload that revises one sent before (its `revision` field, docs/payloads.md) fires
+# this event type instead of `rep`, so an automation that counts reps counts each once.
+REP_REVISED_EVENT = "rep_revised"
 
 
 # The next-set controls: (key, component, name, next-set field, icon).
@@ -338,13 +341,18 @@ def config_messages(
     }
     configs.append(("binary_sensor", CONNECTIVITY.key, {**conn, **_extras(CONNECTIVITY), **common}))
     for key, name, kind in EVENTS:
+        # Home Assistant wants `event_type`; every other field becomes an attribute.
+        event_type = f"'{kind}'"
+        event_types = [kind]
+        if kind == "rep":
+            event_type = f"('{REP_REVISED_EVENT}' if value_json.revision is defined else '{kind}')"
+            event_types.append(REP_REVISED_EVENT)
         event = {
             "name": name,
             "unique_id": f"repsled_{oid}_{key}",
             "state_topic": f"{prefix}/{station}/{kind}",
-            "event_types": [kind],
-            # Home Assistant wants `event_type`; every other field becomes an attribute.
-            "value_template": f"{{{{ dict(value_json, event_type='{kind}') | tojson }}}}",
+            "event_types": event_types,
+            "value_template": f"{{{{ dict(value_json, event_type={event_type}) | tojson }}}}",
             "icon": "mdi:weight-lifter",
         }
         configs.append(("event", key, {**event, **common}))
@@ -517,6 +525,28 @@ class Summary:
             reps_total=self.totals.reps,
             last_id=rep["id"],
         )
+
+    def revise_rep(self, rep: dict[str, Any]) -> None:
+        """A rep sent before, revised (docs/payloads.md, `revision`): it replaces that rep
+        in the set's figures, and the last rep's fields if it is the last; no rep more."""
+        for i, kept in enumerate(self._set_reps):
+            if kept["id"] == rep["id"]:
+                self._set_reps[i] = rep
+                break
+        else:
+            return  # a rep of a set already done: the set's own figures stand
+        self._data.update(
+            velocity_loss_pct=_velocity_loss_pct(self._set_reps),
+            time_under_tension_s=round(sum(_tension_s(r) for r in self._set_reps), 4),
+        )
+        if self._data.get("last_id") == rep["id"]:
+            self._data.update(
+                last_eccentric_s=rep["eccentric_s"],
+                last_eccentric_score=rep["eccentric_score"],
+                last_lockout=rep["lockout"],
+                velocity_m_s=rep["mean_concentric_velocity_m_s"],
+                peak_velocity_m_s=rep.get("peak_concentric_velocity_m_s"),
+            )
 
     def update_set(self, done: dict[str, Any]) -> None:
         """The set's own figures replace the running ones; its reps are the set's count."""

@@ -181,13 +181,20 @@ def test_event_entities_fire_on_every_rep_and_set_with_its_fields():
     env = sandbox.ImmutableSandboxedEnvironment()
     env.filters["tojson"] = json.dumps  # as Home Assistant's own filter
     got = configs()
-    for key, payload in (("rep_event", make_rep(1, 2)), ("set_event", make_set(1, 2))):
+    revised = {**make_rep(1, 2), "revision": 1}  # docs/payloads.md, "Revised reps"
+    for key, payload, event_type in (
+        ("rep_event", make_rep(1, 2), "rep"),
+        ("rep_event", revised, "rep_revised"),
+        ("set_event", make_set(1, 2), "set"),
+    ):
         _, cfg = got[key]
-        assert cfg["event_types"] == [payload["type"]]
+        assert event_type in cfg["event_types"]
         rendered = env.from_string(cfg["value_template"]).render(value_json=payload)
         event = json.loads(rendered)
-        assert event["event_type"] == payload["type"]
+        assert event["event_type"] == event_type
         assert {k: v for k, v in event.items() if k != "event_type"} == payload
+    assert got["rep_event"][1]["event_types"] == ["rep", "rep_revised"]
+    assert got["set_event"][1]["event_types"] == ["set"]
 
 
 def test_score_icon_is_not_a_stopwatch():

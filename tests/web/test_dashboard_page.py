@@ -226,3 +226,31 @@ def test_retained_summary_fills_a_page_opened_mid_set(
     publisher.publish("press", "rep", rep_json("press", make_rep(3, 10, eccentric_s=2.2)))
     expect(press.get_by_test_id("last-eccentric-s")).to_have_text("2.2")
     expect(press.get_by_test_id("rep-count")).to_have_text("10")  # the station's numbering
+
+
+def test_a_revised_rep_replaces_the_first_and_counts_no_rep_more(
+    page: Any, publisher: Publisher, dashboard: DashboardServer
+) -> None:
+    """docs/payloads.md, "Revised reps": its end placed again, the rep is sent once more."""
+    publisher.status("press", "online")
+    open_when_live(page, dashboard.url, "press")
+    press = panel(page, "press")
+    first = rep_json("press", make_rep(1, 1, eccentric_s=1.9, flags=("fast_eccentric",)))
+    revised = {**rep_json("press", make_rep(1, 1, eccentric_s=2.1)), "revision": 1}
+    publisher.publish("press", "rep", first)
+    expect(press.get_by_test_id("last-eccentric-s")).to_have_text("1.9")
+    publisher.publish("press", "rep", revised)
+    expect(press.get_by_test_id("last-eccentric-s")).to_have_text("2.1")
+    expect(press.get_by_test_id("rep-count")).to_have_text("1")
+    # A page that saw rep 2's revision first keeps it when the first version comes late.
+    late = rep_json("press", make_rep(1, 2, eccentric_s=1.5))
+    publisher.publish(
+        "press", "rep", {**rep_json("press", make_rep(1, 2, eccentric_s=2.4)), "revision": 1}
+    )
+    expect(press.get_by_test_id("last-eccentric-s")).to_have_text("2.4")
+    publisher.publish("press", "rep", late)
+    page.wait_for_function(
+        "id => window.repsled.stations.get('press').seenIds.has(id)", arg=late["id"]
+    )
+    expect(press.get_by_test_id("last-eccentric-s")).to_have_text("2.4")
+    expect(press.get_by_test_id("rep-count")).to_have_text("2")

@@ -241,6 +241,7 @@
     r.flags = Array.isArray(p.flags) ? p.flags.filter((f) => typeof f === "string" && f.length < 40).slice(0, 10) : [];
     r.lockout = LOCKOUTS.includes(p.lockout) ? p.lockout : null;
     r.athlete = validAthlete(p.athlete);
+    r.revision = p.revision === 1 ? 1 : 0; // 1: replaces the rep sent before with this id
     return r;
   }
 
@@ -557,10 +558,15 @@
     }
 
     addRep(rep) {
-      if (!this.firstSight(rep.id)) return false;
+      // A revision (its end placed again, docs/payloads.md) is new once, like the rep.
+      const key = rep.revision === 1 && typeof rep.id === "string" ? `${rep.id}#revision` : rep.id;
+      if (!this.firstSight(key)) return false;
       noteAthlete(rep.athlete);
       if (!this.repsBySet.has(rep.set)) this.repsBySet.set(rep.set, new Map());
-      this.repsBySet.get(rep.set).set(rep.rep, rep);
+      const reps = this.repsBySet.get(rep.set);
+      const kept = reps.get(rep.rep);
+      if (kept && kept.revision === 1 && rep.revision !== 1) return false; // a late first version
+      reps.set(rep.rep, rep);
       if (this.lastRep === null || rep.set > this.lastRep.set ||
           (rep.set === this.lastRep.set && rep.rep >= this.lastRep.rep)) {
         this.lastRep = rep;
