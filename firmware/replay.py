@@ -11,7 +11,7 @@ from firmware.station.next_set import NextSet, NextSetTracker
 from firmware.station.prescribed import SetPrescriptions
 from sensor.trace import read_trace
 from tempo.engine import TempoEngine
-from tempo.events import Rep, SetDone
+from tempo.events import Rep, RepRevised, SetDone
 from tempo.settings import EngineSettings
 
 
@@ -52,6 +52,12 @@ def replay_payloads(
             if isinstance(event, Rep):
                 rep, fields = prescriptions.apply(event)
                 payload = rep_payload(rep, station=station, session=session, leg=given.leg)
+                yield {**payload, **fields}
+            elif isinstance(event, RepRevised):
+                rep, fields = prescriptions.revise(event.rep)
+                payload = rep_payload(
+                    rep, station=station, session=session, leg=given.leg, revised=True
+                )
                 yield {**payload, **fields}
             elif isinstance(event, SetDone):
                 fields = prescriptions.finish(event)

@@ -88,29 +88,39 @@ def _set_line(p: dict[str, Any]) -> str:
 
 
 def write(payloads: Any, fmt: str, out: TextIO) -> int:
-    """Print payloads; returns the number of reps."""
+    """Print payloads; returns the number of reps (a revision is not another rep).
+
+    JSON lines are every payload as it came, revisions included; the table shows each
+    rep as last revised, so a set's reps are printed when its set payload comes.
+    """
     from firmware.publishing.payloads import dumps
 
     reps = 0
-    header_done = False
+    open_set: dict[int, dict[str, Any]] = {}  # the table's reps of the open set, by number
     for p in payloads:
-        if p["type"] == "rep":
+        if p["type"] == "rep" and not p.get("revision"):
             reps += 1
         if fmt == "jsonl":
             out.write(dumps(p) + "\n")
-            continue
-        if p["type"] == "rep":
-            tempo = p.get("tempo") is not None  # the set's prescription: the same on its reps
-            if not header_done:
-                out.write(_table_header(tempo) + "\n")
-                header_done = True
-            out.write(_table_row(p, tempo) + "\n")
+        elif p["type"] == "rep":
+            open_set[p["rep"]] = p
         else:
+            _write_reps(list(open_set.values()), out)
+            open_set.clear()
             out.write(_set_line(p) + "\n\n")
-            header_done = False
     if fmt == "table":
+        _write_reps(list(open_set.values()), out)
         out.write(f"{reps} reps\n")
     return reps
+
+
+def _write_reps(reps: list[dict[str, Any]], out: TextIO) -> None:
+    if not reps:
+        return
+    tempo = reps[0].get("tempo") is not None  # the set's prescription: the same on its reps
+    out.write(_table_header(tempo) + "\n")
+    for p in reps:
+        out.write(_table_row(p, tempo) + "\n")
 
 
 class _UsageError(Exception):

@@ -38,12 +38,16 @@ def _rounded(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def rep_payload(rep: Rep, *, station: str, session: str, leg: Leg = "both") -> dict[str, Any]:
+def rep_payload(
+    rep: Rep, *, station: str, session: str, leg: Leg = "both", revised: bool = False
+) -> dict[str, Any]:
+    """`revised`: the rep as revised (`tempo.events.RepRevised`): the payload carries
+    `"revision": 1` and replaces the one sent before with the same id (docs/payloads.md)."""
     body = _rounded(rep.to_dict())
     if TIMES_UNKNOWN in rep.flags:
         for key in TIMED_FIELDS:
             body[key] = None
-    return {
+    payload = {
         "type": "rep",
         "schema": PAYLOAD_SCHEMA,
         "id": f"{station}/{session}/s{rep.set}/r{rep.rep}",
@@ -52,6 +56,9 @@ def rep_payload(rep: Rep, *, station: str, session: str, leg: Leg = "both") -> d
         "leg": leg,
         **body,
     }
+    if revised:
+        payload["revision"] = 1
+    return payload
 
 
 def set_payload(

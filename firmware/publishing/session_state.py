@@ -60,6 +60,13 @@ class SessionState:
             self._reps.clear()
         self._reps.append(rep)
 
+    def revise_rep(self, rep: dict[str, Any]) -> None:
+        """A revised rep replaces the one with its id, if it is still kept."""
+        for i, kept in enumerate(self._reps):
+            if kept["id"] == rep["id"]:
+                self._reps[i] = rep
+                return
+
     def add_set(self, done: dict[str, Any]) -> None:
         self._sets.append(done)
 
@@ -96,6 +103,10 @@ class RetainedState:
     def add_rep(self, rep: dict[str, Any]) -> None:
         self.session.add_rep(rep)
         self.summary.update_rep(rep, at_s=self._wall_clock())
+
+    def revise_rep(self, rep: dict[str, Any]) -> None:
+        self.session.revise_rep(rep)
+        self.summary.revise_rep(rep)
 
     def add_set(self, done: dict[str, Any]) -> None:
         self.session.add_set(done)

@@ -76,7 +76,7 @@ class _SetTally:
     """What a set's payload needs from its reps: tempo scores and the velocity-loss stop."""
 
     def __init__(self) -> None:
-        self.scores: list[int] = []
+        self.scores: dict[int, int] = {}  # by rep number: a revised rep replaces its score
         self.best_m_s = 0.0
         self.exceeded = False
         self.zone: ZoneAdvice | None = None
@@ -114,7 +114,7 @@ class SetPrescriptions:
         fields = {**next_set.stamp(), **tempo_fields(rep, next_set.tempo, self.settings.start)}
         tally = self._tallies.setdefault(rep.set, _SetTally())
         if fields["tempo_score"] is not None:
-            tally.scores.append(fields["tempo_score"])
+            tally.scores[rep.rep] = fields["tempo_score"]
         if TIMES_UNKNOWN in rep.flags:
             return judged, fields  # its velocity is not known: it changes no tally or zone
         velocity = rep.mean_concentric_velocity_m_s
@@ -128,11 +128,27 @@ class SetPrescriptions:
                 judged = replace(judged, flags=(*judged.flags, flag))
         return judged, fields
 
+    def revise(self, rep: Rep) -> tuple[Rep, dict[str, Any]]:
+        """A revised rep (`tempo.events.RepRevised`) judged as `apply` judged it first: its
+        tempo again, the set's tempo score replaced; the velocity tallies and the zone
+        verdict stand as the first version set them (the cues have gone out)."""
+        next_set = self.tracker.for_set(rep.set)
+        judged = prescribed_rep(rep, next_set.tempo, self.settings)
+        fields = {**next_set.stamp(), **tempo_fields(rep, next_set.tempo, self.settings.start)}
+        tally = self._tallies.setdefault(rep.set, _SetTally())
+        if fields["tempo_score"] is not None:
+            tally.scores[rep.rep] = fields["tempo_score"]
+        if rep.rep == 1 and tally.zone is not None:
+            flag = VERDICT_FLAGS.get(tally.zone.verdict)
+            if flag is not None:
+                judged = replace(judged, flags=(*judged.flags, flag))
+        return judged, fields
+
     def finish(self, done: SetDone) -> dict[str, Any]:
         """The fields to add to a set payload; the set's binding is then forgotten."""
         next_set = self.tracker.finish_set(done.set)
         tally = self._tallies.pop(done.set, _SetTally())
-        scores = tally.scores
+        scores = list(tally.scores.values())
         mean_score = int(sum(scores) / len(scores) + 0.5) if scores else None
         return {
             **next_set.stamp(),

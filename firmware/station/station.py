@@ -33,7 +33,7 @@ from firmware.station.sensors import configured_source, trace_origin_s
 from firmware.station.zones import VelocityZones
 from sensor.source import DistanceSource
 from tempo.engine import TempoEngine
-from tempo.events import Event, PhaseChanged, Rep, SetDone
+from tempo.events import Event, PhaseChanged, Rep, RepRevised, SetDone
 
 if TYPE_CHECKING:  # gpiozero and paho are imported with the outputs (outputs.py)
     from firmware.publishing.mqtt import MqttPublisher
@@ -335,7 +335,7 @@ class Station:
         if isinstance(event, Rep):
             # Judged against its set's tempo before anything hears of it, cues included.
             event, extra = self.prescriptions.apply(event)
-        if self.cues is not None:
+        if self.cues is not None and not isinstance(event, RepRevised):
             self.cues.handle(event)
         if isinstance(event, Rep):
             leg = self.legs.leg_for_set(event.set, self._selected_leg())
@@ -360,6 +360,8 @@ class Station:
                 event.mean_concentric_velocity_m_s,
                 f", flags {','.join(event.flags)}" if event.flags else "",
             )
+        elif isinstance(event, RepRevised):
+            self._on_revised(event.rep)
         elif isinstance(event, SetDone):
             leg, imbalance = self.legs.finish_set(event, self._selected_leg())
             payload = set_payload(
@@ -381,6 +383,34 @@ class Station:
             )
         elif isinstance(event, PhaseChanged):
             self.log.debug("phase %s at %.3f s", event.phase, event.t_s)
+
+    def _on_revised(self, rep: Rep) -> None:
+        """A rep sent before, its end placed again (tempo.events.RepRevised): published
+        again with `revision` to replace it; the buzzer has spoken and stays silent."""
+        assert self.retained is not None
+        rep, extra = self.prescriptions.revise(rep)
+        leg = self.legs.leg_for_set(rep.set, self._selected_leg())
+        payload = rep_payload(
+            rep, station=self.station, session=self.session, leg=leg, revised=True
+        )
+        payload.update(extra)
+        for i in range(len(self.reps) - 1, -1, -1):
+            if self.reps[i]["id"] == payload["id"]:
+                self.reps[i] = payload
+                break
+        if self.publisher is not None:
+            self.publisher.publish_rep(payload)
+        self.retained.revise_rep(payload)
+        self._publish_retained()
+        self.log.info(
+            "revised rep %d.%d: concentric %.2f s, eccentric %.2f s (score %d)%s",
+            rep.set,
+            rep.rep,
+            rep.concentric_s,
+            rep.eccentric_s,
+            rep.eccentric_score,
+            f", flags {','.join(rep.flags)}" if rep.flags else "",
+        )
 
     def _publish_retained(self) -> None:
         if self.publisher is not None and self.retained is not None:

@@ -90,8 +90,8 @@ def _jsonl(capsys, *args: str) -> list[dict]:
 
 def test_replay_stamps_the_options_on_every_rep_and_set(capsys) -> None:
     payloads = _jsonl(capsys, "--athlete", "Ana", "--load-kg", "140", "--tempo", "31x0")
-    assert len(payloads) == 13
-    for p in payloads:
+    assert len([p for p in payloads if "revision" not in p]) == 13  # 11 reps, 2 sets
+    for p in payloads:  # revised reps (docs/payloads.md) too
         assert (p["athlete"], p["load_kg"], p["tempo"]) == ("Ana", 140.0, "3-1-X-0")
     reps = [p for p in payloads if p["type"] == "rep"]
     # Every rep is scored but one whose times a sensor fault hid (docs/engine.md).
@@ -145,6 +145,8 @@ def test_replay_table_shows_the_tempo_score_and_the_next_set(capsys) -> None:
     assert main(["replay", str(TWO_SETS), "--athlete", "Ana", "--tempo", "3-1-X-0"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[-2:] == ["tempo", "flags"]
-    assert out[2].split()[-1] == "90"  # rep 1.2, as in docs/payloads.md
-    assert out[6].endswith("; Ana, tempo 3-1-X-0 (score 72)")
+    # rep 1.2 as revised: 90 as first sent (docs/payloads.md), its lowering 2.25 s; the hold
+    # after it placed its end 75 ms later (the truth: 2.37 s)
+    assert out[2].split()[-1] == "92"
+    assert out[6].endswith("; Ana, tempo 3-1-X-0 (score 73)")
     assert ", went past the velocity-loss stop;" in out[6]

@@ -32,20 +32,29 @@ def test_replaying_twice_gives_byte_identical_output() -> None:
     second = _replay(str(TWO_SETS), "--format", "jsonl")
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
-    assert first.stdout.count('"type":"rep"') == 11
+    assert first.stdout.count('"type":"rep"') - first.stdout.count('"revision":1') == 11
 
 
 @pytest.mark.parametrize("trace", EXAMPLES, ids=lambda p: p.stem)
 def test_jsonl_has_every_rep_and_closes_every_set(trace: Path, capsys) -> None:
     assert main(["replay", str(trace), "--format", "jsonl"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    reps = [p for p in lines if p["type"] == "rep"]
+    reps = [p for p in lines if p["type"] == "rep" and "revision" not in p]
     sets = [p for p in lines if p["type"] == "set"]
     expected = int(re.search(r"^# reps=(\d+)$", trace.read_text(), re.M).group(1))
     assert len(reps) == expected
     assert sum(s["reps"] for s in sets) == expected
-    assert len({p["id"] for p in lines}) == len(lines)
+    assert len({(p["id"], p.get("revision")) for p in lines}) == len(lines)
     assert all(p["schema"] == 1 for p in lines)
+    # a revision replaces a rep sent before it, in its open set
+    sent: set[str] = set()
+    for p in lines:
+        if p.get("revision") == 1:
+            assert p["id"] in sent
+        elif p["type"] == "rep":
+            sent.add(p["id"])
+        else:
+            sent.clear()
 
 
 def _documented_fields(kind: str) -> list[str]:
@@ -65,7 +74,7 @@ def test_docs_describe_exactly_the_payload_fields(kind: str, capsys) -> None:
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     payload = next(p for p in lines if p["type"] == kind.lower())
     documented = set(_documented_fields(kind))
-    optional = {"imbalance"}
+    optional = {"imbalance", "revision"}
     assert set(payload) - documented == set(), "undocumented payload fields"
     assert documented - optional - set(payload) == set(), "documented fields missing"
 
@@ -88,6 +97,26 @@ def test_table_lists_reps_and_set_summaries(capsys) -> None:
     assert out.count("set 1: 5 reps") == 1
     assert out.count("set 2: 6 reps") == 1
     assert out.rstrip().endswith("11 reps")
+
+
+def test_table_shows_each_rep_once_as_revised(capsys) -> None:
+    assert main(["replay", str(TWO_SETS), "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    final = {p["id"]: p for p in lines if p["type"] == "rep"}
+    revised = [p for p in final.values() if p.get("revision") == 1]
+    assert revised  # the example's lowerings creep onto the stops in noise
+    assert main(["replay", str(TWO_SETS)]) == 0
+    rows = [
+        line.split()
+        for line in capsys.readouterr().out.splitlines()
+        if re.match(r"^\s*\d+\s+\d+\s", line)
+    ]
+    assert [(int(r[0]), int(r[1])) for r in rows] == [(p["set"], p["rep"]) for p in final.values()]
+    for row, p in zip(rows, final.values(), strict=True):
+        if p["eccentric_s"] is None:  # times_unknown
+            assert row[5] == "-"
+        else:
+            assert float(row[5]) == pytest.approx(p["eccentric_s"], abs=0.005)
 
 
 def test_a_malformed_trace_is_one_line_naming_file_and_line(tmp_path: Path) -> None:

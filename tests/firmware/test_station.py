@@ -55,7 +55,10 @@ def test_station_counts_what_replay_counts() -> None:
     stats = station.run()
     assert stats.ended_by == "end_of_trace"
     cfg = load(EXAMPLE.with_suffix(".toml"))
-    replayed = [p for p in replay_payloads(EXAMPLE, cfg.engine) if p["type"] == "rep"]
+    # each rep as last revised (docs/payloads.md, "Revised reps"), live and replayed
+    replayed = list(
+        {p["id"]: p for p in replay_payloads(EXAMPLE, cfg.engine) if p["type"] == "rep"}.values()
+    )
     live = station.reps
     assert [(p["set"], p["rep"]) for p in live] == [(p["set"], p["rep"]) for p in replayed]
     # The chip samples the 50 Hz trace at its own 30 Hz: phase starts and ends agree within
@@ -175,7 +178,8 @@ def test_button_marks_single_leg_sets_and_ends_a_set(tmp_path: Path) -> None:
         (1, 3, "ended"),
         (2, 3, "rest"),
     ]
-    assert [(r["set"], r["rep"], r["leg"]) for r in publish.reps] == [
+    assert {r["leg"] for r in publish.reps} == {"right"}  # revised reps too
+    assert [(r["set"], r["rep"], r["leg"]) for r in publish.reps if "revision" not in r] == [
         (1, 1, "right"),
         (1, 2, "right"),
         (1, 3, "right"),
@@ -279,3 +283,33 @@ def test_a_stalled_disk_never_holds_up_sampling_and_loses_no_rep(tmp_path: Path)
             sub.close()
         assert len(box) == 0
         box.close()
+
+
+def test_a_revised_rep_is_published_again_and_the_buzzer_stays_silent() -> None:
+    factory = MockFactory()
+    publisher = RecordingPublisher()
+    station = _station(EXAMPLE, pin_factory=factory, publisher=publisher)
+    station.run()
+    for _ in range(200):  # let the last pattern play out
+        station.clock.advance(0.05)
+        station.cues.update(station.clock.monotonic())
+    sent = publisher.reps
+    first = [p for p in sent if "revision" not in p]
+    revised = [p for p in sent if p.get("revision") == 1]
+    assert revised  # the example's lowerings creep onto the stops
+    assert len({p["id"] for p in first}) == len(first)
+    for p in revised:
+        before = sent[: sent.index(p)]
+        (original,) = [q for q in before if q["id"] == p["id"]]
+        assert original["t_confirmed"] == p["t_confirmed"]
+        assert p["eccentric_s"] == pytest.approx(p["t_end"] - p["t_ecc"], abs=1e-3)
+    final = {p["id"]: p for p in sent}
+    assert list(station.reps) == list(final.values())
+    _, session = [c for c in publisher.retained if c[0] == "session"][-1]
+    assert session["reps"] == [final[p["id"]] for p in session["reps"]]
+    # The buzzer spoke once per rep, for the rep as first sent.
+    beeps_per_cue = {
+        name: sum(1 for sound, _ in steps if sound) for name, steps in PATTERNS.items()
+    }
+    ons = [s.state for s in factory.pin(17).states if s.state]
+    assert len(ons) == sum(beeps_per_cue[name] for name in _expected_cues(first))

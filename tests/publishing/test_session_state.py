@@ -68,6 +68,32 @@ def test_retained_state_gives_the_session_and_the_summary():
     assert len(json.loads(kinds["session"])["reps"]) == 1
 
 
+def test_a_revised_rep_replaces_its_first_version_in_the_document_and_the_summary():
+    state = RetainedState(STATION, SESSION, wall_clock=lambda: 0.0)
+    for i in (1, 2):
+        state.add_rep(make_rep(1, i))
+    before = json.loads(dict(state.messages())["summary"])
+    first = make_rep(1, 2)
+    revised = {
+        **first,
+        "t_end": first["t_end"] + 0.25,
+        "eccentric_s": first["eccentric_s"] + 0.25,
+        "eccentric_score": 100,
+        "revision": 1,
+    }
+    state.revise_rep(revised)
+    kinds = dict(state.messages())
+    assert json.loads(kinds["session"])["reps"] == [make_rep(1, 1), revised]
+    summary = json.loads(kinds["summary"])
+    assert summary["last_eccentric_s"] == revised["eccentric_s"]
+    assert summary["last_eccentric_score"] == 100
+    assert summary["reps_total"] == before["reps_total"] == 2  # no rep more
+    assert summary["time_under_tension_s"] == pytest.approx(before["time_under_tension_s"] + 0.25)
+    # a revision of an earlier rep changes the set's figures, not the last rep's
+    state.revise_rep({**make_rep(1, 1), "eccentric_score": 10, "revision": 1})
+    assert json.loads(dict(state.messages())["summary"])["last_eccentric_score"] == 100
+
+
 def test_station_publishes_the_session_at_start_and_after_every_rep_and_set(tmp_path: Path):
     cfg = load(TWO_SETS.with_suffix(".toml"))
     cfg.storage["state_dir"] = str(tmp_path / "state")
@@ -86,7 +112,8 @@ def test_station_publishes_the_session_at_start_and_after_every_rep_and_set(tmp_
         if kind in ("rep", "set"):
             assert kinds[i + 1 : i + 3] == ["session", "summary"]
     sets = [p for k, p in recorder.calls if k == "set"]
-    reps = [p for k, p in recorder.calls if k == "rep"]
+    # each rep as last revised (docs/payloads.md, "Revised reps")
+    reps = list({p["id"]: p for k, p in recorder.calls if k == "rep"}.values())
     assert len(sets) == 2
     last_doc = [p for k, p in recorder.calls if k == "session"][-1]
     assert last_doc["sets"] == sets
