@@ -92,6 +92,8 @@ class ExcursionWatch(Protocol):
         self, high: float, floor: float, margin_mm: float, margin_noise: float
     ) -> None: ...
 
+    def watch_arrival(self, t_arrive: float) -> None: ...
+
 
 def _no_faults(now: float) -> Sequence[tuple[float, float]]:
     return ()
@@ -479,6 +481,8 @@ class RepMachine:
         self._last_end = t_end
         self._back_at_start(end_level, kind)
         self.events.append(rep)
+        if kind == HOLD:
+            self._watch.watch_arrival(stop.t_arrive)  # for `arrival_placed`: a revision
 
     def _revise_end(self, rep: Rep, t_end: float) -> None:
         """The rep just emitted, with its end at `t_end` (`arrival_placed`).

@@ -243,6 +243,7 @@ class Segmenter:
         # could say where its ramp ended: (as placed, as first estimated, way, when the move
         # into it began)
         self._early_arrival: tuple[float, float, int, float] | None = None
+        self._arrival_watched = math.nan  # the start-side arrival a listener waits for
         # the current movement's track since it began (for its stall)
         self._trail_t: list[float] = []
         self._trail_y: list[float] = []
@@ -275,6 +276,12 @@ class Segmenter:
         self._watch_floor = floor
         self._watch_mm = margin_mm
         self._watch_noise = margin_noise
+
+    def watch_arrival(self, t_arrive: float) -> None:
+        """Place the arrival of the start-side hold that `stopped` said the sled reached at
+        `t_arrive` again once the hold is seen (`arrival_placed`): a rep ended there. Other
+        start-side holds (a rest, a foot moved) are not placed again: nobody waits for them."""
+        self._arrival_watched = t_arrive
 
     @property
     def n(self) -> int:
@@ -892,6 +899,8 @@ class Segmenter:
             return
         self._early_arrival = None
         t_was, t_near, d, t_move = early
+        if level < self._home_mm and t_was != self._arrival_watched:
+            return
         n = self._track.n - 1
         t_now = self._place.arrival_again(
             n,

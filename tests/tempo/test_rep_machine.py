@@ -50,6 +50,9 @@ class Sled:
     def watch_fall(self, high: float, floor: float, margin_mm: float, margin_noise: float) -> None:
         self.watch = ("fall", high, margin_mm + margin_noise * NOISE_MM)
 
+    def watch_arrival(self, t_arrive: float) -> None:
+        self.arrival_watched = t_arrive
+
     def found(self, level: float) -> None:
         self.level = level
         self.machine.found(level)
