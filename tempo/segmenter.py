@@ -244,6 +244,9 @@ class Segmenter:
         # into it began)
         self._early_arrival: tuple[float, float, int, float] | None = None
         self._arrival_watched = math.nan  # the start-side arrival a listener waits for
+        # the movement under way went on from that arrival's hold after a brief stall: the
+        # hold it ends in is where the sled came to rest
+        self._goes_on_watched = False
         # the current movement's track since it began (for its stall)
         self._trail_t: list[float] = []
         self._trail_y: list[float] = []
@@ -323,6 +326,7 @@ class Segmenter:
         self._start_fit = None
         self._hold_since = None
         self._early_arrival = None
+        self._goes_on_watched = False
         self._peak_v = 0.0
         self._restart = True
 
@@ -552,7 +556,9 @@ class Segmenter:
         if (level >= self._home_mm and t - t_near < KNEE_RAW_STOP_S) or (
             level < self._home_mm and t - t_near < KNEE_HOLD_S
         ):
-            self._early_arrival = (t_arrive, t_near, d, self._mv_t0)
+            # (a watched arrival whose hold was a stall of this movement is placed here)
+            t_was = self._arrival_watched if self._goes_on_watched else t_arrive
+            self._early_arrival = (t_was, t_near, d, self._mv_t0)
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
@@ -849,7 +855,9 @@ class Segmenter:
             self._mv_from = held[3]
             self._peak_v = held[4]
             self._early_arrival = None  # no stop after all
+            self._goes_on_watched = held[1] == self._arrival_watched
         else:
+            self._goes_on_watched = False
             self._restart_trail(t_depart)
             # placed again on a knee once the movement has gone far enough (_settle_start)
             t_hold = t_depart - KNEE_HOLD_S

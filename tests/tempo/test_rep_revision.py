@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from tempo import Rep, RepRevised, SetDone
-from tests.tempo.helpers import BOTTOM, TOP, piecewise, run
+from tests.tempo.helpers import BOTTOM, TOP, crossing, piecewise, run
 
 LO, HI = 150.0, 520.0  # the helpers' bottom_mm and lockout_mm
 NOISE_MM = 3.0  # a reading's deviation: a sensor about 0.6 m away
@@ -163,3 +163,26 @@ def test_a_touch_and_go_is_not_revised() -> None:
 def test_revisions_replay_the_same() -> None:
     samples, _ = _session(4101, "bottom")
     assert run(BOTTOM, samples) == run(BOTTOM, samples)
+
+
+def test_a_lowering_that_stalls_above_the_stops_and_goes_on_ends_at_the_stops() -> None:
+    # 0.2 s still 25 mm above the stops, then on to them: the rep goes out as the stall is
+    # confirmed (its end 0.68 s early); the hold the movement went on to places it again.
+    knots = [
+        (0.0, LO),
+        (1.0, LO),
+        (1.8, HI),
+        (2.3, HI),
+        (5.3, LO + 25),
+        (5.5, LO + 25),
+        (6.1, LO),
+        (10.0, LO),
+    ]
+    rng = random.Random(3)
+    samples = [(t, round(d + rng.gauss(0.0, 1.5))) for t, d in piecewise(knots)]
+    events = run(BOTTOM, samples)
+    (first,) = [e for e in events if isinstance(e, Rep)]
+    (revision,) = [e for e in events if isinstance(e, RepRevised)]
+    true_end = crossing(knots, 5, LO + 0.02 * (HI - LO))
+    assert first.t_end < true_end - 0.5
+    assert abs(revision.rep.t_end - true_end) < 0.15
