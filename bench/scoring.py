@@ -11,9 +11,9 @@ from tempo import (
     TIMES_UNKNOWN,
     EngineSettings,
     Rep,
-    RepRevised,
     SetDone,
     TempoEngine,
+    latest_reps,
 )
 
 
@@ -35,13 +35,7 @@ def engine_events(
     for t_s, distance_mm in samples:
         events += engine.feed(t_s, distance_mm)
     events += engine.finish()
-    reps: dict[tuple[int, int], Rep] = {}
-    for e in events:
-        if isinstance(e, Rep):
-            reps[e.set, e.rep] = e
-        elif isinstance(e, RepRevised):
-            reps[e.rep.set, e.rep.rep] = e.rep
-    return list(reps.values()), [e for e in events if isinstance(e, SetDone)]
+    return latest_reps(events), [e for e in events if isinstance(e, SetDone)]
 
 
 def match(truth: list[T], reps: list[Rep]) -> list[tuple[T, Rep]]:

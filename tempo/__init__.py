@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         Rep,
         RepRevised,
         SetDone,
+        latest_reps,
     )
     from tempo.settings import EngineSettings, SettingsError
 
@@ -40,6 +41,7 @@ _HOME = {
     "Rep": "tempo.events",
     "RepRevised": "tempo.events",
     "SetDone": "tempo.events",
+    "latest_reps": "tempo.events",
     "EngineSettings": "tempo.settings",
     "SettingsError": "tempo.settings",
 }
@@ -59,6 +61,7 @@ __all__ = [
     "SetDone",
     "SettingsError",
     "TempoEngine",
+    "latest_reps",
 ]
 
 

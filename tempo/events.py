@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ __all__ = [
     "Rep",
     "RepRevised",
     "SetDone",
+    "latest_reps",
 ]
 
 Phase = Literal["rest", "concentric", "top_pause", "eccentric", "bottom_pause"]
@@ -111,3 +113,14 @@ class SetDone:
 
 
 Event = PhaseChanged | Rep | RepRevised | SetDone
+
+
+def latest_reps(events: Iterable[Event]) -> list[Rep]:
+    """Each rep among `events` as last revised (`RepRevised`), in the order first emitted."""
+    reps: dict[tuple[int, int], Rep] = {}
+    for event in events:
+        if isinstance(event, Rep):
+            reps[event.set, event.rep] = event
+        elif isinstance(event, RepRevised):
+            reps[event.rep.set, event.rep.rep] = event.rep
+    return list(reps.values())

@@ -72,6 +72,12 @@ def tempo_fields(rep: Rep, tempo: TempoPrescription | None, start: StartSide) ->
     }
 
 
+def _with_zone_verdict(rep: Rep, zone: ZoneAdvice | None) -> Rep:
+    """A set's first rep with its load's verdict (`load_too_light`, `load_too_heavy`)."""
+    flag = VERDICT_FLAGS.get(zone.verdict) if rep.rep == 1 and zone is not None else None
+    return rep if flag is None else replace(rep, flags=(*rep.flags, flag))
+
+
 class _SetTally:
     """What a set's payload needs from its reps: tempo scores and the velocity-loss stop."""
 
@@ -109,12 +115,7 @@ class SetPrescriptions:
 
     def apply(self, rep: Rep) -> tuple[Rep, dict[str, Any]]:
         """The rep judged against its set's tempo, and the fields to add to its payload."""
-        next_set = self.tracker.for_set(rep.set)
-        judged = prescribed_rep(rep, next_set.tempo, self.settings)
-        fields = {**next_set.stamp(), **tempo_fields(rep, next_set.tempo, self.settings.start)}
-        tally = self._tallies.setdefault(rep.set, _SetTally())
-        if fields["tempo_score"] is not None:
-            tally.scores[rep.rep] = fields["tempo_score"]
+        next_set, judged, fields, tally = self._judged(rep)
         if TIMES_UNKNOWN in rep.flags:
             return judged, fields  # its velocity is not known: it changes no tally or zone
         velocity = rep.mean_concentric_velocity_m_s
@@ -123,26 +124,25 @@ class SetPrescriptions:
         tally.exceeded = tally.exceeded or loss >= self.stop_at_velocity_loss_pct
         if rep.rep == 1 and self.zones is not None:
             tally.zone = self.zones.advise(velocity, next_set)
-            flag = VERDICT_FLAGS.get(tally.zone.verdict) if tally.zone else None
-            if flag is not None:
-                judged = replace(judged, flags=(*judged.flags, flag))
-        return judged, fields
+        return _with_zone_verdict(judged, tally.zone), fields
 
     def revise(self, rep: Rep) -> tuple[Rep, dict[str, Any]]:
         """A revised rep (`tempo.events.RepRevised`) judged as `apply` judged it first: its
         tempo again, the set's tempo score replaced; the velocity tallies and the zone
         verdict stand as the first version set them (the cues have gone out)."""
+        _, judged, fields, tally = self._judged(rep)
+        return _with_zone_verdict(judged, tally.zone), fields
+
+    def _judged(self, rep: Rep) -> tuple[NextSet, Rep, dict[str, Any], _SetTally]:
+        """The rep's next set, the rep judged against its tempo, its payload fields, and
+        its set's tally, which keeps its tempo score by rep number."""
         next_set = self.tracker.for_set(rep.set)
         judged = prescribed_rep(rep, next_set.tempo, self.settings)
         fields = {**next_set.stamp(), **tempo_fields(rep, next_set.tempo, self.settings.start)}
         tally = self._tallies.setdefault(rep.set, _SetTally())
         if fields["tempo_score"] is not None:
             tally.scores[rep.rep] = fields["tempo_score"]
-        if rep.rep == 1 and tally.zone is not None:
-            flag = VERDICT_FLAGS.get(tally.zone.verdict)
-            if flag is not None:
-                judged = replace(judged, flags=(*judged.flags, flag))
-        return judged, fields
+        return next_set, judged, fields, tally
 
     def finish(self, done: SetDone) -> dict[str, Any]:
         """The fields to add to a set payload; the set's binding is then forgotten."""

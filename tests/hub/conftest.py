@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from firmware.hub.store import Store
 from tests.hub.postgres import Postgres
 from tests.web.conftest import browser, page  # noqa: F401  (the pages tests share Chromium)
 
@@ -29,3 +30,13 @@ def db_url(request, tmp_path) -> str:
         return f"sqlite:///{tmp_path / 'history.sqlite3'}"
     cluster = request.getfixturevalue("postgres")
     return cluster.create_db(f"hub{next(_db_numbers)}")
+
+
+@pytest.fixture
+def store(db_url) -> Iterator[Store]:
+    """An empty history database of each kind (a test module may fill its own instead)."""
+    s = Store.open(db_url)
+    try:
+        yield s
+    finally:
+        s.close()

@@ -35,15 +35,6 @@ def broker(tmp_path) -> Iterator[Mosquitto]:
         yield b
 
 
-@pytest.fixture
-def store(db_url) -> Iterator[Store]:
-    s = Store.open(db_url)
-    try:
-        yield s
-    finally:
-        s.close()
-
-
 def test_a_station_run_arrives_once_exactly_as_published(store, broker, tmp_path):
     """The station's real publisher (outbox, QoS 1) to the hub: every rep and set, once."""
     messages = session_messages("legpress-1", sets=3, reps_per_set=6)

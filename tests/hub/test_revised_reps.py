@@ -4,7 +4,6 @@ of its id, in SQLite and in PostgreSQL; a first version delivered again changes 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -18,15 +17,6 @@ from tests import factories
 from tests.hub.helpers import PREFIX
 
 TOPIC = f"{PREFIX}/legpress-1/rep"
-
-
-@pytest.fixture
-def store(db_url) -> Iterator[Store]:
-    s = Store.open(db_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _record(payload: dict) -> Record:

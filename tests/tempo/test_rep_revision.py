@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from tempo import Rep, RepRevised, SetDone
+from tempo import Rep, RepRevised, SetDone, latest_reps
 from tests.tempo.helpers import BOTTOM, TOP, crossing, piecewise, run
 
 LO, HI = 150.0, 520.0  # the helpers' bottom_mm and lockout_mm
@@ -72,24 +72,13 @@ def _session(
     return samples, ends
 
 
-def _final(events: list) -> list[Rep]:
-    """Each rep as last revised."""
-    reps: dict[tuple[int, int], Rep] = {}
-    for e in events:
-        if isinstance(e, Rep):
-            reps[e.set, e.rep] = e
-        elif isinstance(e, RepRevised):
-            reps[e.rep.set, e.rep.rep] = e.rep
-    return list(reps.values())
-
-
 def test_a_lowering_that_creeps_onto_the_stops_ends_where_the_hold_says() -> None:
     first_errors, final_errors = [], []
     for seed in range(4100, 4110):
         samples, ends = _session(seed, "bottom")
         events = run(BOTTOM, samples)
         first = [e for e in events if isinstance(e, Rep)]
-        final = _final(events)
+        final = latest_reps(events)
         assert len(first) == len(final) == len(ends) == 3
         first_errors += [abs(r.t_end - t) for r, t in zip(first, ends, strict=True)]
         final_errors += [abs(r.t_end - t) for r, t in zip(final, ends, strict=True)]
@@ -118,7 +107,7 @@ def test_a_revision_changes_the_end_and_what_follows_from_it_only() -> None:
         assert replace(rep, **unchanged) == first
     assert len({(r.rep.set, r.rep.rep) for r in revisions}) == len(revisions)  # once each
     (done,) = [e for e in events if isinstance(e, SetDone)]
-    final = _final(events)
+    final = latest_reps(events)
     assert done.mean_eccentric_s == pytest.approx(sum(r.eccentric_s for r in final) / 3)
     assert done.t_end == final[-1].t_end
 
@@ -186,3 +175,12 @@ def test_a_lowering_that_stalls_above_the_stops_and_goes_on_ends_at_the_stops() 
     true_end = crossing(knots, 5, LO + 0.02 * (HI - LO))
     assert first.t_end < true_end - 0.5
     assert abs(revision.rep.t_end - true_end) < 0.15
+
+
+def test_latest_reps_takes_each_rep_as_last_revised_in_the_order_first_sent() -> None:
+    samples, _ = _session(4103, "bottom")
+    events = run(BOTTOM, samples)
+    revised = {(e.rep.set, e.rep.rep): e.rep for e in events if isinstance(e, RepRevised)}
+    first = [e for e in events if isinstance(e, Rep)]
+    assert latest_reps(events) == [revised.get((r.set, r.rep), r) for r in first]
+    assert revised and latest_reps(events) != first
