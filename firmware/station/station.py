@@ -338,9 +338,7 @@ class Station:
         if self.cues is not None and not isinstance(event, RepRevised):
             self.cues.handle(event)
         if isinstance(event, Rep):
-            leg = self.legs.leg_for_set(event.set, self._selected_leg())
-            payload = rep_payload(event, station=self.station, session=self.session, leg=leg)
-            payload.update(extra)
+            payload = self._rep_payload(event, extra)
             self.progress.set_no, self.progress.rep_no = event.set, event.rep
             self.reps.append(payload)
             if self.publisher is not None:
@@ -389,11 +387,7 @@ class Station:
         again with `revision` to replace it; the buzzer has spoken and stays silent."""
         assert self.retained is not None
         rep, extra = self.prescriptions.revise(rep)
-        leg = self.legs.leg_for_set(rep.set, self._selected_leg())
-        payload = rep_payload(
-            rep, station=self.station, session=self.session, leg=leg, revised=True
-        )
-        payload.update(extra)
+        payload = self._rep_payload(rep, extra, revised=True)
         for i in range(len(self.reps) - 1, -1, -1):
             if self.reps[i]["id"] == payload["id"]:
                 self.reps[i] = payload
@@ -411,6 +405,17 @@ class Station:
             rep.eccentric_score,
             f", flags {','.join(rep.flags)}" if rep.flags else "",
         )
+
+    def _rep_payload(
+        self, rep: Rep, extra: dict[str, Any], *, revised: bool = False
+    ) -> dict[str, Any]:
+        """The rep's payload on its set's leg, with the prescription's `extra` fields."""
+        leg = self.legs.leg_for_set(rep.set, self._selected_leg())
+        payload = rep_payload(
+            rep, station=self.station, session=self.session, leg=leg, revised=revised
+        )
+        payload.update(extra)
+        return payload
 
     def _publish_retained(self) -> None:
         if self.publisher is not None and self.retained is not None:
