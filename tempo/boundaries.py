@@ -29,8 +29,11 @@ CROSSING_MAX_SPAN_S: Final = 1.0
 KNEE_REACH_FRACTION: Final = 0.2
 KNEE_REACH_NOISE: Final = 20.0
 # ... the hold side of a departure this far back (or to the hold's arrival), and of an
-# arrival placed again as the sled leaves the hold this far on
-KNEE_HOLD_S: Final = 1.0
+# arrival placed again as the sled leaves the hold this far on: a smooth negative stays
+# within 2 % of the top for an eighth of its time (1.25 s of a 10 s one) before the
+# smoothed track sees it leave, and with 1 s the knee of such a departure had no still
+# reading left to fit (3 s let more of the drift and noise of long holds in, and did worse)
+KNEE_HOLD_S: Final = 2.0
 # ... on the raw readings when the stop's side lasts this long (`Boundaries._readings`)
 KNEE_RAW_STOP_S: Final = 0.4
 # ... and the knee is used when its residuals are those of noise: a knee whose readings are
@@ -83,11 +86,12 @@ class Boundaries:
         t_from: float,
         settled: bool = False,
         raw_only: bool = False,
-    ) -> float | None:
+    ) -> tuple[float, float] | None:
         """The arrival into the band of a hold at `level` placed on a `Knee` through the
-        movement (begun at `t_from`) and the hold up to smoothed sample `n`; None where no
-        knee fits. `settled`: the hold is over, so its level is the knee's own. `raw_only`:
-        placed on the raw readings or not at all."""
+        movement (begun at `t_from`) and the hold up to smoothed sample `n`, and when the
+        sled came to rest there (the end of the knee's ramp); None where no knee fits.
+        `settled`: the hold is over, so its level is the knee's own. `raw_only`: placed on
+        the raw readings or not at all."""
         track = self._track
         bt, by = track.t, track.y
         stop = max(n - BUFFER + 1, 0)
@@ -117,7 +121,7 @@ class Boundaries:
             if band <= 0.0:
                 return None
         t = knee.arrival(band)
-        return t if t >= ts[0] else None
+        return (t, knee.t_stop) if t >= ts[0] else None
 
     def departure(
         self, n: int, level: float, d: int, *, t_hold: float, t_start: float, noise: float
@@ -170,7 +174,10 @@ class Boundaries:
         t_last = min(t_left, t_near + KNEE_HOLD_S)
         while m > stop and bt[m % BUFFER] > t_last:
             m -= 1
-        return self.arrival(m, t_near, level, d, noise, t_from=t_move, settled=True, raw_only=True)
+        placed = self.arrival(
+            m, t_near, level, d, noise, t_from=t_move, settled=True, raw_only=True
+        )
+        return None if placed is None else placed[0]
 
     def _readings(
         self, k: int, m: int, noise: float, stop_s: float

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from typing import Final, Literal, NamedTuple, Protocol
 
-from tempo.boundaries import KNEE_HOLD_S, KNEE_RAW_STOP_S, Boundaries
+from tempo.boundaries import KNEE_HOLD_S, Boundaries
 from tempo.filters import RobustFilter
 from tempo.gaps import (
     first_after_gap,
@@ -235,14 +235,20 @@ class Segmenter:
         self._mv_from = 0.0
         self._peak_v = 0.0
         # a departure from a hold whose time is placed again once the movement has gone far
-        # enough to fit its line: (hold level, way, when the hold side begins)
-        self._start_fit: tuple[float, int, float] | None = None
+        # enough to fit its line: (hold level, way, when the hold side begins, and when it
+        # surely does)
+        self._start_fit: tuple[float, int, float, float] | None = None
         self._held_move: HeldMove | None = None
         self._hold_since: float | None = None  # arrival of the current hold, until it lasted
-        # the current hold's arrival if it was placed before the raw readings of the hold
-        # could say where its ramp ended: (as placed, as first estimated, way, when the move
-        # into it began)
-        self._early_arrival: tuple[float, float, int, float] | None = None
+        # when the sled came to rest in the last hold (the end of its arrival's knee, else
+        # its arrival), and when that hold was confirmed: a departure's knee is fitted to
+        # the hold from the first, or if that fails from the second (`_settle_start`)
+        self._at_rest_since = 0.0
+        self._confirmed_at = 0.0
+        # the current hold's arrival, to be placed again on the readings of the hold as the
+        # sled leaves it (`_place_arrival_again`): (as placed, as first estimated, way, when
+        # the move into it began)
+        self._arrival_to_place: tuple[float, float, int, float] | None = None
         self._arrival_watched = math.nan  # the start-side arrival a listener waits for
         # the movement under way went on from that arrival's hold after a brief stall: the
         # hold it ends in is where the sled came to rest
@@ -325,7 +331,7 @@ class Segmenter:
         self._held_move = None
         self._start_fit = None
         self._hold_since = None
-        self._early_arrival = None
+        self._arrival_to_place = None
         self._goes_on_watched = False
         self._peak_v = 0.0
         self._restart = True
@@ -549,16 +555,21 @@ class Segmenter:
         )
         t_arrive = self._place.refined(t_arrive, target, d, self._smooth.noise_mm)
         t_near = t_arrive
-        knee = self._place.arrival(n, t_near, level, d, noise, t_from=self._mv_t0)
-        if knee is not None:
-            t_arrive = knee
-        self._early_arrival = None
-        if (level >= self._home_mm and t - t_near < KNEE_RAW_STOP_S) or (
-            level < self._home_mm and t - t_near < KNEE_HOLD_S
-        ):
+        placed = self._place.arrival(n, t_near, level, d, noise, t_from=self._mv_t0)
+        self._at_rest_since = t_arrive
+        self._confirmed_at = t
+        if placed is not None:
+            t_arrive, self._at_rest_since = placed
+        self._arrival_to_place = None
+        if level >= self._home_mm or t - t_near < KNEE_HOLD_S:
+            # Placed again as the sled leaves the hold: away from the start side always
+            # (the rep goes out only back on the start side, so nobody waits for it, and a
+            # slow move into the hold is confirmed while it still creeps); on the start
+            # side if less than KNEE_HOLD_S of the hold was seen, and only for the end of
+            # a rep (`watch_arrival`).
             # (a watched arrival whose hold was a stall of this movement is placed here)
             t_was = self._arrival_watched if self._goes_on_watched else t_arrive
-            self._early_arrival = (t_was, t_near, d, self._mv_t0)
+            self._arrival_to_place = (t_was, t_near, d, self._mv_t0)
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
@@ -757,8 +768,10 @@ class Segmenter:
         the track last outside it.
         """
         noise = self._smooth.noise_mm
-        knee = self._place.arrival(k_out, t_arrive, ext, d, noise, t_from=self._mv_t0, settled=True)
-        return t_arrive if knee is None else knee
+        placed = self._place.arrival(
+            k_out, t_arrive, ext, d, noise, t_from=self._mv_t0, settled=True
+        )
+        return t_arrive if placed is None else placed[0]
 
     def _fitted_turn(
         self, d: int, t_ext: float, ext: float, growing: bool = False
@@ -854,17 +867,19 @@ class Segmenter:
             self._start_fit = None
             self._mv_from = held[3]
             self._peak_v = held[4]
-            self._early_arrival = None  # no stop after all
+            self._arrival_to_place = None  # no stop after all
             self._goes_on_watched = held[1] == self._arrival_watched
         else:
             self._goes_on_watched = False
             self._restart_trail(t_depart)
             # placed again on a knee once the movement has gone far enough (_settle_start)
-            t_hold = t_depart - KNEE_HOLD_S
-            if held is not None and held[1] > t_hold:
-                t_hold = held[1]
+            t_hold = t_sure = t_depart - KNEE_HOLD_S
+            if held is not None:
+                # not the readings of the way in: from where it came to rest
+                t_hold = max(t_hold, self._at_rest_since)
+                t_sure = max(t_sure, self._confirmed_at)
             # (a turn in a gap has no hold to fit a knee through: its times are unknown)
-            self._start_fit = None if turned_unseen else (level, d, t_hold)
+            self._start_fit = None if turned_unseen else (level, d, t_hold, t_sure)
         self.listener.started(d, t_depart, level)
 
     def _restart_trail(self, t_from: float) -> None:
@@ -885,11 +900,17 @@ class Segmenter:
         if fit is None:
             return
         self._start_fit = None
-        level, d, t_hold = fit
+        level, d, t_hold, t_sure = fit
         n = self._track.n - 1
-        placed = self._place.departure(
-            n, level, d, t_hold=t_hold, t_start=self._mv_t0, noise=self._smooth.noise_mm
-        )
+        noise = self._smooth.noise_mm
+        placed = self._place.departure(n, level, d, t_hold=t_hold, t_start=self._mv_t0, noise=noise)
+        if placed is None and t_sure > t_hold:
+            # The tail of the ramp into a hold whose arrival no knee placed lay on its side
+            # (a few millimetres that a knee in little noise does not fit): from where the
+            # hold was confirmed, where the sled was still.
+            placed = self._place.departure(
+                n, level, d, t_hold=t_sure, t_start=self._mv_t0, noise=noise
+            )
         if placed is None:
             return
         t_start, t_left = placed
@@ -899,14 +920,14 @@ class Segmenter:
 
     def _place_arrival_again(self, t_left: float, level: float) -> None:
         """The arrival of the hold at `level` the sled left at `t_left` (where its ramp out
-        began), placed on the raw readings of the move into it and of the whole hold, if
-        it was placed when too little of the hold had been seen for them
-        (KNEE_RAW_STOP_S)."""
-        early = self._early_arrival
-        if early is None:
+        began), placed on the raw readings of the move into it and of up to KNEE_HOLD_S
+        of the hold: its level is then the whole hold's, not where the sled still crept
+        when the hold was confirmed."""
+        placed = self._arrival_to_place
+        if placed is None:
             return
-        self._early_arrival = None
-        t_was, t_near, d, t_move = early
+        self._arrival_to_place = None
+        t_was, t_near, d, t_move = placed
         if level < self._home_mm and t_was != self._arrival_watched:
             return
         n = self._track.n - 1

@@ -74,8 +74,10 @@ def test_a_wrong_reading_among_them_is_left_alone():
 def test_ramped_stops_at_20_hz_are_timed_on_the_readings_not_the_smoothed_track():
     # A rep whose moves start and end with 0.3 s constant-acceleration ramps, sampled at
     # 20 Hz with 4 mm of noise: the mean of three medians of five spans 0.35 s, so the
-    # smoothed track leaves early and arrives late. Forty fixed noise seeds; before the
-    # crossings were placed on the readings: median 18 ms, 90th percentile 62 ms.
+    # smoothed track leaves early and arrives late. Before the crossings were placed on the
+    # readings: median 18 ms, 90th percentile 62 ms (on the first forty seeds). Three
+    # hundred fixed noise seeds: on forty, the median moved across 15 ms and back with
+    # changes that made it better on three hundred (14.1 -> 14.0 ms).
     b, lock = BOTTOM.bottom_mm, BOTTOM.lockout_mm
     band = 0.02 * BOTTOM.rom_mm
     up = _trapezoid(2.0, 3.0, b, lock, 0.3)
@@ -100,7 +102,7 @@ def test_ramped_stops_at_20_hz_are_timed_on_the_readings_not_the_smoothed_track(
         when(down, 4.0, 6.0, b + band, False),
     )
     errors = []
-    for seed in range(40):
+    for seed in range(300):
         rng = random.Random(seed)
         samples = [(i / 20.0, round(pos(i / 20.0) + rng.gauss(0.0, 4.0))) for i in range(160)]
         (rep,) = reps_of(run(BOTTOM, samples))

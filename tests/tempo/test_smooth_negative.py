@@ -1,0 +1,75 @@
+"""A smooth negative of 8 s, a minimum-jerk lowering that leaves and reaches its stops at no
+speed, is timed from the readings of the holds either side (docs/engine.md, "Phase
+boundary convention").
+
+Such a lowering spends an eighth of its time (1 s of 8) within 2 % of each stop, where it
+moves a few millimetres per second, and it speeds up over its first half: knees whose
+ramps ended at 1.5 s, fitted to 1 s of the hold before the smoothed track's departure
+(itself late), placed its start 0.2 s late, and its far arrival was never placed again on
+the whole hold: `eccentric_s` came out 0.29-0.36 s short at the median (0.48-0.63 s at
+worst) on these seeds.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+
+from tempo import latest_reps
+from tests.tempo.helpers import BOTTOM, TOP, run
+
+LO, HI = 150.0, 520.0  # the helpers' bottom_mm and lockout_mm
+NOISE_MM = 3.0  # a reading's deviation: a sensor about 0.6 m away
+LOWERING_S = 8.0
+SEEDS = range(5000, 5020)
+
+
+def _minimum_jerk(tau: float) -> float:
+    """The share of a move done at `tau` of its time."""
+    return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
+
+
+def _time_at(share: float) -> float:
+    """The share of a minimum-jerk move's time at which `share` of it is done."""
+    a, b = 0.0, 1.0
+    for _ in range(60):
+        m = 0.5 * (a + b)
+        a, b = (m, b) if _minimum_jerk(m) < share else (a, m)
+    return a
+
+
+def _one_rep(seed: int, start: str, rate: float) -> list[tuple[float, int | None]]:
+    """Noisy readings of one rep whose moves are minimum-jerk, its lowering 8 s long."""
+    rng = random.Random(seed)
+    if start == "bottom":
+        moves = [(2.0, LO, LO), (1.5, LO, HI), (1.0, HI, HI), (LOWERING_S, HI, LO), (3.0, LO, LO)]
+    else:
+        moves = [(2.0, HI, HI), (LOWERING_S, HI, LO), (1.0, LO, LO), (1.5, LO, HI), (3.0, HI, HI)]
+    out: list[tuple[float, int | None]] = []
+    t0 = 0.0
+    i = 0
+    for seconds, a, b in moves:
+        while i / rate < t0 + seconds:
+            t = i / rate
+            x = a + (b - a) * _minimum_jerk((t - t0) / seconds)
+            out.append((t, round(x + rng.gauss(0.0, NOISE_MM))))
+            i += 1
+        t0 += seconds
+    return out
+
+
+@pytest.mark.parametrize("start", ["bottom", "top"])
+@pytest.mark.parametrize("rate", [20.0, 50.0])
+def test_a_smooth_eight_second_negative_is_timed_from_its_holds(start: str, rate: float) -> None:
+    truth = LOWERING_S * (_time_at(0.98) - _time_at(0.02))  # 6.0 s between the 2 % bands
+    settings = BOTTOM if start == "bottom" else TOP
+    errors = []
+    for seed in SEEDS:
+        reps = latest_reps(run(settings, _one_rep(seed, start, rate)))
+        assert len(reps) == 1
+        errors.append(abs(reps[0].eccentric_s - truth))
+    # now 0.05-0.08 s at the median and 0.13-0.26 s at worst
+    assert statistics.median(errors) < 0.1
+    assert max(errors) < 0.3
