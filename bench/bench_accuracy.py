@@ -3,8 +3,9 @@
 For each seed the sensor model (sensor/synthetic.py) draws a sled, a rate of 20-50 Hz, a
 session of sets and every sensor fault; the engine's reps are matched to the ground truth
 by time and scored. Prints figures; asserts nothing. `--seeds N` (default 200), `--first S`,
-`--clean` for a perfect sensor, `-v` to list each miscounted session (the reps lost and
-the reps too many) and each wrong lockout verdict.
+`--clean` for a perfect sensor, `--eccentric LO HI` to draw every lowering's duration
+from LO-HI s (default 0.8-5; 6 10 for smooth slow negatives), `-v` to list each
+miscounted session (the reps lost and the reps too many) and each wrong lockout verdict.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scoring import Scoreboard, engine_events, match, print_miscount
 
-from sensor.synthetic import Faults, generate
+from sensor.synthetic import Faults, Plan, generate
 from tempo import EngineSettings
 
 FIRST_SEED = 900_000  # far from the seeds the tests use (0-10 000)
@@ -29,12 +30,25 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--first", type=int, default=FIRST_SEED)
     parser.add_argument("--clean", action="store_true")
+    parser.add_argument(
+        "--eccentric",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        help="seconds each minimum-jerk lowering takes, drawn uniformly (default 0.8 5)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     faults = Faults.none() if args.clean else None
+    plan = None
+    if args.eccentric is not None:
+        lo, hi = args.eccentric
+        if not 0.0 < lo <= hi:
+            parser.error("--eccentric: LO and HI must be seconds, 0 < LO <= HI")
+        plan = Plan(eccentric_s=(lo, hi))
     board = Scoreboard()
     for seed in range(args.first, args.first + args.seeds):
-        trace = generate(seed, faults=faults)
+        trace = generate(seed, faults=faults, plan=plan)
         settings = EngineSettings(**asdict(trace.settings))
         reps, sets = engine_events(settings, trace.samples)
         fast_below_s = settings.target_eccentric_s - settings.fast_margin_s
@@ -59,6 +73,8 @@ def main() -> None:
                         f"{r.rom_fraction:.3f}; {where}; flags {', '.join(r.flags) or '-'})"
                     )
     kind = "perfect sensor" if args.clean else "all sensor faults"
+    if args.eccentric is not None:
+        kind += f", lowerings of {args.eccentric[0]:g}-{args.eccentric[1]:g} s"
     last = args.first + board.sessions - 1
     board.report(f"{board.sessions} fresh synthetic sessions ({kind}), seeds {args.first}..{last}")
 
