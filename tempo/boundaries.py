@@ -29,10 +29,12 @@ CROSSING_MAX_SPAN_S: Final = 1.0
 KNEE_REACH_FRACTION: Final = 0.2
 KNEE_REACH_NOISE: Final = 20.0
 # ... the hold side of a departure this far back (or to the hold's arrival), and of an
-# arrival placed again as the sled leaves the hold this far on: a smooth negative stays
-# within 2 % of the top for an eighth of its time (1.25 s of a 10 s one) before the
+# arrival placed again as the sled leaves the hold this far on, at least; and as far as
+# the move side reaches (a knee places its corner from both sides): a smooth negative
+# stays within 2 % of the top for an eighth of its time (1.25 s of a 10 s one) before the
 # smoothed track sees it leave, and with 1 s the knee of such a departure had no still
-# reading left to fit (3 s let more of the drift and noise of long holds in, and did worse)
+# reading left to fit (3 s for every knee let more of the drift and noise of long holds
+# in, and did worse)
 KNEE_HOLD_S: Final = 2.0
 # ... on the raw readings when the stop's side lasts this long (`Boundaries._readings`)
 KNEE_RAW_STOP_S: Final = 0.4
@@ -92,15 +94,8 @@ class Boundaries:
         sled came to rest there (the end of the knee's ramp); None where no knee fits.
         `settled`: the hold is over, so its level is the knee's own. `raw_only`: placed on
         the raw readings or not at all."""
-        track = self._track
-        bt, by = track.t, track.y
-        stop = max(n - BUFFER + 1, 0)
-        reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
-        k = n
-        while k > stop and bt[k % BUFFER] > t_near:
-            k -= 1
-        while k > stop and d * (level - by[k % BUFFER]) < reach and bt[(k - 1) % BUFFER] >= t_from:
-            k -= 1
+        bt = self._track.t
+        k = self._move_side_from(n, t_near, level, d, noise=noise, t_from=t_from)
         ts, ys, sigma, raw = self._readings(k, n, noise, bt[n % BUFFER] - t_near)
         if raw_only and not raw:
             return None
@@ -122,6 +117,28 @@ class Boundaries:
                 return None
         t = knee.arrival(band)
         return (t, knee.t_stop) if t >= ts[0] else None
+
+    def move_side_s(
+        self, n: int, t_near: float, level: float, d: int, *, noise: float, t_from: float
+    ) -> float:
+        """How long before `t_near` the move side of an arrival's knee (`arrival`) begins."""
+        k = self._move_side_from(n, t_near, level, d, noise=noise, t_from=t_from)
+        return t_near - self._track.t[k % BUFFER]
+
+    def _move_side_from(
+        self, n: int, t_near: float, level: float, d: int, *, noise: float, t_from: float
+    ) -> int:
+        """The smoothed sample an arrival's knee is fitted from: where the move into the
+        hold at `level` (begun at `t_from`) was still KNEE_REACH_* away from it."""
+        bt, by = self._track.t, self._track.y
+        stop = max(n - BUFFER + 1, 0)
+        reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
+        k = n
+        while k > stop and bt[k % BUFFER] > t_near:
+            k -= 1
+        while k > stop and d * (level - by[k % BUFFER]) < reach and bt[(k - 1) % BUFFER] >= t_from:
+            k -= 1
+        return k
 
     def departure(
         self, n: int, level: float, d: int, *, t_hold: float, t_start: float, noise: float
@@ -161,17 +178,18 @@ class Boundaries:
         t_left: float,
         t_move: float,
         noise: float,
+        hold_s: float,
     ) -> float | None:
         """The arrival of the hold at `level` (first estimated at `t_near`; the move into it
         began at `t_move`) placed on the raw readings of that move and of the hold up to
-        when the sled left it at `t_left`, at most KNEE_HOLD_S of it (as long as a
-        departure's); None if the hold lasted too little for that or no knee fits."""
+        when the sled left it at `t_left`, at most `hold_s` of it; None if the hold lasted
+        too little for that or no knee fits."""
         if t_left - t_near < KNEE_RAW_STOP_S:
             return None
         bt = self._track.t
         m = n
         stop = max(m - BUFFER + 1, 0)
-        t_last = min(t_left, t_near + KNEE_HOLD_S)
+        t_last = min(t_left, t_near + hold_s)
         while m > stop and bt[m % BUFFER] > t_last:
             m -= 1
         placed = self.arrival(

@@ -235,9 +235,9 @@ class Segmenter:
         self._mv_from = 0.0
         self._peak_v = 0.0
         # a departure from a hold whose time is placed again once the movement has gone far
-        # enough to fit its line: (hold level, way, when the hold side begins, and when it
-        # surely does)
-        self._start_fit: tuple[float, int, float, float] | None = None
+        # enough to fit its line: (hold level, way, when it left the hold by 2 %, and when
+        # the hold side may begin at the earliest, and surely does)
+        self._start_fit: tuple[float, int, float, float, float] | None = None
         self._held_move: HeldMove | None = None
         self._hold_since: float | None = None  # arrival of the current hold, until it lasted
         # when the sled came to rest in the last hold (the end of its arrival's knee, else
@@ -246,13 +246,16 @@ class Segmenter:
         self._at_rest_since = 0.0
         self._confirmed_at = 0.0
         # the current hold's arrival, to be placed again on the readings of the hold as the
-        # sled leaves it (`_place_arrival_again`): (as placed, as first estimated, way, when
-        # the move into it began)
-        self._arrival_to_place: tuple[float, float, int, float] | None = None
+        # sled leaves it (`_place_arrival_again`), or on the start side when this much of it
+        # is seen (`_place_again_at`): (as placed, as first estimated, way, when the move
+        # into it began, how much of the hold its knee takes)
+        self._arrival_to_place: tuple[float, float, int, float, float] | None = None
+        self._place_again_at = math.inf
         self._arrival_watched = math.nan  # the start-side arrival a listener waits for
-        # the movement under way went on from that arrival's hold after a brief stall: the
-        # hold it ends in is where the sled came to rest
+        # the movement under way went on from that arrival's hold after a brief stall, or
+        # on towards the stops: the hold it ends in is where the sled came to rest
         self._goes_on_watched = False
+        self._watched_from = 0.0  # ... and when the move into that arrival began
         # the current movement's track since it began (for its stall)
         self._trail_t: list[float] = []
         self._trail_y: list[float] = []
@@ -380,6 +383,8 @@ class Segmenter:
         if since is not None and t - since >= STALL_MAX_S:
             self._hold_since = None
             self.listener.hold_lasted()
+        if t >= self._place_again_at:
+            self._place_again_at = math.inf
             if self._mode == _HOLD and self._level < self._home_mm:
                 self._place_arrival_again(t, self._level)
         noise = self._smooth.noise_mm
@@ -561,15 +566,24 @@ class Segmenter:
         if placed is not None:
             t_arrive, self._at_rest_since = placed
         self._arrival_to_place = None
-        if level >= self._home_mm or t - t_near < KNEE_HOLD_S:
+        # (a watched arrival whose hold the sled went on from is placed here, on the move
+        # into that hold and on from it)
+        t_move = self._watched_from if self._goes_on_watched else self._mv_t0
+        # the hold side of its knee: at least as long as the move side
+        hold_s = max(
+            KNEE_HOLD_S,
+            self._place.move_side_s(n, t_near, level, d, noise=noise, t_from=t_move),
+        )
+        if level >= self._home_mm or t - t_near < hold_s:
             # Placed again as the sled leaves the hold: away from the start side always
             # (the rep goes out only back on the start side, so nobody waits for it, and a
             # slow move into the hold is confirmed while it still creeps); on the start
-            # side if less than KNEE_HOLD_S of the hold was seen, and only for the end of
-            # a rep (`watch_arrival`).
-            # (a watched arrival whose hold was a stall of this movement is placed here)
+            # side if less than `hold_s` of the hold was seen, once it has been (or the
+            # sled leaves sooner), and only for the end of a rep (`watch_arrival`).
             t_was = self._arrival_watched if self._goes_on_watched else t_arrive
-            self._arrival_to_place = (t_was, t_near, d, self._mv_t0)
+            self._arrival_to_place = (t_was, t_near, d, t_move, hold_s)
+            if level < self._home_mm:
+                self._place_again_at = t_near + hold_s
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._held_move = (d, t_arrive, self._mv_t0, self._mv_from, peak, stall)
@@ -869,17 +883,31 @@ class Segmenter:
             self._peak_v = held[4]
             self._arrival_to_place = None  # no stop after all
             self._goes_on_watched = held[1] == self._arrival_watched
+            self._watched_from = held[2]
         else:
-            self._goes_on_watched = False
+            # A sled that lowers on from a rep's end at the bottom had not reached the
+            # stops: a smooth 12 s negative creeps its last 5 % over two seconds, and a
+            # hold confirmed as it crept a second before it came to rest is no stall the
+            # movement goes on from (it lasted too long). The hold it comes to rest in
+            # places the rep's end. (Not a push into lockout, which does not creep so:
+            # there it was noise at a hold in glare, and rep ends came out late.)
+            self._goes_on_watched = (
+                self._lockout_out
+                and held is not None
+                and held[0] == d
+                and held[1] == self._arrival_watched
+                and level < self._home_mm
+            )
+            if held is not None:
+                self._watched_from = held[2]
             self._restart_trail(t_depart)
             # placed again on a knee once the movement has gone far enough (_settle_start)
-            t_hold = t_sure = t_depart - KNEE_HOLD_S
+            rest_from = sure_from = -math.inf
             if held is not None:
                 # not the readings of the way in: from where it came to rest
-                t_hold = max(t_hold, self._at_rest_since)
-                t_sure = max(t_sure, self._confirmed_at)
+                rest_from, sure_from = self._at_rest_since, self._confirmed_at
             # (a turn in a gap has no hold to fit a knee through: its times are unknown)
-            self._start_fit = None if turned_unseen else (level, d, t_hold, t_sure)
+            self._start_fit = None if turned_unseen else (level, d, t_depart, rest_from, sure_from)
         self.listener.started(d, t_depart, level)
 
     def _restart_trail(self, t_from: float) -> None:
@@ -900,8 +928,12 @@ class Segmenter:
         if fit is None:
             return
         self._start_fit = None
-        level, d, t_hold, t_sure = fit
+        level, d, t_depart, rest_from, sure_from = fit
         n = self._track.n - 1
+        # the hold side at least as long as the move side
+        hold_from = t_depart - max(KNEE_HOLD_S, self._bt[n % BUFFER] - t_depart)
+        t_hold = max(hold_from, rest_from)
+        t_sure = max(hold_from, sure_from)
         noise = self._smooth.noise_mm
         placed = self._place.departure(n, level, d, t_hold=t_hold, t_start=self._mv_t0, noise=noise)
         if placed is None and t_sure > t_hold:
@@ -927,7 +959,8 @@ class Segmenter:
         if placed is None:
             return
         self._arrival_to_place = None
-        t_was, t_near, d, t_move = placed
+        self._place_again_at = math.inf
+        t_was, t_near, d, t_move, hold_s = placed
         if level < self._home_mm and t_was != self._arrival_watched:
             return
         n = self._track.n - 1
@@ -939,6 +972,7 @@ class Segmenter:
             t_left=t_left,
             t_move=t_move,
             noise=self._smooth.noise_mm,
+            hold_s=hold_s,
         )
         if t_now is not None and t_now != t_was:
             self.listener.arrival_placed(t_was, t_now)

@@ -15,7 +15,7 @@ from typing import Final
 
 GAP_MEAN_S: Final = 0.25  # readings further apart than this are not smoothed together
 IDLE_SLACK_S: Final = 1e-6  # rounding slack of the cheap pre-check before owed()
-ACCEPTED_KEEP: Final = 256  # the last accepted raw readings, for fitting turns and knees
+ACCEPTED_KEEP: Final = 512  # the last accepted raw readings (10 s at 50 Hz), for turns and knees
 NOISE_ALPHA: Final = 0.05
 NOISE_INITIAL_MM: Final = 1.0
 # The smoothed track's deviation, in deviations of the raw readings (a median of five then a

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Final
 
-BUFFER: Final = 256  # smoothed samples kept for backdating (5 s at 50 Hz)
+BUFFER: Final = 512  # smoothed samples kept for backdating (10 s at 50 Hz)
 
 
 class Track:

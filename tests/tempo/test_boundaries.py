@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from tempo.boundaries import Boundaries
+from tempo.boundaries import KNEE_HOLD_S, Boundaries
 from tests.tempo.helpers import track_of
 
 DT = 1.0 / 64.0
@@ -68,7 +68,22 @@ def test_a_departure_is_placed_on_the_knee_time_reversed() -> None:
 def test_an_arrival_is_placed_again_once_enough_of_the_hold_is_seen() -> None:
     place = _boundaries(_into_a_hold(1.0, 200.0, 256.0, 1.75))
     n = int(1.75 / DT)
-    again = place.arrival_again(n, 200.0, 1, t_near=0.97, t_left=1.5, t_move=0.0, noise=1.0)
+    kw = {"t_move": 0.0, "noise": 1.0, "hold_s": KNEE_HOLD_S}
+    again = place.arrival_again(n, 200.0, 1, t_near=0.97, t_left=1.5, **kw)
     assert again == pytest.approx(1.0 - BAND / 256.0, abs=1e-6)
     # A hold left 0.4 s (KNEE_RAW_STOP_S) after the arrival or sooner: nothing to add.
-    assert place.arrival_again(n, 200.0, 1, t_near=0.97, t_left=1.3, t_move=0.0, noise=1.0) is None
+    assert place.arrival_again(n, 200.0, 1, t_near=0.97, t_left=1.3, **kw) is None
+
+
+def test_the_move_side_of_an_arrival_reaches_a_fifth_of_the_rom_back() -> None:
+    # At 32 mm/s into a hold at 200 mm, reached at 4 s: 80 mm (a fifth of the ROM,
+    # KNEE_REACH_FRACTION) back is 2.5 s before it, within the move (begun at 1 s).
+    place = _boundaries(_into_a_hold(4.0, 200.0, 32.0, 5.0))
+    n = int(5.0 / DT)
+    t_near = 4.0 - BAND / 32.0
+    got = place.move_side_s(n, t_near, 200.0, 1, noise=1.0, t_from=1.0)
+    assert got == pytest.approx(2.5 - BAND / 32.0, abs=DT)
+    # never from before the move began
+    assert place.move_side_s(n, t_near, 200.0, 1, noise=1.0, t_from=2.5) == pytest.approx(
+        t_near - 2.5, abs=DT
+    )
