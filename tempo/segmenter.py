@@ -335,6 +335,7 @@ class Segmenter:
         self._start_fit = None
         self._hold_since = None
         self._arrival_to_place = None
+        self._place_again_at = math.inf
         self._goes_on_watched = False
         self._peak_v = 0.0
         self._restart = True
@@ -882,6 +883,7 @@ class Segmenter:
             self._mv_from = held[3]
             self._peak_v = held[4]
             self._arrival_to_place = None  # no stop after all
+            self._place_again_at = math.inf
             self._goes_on_watched = held[1] == self._arrival_watched
             self._watched_from = held[2]
         else:
