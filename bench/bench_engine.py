@@ -1,8 +1,12 @@
-"""Engine throughput and memory: samples/s on one core, cost per sample, flat peak memory.
+"""Engine throughput and memory: samples/s on one core, cost per sample, flat peak memory,
+and the slowest single samples.
 
 Replays long synthetic sessions (every sensor fault, 50 Hz) through TempoEngine with no
 I/O. Memory is measured with tracemalloc around the replay only (the samples are made
-beforehand), at two trace lengths: a flat peak means nothing grows with the trace.
+beforehand), at two trace lengths: a flat peak means nothing grows with the trace. The
+slowest `feed` calls are those at boundaries, where knees are fitted (docs/engine.md,
+"Phase boundary convention"), longest after slow smooth negatives: on the device the
+sampling loop waits for them, against a period of 20 ms at 50 Hz.
 Prints figures; asserts nothing.
 """
 
@@ -39,6 +43,20 @@ def replay(trace: SyntheticTrace) -> tuple[int, float]:
     return events, time.process_time() - t0
 
 
+def slowest_feeds(trace: SyntheticTrace) -> tuple[float, float, float]:
+    """Wall time of single `feed` calls, s: median, 99.9th percentile and the slowest."""
+    engine = TempoEngine(EngineSettings(**asdict(trace.settings)))
+    feed = engine.feed
+    clock = time.perf_counter
+    times = []
+    for t_s, d in trace.samples:
+        t0 = clock()
+        feed(t_s, d)
+        times.append(clock() - t0)
+    times.sort()
+    return times[len(times) // 2], times[int(0.999 * len(times))], times[-1]
+
+
 def peak_bytes(trace: SyntheticTrace) -> tuple[int, int]:
     """Peak traced memory, and what the engine still holds after a full collection.
 
@@ -69,6 +87,13 @@ def main() -> None:
     print(f"throughput: {n / best:,.0f} samples/s on one core (engine alone, no I/O)")
     print(f"per sample: {1e6 * best / n:.2f} us")
     print(f"real time:  {long.duration_s / best:,.0f}x faster than the sensor")
+    slow = generate(77, plan=Plan(sets=3, reps=(6, 8), eccentric_s=(10.0, 15.0)), rate_hz=50.0)
+    for label, trace in (("the long trace", long), ("smooth negatives of 10-15 s", slow)):
+        median, rare, worst = min(slowest_feeds(trace) for _ in range(3))
+        print(
+            f"one feed, {label}: median {1e6 * median:.0f} us, 99.9th percentile "
+            f"{1e3 * rare:.2f} ms, slowest {1e3 * worst:.2f} ms (a 50 Hz period: 20 ms)"
+        )
     for trace in (short, long):
         peak, live = peak_bytes(trace)
         print(
