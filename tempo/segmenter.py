@@ -255,7 +255,6 @@ class Segmenter:
         # the movement under way went on from that arrival's hold after a brief stall, or
         # on towards the stops: the hold it ends in is where the sled came to rest
         self._goes_on_watched = False
-        self._watched_from = 0.0  # ... and when the move into that arrival began
         # the current movement's track since it began (for its stall)
         self._trail_t: list[float] = []
         self._trail_y: list[float] = []
@@ -567,9 +566,9 @@ class Segmenter:
         if placed is not None:
             t_arrive, self._at_rest_since = placed
         self._arrival_to_place = None
-        # (a watched arrival whose hold the sled went on from is placed here, on the move
-        # into that hold and on from it)
-        t_move = self._watched_from if self._goes_on_watched else self._mv_t0
+        # (a watched arrival whose hold the sled went on from, `held` until this one, is
+        # placed here, on the move into that hold and on from it)
+        t_move = held[2] if self._goes_on_watched and held is not None else self._mv_t0
         # the hold side of its knee: at least as long as the move side
         hold_s = max(
             KNEE_HOLD_S,
@@ -885,7 +884,6 @@ class Segmenter:
             self._arrival_to_place = None  # no stop after all
             self._place_again_at = math.inf
             self._goes_on_watched = held[1] == self._arrival_watched
-            self._watched_from = held[2]
         else:
             # A sled that lowers on from a rep's end at the bottom had not reached the
             # stops: a smooth 12 s negative creeps its last 5 % over two seconds, and a
@@ -900,8 +898,6 @@ class Segmenter:
                 and held[1] == self._arrival_watched
                 and level < self._home_mm
             )
-            if held is not None:
-                self._watched_from = held[2]
             self._restart_trail(t_depart)
             # placed again on a knee once the movement has gone far enough (_settle_start)
             rest_from = sure_from = -math.inf
