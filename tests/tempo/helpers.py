@@ -33,6 +33,22 @@ def piecewise(knots: Sequence[tuple[float, float]], rate_hz: float = 50.0, t0: f
     return out
 
 
+def minimum_jerk(tau: float) -> float:
+    """The share of a minimum-jerk move done at `tau` of its time: it leaves and arrives at
+    no speed, as a smooth, counted lowering does."""
+    return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
+
+
+def minimum_jerk_time_at(share: float) -> float:
+    """The share of a minimum-jerk move's time at which `share` of it is done (0.02 and
+    0.98: where it leaves and enters the 2 % bands)."""
+    a, b = 0.0, 1.0
+    for _ in range(60):
+        m = 0.5 * (a + b)
+        a, b = (m, b) if minimum_jerk(m) < share else (a, m)
+    return a
+
+
 def crossing(knots: Sequence[tuple[float, float]], seg: int, level: float) -> float:
     """Exact time at which linear segment `seg` of the polyline passes `level`."""
     (ta, a), (tb, b) = knots[seg], knots[seg + 1]

@@ -10,25 +10,19 @@ from dataclasses import replace
 import pytest
 
 from tempo import Rep, RepRevised, SetDone, latest_reps
-from tests.tempo.helpers import BOTTOM, TOP, crossing, piecewise, run
+from tests.tempo.helpers import (
+    BOTTOM,
+    TOP,
+    crossing,
+    minimum_jerk,
+    minimum_jerk_time_at,
+    piecewise,
+    run,
+)
 
 LO, HI = 150.0, 520.0  # the helpers' bottom_mm and lockout_mm
 NOISE_MM = 3.0  # a reading's deviation: a sensor about 0.6 m away
 RATE_HZ = 50.0
-
-
-def _minimum_jerk(tau: float) -> float:
-    """The share of a move done at `tau` of its time: it leaves and arrives at no speed."""
-    return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
-
-
-def _creep_time() -> float:
-    """The share of a minimum-jerk move's time at which it is within 2 % of its end."""
-    a, b = 0.5, 1.0
-    for _ in range(60):
-        m = 0.5 * (a + b)
-        a, b = (m, b) if _minimum_jerk(m) < 0.98 else (a, m)
-    return a
 
 
 def _session(
@@ -58,7 +52,7 @@ def _session(
     for duration, a, b in moves:
         spans.append((t, t + duration, a, b))
         if a != b and b == home:
-            ends.append(t + _creep_time() * duration)
+            ends.append(t + minimum_jerk_time_at(0.98) * duration)
         t += duration
     samples: list[tuple[float, int | None]] = []
     k = 0
@@ -67,7 +61,7 @@ def _session(
         while spans[k][1] <= now:
             k += 1
         t0, t1, a, b = spans[k]
-        x = a + (b - a) * _minimum_jerk((now - t0) / (t1 - t0))
+        x = a + (b - a) * minimum_jerk((now - t0) / (t1 - t0))
         samples.append((round(now, 6), round(x + rng.gauss(0.0, NOISE_MM))))
     return samples, ends
 

@@ -20,25 +20,11 @@ import statistics
 import pytest
 
 from tempo import latest_reps
-from tests.tempo.helpers import BOTTOM, TOP, run
+from tests.tempo.helpers import BOTTOM, TOP, minimum_jerk, minimum_jerk_time_at, run
 
 LO, HI = 150.0, 520.0  # the helpers' bottom_mm and lockout_mm
 NOISE_MM = 3.0  # a reading's deviation: a sensor about 0.6 m away
 SEEDS = range(5000, 5020)
-
-
-def _minimum_jerk(tau: float) -> float:
-    """The share of a move done at `tau` of its time."""
-    return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
-
-
-def _time_at(share: float) -> float:
-    """The share of a minimum-jerk move's time at which `share` of it is done."""
-    a, b = 0.0, 1.0
-    for _ in range(60):
-        m = 0.5 * (a + b)
-        a, b = (m, b) if _minimum_jerk(m) < share else (a, m)
-    return a
 
 
 def _one_rep(
@@ -56,7 +42,7 @@ def _one_rep(
     for seconds, a, b in moves:
         while i / rate < t0 + seconds:
             t = i / rate
-            x = a + (b - a) * _minimum_jerk((t - t0) / seconds)
+            x = a + (b - a) * minimum_jerk((t - t0) / seconds)
             out.append((t, round(x + rng.gauss(0.0, NOISE_MM))))
             i += 1
         t0 += seconds
@@ -74,7 +60,7 @@ def test_a_smooth_slow_negative_is_timed_from_its_holds(
     start: str, rate: float, lowering_s: float, median_s: float, worst_s: float
 ) -> None:
     # the 2 % bands are 0.127 of the move's time from either end: 6.0 s of 8 between them
-    truth = lowering_s * (_time_at(0.98) - _time_at(0.02))
+    truth = lowering_s * (minimum_jerk_time_at(0.98) - minimum_jerk_time_at(0.02))
     settings = BOTTOM if start == "bottom" else TOP
     errors = []
     for seed in SEEDS:
