@@ -9,6 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from tests.factories import make_rep
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -118,3 +120,23 @@ def test_the_bench_lists_what_it_got_wrong_when_asked(monkeypatch, capsys) -> No
     runpy.run_path(str(BENCH / "bench_accuracy.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "seed 900020 rep 1.5 at 39.05 s: lockout full read partial" in out
+
+
+def test_the_bench_draws_the_lowerings_asked_for(monkeypatch, capsys) -> None:
+    argv = ["bench_accuracy.py", "--seeds", "1", "--first", "900000", "--eccentric", "6", "10"]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(sys, "path", [str(BENCH), *sys.path])
+    runpy.run_path(str(BENCH / "bench_accuracy.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "(all sensor faults, lowerings of 6-10 s)" in out.splitlines()[0]
+    assert "rep count exact:        1/1 traces" in out
+
+
+def test_the_bench_refuses_an_upside_down_range(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", ["bench_accuracy.py", "--eccentric", "10", "6"])
+    monkeypatch.setattr(sys, "path", [str(BENCH), *sys.path])
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(BENCH / "bench_accuracy.py"), run_name="__main__")
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("--eccentric: LO and HI must be seconds, 0 < LO <= HI")
