@@ -88,10 +88,11 @@ class Boundaries:
         t_from: float,
         settled: bool = False,
         raw_only: bool = False,
-    ) -> tuple[float, float] | None:
+    ) -> tuple[float, float, float] | None:
         """The arrival into the band of a hold at `level` placed on a `Knee` through the
-        movement (begun at `t_from`) and the hold up to smoothed sample `n`, and when the
-        sled came to rest there (the end of the knee's ramp); None where no knee fits.
+        movement (begun at `t_from`) and the hold up to smoothed sample `n`, when the sled
+        came to rest there (the end of the knee's ramp) and the knee's level (over every
+        reading of the hold it was fitted to); None where no knee fits.
         `settled`: the hold is over, so its level is the knee's own. `raw_only`: placed on
         the raw readings or not at all."""
         bt = self._track.t
@@ -116,7 +117,7 @@ class Boundaries:
             if band <= 0.0:
                 return None
         t = knee.arrival(band)
-        return (t, knee.t_stop) if t >= ts[0] else None
+        return (t, knee.t_stop, knee.level) if t >= ts[0] else None
 
     def move_side_s(
         self, n: int, t_near: float, level: float, d: int, *, noise: float, t_from: float
@@ -179,11 +180,11 @@ class Boundaries:
         t_move: float,
         noise: float,
         hold_s: float,
-    ) -> float | None:
+    ) -> tuple[float, float] | None:
         """The arrival of the hold at `level` (first estimated at `t_near`; the move into it
         began at `t_move`) placed on the raw readings of that move and of the hold up to
-        when the sled left it at `t_left`, at most `hold_s` of it; None if the hold lasted
-        too little for that or no knee fits."""
+        when the sled left it at `t_left`, at most `hold_s` of it, and the hold's level on
+        those readings; None if the hold lasted too little for that or no knee fits."""
         if t_left - t_near < KNEE_RAW_STOP_S:
             return None
         bt = self._track.t
@@ -195,7 +196,7 @@ class Boundaries:
         placed = self.arrival(
             m, t_near, level, d, noise, t_from=t_move, settled=True, raw_only=True
         )
-        return None if placed is None else placed[0]
+        return None if placed is None else (placed[0], placed[2])
 
     def _readings(
         self, k: int, m: int, noise: float, stop_s: float

@@ -59,7 +59,7 @@ FAULT_MARGIN_S: Final = 0.15  # a boundary this close to a sensor fault was not 
 # the hold (glare): not a farther turn than a far hold, nor a lower start than the rest.
 HOLD_NOISE: Final = 2.0
 # A rep's end placed again (`arrival_placed`) by less than this (half a sample at 50 Hz) is
-# not worth a second message.
+# not worth a second message (unless its lockout verdict changes with it).
 REVISION_MIN_S: Final = 0.01
 
 NO_STALL: Stall = (0.0, None)
@@ -160,6 +160,7 @@ class RepMachine:
         self._rep_t0 = 0.0
         self._rep_from = 0.0
         self._far: tuple[float, float, StopKind, float] | None = None  # level, t, kind, band
+        self._last_far_level = 0.0  # of the rep just emitted, for its revision's ROM
         self._at_far = False  # the sled is at the far stop (no stop since it arrived there)
         self._out_peak = 0.0
         self._out_stall = NO_STALL
@@ -278,7 +279,7 @@ class RepMachine:
             self._pending_end = None
             self._end_pending(pending)
 
-    def arrival_placed(self, t_was: float, t_now: float) -> None:
+    def arrival_placed(self, t_was: float, t_now: float, level: float) -> None:
         """A hold's arrival placed again on the readings of the hold (the live phase change
         already sent keeps its time): the far stop's, as the sled leaves it (a stop on the
         way back is decided as the sled leaves it, before this comes), or the end of the
@@ -288,12 +289,8 @@ class RepMachine:
             self._far = (far[0], t_now, far[2], far[3])
         elif self._state == _LOW and self._set_reps:
             last = self._set_reps[-1]
-            if (
-                last.t_end == t_was
-                and abs(t_now - t_was) >= REVISION_MIN_S
-                and TIMES_UNKNOWN not in last.flags
-            ):
-                self._revise_end(last, t_now)
+            if last.t_end == t_was and TIMES_UNKNOWN not in last.flags:
+                self._revise_end(last, t_now, level)
 
     def rose(self, move: Movement, y: float) -> None:
         """30 % out: a rep is under way, from the start of the movement that got there."""
@@ -478,23 +475,30 @@ class RepMachine:
             stall_fraction=stall_fraction,
         )
         self._set_reps.append(rep)
+        self._last_far_level = far_level
         self._last_end = t_end
         self._back_at_start(end_level, kind)
         self.events.append(rep)
         if kind == HOLD:
             self._watch.watch_arrival(stop.t_arrive)  # for `arrival_placed`: a revision
 
-    def _revise_end(self, rep: Rep, t_end: float) -> None:
+    def _revise_end(self, rep: Rep, t_end: float, level: float) -> None:
         """The rep just emitted, with its end at `t_end` (`arrival_placed`).
 
         A lowering (or, from the top, a push) that creeps onto the stops is confirmed
         while the sled still creeps, and its end placed where the creep was then; the
         whole hold places it again, a tenth of a second later at the 95th percentile
-        (docs/engine.md, "A rep's end placed again"). Only the times of that end change:
-        its phase's duration and what follows from it.
+        (docs/engine.md, "A rep's end placed again"): its phase's duration and what follows
+        from it. From the top the rep ends at lockout, and the hold's `level` over those
+        readings also reads the lockout verdict and the ROM again (the still window's
+        median put them a few per cent off in glare): a revision even if the end did not
+        move, when the verdict changes.
         """
         s = self._s
+        moved = abs(t_end - rep.t_end) >= REVISION_MIN_S
         if s.start == "bottom":
+            if not moved:
+                return
             t_end = max(t_end, rep.t_ecc)
             eccentric_s = t_end - rep.t_ecc
             revised = replace(
@@ -505,15 +509,27 @@ class RepMachine:
                 flags=rep_flags(s, rep.lockout, eccentric_s, BOUNCE in rep.flags),
             )
         else:
-            t_back = rep.t_top - rep.concentric_s  # the rep ends at the top
-            t_end = max(t_end, t_back)
-            concentric_s = t_end - t_back
+            rom = self._rom
+            rom_mm = self._last_far_level - level
+            lockout = lockout_verdict(s, 1.0 - level / rom, rom_mm / rom)
+            if moved:
+                t_back = rep.t_top - rep.concentric_s  # the rep ends at the top
+                t_end = max(t_end, t_back)
+                concentric_s = t_end - t_back
+            elif lockout != rep.lockout:
+                t_end, concentric_s = rep.t_end, rep.concentric_s
+            else:
+                return
             revised = replace(
                 rep,
                 t_top=t_end,
                 t_end=t_end,
                 concentric_s=concentric_s,
-                mean_concentric_velocity_m_s=self._mean_velocity(rep.rom_mm, concentric_s),
+                rom_mm=rom_mm,
+                rom_fraction=rom_mm / rom,
+                lockout=lockout,
+                flags=rep_flags(s, lockout, rep.eccentric_s, BOUNCE in rep.flags),
+                mean_concentric_velocity_m_s=self._mean_velocity(rom_mm, concentric_s),
             )
         self._set_reps[-1] = revised
         self._last_end = t_end

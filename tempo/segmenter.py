@@ -164,9 +164,10 @@ class Listener(Protocol):
     def hold_lasted(self) -> None:
         """The hold of the last `stopped` has lasted STALL_MAX_S: a stop, not a stall."""
 
-    def arrival_placed(self, t_was: float, t_now: float) -> None:
+    def arrival_placed(self, t_was: float, t_now: float, level: float) -> None:
         """The sled left the hold that `stopped` said it reached at `t_was`; with the whole
-        hold seen, that arrival is placed at `t_now`."""
+        hold seen, that arrival is placed at `t_now`, and the hold's level read on the same
+        readings is `level` (`stopped` had only the still window's)."""
 
     def rose(self, move: Movement, y: float) -> None:
         """The track, moving away, passed the rise watch; it is at `y` now."""
@@ -190,7 +191,7 @@ class _Nobody:
     def hold_lasted(self) -> None:
         pass
 
-    def arrival_placed(self, t_was: float, t_now: float) -> None:
+    def arrival_placed(self, t_was: float, t_now: float, level: float) -> None:
         pass
 
     def rose(self, move: Movement, y: float) -> None:
@@ -564,7 +565,7 @@ class Segmenter:
         self._at_rest_since = t_arrive
         self._confirmed_at = t
         if placed is not None:
-            t_arrive, self._at_rest_since = placed
+            t_arrive, self._at_rest_since, _ = placed
         self._arrival_to_place = None
         # (a watched arrival whose hold the sled went on from, `held` until this one, is
         # placed here, on the move into that hold and on from it)
@@ -962,7 +963,7 @@ class Segmenter:
         if level < self._home_mm and t_was != self._arrival_watched:
             return
         n = self._track.n - 1
-        t_now = self._place.arrival_again(
+        again = self._place.arrival_again(
             n,
             level,
             d,
@@ -972,5 +973,5 @@ class Segmenter:
             noise=self._smooth.noise_mm,
             hold_s=hold_s,
         )
-        if t_now is not None and t_now != t_was:
-            self.listener.arrival_placed(t_was, t_now)
+        if again is not None and again[0] != t_was:
+            self.listener.arrival_placed(t_was, again[0], again[1])

@@ -41,8 +41,8 @@ def test_an_arrival_is_placed_on_the_knee_through_the_move_and_the_hold() -> Non
     place = _boundaries(_into_a_hold(1.0, 200.0, 256.0, 1.75))
     n = int(1.75 / DT)
     got = place.arrival(n, 0.97, 200.0, 1, noise=1.0, t_from=0.0)
-    # (and the sled came to rest at 1 s: a sharp stop)
-    assert got == pytest.approx((1.0 - BAND / 256.0, 1.0), abs=1e-6)
+    # (and the sled came to rest at 1 s, a sharp stop, at 200 mm)
+    assert got == pytest.approx((1.0 - BAND / 256.0, 1.0, 200.0), abs=1e-6)
 
 
 def test_on_the_start_side_an_arrival_waits_until_the_sled_has_settled() -> None:
@@ -51,7 +51,7 @@ def test_on_the_start_side_an_arrival_waits_until_the_sled_has_settled() -> None
     n = int(1.125 / DT)
     assert place.arrival(n, 0.97, 20.0, 1, noise=1.0, t_from=0.0) is None
     got = place.arrival(n, 0.97, 20.0, 1, noise=1.0, t_from=0.0, settled=True)
-    assert got == pytest.approx((1.0 - BAND / 256.0, 1.0), abs=1e-6)
+    assert got == pytest.approx((1.0 - BAND / 256.0, 1.0, 20.0), abs=1e-6)
 
 
 def test_a_departure_is_placed_on_the_knee_time_reversed() -> None:
@@ -70,7 +70,10 @@ def test_an_arrival_is_placed_again_once_enough_of_the_hold_is_seen() -> None:
     n = int(1.75 / DT)
     kw = {"t_move": 0.0, "noise": 1.0, "hold_s": KNEE_HOLD_S}
     again = place.arrival_again(n, 200.0, 1, t_near=0.97, t_left=1.5, **kw)
-    assert again == pytest.approx(1.0 - BAND / 256.0, abs=1e-6)
+    assert again == pytest.approx((1.0 - BAND / 256.0, 200.0), abs=1e-6)
+    # The hold's level is the readings', whatever level the still test had for it.
+    again = place.arrival_again(n, 203.0, 1, t_near=0.97, t_left=1.5, **kw)
+    assert again == pytest.approx((1.0 - BAND / 256.0, 200.0), abs=1e-6)
     # A hold left 0.4 s (KNEE_RAW_STOP_S) after the arrival or sooner: nothing to add.
     assert place.arrival_again(n, 200.0, 1, t_near=0.97, t_left=1.3, **kw) is None
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
-from tempo import EngineSettings, Event, PhaseChanged, Rep, SetDone
-from tempo.rep_machine import RepMachine
+from tempo import EngineSettings, Event, PhaseChanged, Rep, RepRevised, SetDone
+from tempo.rep_machine import REVISION_MIN_S, RepMachine
 from tempo.segmenter import FORCED, HOLD, TURN, Movement, Stall, Stop
 
 SETTINGS = EngineSettings(bottom_mm=100, lockout_mm=500, start="bottom")  # ROM 400 mm
@@ -472,7 +473,7 @@ def test_a_far_arrival_placed_again_is_the_reps_top_but_not_the_live_phase():
     placed_again = Sled()
     placed_again.found(0.0)
     placed_again.move(2.0, 140.0, 2.5)
-    placed_again.machine.arrival_placed(2.5, 2.5625)
+    placed_again.machine.arrival_placed(2.5, 2.5625, 140.0)
     placed_again.move(2.75, 0.0, 3.25)
     first_known = Sled()
     first_known.found(0.0)
@@ -490,7 +491,7 @@ def test_an_arrival_placed_again_of_a_stop_that_is_not_the_far_one_changes_nothi
     sled = Sled()
     sled.found(0.0)
     sled.move(2.0, 140.0, 2.5)
-    sled.machine.arrival_placed(2.25, 2.3125)  # no stop arrived then
+    sled.machine.arrival_placed(2.25, 2.3125, 140.0)  # no stop arrived then
     sled.move(2.75, 0.0, 3.25)
     reference = Sled()
     reference.found(0.0)
@@ -532,3 +533,64 @@ def test_only_the_far_hold_takes_its_leaving_level():
     sled.move(4.0, 0.0, 4.75)
     (got,) = [e for e in sled.events if isinstance(e, Rep)]
     assert (got.t_top, got.rom_mm, got.lockout) == (2.5, 392.0, "locked")
+
+
+TOP = EngineSettings(bottom_mm=100, lockout_mm=500, start="top")  # ROM 400 mm
+
+
+def _pushed_back_to(end_mm: float) -> Sled:
+    """From the top (0) down to the bottom (400 mm) and pushed back to `end_mm` from the
+    top, where the rep ends at 5.25 s in a hold that the still window put at `end_mm`."""
+    sled = Sled(TOP)
+    sled.found(0.0)
+    sled.move(1.0, 400.0, 4.0)  # a 3 s lowering: not fast
+    sled.move(4.5, end_mm, 5.25)
+    return sled
+
+
+def test_from_the_top_the_whole_hold_reads_the_lockout_again() -> None:
+    """The rep ends at lockout: the still window's median said 8 mm short of it (0.98 of the
+    ROM: locked knees); the readings of the whole hold say 20 mm (0.95: a full rep)."""
+    sled = _pushed_back_to(8.0)
+    (first,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert (first.lockout, first.flags, first.rom_mm) == ("locked", ("locked_knees",), 392.0)
+    sled.machine.now = 6.5
+    sled.machine.arrival_placed(5.25, 5.25, 20.0)  # the end did not move, the level did
+    travel = 380.0 - 2.0 * 8.0
+    assert sled.events[-1] == RepRevised(
+        rep=replace(
+            first,
+            rom_mm=380.0,
+            rom_fraction=0.95,
+            lockout="full",
+            flags=(),
+            mean_concentric_velocity_m_s=travel / first.concentric_s / 1000.0,
+        ),
+        t_revised=6.5,
+    )
+
+
+def test_from_the_top_a_hold_that_reads_the_same_verdict_and_end_revises_nothing() -> None:
+    sled = _pushed_back_to(8.0)
+    sled.machine.arrival_placed(5.25, 5.25 + 0.5 * REVISION_MIN_S, 6.0)
+    assert not [e for e in sled.events if isinstance(e, RepRevised)]
+
+
+def test_from_the_top_an_end_placed_again_takes_the_holds_rom_with_it() -> None:
+    sled = _pushed_back_to(8.0)
+    (first,) = [e for e in sled.events if isinstance(e, Rep)]
+    sled.machine.arrival_placed(5.25, 5.375, 6.0)
+    (revised,) = [e.rep for e in sled.events if isinstance(e, RepRevised)]
+    assert (revised.t_end, revised.concentric_s) == (5.375, first.concentric_s + 0.125)
+    assert (revised.rom_mm, revised.lockout) == (394.0, "locked")
+
+
+def test_from_the_bottom_the_hold_after_the_rep_reads_no_lockout() -> None:
+    """Starting at the bottom, the hold after the rep is the start side's: the lockout was
+    read on the far stop, and an end that did not move revises nothing."""
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 392.0, 2.5)
+    sled.move(3.0, 0.0, 4.0)
+    sled.machine.arrival_placed(4.0, 4.0, 30.0)
+    assert not [e for e in sled.events if isinstance(e, RepRevised)]
