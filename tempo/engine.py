@@ -111,7 +111,7 @@ class TempoEngine:
                 self._after_fault_gap()
             self._last_valid_t = t_s
             f = self._filter
-            if distance_mm != self._last_reading or not f.repeats_are_stuck:
+            if distance_mm != self._last_reading or not (f.repeats_are_stuck or f.stuck):
                 if t_s - self._news_t >= FAULT_MIN_S and self._seg.n:
                     faults = self._faults
                     faults.append((self._news_t, t_s))
@@ -119,6 +119,9 @@ class TempoEngine:
                         del faults[0]
                 self._news_t = t_s
                 self._last_reading = distance_mm
+            elif self._news_t > f.stuck_since:
+                # A quiet sensor's repeats, found stuck only now, were no news after all.
+                self._news_t = f.stuck_since
             got = f.push(t_s, self._sign * (distance_mm - self._start_mm))
             backlog = self._smooth.backlog
             if backlog:

@@ -1,7 +1,8 @@
 """The outlier gate in front of the smoother (docs/engine.md, "Filtering", stages 1-2).
 
-Short runs of identical readings from a sensor known to be noisy are a stuck sensor: the
-repeats count as missing. A gate holds back readings that are physically impossible given
+Short runs of identical readings from a sensor known to be noisy are a stuck sensor, and
+so are runs longer than a quieter sensor gives on a still sled: the repeats count as
+missing. A gate holds back readings that are physically impossible given
 the recent track (spikes, bursts of wrong readings); its allowance grows a little with the
 time since the last reading. Held readings that persist and agree with each other are
 taken back in, in order, so a violent turnaround, a gap or the jump after a stuck sensor
@@ -13,12 +14,13 @@ boundary, so the delay only affects when events are emitted, not the times they 
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_left, insort
 from itertools import pairwise
 from typing import Final
 
 from tempo.crossings import line_fit
-from tempo.smoother import GAP_MEAN_S, NOISE_INITIAL_MM, Smoother
+from tempo.smoother import GAP_MEAN_S, NOISE_INITIAL_MM, NOISE_SEEN, Smoother
 
 # Rejected readings that persist this many samples and agree with each other are the truth
 # after all (a violent turnaround, the sled elsewhere after a gap): they are taken back in.
@@ -69,6 +71,12 @@ TRACK_BETA: Final = 0.25
 STUCK_REPEATS: Final = 3
 STUCK_NOISE_MM: Final = 1.5
 STUCK_MAX_S: Final = 1.0
+# A quieter sensor repeats itself on a still sled, but not for long: a run of repeats that
+# a still sensor with its noise gives less than once in this many readings is stuck too
+# (accuracy seed 900042: a still noise of 1.2 mm known from the bottom, stuck for 1.0 s as
+# the sled left the top; its repeats were taken for the sled at rest, and the lowering's
+# start placed 0.68 s late).
+STUCK_CHANCE: Final = 1e-4
 STILL_SPEED_MM_S: Final = 50.0
 # A sled at rest: its last five readings span less than this many deviations of the gate's
 # noise (99 times in 100 for a still sled: 4.6), and by the next reading it can be no
@@ -153,6 +161,17 @@ def _way_onto_line(
     return path[::-1]
 
 
+def _unlikely_repeats(noise_mm: float) -> int:
+    """How many repeats of one reading a still sensor with `noise_mm` of noise (whole
+    millimetres) gives less than once in 1 / STUCK_CHANCE readings: each repeat hits the
+    first reading's millimetre, no likelier than the commonest millimetre, 1 / (noise
+    sqrt(2 pi)) (a sensor quieter than that repeats itself at will: never)."""
+    p = 1.0 / (noise_mm * math.sqrt(2.0 * math.pi)) if noise_mm > 0.0 else 1.0
+    if p >= 1.0:
+        return sys.maxsize
+    return max(STUCK_REPEATS, math.ceil(math.log(STUCK_CHANCE) / math.log(p)))
+
+
 class RobustFilter:
     """Turns raw readings into a smoothed, late, but backdatable position track."""
 
@@ -176,8 +195,10 @@ class RobustFilter:
         "_repeats",
         "_rest_jump",
         "_run_n",
+        "_run_noise",
         "_run_t",
         "_same_t",
+        "_stuck_n",
         "_trk_news_t",
         "_trk_t",
         "_trk_v",
@@ -207,6 +228,10 @@ class RobustFilter:
         self._last_raw = -1.0
         self._repeats = 0
         self._same_t = 0.0  # time the current run of identical raw readings began
+        # the still noise when it began (its repeats talk the estimate down), and how many
+        # repeats of it are a stuck sensor (worked out once it has STUCK_REPEATS)
+        self._run_noise = NOISE_INITIAL_MM
+        self._stuck_n = STUCK_REPEATS
         self._prev_t = 0.0  # time of the previous valid reading, accepted or held
         self._trk_t: float | None = None  # alpha-beta tracker of accepted readings (gate only)
         self._trk_x = 0.0
@@ -244,8 +269,14 @@ class RobustFilter:
     @property
     def stuck(self) -> bool:
         """Whether the sensor is stuck now: the newest readings repeat one value, more than
-        a noisy sensor ever does (`push` drops such repeats as missing for STUCK_MAX_S)."""
-        return self._repeats >= STUCK_REPEATS and self.repeats_are_stuck
+        a noisy sensor ever does, or longer than a quiet one does (`push` drops such
+        repeats as missing for STUCK_MAX_S)."""
+        return self._repeats >= self._stuck_n
+
+    @property
+    def stuck_since(self) -> float:
+        """When the run of repeats began: its first reading was the sensor's last news."""
+        return self._same_t
 
     @property
     def gate_noise_mm(self) -> float:
@@ -262,19 +293,34 @@ class RobustFilter:
         """Feed one valid reading; returns a smoothed (t_s, position) when one is ready."""
         smoother = self.smoother
         if x_mm == self._last_raw:
-            self._repeats += 1
-            if self.stuck and t_s - self._same_t < STUCK_MAX_S:
+            repeats = self._repeats + 1
+            self._repeats = repeats
+            if repeats == STUCK_REPEATS:
+                self._stuck_n = (
+                    STUCK_REPEATS if self.repeats_are_stuck else _unlikely_repeats(self._run_noise)
+                )
+            if repeats >= self._stuck_n and t_s - self._same_t < STUCK_MAX_S:
                 held = self._held_x
-                if held and held[-1] == x_mm:
+                if not (held and held[-1] == x_mm):
+                    # (a quiet sensor's repeats, found stuck only now, were taken as news:
+                    # the sled may have moved since the run began)
+                    self._trk_news_t = min(self._trk_news_t, self._same_t)
+                    return None
+                if self._stuck_n == STUCK_REPEATS:  # a noisy sensor's run
                     # Stuck on a reading the gate holds back: the sensor is answering, so
                     # this is no time without readings to widen the gate by (a wrong
                     # value stuck for 0.2 s must not open the way for a burst next to it).
                     self._prev_t = t_s
-                return None
+                    return None
+                # (a quiet sensor's, found stuck later, stay held with it: a held value
+                # is no hold of the sled's, and what the gate does with it stands)
         else:
             self._last_raw = x_mm
             self._repeats = 0
             self._same_t = t_s
+            # (unknown until the estimate has seen enough of a still sled: then never stuck)
+            self._run_noise = smoother.still_noise_mm if smoother.still_seen >= NOISE_SEEN else 0.0
+            self._stuck_n = STUCK_REPEATS
         # The gate's noise (inline: this runs for every reading).
         n = self._raw_n
         x1 = self._raw_x1

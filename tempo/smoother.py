@@ -18,6 +18,8 @@ IDLE_SLACK_S: Final = 1e-6  # rounding slack of the cheap pre-check before owed(
 ACCEPTED_KEEP: Final = 512  # the last accepted raw readings (10 s at 50 Hz), for turns and knees
 NOISE_ALPHA: Final = 0.05
 NOISE_INITIAL_MM: Final = 1.0
+# Readings a running estimate takes to forget where it started.
+NOISE_SEEN: Final = round(1.0 / NOISE_ALPHA)
 # The smoothed track's deviation, in deviations of the raw readings (a median of five then a
 # mean of three of independent Gaussian noise).
 SMOOTHED_NOISE: Final = 0.47
@@ -35,6 +37,7 @@ class Smoother:
         "idle_after",
         "noise_mm",
         "still_noise_mm",
+        "still_seen",
         "window_t",
         "window_x",
     )
@@ -50,6 +53,9 @@ class Smoother:
         """Running estimate of the raw reading noise (about one standard deviation)."""
         self.still_noise_mm = NOISE_INITIAL_MM
         """The same, from readings while the sled was still: what the sensor does alone."""
+        self.still_seen = 0
+        """How many readings of a still sled `still_noise_mm` has seen (until that is
+        NOISE_SEEN, it is mostly the initial guess)."""
         self.accepted: deque[tuple[float, float]] = deque(maxlen=ACCEPTED_KEEP)
         """The last accepted readings, (t_s, x_mm), oldest first."""
         self.idle_after = 0.0
@@ -150,6 +156,7 @@ class Smoother:
                 if still:
                     # the same on a still sled: what the sensor does when nothing moves
                     self.still_noise_mm += NOISE_ALPHA * (r - self.still_noise_mm)
+                    self.still_seen += 1
         if n < 5:
             return None
         m = sorted(wx)[2]
