@@ -397,12 +397,13 @@ class Station:
         self.retained.revise_rep(payload)
         self._publish_retained()
         self.log.info(
-            "revised rep %d.%d: concentric %.2f s, eccentric %.2f s (score %d)%s",
+            "revised rep %d.%d: concentric %.2f s, eccentric %.2f s (score %d), %s%s",
             rep.set,
             rep.rep,
             rep.concentric_s,
             rep.eccentric_s,
             rep.eccentric_score,
+            rep.lockout,  # (read again from the top: docs/engine.md, "Lockout verdict")
             f", flags {','.join(rep.flags)}" if rep.flags else "",
         )
 

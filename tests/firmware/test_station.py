@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from pathlib import Path
@@ -285,11 +286,12 @@ def test_a_stalled_disk_never_holds_up_sampling_and_loses_no_rep(tmp_path: Path)
         box.close()
 
 
-def test_a_revised_rep_is_published_again_and_the_buzzer_stays_silent() -> None:
+def test_a_revised_rep_is_published_again_and_the_buzzer_stays_silent(caplog) -> None:
     factory = MockFactory()
     publisher = RecordingPublisher()
     station = _station(EXAMPLE, pin_factory=factory, publisher=publisher)
-    station.run()
+    with caplog.at_level(logging.INFO):
+        station.run()
     for _ in range(200):  # let the last pattern play out
         station.clock.advance(0.05)
         station.cues.update(station.clock.monotonic())
@@ -297,6 +299,12 @@ def test_a_revised_rep_is_published_again_and_the_buzzer_stays_silent() -> None:
     first = [p for p in sent if "revision" not in p]
     revised = [p for p in sent if p.get("revision") == 1]
     assert revised  # the example's lowerings creep onto the stops
+    # the log says each one as revised, its lockout verdict too (a revision may change it)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("revised rep")]
+    assert [s.split(":")[0] for s in said] == [
+        f"revised rep {p['set']}.{p['rep']}" for p in revised
+    ]
+    assert all(f"), {p['lockout']}" in s for s, p in zip(said, revised, strict=True))
     assert len({p["id"] for p in first}) == len(first)
     for p in revised:
         before = sent[: sent.index(p)]
