@@ -28,6 +28,12 @@ CROSSING_MAX_SPAN_S: Final = 1.0
 # move in noise needs that many samples for its line) ...
 KNEE_REACH_FRACTION: Final = 0.2
 KNEE_REACH_NOISE: Final = 20.0
+# A departure's move side reaches only a tenth of the ROM (or the twenty deviations): a
+# smooth start speeds up over half the move, and a knee (a ramp into a constant speed)
+# fitted as far as a fifth of the ROM bent its ramp to the speeding up beyond the 2 %
+# crossing: an 8 s minimum-jerk lowering left its stop 16-19 ms late without noise (now
+# none). (Not tried for arrivals, whose move side also sets how long a revision waits.)
+KNEE_DEPART_REACH_FRACTION: Final = 0.1
 # ... the hold side of a departure this far back (or to the hold's arrival), and of an
 # arrival placed again as the sled leaves the hold this far on, at least; and as far as
 # the move side reaches (a knee places its corner from both sides): a smooth negative
@@ -155,7 +161,7 @@ class Boundaries:
         k = n
         while k > stop and bt[(k - 1) % BUFFER] >= t_hold:
             k -= 1
-        reach = max(KNEE_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
+        reach = max(KNEE_DEPART_REACH_FRACTION * self._rom, KNEE_REACH_NOISE * noise)
         m = k
         while m < n and d * (by[m % BUFFER] - level) < reach:
             m += 1

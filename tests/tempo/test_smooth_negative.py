@@ -28,7 +28,7 @@ SEEDS = range(5000, 5020)
 
 
 def _one_rep(
-    seed: int, start: str, rate: float, lowering_s: float
+    seed: int, start: str, rate: float, lowering_s: float, noise_mm: float = NOISE_MM
 ) -> list[tuple[float, int | None]]:
     """Noisy readings of one rep whose moves are minimum-jerk."""
     rng = random.Random(seed)
@@ -43,7 +43,7 @@ def _one_rep(
         while i / rate < t0 + seconds:
             t = i / rate
             x = a + (b - a) * minimum_jerk((t - t0) / seconds)
-            out.append((t, round(x + rng.gauss(0.0, NOISE_MM))))
+            out.append((t, round(x + rng.gauss(0.0, noise_mm))))
             i += 1
         t0 += seconds
     return out
@@ -69,3 +69,15 @@ def test_a_smooth_slow_negative_is_timed_from_its_holds(
         errors.append(abs(reps[0].eccentric_s - truth))
     assert statistics.median(errors) < median_s
     assert max(errors) < worst_s
+
+
+@pytest.mark.parametrize("start", ["bottom", "top"])
+@pytest.mark.parametrize("rate", [20.0, 50.0])
+def test_a_smooth_negative_leaves_its_stop_at_the_2_percent_time(start: str, rate: float) -> None:
+    # Without noise, so only the knee's shape is tested: a knee fitted to a fifth of the ROM
+    # of a start that speeds up over half the move placed it 16-19 ms late.
+    t_leave = 4.5 if start == "bottom" else 2.0  # the lowering's first moment
+    truth = t_leave + minimum_jerk_time_at(0.02) * 8.0
+    settings = BOTTOM if start == "bottom" else TOP
+    (rep,) = latest_reps(run(settings, _one_rep(0, start, rate, 8.0, noise_mm=0.0)))
+    assert rep.t_ecc == pytest.approx(truth, abs=0.005)
