@@ -23,6 +23,12 @@ def _noisy(samples):
     return [(t, d + (i * 7 % 5) - 2) for i, (t, d) in enumerate(samples)]
 
 
+def _frozen(samples, t0: float, t1: float):
+    """The same readings with the one at `t0` repeated until `t1`: a sensor stuck."""
+    value = next(d for t, d in samples if t >= t0)
+    return [(t, value if t0 <= t < t1 else d) for t, d in samples]
+
+
 def test_a_fault_over_the_top_turn_flags_only_that_rep():
     samples = [(t, None if 3.6 < t < 4.6 else d) for t, d in _noisy(piecewise(KNOTS))]
     reps = reps_of(run(BOTTOM, samples))
@@ -33,12 +39,9 @@ def test_a_fault_over_the_top_turn_flags_only_that_rep():
 
 
 def test_frozen_readings_over_the_end_of_a_rep_flag_it():
-    samples = _noisy(piecewise(KNOTS))
-    frozen = next(d for t, d in samples if t >= 5.0)
     # Frozen for clearly longer than a stall (STALL_MAX_S) after the sled was last seen
     # moving: the frozen level is where the rep seems to end, inside the fault.
-    samples = [(t, frozen if 5.0 <= t < 6.8 else d) for t, d in samples]
-    reps = reps_of(run(BOTTOM, samples))
+    reps = reps_of(run(BOTTOM, _frozen(_noisy(piecewise(KNOTS)), 5.0, 6.8)))
     assert len(reps) == 2
     assert TIMES_UNKNOWN in reps[0].flags
     assert TIMES_UNKNOWN not in reps[1].flags
@@ -130,20 +133,14 @@ def test_a_quiet_sensor_frozen_as_the_sled_leaves_flags_the_rep():
     # Frozen at the bottom from 6.8 s to 7.4 s while the sled leaves at 7.0 s: a quiet
     # sensor repeats itself, but thirty times in a row is a stuck one. The start of rep 2
     # is inside the fault (it was placed 0.4 s late, at the jump, with no flag).
-    samples = _quiet(piecewise(KNOTS))
-    frozen = next(d for t, d in samples if t >= 6.8)
-    samples = [(t, frozen if 6.8 <= t < 7.4 else d) for t, d in samples]
-    reps = reps_of(run(BOTTOM, samples))
+    reps = reps_of(run(BOTTOM, _frozen(_quiet(piecewise(KNOTS)), 6.8, 7.4)))
     assert len(reps) == 2
     assert [TIMES_UNKNOWN in r.flags for r in reps] == [False, True]
 
 
 def test_a_quiet_sensor_that_repeats_itself_a_few_times_is_no_fault():
     # Six identical readings in a row at the bottom hold: a quiet sensor does that.
-    samples = _quiet(piecewise(KNOTS))
-    held = next(d for t, d in samples if t >= 6.0)
-    samples = [(t, held if 6.0 <= t < 6.12 else d) for t, d in samples]
-    reps = reps_of(run(BOTTOM, samples))
+    reps = reps_of(run(BOTTOM, _frozen(_quiet(piecewise(KNOTS)), 6.0, 6.12)))
     assert [TIMES_UNKNOWN in r.flags for r in reps] == [False, False]
     plain = reps_of(run(BOTTOM, _quiet(piecewise(KNOTS))))
     assert [r.t_start for r in reps] == pytest.approx([r.t_start for r in plain], abs=0.02)
