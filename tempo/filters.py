@@ -229,7 +229,8 @@ class RobustFilter:
         self._repeats = 0
         self._same_t = 0.0  # time the current run of identical raw readings began
         # the still noise when it began (its repeats talk the estimate down), and how many
-        # repeats of it are a stuck sensor (worked out once it has STUCK_REPEATS)
+        # repeats of it are a stuck sensor (worked out once it has STUCK_REPEATS; until then
+        # the last run's count, never below STUCK_REPEATS, says not yet)
         self._run_noise = NOISE_INITIAL_MM
         self._stuck_n = STUCK_REPEATS
         self._prev_t = 0.0  # time of the previous valid reading, accepted or held
@@ -320,7 +321,6 @@ class RobustFilter:
             self._same_t = t_s
             # (unknown until the estimate has seen enough of a still sled: then never stuck)
             self._run_noise = smoother.still_noise_mm if smoother.still_seen >= NOISE_SEEN else 0.0
-            self._stuck_n = STUCK_REPEATS
         # The gate's noise (inline: this runs for every reading).
         n = self._raw_n
         x1 = self._raw_x1
