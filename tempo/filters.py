@@ -718,7 +718,17 @@ class RobustFilter:
         reach = _reach_mm(abs(self._trk_v), reach_s)
         allowed = 0.5 * (gate + tol) + reach
         lost_s = t_s - (self._trk_t or t_s)
-        if i_lead and sum(on) <= BURST_MAX_N and not trusted:
+        trk_t = self._trk_t
+        if (
+            i_lead
+            and sum(on) <= BURST_MAX_N
+            and not trusted
+            and not (
+                i_on == 0
+                and trk_t is not None
+                and self._line_from_track((mt, mx, slope), trk_t, gate, tol, ht[0])
+            )
+        ):
             # A line no longer than a burst, after held readings off it that are to be the
             # way there: the last of them must lead onto it within one reading interval at
             # the speed the way had, or it may be the sled's own before a burst (kinds seed
@@ -781,6 +791,21 @@ class RobustFilter:
             got = accept(pt, px, still)
             if got is not None:
                 backlog.append(got)
+
+    def _line_from_track(
+        self, line: tuple[float, float, float], trk_t: float, gate: float, tol: float, t_held: float
+    ) -> bool:
+        """Whether the held readings' line goes on from the track itself: traced back to
+        the track's last reading, with no gap before the first held one, it lies within
+        half the gate and its tolerance of where the track was. Then the sled went that
+        way from there, and held readings off the line before its first are not the sled's
+        own (kinds seed 141615, 20 Hz: a burst of two beyond the far hold as the sled left
+        it, then six of the sled's readings on its way up at 0.66 m/s; checked as if the
+        burst were the way onto the line, they were held, and the rep was lost)."""
+        mt, mx, slope = line
+        return t_held - trk_t <= GAP_MEAN_S and abs(
+            mx + slope * (trk_t - mt) - self._trk_x
+        ) <= 0.5 * (gate + tol)
 
     def at_burst(self, t_turn: float) -> bool:
         """Whether a burst the gate took out after it reached the smoothed track lay at a

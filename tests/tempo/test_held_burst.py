@@ -213,3 +213,41 @@ def test_a_burst_after_a_spike_is_no_stop_the_spike_led_to(seed: int) -> None:
     got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
     after = [y for s, y in got if s > out[26][0]]
     assert min(after) > out[26][1] - 40.0
+
+
+# Kinds model seed 141615 at 20 Hz (start = "top"; mm from the lockout): the sled leaves
+# the far hold, a burst of two lands beyond it, then the sled's own readings go up at
+# 0.66 m/s into the lockout hold (two spikes in it). Six of them on a line after the
+# burst were checked as if the burst were the way onto it, and held; a spike near the
+# stale track then threw them all away, and the gate refused the sled for 1.2 s: the way
+# up, the hold and the next lowering were never seen, and two reps became one.
+LEFT_FAR = ((0.0, 345.0), (0.052, 327.0), (0.095, 322.0))
+BURST_BEYOND = ((0.151, 531.0), (0.199, 504.0))
+WAY_UP = (
+    (0.248, 244.0),
+    (0.294, 215.0),
+    (0.34, 179.0),
+    (0.386, 155.0),
+    (0.443, 110.0),
+    (0.493, 86.0),
+    (0.548, 69.0),
+    (0.601, 277.0),  # a spike
+    (0.651, 42.0),
+    (0.699, 37.0),
+    (0.751, 228.0),  # a spike
+)
+FAR_HOLD_MM = 348.0
+LOCKOUT_HOLD_MM = 45.0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_line_that_goes_on_from_the_track_is_no_burst_after_one(seed: int) -> None:
+    rng = random.Random(seed)
+    out = [(-0.05 * (40 - i), FAR_HOLD_MM + rng.gauss(0.0, 3.5)) for i in range(40)]
+    out += [*LEFT_FAR, *BURST_BEYOND, *WAY_UP]
+    _then_every_20th_s(out, [LOCKOUT_HOLD_MM + rng.gauss(0.0, 3.5) for _ in range(8)])
+    got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
+    way = [y for s, y in got if WAY_UP[0][0] <= s <= WAY_UP[6][0]]
+    assert len(way) >= 5  # the way up is kept, not refused
+    assert max(way) > 200.0 and min(way) < 120.0
+    assert max(y for _, y in got) < FAR_HOLD_MM + 20.0  # the burst stays out
