@@ -78,6 +78,7 @@ class TempoEngine:
             self._reading_noise,
             self._filter.reach_without_burst,
             at_burst=self._filter.at_burst,
+            readings_reached=self._filter.readings_reached,
         )
         self._seg.listener = self._machine
         self._step = self._seg.step

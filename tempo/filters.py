@@ -16,10 +16,12 @@ from __future__ import annotations
 import math
 import sys
 from bisect import bisect_left, insort
-from itertools import pairwise
+from collections import deque
+from itertools import chain, pairwise
 from typing import Final
 
 from tempo.crossings import line_fit
+from tempo.gaps import GAP_TURN_S
 from tempo.smoother import GAP_MEAN_S, NOISE_INITIAL_MM, NOISE_SEEN, Smoother
 
 # Rejected readings that persist this many samples and agree with each other are the truth
@@ -56,6 +58,9 @@ BURST_MAX_N: Final = 6
 EXTRAPOLATE_MAX_S: Final = 0.2  # the track's velocity is not trusted further ahead than this
 HELD_KEEP: Final = 64  # held readings kept at most (bounded memory)
 DISOWNED_KEPT: Final = 8  # recent bursts taken out, remembered (bounded memory)
+# Every valid reading (held back or not, stuck repeats aside) kept for `readings_reached`:
+# 10 s at 50 Hz, longer than any rep that noise and a burst could make.
+READINGS_KEPT: Final = 512
 # A smoothed sample holds readings up to three either side (a median of five, a mean of
 # three): 0.15 s at 20 Hz. A turn this close to a burst's readings may be the burst's.
 SMOOTHED_REACH_S: Final = 0.15
@@ -192,6 +197,7 @@ class RobustFilter:
         "_raw_t1",
         "_raw_x0",
         "_raw_x1",
+        "_readings",
         "_repeats",
         "_rest_jump",
         "_run_n",
@@ -247,6 +253,7 @@ class RobustFilter:
         # rested at, and how many readings have been accepted since it, itself included
         # (`_burst_beside_rest_over`).
         self._rest_jump: tuple[float, float, int] | None = None
+        self._readings: deque[tuple[float, float]] = deque(maxlen=READINGS_KEPT)
         self.disowned: list[tuple[float, float]] = []
         """Recent spans (from, to) of accepted readings the gate later found were a burst
         and took out; smoothed outputs made from them before that stand (the engine
@@ -321,6 +328,7 @@ class RobustFilter:
             self._same_t = t_s
             # (unknown until the estimate has seen enough of a still sled: then never stuck)
             self._run_noise = smoother.still_noise_mm if smoother.still_seen >= NOISE_SEEN else 0.0
+        self._readings.append((t_s, x_mm))
         # The gate's noise (inline: this runs for every reading).
         n = self._raw_n
         x1 = self._raw_x1
@@ -826,6 +834,39 @@ class RobustFilter:
         if len(xs) < 5:
             return None
         return max(sorted(xs[i : i + 5])[2] for i in range(len(xs) - 4))
+
+    def readings_reached(
+        self, level: float, t_from: float, t_turn: float, t_to: float
+    ) -> bool | None:
+        """Whether the sled's readings between `t_from` and `t_to` went out to `level`,
+        whatever the gate made of them: a running median of five of every valid reading
+        did (a spike or a burst of two is no place the sled was). None when the readings
+        kept no longer reach back to `t_from`, are fewer than five, or leave a gap of
+        GAP_TURN_S, where a turn may have been that no reading saw.
+
+        The windows around `t_turn` (the far turn) are tried first: a rep's readings are
+        out there, so this costs one pass over the rep's readings, not a median per one."""
+        kept = self._readings
+        if not kept or kept[0][0] > t_from:
+            return None
+        ts: list[float] = []
+        xs: list[float] = []
+        t_after = math.inf
+        for t, x in reversed(kept):
+            if t_after - t >= GAP_TURN_S and t_after <= t_to:
+                return None
+            if t < t_from:
+                break
+            if t <= t_to:
+                ts.append(t)
+                xs.append(x)
+            t_after = t
+        n = len(xs)
+        if n < 5:
+            return None
+        near = min(range(n), key=lambda i: abs(ts[i] - t_turn))
+        first = range(max(0, near - 4), min(near, n - 5) + 1)
+        return any(sorted(xs[i : i + 5])[2] >= level for i in chain(first, range(n - 4)))
 
     def idle(self, t_s: float) -> list[tuple[float, float]]:
         """The outputs owed once no reading has been accepted for GAP_MEAN_S by `t_s`.

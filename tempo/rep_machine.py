@@ -74,6 +74,11 @@ SensorFaults = Callable[[float], Sequence[tuple[float, float]]]
 ReadingNoise = Callable[[], float]
 """The deviation of a reading now, mm (the larger of the filter's two estimates)."""
 
+ReadingsReached = Callable[[float, float, float, float], "bool | None"]
+"""Whether every valid reading between two times, as a running median of five, went out
+to a level (`RobustFilter.readings_reached`: level, from, far turn, to); None where they
+are not all kept."""
+
 ReachWithoutBurst = Callable[[float, float, float], "float | None"]
 """How far out (mm) the readings kept from a rep's start to now went, where a burst the
 gate took out late lay at its far turn (`RobustFilter.reach_without_burst`); else None."""
@@ -107,6 +112,10 @@ def _no_burst(t_from: float, t_turn: float, t_to: float) -> float | None:
     return None
 
 
+def _no_readings(level: float, t_from: float, t_turn: float, t_to: float) -> bool | None:
+    return None
+
+
 def _never_at_burst(t_turn: float) -> bool:
     return False
 
@@ -123,6 +132,7 @@ class RepMachine:
         reach_without_burst: ReachWithoutBurst = _no_burst,
         *,
         at_burst: AtBurst = _never_at_burst,
+        readings_reached: ReadingsReached = _no_readings,
     ) -> None:
         self._s = settings
         rom = settings.rom_mm
@@ -143,6 +153,7 @@ class RepMachine:
         self._reading_noise = reading_noise
         self._reach_without_burst = reach_without_burst
         self._at_burst = at_burst
+        self._readings_reached = readings_reached
         self.events: list[Event] = []
         """Where emitted events go; the engine hands it a fresh list for every sample."""
         self.now = 0.0
@@ -158,6 +169,7 @@ class RepMachine:
         self._base_before = math.inf
         self._high = 0.0  # the highest point of the excursion, once it is on its way back
         self._rep_t0 = 0.0
+        self._rise_noise = 0.0  # the reading noise as the rep got 30 % out
         self._rep_from = 0.0
         self._far: tuple[float, float, StopKind, float] | None = None  # level, t, kind, band
         self._last_far_level = 0.0  # of the rep just emitted, for its revision's ROM
@@ -295,6 +307,7 @@ class RepMachine:
     def rose(self, move: Movement, y: float) -> None:
         """30 % out: a rep is under way, from the start of the movement that got there."""
         self._state = _OUT
+        self._rise_noise = self._reading_noise()
         self.rest_from = math.inf
         self._rep_t0 = move.t_start
         self._rep_from = move.level_from
@@ -399,6 +412,24 @@ class RepMachine:
                     return True
         return False
 
+    def _readings_stayed_short(self, t0: float, t_far: float) -> bool:
+        """Whether the sled's own readings never went a rep's excursion out, whatever the
+        smoothed track did: their running median of five (`readings_reached`) stayed
+        short of REP_FRACTION of the ROM plus REP_NOISE deviations (of a reading as the
+        track got there: glare may begin or end within a rep) from where the rep began,
+        with no sensor fault since then that could have hidden the far turn.
+
+        Independent seed 72409: in glare of 30 mm on a 212 mm ROM the gate's tracker took a
+        speed from the noise, held the sled's readings as off it and let in a burst of two
+        and a spike beyond: the smoothed track went 0.48 of the ROM out for a foot moved
+        0.16, a rep too many. The readings' median went 0.33 out, short of 0.3 plus the
+        noise.
+        """
+        out = self._rep_from + self._rep_mm + REP_NOISE * self._rise_noise
+        if self._readings_reached(out, t0, t_far, self.now) is not False:
+            return False
+        return not any(b >= t0 - FAULT_MARGIN_S for _, b in self._sensor_faults(self.now))
+
     def _emit_rep(self, stop: Stop) -> None:
         """The rep whose way back ended in `stop`."""
         kind, _, t_end, end_level, t_depart, peak, back_stall = stop
@@ -414,6 +445,9 @@ class RepMachine:
             # The turn that made it a rep was a burst the gate took out only after the
             # smoothed track had carried it here; without it the sled never went 30 %
             # out: no rep (independent seed 65327).
+            self._back_at_start(end_level, kind)
+            return
+        if self._readings_stayed_short(t0, t_far):
             self._back_at_start(end_level, kind)
             return
         t_back = max(self._back_t0, t_far)

@@ -399,3 +399,42 @@ def test_a_burst_the_still_sled_comes_back_from_makes_no_rep(monkeypatch):
     session = _independent_session(monkeypatch, 66391)
     reps = reps_of(run(session.settings, session.samples))
     assert len(reps) == len(session.reps) == 3
+
+
+def test_a_foot_move_in_glare_the_gate_carried_out_is_no_rep(monkeypatch):
+    # Independent seed 72409 (50 Hz, fresh when found): glare of about 30 mm on a 212 mm
+    # ROM; the gate's tracker took a speed from the noise, held the sled's readings as off
+    # it and let in a burst of two and a spike beyond it, and the smoothed track went 0.48
+    # of the ROM out for a foot moved 0.16: a rep too many. The readings' own running
+    # median never went a rep's excursion (30 % plus the noise as the track got there).
+    session = _independent_session(monkeypatch, 72409)
+    reps = reps_of(run(session.settings, session.samples))
+    assert len(reps) == len(session.reps) == 7
+    # Tuning seed 31131 (31 Hz): a partial rep of 0.45 of the ROM with glare of 48 mm
+    # beginning only on its way back: judged on the noise when it was emitted, its
+    # readings fell short, and it was lost. The noise is the one as it got 30 % out.
+    session = _independent_session(monkeypatch, 31131)
+    reps = reps_of(run(session.settings, session.samples))
+    assert len(reps) == len(session.reps) == 7
+
+
+def test_how_far_the_readings_went_is_their_running_median_not_a_spike_or_a_pair():
+    from tempo.filters import RobustFilter
+
+    f = RobustFilter(gate_base_mm=40.0)
+    readings = [(i * 0.02, 10.0 + i % 3 - 1) for i in range(50)]  # a sled at rest
+    readings[20] = (0.4, 300.0)  # a spike
+    readings[30] = (0.6, 250.0)  # a burst of two
+    readings[31] = (0.62, 260.0)
+    readings[40] = (0.8, 60.0)  # three readings of the sled out there
+    readings[41] = (0.82, 62.0)
+    readings[42] = (0.84, 61.0)
+    filter_outputs(f, readings)
+    assert f.readings_reached(12.0, 0.0, 0.4, 0.78) is False  # not the spike, not the pair
+    assert f.readings_reached(12.0, 0.0, 0.6, 0.78) is False
+    assert f.readings_reached(55.0, 0.0, 0.4, 1.0) is True  # the sled's three, turn or not
+    assert f.readings_reached(65.0, 0.0, 0.82, 1.0) is False
+    assert f.readings_reached(0.0, -1.0, 0.0, 1.0) is None  # not kept that far back
+    assert f.readings_reached(0.0, 0.5, 0.5, 0.56) is None  # fewer than five readings
+    f.push(1.2, 10.0)  # after a gap of 0.22 s: a turn may have been there unseen
+    assert f.readings_reached(0.0, 0.0, 1.1, 1.3) is None
