@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import asdict
 
 import pytest
 
+from sensor.synthetic import generate
+from tempo import EngineSettings
 from tempo.filters import RobustFilter
-from tests.tempo.helpers import filter_outputs
+from tests.tempo.helpers import filter_outputs, reps_of, run
 
 GATE_MM = 40.0  # 12 % of a ROM of 330 mm or less
 
@@ -251,3 +254,30 @@ def test_a_line_that_goes_on_from_the_track_is_no_burst_after_one(seed: int) -> 
     assert len(way) >= 5  # the way up is kept, not refused
     assert max(way) > 200.0 and min(way) < 120.0
     assert max(y for _, y in got) < FAR_HOLD_MM + 20.0  # the burst stays out
+
+
+# Accuracy seed 1042902 at 20 Hz (mm from the start side): a sled at rest, then moved
+# slowly 30 mm, the sensor stuck on it for 0.4 s, then a burst of five wrong readings 150 mm
+# off and the sensor stuck on the last of them for 0.8 s. Two repeats of it made the
+# seventh held reading, and the burst came in as a level: a rep in the rest.
+MOVED = (4.0, 2.0, 6.0, 9.0, 11.0, 16.0, 17.0, 16.0, 21.0, 23.0)
+STUCK_ON_THE_SLED = (23.0,) * 8
+AFTER_IT = (41.0, 35.0, 35.0)
+BURST_THEN_STUCK_MM = (192.0, 184.0, 187.0, 184.0, 189.0, *(189.0,) * 16)
+REST_AT_MM = -5.0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_burst_the_sensor_sticks_on_is_no_level(seed: int) -> None:
+    rng = random.Random(seed)
+    out = _at_rest_for_2_s(rng, REST_AT_MM)
+    _then_every_20th_s(out, [*MOVED, *STUCK_ON_THE_SLED, *AFTER_IT, *BURST_THEN_STUCK_MM])
+    _then_every_20th_s(out, [REST_AT_MM + rng.gauss(0.0, 3.0) for _ in range(40)])
+    got = filter_outputs(RobustFilter(gate_base_mm=GATE_MM), out)
+    assert max(y for _, y in got) < AFTER_IT[0] + 10.0
+
+
+def test_the_session_the_burst_stuck_on_counts_exactly() -> None:
+    trace = generate(1042902)
+    reps = reps_of(run(EngineSettings(**asdict(trace.settings)), trace.samples))
+    assert len(reps) == len(trace.reps) == 11
