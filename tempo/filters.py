@@ -651,7 +651,7 @@ class RobustFilter:
             return
         if self.repeats_are_stuck and 1 + sum(a != b for a, b in pairwise(hx)) < REACQUIRE_N:
             # A noisy sensor's repeats are no news: held readings persist only as readings
-            # that say something new (accuracy seed 1042902, 20 Hz: a burst of five 160 mm
+            # that say something new (accuracy seed 1042902, 20 Hz: a burst of five 150 mm
             # off a sled at rest and two repeats of its last value, the sensor stuck on it,
             # came in as a level after seven: a rep in the rest).
             return

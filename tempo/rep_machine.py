@@ -9,12 +9,14 @@ side is a rep under way; coming back by as much, the next stop ends it, and the 
 emitted then. A stop on the way back that is away from the start side is held as a
 pending end until the next movement or `hold_lasted` tells a pause from the end.
 
-The engine feeds it four more things: the time of the sample being fed (`now`, the
+The engine feeds it more: the time of the sample being fed (`now`, the
 `t_confirmed` of a rep), the list its events go to (`events`), the sensor faults it
 noted (a callable), so that a rep with a boundary near one carries `times_unknown`, and
 the reading noise now (a callable), so that noise around a far hold is not taken for a
-farther turn; and it
-asks it to close a set (`close_set`, `rest_over`) or to drop a rep after a sensor fault
+farther turn; three questions to the filter about the readings themselves (whether a
+burst it took out lay at a turn, how far the readings kept went without it, whether the
+readings reached a level at all), so that a rep that wrong readings made is dropped; and
+it asks it to close a set (`close_set`, `rest_over`) or to drop a rep after a sensor fault
 (`sensor_lost`).
 """
 
