@@ -59,8 +59,10 @@ EXTRAPOLATE_MAX_S: Final = 0.2  # the track's velocity is not trusted further ah
 HELD_KEEP: Final = 64  # held readings kept at most (bounded memory)
 DISOWNED_KEPT: Final = 8  # recent bursts taken out, remembered (bounded memory)
 # Every valid reading (held back or not, stuck repeats aside) kept for `readings_reached`:
-# 10 s at 50 Hz, longer than any rep that noise and a burst could make.
+# 10 s at 50 Hz, longer than any rep that noise and a burst could make ...
 READINGS_KEPT: Final = 512
+# ... whose running median over this many readings no burst moves.
+BURST_MEDIAN_N: Final = 2 * BURST_MAX_N + 1
 # A smoothed sample holds readings up to three either side (a median of five, a mean of
 # three): 0.15 s at 20 Hz. A turn this close to a burst's readings may be the burst's.
 SMOOTHED_REACH_S: Final = 0.15
@@ -845,10 +847,11 @@ class RobustFilter:
         self, level: float, t_from: float, t_turn: float, t_to: float
     ) -> bool | None:
         """Whether the sled's readings between `t_from` and `t_to` went out to `level`,
-        whatever the gate made of them: a running median of five of every valid reading
-        did (a spike or a burst of two is no place the sled was). None when the readings
-        kept no longer reach back to `t_from`, are fewer than five, or leave a gap of
-        GAP_TURN_S, where a turn may have been that no reading saw.
+        whatever the gate made of them: a running median of 2 BURST_MAX_N + 1 of every
+        valid reading did, which no burst of wrong readings moves (a burst is no place the
+        sled was). None when the readings kept no longer reach back to `t_from`, are fewer
+        than that, or leave a gap of GAP_TURN_S, where a turn may have been that no reading
+        saw.
 
         The windows around `t_turn` (the far turn) are tried first: a rep's readings are
         out there, so this costs one pass over the rep's readings, not a median per one."""
@@ -868,11 +871,12 @@ class RobustFilter:
                 xs.append(x)
             t_after = t
         n = len(xs)
-        if n < 5:
+        w = BURST_MEDIAN_N
+        if n < w:
             return None
         near = min(range(n), key=lambda i: abs(ts[i] - t_turn))
-        first = range(max(0, near - 4), min(near, n - 5) + 1)
-        return any(sorted(xs[i : i + 5])[2] >= level for i in chain(first, range(n - 4)))
+        first = range(max(0, near - w + 1), min(near, n - w) + 1)
+        return any(sorted(xs[i : i + w])[w // 2] >= level for i in chain(first, range(n - w + 1)))
 
     def idle(self, t_s: float) -> list[tuple[float, float]]:
         """The outputs owed once no reading has been accepted for GAP_MEAN_S by `t_s`.

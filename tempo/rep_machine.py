@@ -77,8 +77,8 @@ ReadingNoise = Callable[[], float]
 """The deviation of a reading now, mm (the larger of the filter's two estimates)."""
 
 ReadingsReached = Callable[[float, float, float, float], "bool | None"]
-"""Whether every valid reading between two times, as a running median of five, went out
-to a level (`RobustFilter.readings_reached`: level, from, far turn, to); None where they
+"""Whether every valid reading between two times, as a running median no burst moves,
+went out to a level (`RobustFilter.readings_reached`: level, from, far turn, to); None where they
 are not all kept."""
 
 ReachWithoutBurst = Callable[[float, float, float], "float | None"]
@@ -416,16 +416,17 @@ class RepMachine:
 
     def _readings_stayed_short(self, t0: float, t_far: float) -> bool:
         """Whether the sled's own readings never went a rep's excursion out, whatever the
-        smoothed track did: their running median of five (`readings_reached`) stayed
-        short of REP_FRACTION of the ROM plus REP_NOISE deviations (of a reading as the
-        track got there: glare may begin or end within a rep) from where the rep began,
-        with no sensor fault since then that could have hidden the far turn.
+        smoothed track did: their running median over more readings than any burst has
+        (`readings_reached`) stayed short of REP_FRACTION of the ROM plus REP_NOISE
+        deviations (of a reading as the track got there: glare may begin or end within a
+        rep) from where the rep began, with no sensor fault since then that could have
+        hidden the far turn.
 
         Independent seed 72409: in glare of 30 mm on a 212 mm ROM the gate's tracker took a
         speed from the noise, held the sled's readings as off it and let in a burst of two
         and a spike beyond: the smoothed track went 0.48 of the ROM out for a foot moved
-        0.16, a rep too many. The readings' median went 0.33 out, short of 0.3 plus the
-        noise.
+        0.16, a rep too many. Accuracy seed 1043296: a spike swung the gate's tracker, two
+        bursts of four and five came in, a rep of 0.36 made of them.
         """
         out = self._rep_from + self._rep_mm + REP_NOISE * self._rise_noise
         if self._readings_reached(out, t0, t_far, self.now) is not False:

@@ -406,7 +406,8 @@ def test_a_foot_move_in_glare_the_gate_carried_out_is_no_rep(monkeypatch):
     # ROM; the gate's tracker took a speed from the noise, held the sled's readings as off
     # it and let in a burst of two and a spike beyond it, and the smoothed track went 0.48
     # of the ROM out for a foot moved 0.16: a rep too many. The readings' own running
-    # median never went a rep's excursion (30 % plus the noise as the track got there).
+    # median (over more than any burst) never went a rep's excursion (30 % plus the noise
+    # as the track got there).
     session = _independent_session(monkeypatch, 72409)
     reps = reps_of(run(session.settings, session.samples))
     assert len(reps) == len(session.reps) == 7
@@ -418,23 +419,34 @@ def test_a_foot_move_in_glare_the_gate_carried_out_is_no_rep(monkeypatch):
     assert len(reps) == len(session.reps) == 7
 
 
-def test_how_far_the_readings_went_is_their_running_median_not_a_spike_or_a_pair():
-    from tempo.filters import RobustFilter
+def test_bursts_at_a_gate_glare_widened_make_no_rep(monkeypatch):
+    # Independent seeds 73479 (44 Hz: a burst of four 125 mm out, right after six
+    # out-of-range codes, in glare of 20-30 mm on a 153 mm ROM) and 72995 (24 Hz: a foot
+    # moved a quarter of the ROM from a locked start, then glare): each read as a partial
+    # rep. A running median of five still follows a burst of three or four; one over
+    # 2 BURST_MAX_N + 1 readings follows none.
+    for seed, reps_true in ((73479, 18), (72995, 18)):
+        session = _independent_session(monkeypatch, seed)
+        reps = reps_of(run(session.settings, session.samples))
+        assert len(reps) == len(session.reps) == reps_true, seed
+
+
+def test_how_far_the_readings_went_is_their_running_median_no_burst_moves():
+    from tempo.filters import BURST_MAX_N, RobustFilter
 
     f = RobustFilter(gate_base_mm=40.0)
-    readings = [(i * 0.02, 10.0 + i % 3 - 1) for i in range(50)]  # a sled at rest
-    readings[20] = (0.4, 300.0)  # a spike
-    readings[30] = (0.6, 250.0)  # a burst of two
-    readings[31] = (0.62, 260.0)
-    readings[40] = (0.8, 60.0)  # three readings of the sled out there
-    readings[41] = (0.82, 62.0)
-    readings[42] = (0.84, 61.0)
+    readings = [(i * 0.02, 10.0 + i % 3 - 1) for i in range(60)]  # a sled at rest
+    readings[10] = (0.2, 300.0)  # a spike
+    for k in range(BURST_MAX_N):  # the longest burst
+        readings[20 + k] = (0.4 + 0.02 * k, 250.0 + k)
+    for k in range(BURST_MAX_N + 1):  # one reading more: the sled out there
+        readings[40 + k] = (0.8 + 0.02 * k, 60.0 + k % 2)
     filter_outputs(f, readings)
-    assert f.readings_reached(12.0, 0.0, 0.4, 0.78) is False  # not the spike, not the pair
-    assert f.readings_reached(12.0, 0.0, 0.6, 0.78) is False
-    assert f.readings_reached(55.0, 0.0, 0.4, 1.0) is True  # the sled's three, turn or not
-    assert f.readings_reached(65.0, 0.0, 0.82, 1.0) is False
-    assert f.readings_reached(0.0, -1.0, 0.0, 1.0) is None  # not kept that far back
-    assert f.readings_reached(0.0, 0.5, 0.5, 0.56) is None  # fewer than five readings
-    f.push(1.2, 10.0)  # after a gap of 0.22 s: a turn may have been there unseen
-    assert f.readings_reached(0.0, 0.0, 1.1, 1.3) is None
+    assert f.readings_reached(12.0, 0.0, 0.2, 0.78) is False  # not the spike
+    assert f.readings_reached(12.0, 0.0, 0.45, 0.78) is False  # nor the burst
+    assert f.readings_reached(55.0, 0.0, 0.2, 1.2) is True  # the sled's seven, turn or not
+    assert f.readings_reached(65.0, 0.0, 0.84, 1.2) is False
+    assert f.readings_reached(0.0, -1.0, 0.0, 1.2) is None  # not kept that far back
+    assert f.readings_reached(0.0, 0.5, 0.5, 0.66) is None  # fewer than a window
+    f.push(1.42, 10.0)  # after a gap of 0.24 s: a turn may have been there unseen
+    assert f.readings_reached(0.0, 0.0, 1.1, 1.5) is None

@@ -281,3 +281,13 @@ def test_the_session_the_burst_stuck_on_counts_exactly() -> None:
     trace = generate(1042902)
     reps = reps_of(run(EngineSettings(**asdict(trace.settings)), trace.samples))
     assert len(reps) == len(trace.reps) == 11
+
+
+def test_two_bursts_beside_a_still_sled_make_no_rep() -> None:
+    # Accuracy seed 1043296 (50 Hz): a spike on a still sled in 5 mm of noise swung the
+    # gate's tracker to 0.56 m/s; a burst of four landed on its prediction and held the
+    # sled's own readings out, and a second burst of five 0.2 s later, near the stale
+    # track, threw them away: a rep of 0.36 of the ROM made of two bursts.
+    trace = generate(1043296)
+    reps = reps_of(run(EngineSettings(**asdict(trace.settings)), trace.samples))
+    assert len(reps) == len(trace.reps) == 7
