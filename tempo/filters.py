@@ -168,6 +168,23 @@ def _way_onto_line(
     return path[::-1]
 
 
+def _noise_of(ts: list[float], xs: list[float], i: int, w: int) -> float:
+    """The deviation of the readings `i` to `i + w` (consecutive, either order): the median
+    size of their second differences, scaled as the gate's estimate is (motion at a steady
+    speed cancels in them, so a sled moving through a turn is not taken for noise)."""
+    sizes = []
+    for k in range(i + 1, i + w - 1):
+        t0, t1, t2 = ts[k - 1], ts[k], ts[k + 1]
+        span = t2 - t0
+        if span != 0.0:
+            r = xs[k] - (xs[k - 1] + (xs[k + 1] - xs[k - 1]) * (t1 - t0) / span)
+            sizes.append(r if r >= 0.0 else -r)
+    if not sizes:
+        return 0.0
+    sizes.sort()
+    return NOISE_SCALE * sizes[len(sizes) // 2]
+
+
 def _unlikely_repeats(noise_mm: float) -> int:
     """How many repeats of one reading a still sensor with `noise_mm` of noise (whole
     millimetres) gives less than once in 1 / STUCK_CHANCE readings: each repeat hits the
@@ -844,14 +861,16 @@ class RobustFilter:
         return max(sorted(xs[i : i + 5])[2] for i in range(len(xs) - 4))
 
     def readings_reached(
-        self, level: float, t_from: float, t_turn: float, t_to: float
+        self, level: float, t_from: float, t_turn: float, t_to: float, *, deviations: float
     ) -> bool | None:
-        """Whether the sled's readings between `t_from` and `t_to` went out to `level`,
-        whatever the gate made of them: a running median of 2 BURST_MAX_N + 1 of every
-        valid reading did, which no burst of wrong readings moves (a burst is no place the
-        sled was). None when the readings kept no longer reach back to `t_from`, are fewer
-        than that, or leave a gap of GAP_TURN_S, where a turn may have been that no reading
-        saw.
+        """Whether the sled's readings between `t_from` and `t_to` went out to `level` and
+        `deviations` of their noise beyond, whatever the gate made of them: the median of
+        2 BURST_MAX_N + 1 consecutive valid readings did, which no burst of wrong readings
+        moves (a burst is no place the sled was), less that many deviations of the noise
+        of those same readings (`_noise_of`: the noise where they are, not where the rep
+        began or ends, since glare comes and goes). None when the readings kept no longer
+        reach back to `t_from`, are fewer than that, or leave a gap of GAP_TURN_S, where a
+        turn may have been that no reading saw.
 
         The windows around `t_turn` (the far turn) are tried first: a rep's readings are
         out there, so this costs one pass over the rep's readings, not a median per one."""
@@ -876,7 +895,11 @@ class RobustFilter:
             return None
         near = min(range(n), key=lambda i: abs(ts[i] - t_turn))
         first = range(max(0, near - w + 1), min(near, n - w) + 1)
-        return any(sorted(xs[i : i + w])[w // 2] >= level for i in chain(first, range(n - w + 1)))
+        for i in chain(first, range(n - w + 1)):
+            median = sorted(xs[i : i + w])[w // 2]
+            if median >= level and median - deviations * _noise_of(ts, xs, i, w) >= level:
+                return True
+        return False
 
     def idle(self, t_s: float) -> list[tuple[float, float]]:
         """The outputs owed once no reading has been accepted for GAP_MEAN_S by `t_s`.

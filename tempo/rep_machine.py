@@ -76,10 +76,16 @@ SensorFaults = Callable[[float], Sequence[tuple[float, float]]]
 ReadingNoise = Callable[[], float]
 """The deviation of a reading now, mm (the larger of the filter's two estimates)."""
 
-ReadingsReached = Callable[[float, float, float, float], "bool | None"]
-"""Whether every valid reading between two times, as a running median no burst moves,
-went out to a level (`RobustFilter.readings_reached`: level, from, far turn, to); None where they
-are not all kept."""
+
+class ReadingsReached(Protocol):
+    """Whether every valid reading between two times, as a running median no burst moves,
+    went out to a level and that many deviations of their own noise beyond
+    (`RobustFilter.readings_reached`); None where they are not all kept."""
+
+    def __call__(
+        self, level: float, t_from: float, t_turn: float, t_to: float, *, deviations: float
+    ) -> bool | None: ...
+
 
 ReachWithoutBurst = Callable[[float, float, float], "float | None"]
 """How far out (mm) the readings kept from a rep's start to now went, where a burst the
@@ -114,7 +120,9 @@ def _no_burst(t_from: float, t_turn: float, t_to: float) -> float | None:
     return None
 
 
-def _no_readings(level: float, t_from: float, t_turn: float, t_to: float) -> bool | None:
+def _no_readings(
+    level: float, t_from: float, t_turn: float, t_to: float, *, deviations: float
+) -> bool | None:
     return None
 
 
@@ -171,7 +179,7 @@ class RepMachine:
         self._base_before = math.inf
         self._high = 0.0  # the highest point of the excursion, once it is on its way back
         self._rep_t0 = 0.0
-        self._rise_noise = 0.0  # the reading noise as the rep got 30 % out
+        self._rise_from = 0.0  # the base the rise that made it a rep was measured from
         self._rep_from = 0.0
         self._far: tuple[float, float, StopKind, float] | None = None  # level, t, kind, band
         self._last_far_level = 0.0  # of the rep just emitted, for its revision's ROM
@@ -309,7 +317,7 @@ class RepMachine:
     def rose(self, move: Movement, y: float) -> None:
         """30 % out: a rep is under way, from the start of the movement that got there."""
         self._state = _OUT
-        self._rise_noise = self._reading_noise()
+        self._rise_from = self._base
         self.rest_from = math.inf
         self._rep_t0 = move.t_start
         self._rep_from = move.level_from
@@ -418,9 +426,13 @@ class RepMachine:
         """Whether the sled's own readings never went a rep's excursion out, whatever the
         smoothed track did: their running median over more readings than any burst has
         (`readings_reached`) stayed short of REP_FRACTION of the ROM plus REP_NOISE
-        deviations (of a reading as the track got there: glare may begin or end within a
-        rep) from where the rep began, with no sensor fault since then that could have
-        hidden the far turn.
+        deviations of those readings' own noise (glare comes and goes within a rep: judged
+        on the noise as the rep ended, tuning seed 31131 lost a rep whose glare began on its
+        way back, and on the noise as it rose, independent 73724 one whose glare ended
+        before its far hold) from where the rise was measured (the base, not the start of
+        the movement that crossed: a slow lowering taken for a chain of holds crosses from
+        the last of them, independent 73651), with no sensor fault since the rep began
+        that could have hidden the far turn.
 
         Independent seed 72409: in glare of 30 mm on a 212 mm ROM the gate's tracker took a
         speed from the noise, held the sled's readings as off it and let in a burst of two
@@ -428,8 +440,9 @@ class RepMachine:
         0.16, a rep too many. Accuracy seed 1043296: a spike swung the gate's tracker, two
         bursts of four and five came in, a rep of 0.36 made of them.
         """
-        out = self._rep_from + self._rep_mm + REP_NOISE * self._rise_noise
-        if self._readings_reached(out, t0, t_far, self.now) is not False:
+        out = self._rise_from + self._rep_mm
+        reached = self._readings_reached(out, t0, t_far, self.now, deviations=REP_NOISE)
+        if reached is not False:
             return False
         return not any(b >= t0 - FAULT_MARGIN_S for _, b in self._sensor_faults(self.now))
 

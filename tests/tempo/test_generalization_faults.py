@@ -419,6 +419,30 @@ def test_a_foot_move_in_glare_the_gate_carried_out_is_no_rep(monkeypatch):
     assert len(reps) == len(session.reps) == 7
 
 
+def test_a_slow_partial_lowering_taken_for_holds_is_judged_from_its_base(monkeypatch):
+    # Independent seed 73651 (50 Hz, start at the top): a partial lowering of 0.39 of the
+    # ROM over 3 s, taken for a chain of holds; the rise was measured from the base and
+    # crossed from the last hold. Judged from that hold instead, its readings fell short
+    # and the rep was dropped. They are judged from where the rise was measured.
+    session = _independent_session(monkeypatch, 73651)
+    reps = reps_of(run(session.settings, session.samples))
+    assert len(reps) == len(session.reps) == 19
+    truth = next(r for r in session.reps if 19.0 < r.t_start < 19.5)
+    assert any(r.t_start < truth.t_end and r.t_end > truth.t_start for r in reps)
+
+
+def test_the_readings_reach_is_judged_on_the_noise_where_they_are(monkeypatch):
+    # Independent seed 73724 (50 Hz): glare of about 28 mm as a partial rep of 0.56 of a
+    # 177 mm ROM rose, none at its far hold; judged on the noise as it rose, the hold's
+    # readings fell 1 mm short and the rep was lost. 73709 (32 Hz): a foot moved 0.18 of
+    # the ROM, then six wild readings, one of the sled and three more wrong: nine wrong of
+    # ten, which move a median of thirteen but scatter far more than the sled's own.
+    for seed, reps_true in ((73724, 13), (73709, 19)):
+        session = _independent_session(monkeypatch, seed)
+        reps = reps_of(run(session.settings, session.samples))
+        assert len(reps) == len(session.reps) == reps_true, seed
+
+
 def test_bursts_at_a_gate_glare_widened_make_no_rep(monkeypatch):
     # Independent seeds 73479 (44 Hz: a burst of four 125 mm out, right after six
     # out-of-range codes, in glare of 20-30 mm on a 153 mm ROM) and 72995 (24 Hz: a foot
@@ -442,11 +466,31 @@ def test_how_far_the_readings_went_is_their_running_median_no_burst_moves():
     for k in range(BURST_MAX_N + 1):  # one reading more: the sled out there
         readings[40 + k] = (0.8 + 0.02 * k, 60.0 + k % 2)
     filter_outputs(f, readings)
-    assert f.readings_reached(12.0, 0.0, 0.2, 0.78) is False  # not the spike
-    assert f.readings_reached(12.0, 0.0, 0.45, 0.78) is False  # nor the burst
-    assert f.readings_reached(55.0, 0.0, 0.2, 1.2) is True  # the sled's seven, turn or not
-    assert f.readings_reached(65.0, 0.0, 0.84, 1.2) is False
-    assert f.readings_reached(0.0, -1.0, 0.0, 1.2) is None  # not kept that far back
-    assert f.readings_reached(0.0, 0.5, 0.5, 0.66) is None  # fewer than a window
+
+    def reached(level: float, t_from: float, t_turn: float, t_to: float) -> bool | None:
+        return f.readings_reached(level, t_from, t_turn, t_to, deviations=1.5)
+
+    assert reached(12.0, 0.0, 0.2, 0.78) is False  # not the spike
+    assert reached(12.0, 0.0, 0.45, 0.78) is False  # nor the burst
+    assert reached(55.0, 0.0, 0.2, 1.2) is True  # the sled's seven, turn or not
+    assert reached(59.0, 0.0, 0.84, 1.2) is False  # their median less their spread ...
+    assert f.readings_reached(59.0, 0.0, 0.84, 1.2, deviations=0.0) is True  # ... alone
+    assert reached(0.0, -1.0, 0.0, 1.2) is None  # not kept that far back
+    assert reached(0.0, 0.5, 0.5, 0.66) is None  # fewer than a window
     f.push(1.42, 10.0)  # after a gap of 0.24 s: a turn may have been there unseen
-    assert f.readings_reached(0.0, 0.0, 1.1, 1.5) is None
+    assert reached(0.0, 0.0, 1.1, 1.5) is None
+
+
+def test_the_readings_reach_counts_their_own_noise_where_they_are():
+    from tempo.filters import RobustFilter
+
+    rng = random.Random(3)
+    f = RobustFilter(gate_base_mm=40.0)
+    quiet = [(i * 0.02, 2.0 * rng.gauss(0.0, 1.0)) for i in range(50)]
+    held = [(1.0 + i * 0.02, 100.0 + 2.0 * rng.gauss(0.0, 1.0)) for i in range(40)]
+    glare = [(1.8 + i * 0.02, 100.0 + 30.0 * rng.gauss(0.0, 1.0)) for i in range(40)]
+    filter_outputs(f, [*quiet, *held, *glare])
+    # 90 mm out: a quiet hold at 100 is, whatever glare came after it; the same hold in
+    # glare of 30 mm is not (1.5 deviations of it take it back to 55)
+    assert f.readings_reached(90.0, 0.0, 1.4, 2.6, deviations=1.5) is True
+    assert f.readings_reached(90.0, 1.8, 2.2, 2.6, deviations=1.5) is False
