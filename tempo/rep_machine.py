@@ -464,7 +464,13 @@ class RepMachine:
             self._back_at_start(end_level, kind)
             return
         if self._readings_stayed_short(t0, t_far):
+            # No rep, so the lowest stop since the last one is still the base the rise
+            # was measured from, unless the sled stopped lower (independent seed 74100:
+            # a burst in a slow lowering made the excursion and was dropped; counted from
+            # the stop in mid-lowering, the rest of it, 0.65 of the ROM, was no rep).
             self._back_at_start(end_level, kind)
+            self._base = self._base_before = min(self._base, self._rise_from)
+            self._arm_rise()
             return
         t_back = max(self._back_t0, t_far)
         t_end = max(t_end, t_back)
