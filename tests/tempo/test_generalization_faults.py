@@ -401,22 +401,27 @@ def test_a_burst_the_still_sled_comes_back_from_makes_no_rep(monkeypatch):
     assert len(reps) == len(session.reps) == 3
 
 
+def _counted_exactly(monkeypatch, seeds_and_reps: tuple[tuple[int, int], ...]) -> list:
+    """Each independent session's reps, asserting the engine counted the model's number."""
+    found = []
+    for seed, reps_true in seeds_and_reps:
+        session = _independent_session(monkeypatch, seed)
+        reps = reps_of(run(session.settings, session.samples))
+        assert len(reps) == len(session.reps) == reps_true, seed
+        found.append((session, reps))
+    return found
+
+
 def test_a_foot_move_in_glare_the_gate_carried_out_is_no_rep(monkeypatch):
     # Independent seed 72409 (50 Hz, fresh when found): glare of about 30 mm on a 212 mm
     # ROM; the gate's tracker took a speed from the noise, held the sled's readings as off
     # it and let in a burst of two and a spike beyond it, and the smoothed track went 0.48
     # of the ROM out for a foot moved 0.16: a rep too many. The readings' own running
-    # median (over more than any burst) never went a rep's excursion (30 % plus the noise
-    # as the track got there).
-    session = _independent_session(monkeypatch, 72409)
-    reps = reps_of(run(session.settings, session.samples))
-    assert len(reps) == len(session.reps) == 7
-    # Tuning seed 31131 (31 Hz): a partial rep of 0.45 of the ROM with glare of 48 mm
-    # beginning only on its way back: judged on the noise when it was emitted, its
-    # readings fell short, and it was lost. The noise is the one as it got 30 % out.
-    session = _independent_session(monkeypatch, 31131)
-    reps = reps_of(run(session.settings, session.samples))
-    assert len(reps) == len(session.reps) == 7
+    # median (over more than any burst) never went a rep's excursion (30 % plus their
+    # noise). Tuning seed 31131 (31 Hz): a partial rep of 0.45 of the ROM with glare of
+    # 48 mm beginning only on its way back: judged on the noise when it was emitted, its
+    # readings fell short, and it was lost. The noise is the readings' own, where they are.
+    _counted_exactly(monkeypatch, ((72409, 7), (31131, 7)))
 
 
 def test_a_slow_partial_lowering_taken_for_holds_is_judged_from_its_base(monkeypatch):
@@ -424,9 +429,7 @@ def test_a_slow_partial_lowering_taken_for_holds_is_judged_from_its_base(monkeyp
     # ROM over 3 s, taken for a chain of holds; the rise was measured from the base and
     # crossed from the last hold. Judged from that hold instead, its readings fell short
     # and the rep was dropped. They are judged from where the rise was measured.
-    session = _independent_session(monkeypatch, 73651)
-    reps = reps_of(run(session.settings, session.samples))
-    assert len(reps) == len(session.reps) == 19
+    ((session, reps),) = _counted_exactly(monkeypatch, ((73651, 19),))
     truth = next(r for r in session.reps if 19.0 < r.t_start < 19.5)
     assert any(r.t_start < truth.t_end and r.t_end > truth.t_start for r in reps)
 
@@ -440,10 +443,7 @@ def test_the_readings_reach_is_judged_on_the_noise_where_they_are(monkeypatch):
     # 74100 (50 Hz): a burst of six in a slow partial lowering made an excursion, rightly
     # dropped; counted from where it stopped, mid-lowering, the rest was no rep. No rep
     # was counted, so the base stays the one the rise was measured from.
-    for seed, reps_true in ((73724, 13), (73709, 19), (74100, 8)):
-        session = _independent_session(monkeypatch, seed)
-        reps = reps_of(run(session.settings, session.samples))
-        assert len(reps) == len(session.reps) == reps_true, seed
+    _counted_exactly(monkeypatch, ((73724, 13), (73709, 19), (74100, 8)))
 
 
 def test_bursts_at_a_gate_glare_widened_make_no_rep(monkeypatch):
@@ -452,10 +452,7 @@ def test_bursts_at_a_gate_glare_widened_make_no_rep(monkeypatch):
     # moved a quarter of the ROM from a locked start, then glare): each read as a partial
     # rep. A running median of five still follows a burst of three or four; one over
     # 2 BURST_MAX_N + 1 readings follows none.
-    for seed, reps_true in ((73479, 18), (72995, 18)):
-        session = _independent_session(monkeypatch, seed)
-        reps = reps_of(run(session.settings, session.samples))
-        assert len(reps) == len(session.reps) == reps_true, seed
+    _counted_exactly(monkeypatch, ((73479, 18), (72995, 18)))
 
 
 def test_how_far_the_readings_went_is_their_running_median_no_burst_moves():
