@@ -180,7 +180,7 @@ class TrueRep:
     rom_fraction: float
     lockout_fraction: float  # position of the lockout-side turning point
     lockout: Literal["locked", "full", "partial"]
-    bounce: bool
+    bounce: bool  # under BOUNCE_MAX_S within 2 % of the bottom turn, as the engine flags it
     mean_concentric_velocity_m_s: float
     t_stop: float  # when the sled really stopped or turned at the end of the rep
 
@@ -367,7 +367,7 @@ class _Lifter:
                     "bottom_pause_s": t_cst - t_bot,
                     "concentric_s": t_end - t_cst,
                     "top_pause_s": t_start - prev_end if prev_end is not None else 0.0,
-                    "bounce": bounce,
+                    "bounce": bounce and t_cst - t_bot < BOUNCE_MAX_S,
                     "t_stop": conc.t1,
                 }
                 conc_time = t_end - t_cst
@@ -424,6 +424,14 @@ class _Lifter:
                 )
             )
             prev_end = rep["t_end"]
+        if not self.top:
+            # A bounce is a turn with less than BOUNCE_MAX_S within 2 % of it, the engine's
+            # definition: the quarter waves of a slow lowering and a slow rise can spend
+            # longer there.
+            reps = self.reps
+            for i in range(len(reps) - n_reps, len(reps) - 1):
+                if reps[i].bounce and reps[i + 1].t_start - reps[i].t_end >= BOUNCE_MAX_S:
+                    reps[i] = replace(reps[i], bounce=False)
         if not self.top and bounce_next:  # never happens: the last rep does not bounce
             self.hold(0.5)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from firmware.config import load
-from sensor.synthetic import BOUNDARY_FRACTION, Faults, Plan, generate, main
+from sensor.synthetic import BOUNCE_MAX_S, BOUNDARY_FRACTION, Faults, Plan, generate, main
 from sensor.trace import read_trace
 from tempo import EngineSettings
 
@@ -80,6 +81,23 @@ def test_truth_boundaries_follow_the_2_percent_convention(start):
         assert rep.t_start < rep.t_end
         assert rep.concentric_s > 0 and rep.eccentric_s > 0
         assert rep.lockout in ("locked", "full", "partial")
+
+
+@pytest.mark.parametrize("start", ["bottom", "top"])
+def test_a_true_bounce_spends_under_the_limit_within_2_percent_of_its_turn(start):
+    # Every rep bounces, some after lowerings slow enough that the quarter waves spend
+    # longer than the limit near the turn: those are no bounce, as the engine defines one.
+    plan = Plan(p_bounce=1.0, eccentric_s=(1.0, 8.0), concentric_s=(0.6, 4.0), reps=(6, 8))
+    labels = []
+    for seed in range(40, 46):
+        trace = generate(seed, start=start, plan=plan, faults=Faults.none())
+        for rep, after in pairwise(trace.reps):
+            if rep.set != after.set:
+                continue  # a set's last rep rests at the bottom
+            band_s = rep.bottom_pause_s if start == "top" else after.t_start - rep.t_end
+            assert rep.bounce == (band_s < BOUNCE_MAX_S), (seed, rep.set, rep.rep, band_s)
+            labels.append(rep.bounce)
+    assert True in labels and False in labels
 
 
 def test_sets_and_rest_between_them():
