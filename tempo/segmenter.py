@@ -433,12 +433,18 @@ class Segmenter:
                 self._watch = 0
                 self._settle_start()
                 self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), y)
-            elif (
-                self._mode == _HOLD
-                and y - self._level >= MOVE_NOISE * noise  # off its level by more than noise
-                and self._risen(y, noise)
-            ):
-                self._risen_in_hold(y)
+            elif self._mode == _HOLD:
+                if y - self._level >= MOVE_NOISE * noise and self._risen(y, noise):
+                    self._risen_in_hold(y)  # off its level by more than noise
+                elif (
+                    self._hold_since is None
+                    and self._level - self._watch_ref >= self._watch_mm
+                    and self._risen(self._level, noise)
+                ):
+                    # A hold that lasted STALL_MAX_S is a stop, no stall, and its level (a
+                    # mean of the samples on it: no noise around it makes that) followed
+                    # the sled past the margin
+                    self._risen_in_hold(self._level)
         elif watch < 0:
             if y > self._watch_ref:
                 self._watch_ref = y
@@ -462,7 +468,12 @@ class Segmenter:
         the ROM while it still crept, went on to 34 % within the hold and back: the rep was
         lost. The track must also be off the hold's level by more than the noise a still
         track strays (MOVE_NOISE): noise around a hold right at the margin is no rep (seed
-        31111: a foot adjustment held there would have begun a rep 4.5 s early).
+        31111: a foot adjustment held there would have begun a rep 4.5 s early). Or, once
+        the hold has lasted STALL_MAX_S, its level itself is past the margin: seed 73985, a
+        hold confirmed in glare short of the margin glare set, whose level followed the
+        sled on past it as the glare ended, the track never off the level by twice the
+        noise. (Any sooner, a slow lowering in glare taken for a hold just after a turn
+        that noise made was a rep too many as the glare's noise estimate fell: 74257.)
         """
         held = self._held_move
         if held is None or held[0] <= 0:

@@ -494,3 +494,16 @@ def test_the_readings_reach_counts_their_own_noise_where_they_are():
     # glare of 30 mm is not (1.5 deviations of it take it back to 55)
     assert f.readings_reached(90.0, 0.0, 1.4, 2.6, deviations=1.5) is True
     assert f.readings_reached(90.0, 1.8, 2.2, 2.6, deviations=1.5) is False
+
+
+def test_a_hold_whose_level_crept_past_the_rise_is_a_far_stop(monkeypatch):
+    # Independent seed 73985 (35 Hz, start at the top): a partial lowering of 0.45 of the
+    # ROM in glare of 30-50 mm; the hold was confirmed at 0.43 on the way, short of the
+    # rise's margin with that noise, and its level followed the sled on to 0.51 as the
+    # glare ended. The track never stood off that level by twice the noise, so the rise
+    # was never seen: the rep was lost. 74034 (29 Hz): a partial rep's far hold at 8 mm
+    # of noise on a 155 mm ROM, past the margin only as the noise estimate settled. A
+    # hold that lasted STALL_MAX_S, its level past the margin, is a far stop too; one
+    # that did not may be a slow move taken for a hold (74257, 38 Hz: a lowering in
+    # glare after a turn noise made, its level past the margin as the glare faded).
+    _counted_exactly(monkeypatch, ((73985, 6), (74034, 8), (74257, 14)))
