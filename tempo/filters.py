@@ -895,7 +895,8 @@ class RobustFilter:
             return None
         near = min(range(n), key=lambda i: abs(ts[i] - t_turn))
         first = range(max(0, near - w + 1), min(near, n - w) + 1)
-        for i in chain(first, range(n - w + 1)):
+        rest = (i for i in range(n - w + 1) if i not in first)  # each window once
+        for i in chain(first, rest):
             median = sorted(xs[i : i + w])[w // 2]
             if median >= level and median - deviations * _noise_of(ts, xs, i, w) >= level:
                 return True

@@ -438,7 +438,7 @@ class Segmenter:
                     self._risen_in_hold(y)  # off its level by more than noise
                 elif (
                     self._hold_since is None
-                    and self._level - self._watch_ref >= self._watch_mm
+                    and self._level - self._watch_ref >= self._watch_mm  # (no call per sample)
                     and self._risen(self._level, noise)
                 ):
                     # A hold that lasted STALL_MAX_S is a stop, no stall, and its level (a
