@@ -287,3 +287,92 @@ def turn_behind_hold(
     if hidden is not None:
         return hidden[0], hidden[2]
     return seen, track.accepted_after(bt[(k - 1) % BUFFER])[0][0]
+
+
+# A far turn hidden in a gap counts towards a rise only where the sled surely went: the
+# lines into and out of the gap, each from the raw readings of GAP_WAY_OUT_S beside it,
+# with speeds and places taken this many of their standard errors towards the seen side.
+REACH_SURE_ERRORS: Final = 2.0
+REACH_MIN_READINGS: Final = 4  # a line through four readings leaves two to judge their scatter
+
+
+def _line_with_errors(
+    ts: list[float], xs: list[float], at: float, noise: float
+) -> tuple[float, float, float, float]:
+    """(value at `at`, its standard error, slope, its standard error) of the least-squares
+    line through the readings, each with `noise` mm of noise."""
+    mt, mx, slope = line_fit(ts, xs)
+    sxx = sum((t - mt) * (t - mt) for t in ts)
+    if sxx <= 0.0:
+        return mx, math.inf, 0.0, math.inf
+    # Noise as the readings scatter about the line, where that is more than the estimate
+    # (which follows the sensor over a second or so, and starts low in a session).
+    spread = sum((x - mx - slope * (t - mt)) ** 2 for t, x in zip(ts, xs, strict=True))
+    noise = max(noise, math.sqrt(spread / (len(ts) - 2)))
+    se_slope = noise / math.sqrt(sxx)
+    se_value = noise * math.sqrt(1.0 / len(ts) + (at - mt) * (at - mt) / sxx)
+    return mx + slope * (at - mt), se_value, slope, se_slope
+
+
+def surely_reached_in_gap(
+    track: Track, n: int, *, d: int, k_ext: int, noise: float
+) -> float | None:
+    """The level a turn the `d` way hidden in a gap next to the extreme (sample `k_ext`)
+    surely reached, or None: where the lines before and after the gap meet once their
+    speeds and places are moved REACH_SURE_ERRORS standard errors towards the seen side
+    (`noise`: the raw readings' noise, mm).
+
+    A stuck sensor over a partial rep's far turn hides the part of the rep that makes it
+    count; but lines whose speed or place was noise meet far beyond where the sled went.
+    Sure as far as the readings' noise goes: a sled that stopped in the gap and came back
+    looks the same either side of it as one that went on and turned (docs/engine.md, "A
+    far turn hidden in a gap counted where the sled surely went").
+    """
+    a = gap_at_turn(track, n, k_ext)
+    if a is None or noise <= 0.0:
+        return None
+    t_last = track.t[a % BUFFER]
+    ts, xs = track.readings_between(t_last - GAP_SLOPE_MAX_S, math.inf)
+    # the gap: the first jump of GAP_TURN_S between readings from the last sample on
+    j = next(
+        (i for i in range(1, len(ts)) if ts[i] >= t_last and ts[i] - ts[i - 1] > GAP_TURN_S),
+        None,
+    )
+    if j is None:
+        return None
+    # A stuck sensor's repeats before the gap are not the sled: the way in ends at the
+    # first of them.
+    while j - 2 >= 0 and xs[j - 1] == xs[j - 2]:
+        del ts[j - 1], xs[j - 1]
+        j -= 1
+    t1, t2 = ts[j - 1], ts[j]
+    # each way: the readings of GAP_WAY_OUT_S beside the gap, REACH_MIN_READINGS at least,
+    # and none across another gap
+    i_in = j - 1
+    while (
+        i_in > 0
+        and ts[i_in] - ts[i_in - 1] <= GAP_TURN_S
+        and (ts[i_in - 1] >= t1 - GAP_WAY_OUT_S or j - i_in < REACH_MIN_READINGS)
+    ):
+        i_in -= 1
+    i_out = j + 1
+    while (
+        i_out < len(ts)
+        and ts[i_out] - ts[i_out - 1] <= GAP_TURN_S
+        and (ts[i_out] <= t2 + GAP_WAY_OUT_S or i_out - j < REACH_MIN_READINGS)
+    ):
+        i_out += 1
+    if j - i_in < REACH_MIN_READINGS or i_out - j < REACH_MIN_READINGS:
+        return None
+    y1, se_y1, v1, se_v1 = _line_with_errors(ts[i_in:j], xs[i_in:j], t1, noise)
+    y2, se_y2, v2, se_v2 = _line_with_errors(ts[j:i_out], xs[j:i_out], t2, noise)
+    k = REACH_SURE_ERRORS
+    y1 -= d * k * se_y1
+    y2 -= d * k * se_y2
+    v1 -= d * k * se_v1
+    v2 += d * k * se_v2
+    if d * v1 <= 0.0 or d * v2 >= 0.0:
+        return None  # either line may as well be the sled at rest
+    t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
+    t_turn = min(max(t_turn, t1), t2)
+    return y1 + v1 * (t_turn - t1)

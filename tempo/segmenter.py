@@ -40,6 +40,7 @@ from tempo.gaps import (
     first_after_gap,
     gap_at_turn,
     seen_after_gap,
+    surely_reached_in_gap,
     turn_behind_hold,
     turn_in_gap,
 )
@@ -757,6 +758,14 @@ class Segmenter:
                     self.listener.fell(
                         Movement(self._mv_t0, self._mv_from, self._peak_v), self._watch_ref
                     )
+        if hidden is not None and self._watch > 0 and d > 0 and not self._in_glare():
+            # A far turn hidden in a gap: counted where the sled surely went.
+            sure = surely_reached_in_gap(
+                self._track, n, d=d, k_ext=self._n_ext, noise=self._filter.reading_noise_mm
+            )
+            if sure is not None and self._risen(sure, self._smooth.noise_mm):
+                self._watch = 0
+                self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), sure)
         if self._watch > 0 and d > 0 and fitted is None and not self._in_glare():
             # A top hidden by a gap: the readings right after it may show a rise the
             # smoothed track (which starts again after the gap) never reached.

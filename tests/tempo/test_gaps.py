@@ -15,6 +15,7 @@ from tempo.gaps import (
     gap_at_turn,
     seen_after_gap,
     slowing_turn,
+    surely_reached_in_gap,
     turn_behind_hold,
     turn_in_gap,
 )
@@ -213,3 +214,58 @@ def test_no_turn_behind_a_hold_without_a_gap_or_short_of_the_noise() -> None:
         [(1.0 + DT * i, 128.0 + 512.0 * DT * i) for i in range(12)],
     )
     assert turn_behind_hold(late, late.n - 1, 0, d=-1, level=256.0, band=BAND, noise=1.0) is None
+
+
+def _up_gap_down_raw(stuck_n: int = 0) -> Track:
+    """`_up_gap_down` with its raw readings too (the sensor stuck for `stuck_n` readings at
+    the last one before the gap)."""
+    samples = _up_gap_down(12)
+    raw = list(samples)
+    raw[33:33] = [(0.5 + DT * (i + 1), 256.0) for i in range(stuck_n)]
+    return track_of(samples, raw)
+
+
+def test_a_far_turn_in_a_gap_surely_reached_is_where_exact_lines_meet() -> None:
+    track = _up_gap_down_raw()
+    n = track.n - 1
+    got = surely_reached_in_gap(track, n, d=1, k_ext=32, noise=1e-9)
+    assert got == pytest.approx(384.0)
+
+
+def test_the_noisier_the_readings_the_less_sure_the_reach() -> None:
+    track = _up_gap_down_raw()
+    n = track.n - 1
+    reach = [surely_reached_in_gap(track, n, d=1, k_ext=32, noise=s) for s in (1.0, 4.0, 16.0)]
+    assert all(r is not None for r in reach)
+    assert 384.0 > reach[0] > reach[1] > reach[2] > 256.0  # type: ignore[operator]
+    # so noisy that either line may be a sled at rest: nothing is sure
+    assert surely_reached_in_gap(track, n, d=1, k_ext=32, noise=200.0) is None
+
+
+def test_a_stuck_sensors_repeats_before_a_gap_are_not_the_way_in() -> None:
+    # the sensor repeated 256 mm for four readings before it went silent: the way in still
+    # ends at 256 mm at 512 mm/s, not on a line flattened by the repeats
+    track = _up_gap_down_raw(stuck_n=4)
+    n = track.n - 1
+    got = surely_reached_in_gap(track, n, d=1, k_ext=32, noise=1e-9)
+    assert got == pytest.approx(384.0)
+
+
+# Accuracy seed 1044537 (30 Hz, 30 mm of noise, a still sled at the start of a session):
+# noise climbing into a gap of 0.85 s and one far reading after it. A rep needed 153 mm.
+SESSION_START_READINGS = (
+    "3.00:-7 3.04:-1 3.07:-9 3.10:-2 3.14:-27 3.17:-20 3.20:17 3.24:-26 3.27:2 3.30:-15 "
+    "3.34:26 3.37:47 4.22:58 4.31:-21 4.34:-24 4.38:-24 4.41:-32 4.45:-24 4.48:-35 4.52:-31"
+)
+
+
+def test_noise_climbing_into_a_gap_is_not_surely_a_turn_beyond_it() -> None:
+    raw = [(float(t), float(x)) for t, x in (r.split(":") for r in SESSION_START_READINGS.split())]
+    track = track_of(raw, raw)
+    n = track.n - 1
+    lines = turn_in_gap(track, n, 0, d=1, k_ext=11, ext=47.0, band=BAND, raw_way_out=True)
+    assert lines is not None and lines[0] > 300.0  # the lines meet far out
+    # The way out is one far reading and a flat run: four readings at least show how
+    # they scatter about their line (with three, 157 mm).
+    sure = surely_reached_in_gap(track, n, d=1, k_ext=11, noise=13.4)
+    assert sure is None or sure < 153.0

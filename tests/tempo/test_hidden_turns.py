@@ -9,8 +9,9 @@ import random
 
 import pytest
 
+from sensor.synthetic import generate
 from tempo.filters import RobustFilter
-from tests.tempo.helpers import BOTTOM, TOP, piecewise, reps_of, run
+from tests.tempo.helpers import BOTTOM, TOP, as_settings, piecewise, reps_of, run
 
 
 def _filtered(readings: list[tuple[float, float | None]]) -> list[tuple[float, float, float]]:
@@ -253,3 +254,46 @@ def test_a_lockout_hidden_in_a_gap_is_not_placed_where_the_lines_meet(start, rat
         reps = reps_of(run(settings, samples))
         assert len(reps) == (1 if start == "bottom" else 2), (seed, len(reps))
         assert reps[0].lockout == "full", (seed, reps[0].rom_fraction)
+
+
+@pytest.mark.parametrize("rate_hz", [20.0, 33.0, 50.0])
+def test_a_partial_rep_whose_far_turn_a_stuck_sensor_hid_counts(rate_hz: float) -> None:
+    # A rep to 45 % of the range at 300 mm/s with a short pause at its top; the sensor
+    # sticks on the way out at 22 % and goes on only at 22 % on the way back, so every
+    # reading either side of the stuck run, and the level seen after it, is short of the
+    # 30 % a rep needs. The lines into and out of the run, moved two standard errors
+    # towards the seen side, still meet past it (accuracy seeds 900204, 1043398 and
+    # 1044176 lost a rep so; before: 0 of 20 counted at each rate).
+    top = BOTTOM.bottom_mm + 0.45 * BOTTOM.rom_mm
+    up_s = (top - BOTTOM.bottom_mm) / 300.0
+    stuck_at = BOTTOM.bottom_mm + 0.22 * BOTTOM.rom_mm
+    t_up = 2.0 + (stuck_at - BOTTOM.bottom_mm) / 300.0  # where the sensor sticks
+    t_down = 2.0 + 2.0 * up_s + 0.2 - (t_up - 2.0)  # and where it goes on
+    knots = [(0.0, 150.0), (2.0, 150.0), (2.0 + up_s, top), (2.2 + up_s, top)]
+    knots += [(2.2 + 2.0 * up_s, 150.0), (6.0, 150.0)]
+    for seed in range(20):
+        rng = random.Random(seed)
+        samples: list[tuple[float, int | None]] = []
+        stuck: int | None = None
+        for t, d in piecewise(knots, rate_hz, t0=rng.uniform(0.0, 0.02)):
+            x = round((d or 0) + rng.gauss(0.0, 3.0))
+            if t_up <= t < t_down:
+                stuck = stuck or x
+                x = stuck
+            samples.append((t, x))
+        reps = reps_of(run(BOTTOM, samples))
+        assert len(reps) == 1, seed
+        assert reps[0].rom_fraction < 0.6, seed  # and it stays partial
+
+
+@pytest.mark.parametrize("seed", [1044176, 1043398, 1043630, 1043682, 1044537])
+def test_far_turns_hidden_in_gaps_count_only_where_the_sled_surely_went(seed: int) -> None:
+    # Accuracy seed 1044176 (20 Hz): the sensor stuck 0.9 s over a partial rep's far
+    # turn, the readings either side short of the rise: lost before (1043398, 40 Hz, the
+    # same behind 0.4 s of stuck readings and a gap). 1043630, 1043682
+    # and 1044537: lines into and out of a gap that meet beyond the rise where the sled
+    # did not go (a move that stopped in the gap; speeds read from noise at 13 mm of it,
+    # 0.85 s without readings at the start of a session). Those stay no rep.
+    trace = generate(seed)
+    reps = reps_of(run(as_settings(trace.settings), trace.samples))
+    assert len(reps) == len(trace.reps), seed
