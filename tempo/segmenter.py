@@ -759,13 +759,18 @@ class Segmenter:
                         Movement(self._mv_t0, self._mv_from, self._peak_v), self._watch_ref
                     )
         if hidden is not None and self._watch > 0 and d > 0 and not self._in_glare():
-            # A far turn hidden in a gap: counted where the sled surely went.
+            # A far turn hidden in a gap: counted where the sled surely went, and no
+            # shallower than that (but at lockout, where a sled slows into its stop and the
+            # lines, which keep their speed, overshoot: there the cubic's level stays).
             sure = surely_reached_in_gap(
                 self._track, n, d=d, k_ext=self._n_ext, noise=self._filter.reading_noise_mm
             )
-            if sure is not None and self._risen(sure, self._smooth.noise_mm):
-                self._watch = 0
-                self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), sure)
+            if sure is not None:
+                if self._risen(sure, self._smooth.noise_mm):
+                    self._watch = 0
+                    self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), sure)
+                if sure > ext and (d > 0) != self._lockout_out:
+                    ext = sure
         if self._watch > 0 and d > 0 and fitted is None and not self._in_glare():
             # A top hidden by a gap: the readings right after it may show a rise the
             # smoothed track (which starts again after the gap) never reached.

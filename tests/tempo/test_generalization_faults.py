@@ -98,25 +98,14 @@ def test_a_bounce_behind_a_stuck_sensor_still_counts():
     assert counted == [1] * 10
 
 
-@pytest.mark.parametrize(
-    "seed",
-    [
-        *range(8),
-        pytest.param(
-            8,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the gate dropped the readings of the bottom; the turn is placed where "
-                "the smoothed lines beside the stuck run meet, 0.77 of the range",
-            ),
-        ),
-        9,
-    ],
-)
+@pytest.mark.parametrize("seed", range(10))
 def test_a_bounce_behind_a_stuck_sensor_keeps_its_depth(seed: int) -> None:
     # The turn is the first smoothed sample after the gap, and the smoother's first outputs
     # there already average readings on the way back up: the rep read 76-87 % of the range
-    # (partial, for a full one). The first readings after the gap are the bottom.
+    # (partial, for a full one). The first readings after the gap are the bottom. Seed 8:
+    # the gate dropped the bottom's readings and the smoothed lines beside the stuck run
+    # met at 0.77 of the range; the turn is no shallower than where the raw readings'
+    # lines surely meet (0.98).
     reps = reps_of(run(TOP, _bounce_behind_a_stuck_sensor(seed)))
     assert reps and all(r.rom_fraction > 0.9 for r in reps)
 
