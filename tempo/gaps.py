@@ -307,8 +307,9 @@ def _line_with_errors(
         return mx, math.inf, 0.0, math.inf
     # Noise as the readings scatter about the line, where that is more than the estimate
     # (which follows the sensor over a second or so, and starts low in a session).
-    spread = sum((x - mx - slope * (t - mt)) ** 2 for t, x in zip(ts, xs, strict=True))
-    noise = max(noise, math.sqrt(spread / (len(ts) - 2)))
+    if len(ts) > 2:
+        spread = sum((x - mx - slope * (t - mt)) ** 2 for t, x in zip(ts, xs, strict=True))
+        noise = max(noise, math.sqrt(spread / (len(ts) - 2)))
     se_slope = noise / math.sqrt(sxx)
     se_value = noise * math.sqrt(1.0 / len(ts) + (at - mt) * (at - mt) / sxx)
     return mx + slope * (at - mt), se_value, slope, se_slope

@@ -769,7 +769,7 @@ class Segmenter:
                 if self._risen(sure, self._smooth.noise_mm):
                     self._watch = 0
                     self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), sure)
-                if sure > ext and (d > 0) != self._lockout_out:
+                if sure > ext and not self._lockout_out:  # (a far turn at the bottom)
                     ext = sure
         if self._watch > 0 and d > 0 and fitted is None and not self._in_glare():
             # A top hidden by a gap: the readings right after it may show a rise the
