@@ -860,6 +860,17 @@ class RobustFilter:
             return None
         return max(sorted(xs[i : i + 5])[2] for i in range(len(xs) - 4))
 
+    def median_before(self, t_s: float) -> float | None:
+        """The median of the last BURST_MEDIAN_N valid readings up to `t_s` (no burst
+        moves it), or None when fewer are kept."""
+        xs: list[float] = []
+        for t, x in reversed(self._readings):
+            if t <= t_s:
+                xs.append(x)
+                if len(xs) == BURST_MEDIAN_N:
+                    return sorted(xs)[BURST_MEDIAN_N // 2]
+        return None
+
     def readings_reached(
         self, level: float, t_from: float, t_turn: float, t_to: float, *, deviations: float
     ) -> bool | None:

@@ -180,6 +180,7 @@ class RepMachine:
         self._high = 0.0  # the highest point of the excursion, once it is on its way back
         self._rep_t0 = 0.0
         self._rise_from = 0.0  # the base the rise that made it a rep was measured from
+        self._rise_in_readings = False  # ... or the readings' rise in glare made it one
         self._rep_from = 0.0
         self._far: tuple[float, float, StopKind, float] | None = None  # level, t, kind, band
         self._last_far_level = 0.0  # of the rep just emitted, for its revision's ROM
@@ -321,6 +322,7 @@ class RepMachine:
         self.rest_from = math.inf
         self._rep_t0 = move.t_start
         self._rep_from = move.level_from
+        self._rise_in_readings = move.in_readings
         self._far = None
         self._at_far = False
         self._out_stall = NO_STALL
@@ -463,7 +465,7 @@ class RepMachine:
             # out: no rep (independent seed 65327).
             self._back_at_start(end_level, kind)
             return
-        if self._readings_stayed_short(t0, t_far):
+        if not self._rise_in_readings and self._readings_stayed_short(t0, t_far):
             # No rep, so the lowest stop since the last one is still the base the rise
             # was measured from, unless the sled stopped lower (independent seed 74100:
             # a burst in a slow lowering made the excursion and was dropped; counted from

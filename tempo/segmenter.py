@@ -87,6 +87,13 @@ NEWTON_STEPS: Final = 6  # to the window's length within a millisecond
 STILL_WINDOW_SLOW_MAX_S: Final = 2.0
 SLOWEST_PHASE_SPEED_MM_S: Final = 13.0  # a 15 s negative over 200 mm
 MERGE_HOLD_S: Final = 0.4  # a shorter hold between movements the same way is no real stop
+# A rise the smoothed track clears by the margin on its own noise, but not on the raw
+# readings' (glare raises theirs first), counts if the readings themselves went out so
+# far: a median of 13 of them (`readings_reached`, which no burst moves) past the margin's
+# distance by this many deviations of a reading, two standard errors of such a median
+# (1.25 / sqrt(13) deviations each). Looked for in the readings of the last RISE_READINGS_S.
+RISE_MEDIAN_NOISE: Final = 0.7
+RISE_READINGS_S: Final = 1.0
 # Away from the start side a stop of up to this long that goes on the same way afterwards
 # (a sticking point, a pause halfway down) is part of its phase, not a boundary.
 STALL_MAX_S: Final = 1.5
@@ -147,6 +154,9 @@ class Movement(NamedTuple):
     t_start: float  # when it left its stop or turn by 2 % of the ROM
     level_from: float  # that stop's level or turning point
     peak_speed: float  # so far, mm/s
+    # the rise the rep machine watches for was seen in the readings' medians, in glare
+    # (`_risen`), which is the check of the readings' reach it makes of the rest
+    in_readings: bool = False
 
 
 class Listener(Protocol):
@@ -269,6 +279,7 @@ class Segmenter:
         self._watch_floor = 0.0
         self._watch_mm = 0.0
         self._watch_noise = 0.0
+        self._risen_in_readings = False  # the last rise `_risen` saw was the readings' (glare)
 
     # ------------------------------------------------------------------ for the listener
 
@@ -433,7 +444,9 @@ class Segmenter:
             if self._mode == _MOVING and self._dir > 0 and self._risen(y, noise):
                 self._watch = 0
                 self._settle_start()
-                self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), y)
+                self.listener.rose(
+                    Movement(self._mv_t0, self._mv_from, self._peak_v, self._risen_in_readings), y
+                )
             elif self._mode == _HOLD:
                 if y - self._level >= MOVE_NOISE * noise and self._risen(y, noise):
                     self._risen_in_hold(y)  # off its level by more than noise
@@ -481,7 +494,7 @@ class Segmenter:
             return
         d, t_arrive, t_start, level_from, peak, stall = held
         self._watch = 0
-        self.listener.rose(Movement(t_start, level_from, peak), y)
+        self.listener.rose(Movement(t_start, level_from, peak, self._risen_in_readings), y)
         self.listener.stopped(Stop(HOLD, d, t_arrive, self._level, None, peak, stall))
 
     # ------------------------------------------------------------------ holds
@@ -768,7 +781,10 @@ class Segmenter:
             if sure is not None:
                 if self._risen(sure, self._smooth.noise_mm):
                     self._watch = 0
-                    self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), sure)
+                    self.listener.rose(
+                        Movement(self._mv_t0, self._mv_from, self._peak_v, self._risen_in_readings),
+                        sure,
+                    )
                 if sure > ext and not self._lockout_out:  # (a far turn at the bottom)
                     ext = sure
         if self._watch > 0 and d > 0 and fitted is None and not self._in_glare():
@@ -784,7 +800,10 @@ class Segmenter:
             )
             if self._risen(seen, self._smooth.noise_mm):
                 self._watch = 0
-                self.listener.rose(Movement(self._mv_t0, self._mv_from, self._peak_v), seen)
+                self.listener.rose(
+                    Movement(self._mv_t0, self._mv_from, self._peak_v, self._risen_in_readings),
+                    seen,
+                )
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._restart_trail(t_depart)
@@ -838,10 +857,29 @@ class Segmenter:
         `noise` and on the raw readings' (the smoother follows glare only over a second or
         so: its swings around a resting sled must not make a rep; the way back keeps it)."""
         past = y - self._watch_ref - self._watch_mm
-        return (
-            past >= self._watch_noise * noise
-            and past >= self._watch_noise * self._filter.reading_noise_mm
+        self._risen_in_readings = False
+        if past < self._watch_noise * noise:
+            return False
+        if past >= self._watch_noise * self._filter.reading_noise_mm:
+            return True
+        # In glare: the readings' medians decide (a partial rep 38 % out in glare of 15-30
+        # mm was lost short of 30 % plus 1.5 deviations, independent seed 75163).
+        # counted from where the readings rested before the movement at the nearest (a
+        # turn in the glare below the rest is no lower start for them)
+        ref = self._watch_ref
+        rest = self._filter.median_before(self._mv_t0)
+        if rest is not None and rest > ref:
+            ref = rest
+        t = self._bt[(self._track.n - 1) % BUFFER]
+        reached = self._filter.readings_reached(
+            ref + self._watch_mm,
+            t - RISE_READINGS_S,
+            t,
+            t,
+            deviations=RISE_MEDIAN_NOISE,
         )
+        self._risen_in_readings = reached is True
+        return self._risen_in_readings
 
     def _in_glare(self) -> bool:
         """Whether the raw readings are so noisy that they say less than the smoothed
