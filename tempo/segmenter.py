@@ -155,7 +155,8 @@ class Movement(NamedTuple):
     level_from: float  # that stop's level or turning point
     peak_speed: float  # so far, mm/s
     # the rise the rep machine watches for was seen in the readings' medians, in glare
-    # (`_risen`), which is the check of the readings' reach it makes of the rest
+    # (`Segmenter._risen`): the check of the readings' reach it makes of other reps when
+    # they end (`RepMachine._readings_stayed_short`), already made
     in_readings: bool = False
 
 
@@ -855,17 +856,20 @@ class Segmenter:
     def _risen(self, y: float, noise: float) -> bool:
         """Whether level `y` is past the rise watch's margin, on the smoothed track's
         `noise` and on the raw readings' (the smoother follows glare only over a second or
-        so: its swings around a resting sled must not make a rep; the way back keeps it)."""
+        so: its swings around a resting sled must not make a rep; the way back keeps it).
+
+        Past it on the smoothed track's noise only (glare), the readings decide: their
+        medians went past the margin's distance by RISE_MEDIAN_NOISE deviations, from the
+        higher of the base and where they rested before the movement (a turn in glare
+        below the rest is no lower start for them). Independent seed 75163: a partial rep
+        38 % out in glare of 15-30 mm, short of 30 % plus 1.5 deviations, was lost.
+        `_risen_in_readings` says which of the two it was."""
         past = y - self._watch_ref - self._watch_mm
         self._risen_in_readings = False
         if past < self._watch_noise * noise:
             return False
         if past >= self._watch_noise * self._filter.reading_noise_mm:
             return True
-        # In glare: the readings' medians decide (a partial rep 38 % out in glare of 15-30
-        # mm was lost short of 30 % plus 1.5 deviations, independent seed 75163).
-        # counted from where the readings rested before the movement at the nearest (a
-        # turn in the glare below the rest is no lower start for them)
         ref = self._watch_ref
         rest = self._filter.median_before(self._mv_t0)
         if rest is not None and rest > ref:
