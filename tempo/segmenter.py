@@ -445,9 +445,7 @@ class Segmenter:
             if self._mode == _MOVING and self._dir > 0 and self._risen(y, noise):
                 self._watch = 0
                 self._settle_start()
-                self.listener.rose(
-                    Movement(self._mv_t0, self._mv_from, self._peak_v, self._risen_in_readings), y
-                )
+                self._rose(y)
             elif self._mode == _HOLD:
                 if y - self._level >= MOVE_NOISE * noise and self._risen(y, noise):
                     self._risen_in_hold(y)  # off its level by more than noise
@@ -473,6 +471,13 @@ class Segmenter:
                 self.listener.fell(
                     Movement(self._mv_t0, self._mv_from, self._peak_v), self._watch_ref
                 )
+
+    def _rose(self, y: float) -> None:
+        """Tell the listener the movement under way rose past the watch's margin, at `y`,
+        and whether the readings' medians said so (`_risen`)."""
+        self.listener.rose(
+            Movement(self._mv_t0, self._mv_from, self._peak_v, self._risen_in_readings), y
+        )
 
     def _risen_in_hold(self, y: float) -> None:
         """The sled, held after a move away from the start side just short of a rep, crept
@@ -782,10 +787,7 @@ class Segmenter:
             if sure is not None:
                 if self._risen(sure, self._smooth.noise_mm):
                     self._watch = 0
-                    self.listener.rose(
-                        Movement(self._mv_t0, self._mv_from, self._peak_v, self._risen_in_readings),
-                        sure,
-                    )
+                    self._rose(sure)
                 if sure > ext and not self._lockout_out:  # (a far turn at the bottom)
                     ext = sure
         if self._watch > 0 and d > 0 and fitted is None and not self._in_glare():
@@ -801,10 +803,7 @@ class Segmenter:
             )
             if self._risen(seen, self._smooth.noise_mm):
                 self._watch = 0
-                self.listener.rose(
-                    Movement(self._mv_t0, self._mv_from, self._peak_v, self._risen_in_readings),
-                    seen,
-                )
+                self._rose(seen)
         peak = self._peak_v
         stall = self._stall_until(t_arrive)
         self._restart_trail(t_depart)
