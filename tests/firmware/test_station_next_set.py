@@ -329,7 +329,7 @@ def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path:
         (first,) = [p for p in first_reps if p["set"] == revised["set"]]
         assert revised["flags"][-1] == first["flags"][-1]  # the zone verdict stands
     assert [p["flags"] for p in first_reps] == [
-        ["fast_eccentric", "locked_knees", "load_too_light"],  # 0.75 m/s for a 0.5 target
+        ["fast_eccentric", "locked_knees", "load_too_light"],  # 0.72-0.75 m/s for a 0.5 target
         ["load_too_heavy"],  # 0.29 m/s (a 1.89 s lowering)
     ]
     assert all("load_too" not in " ".join(p["flags"]) for p in publish.reps if p["rep"] > 1)
@@ -343,8 +343,9 @@ def test_the_first_rep_of_a_set_says_whether_the_load_suits_the_target(tmp_path:
         # today's line: the profile's slope through the first rep; rounded to 2.5 kg
         assert zone["suggested_load_kg"] == round((kg + (0.5 - v) / slope) / 2.5) * 2.5
     # The first rep's velocity through the fake chip's copy of a glaring top (20 mm of
-    # noise) moves by a few per cent with any change to the knee fits: 0.74, 0.72, 0.75.
-    assert [z["suggested_load_kg"] for z in zones] == [190.0, 47.5]
+    # noise) moves by a few per cent with any change to the knee fits or the gate's
+    # tracker: 0.74, 0.72, 0.75, 0.725.
+    assert [z["suggested_load_kg"] for z in zones] == [185.0, 47.5]
     assert station.cues.played == [
         *("fast_eccentric", "locked_knees", "load_too_light"),
         "rep",
