@@ -291,3 +291,37 @@ def test_two_bursts_beside_a_still_sled_make_no_rep() -> None:
     trace = generate(1043296)
     reps = reps_of(run(EngineSettings(**asdict(trace.settings)), trace.samples))
     assert len(reps) == len(trace.reps) == 7
+
+
+# Independent seed 77472 at 50 Hz (mm from the start side): a quiet sensor (1.2 mm of
+# noise) on a sled at rest; a burst 240 mm off and the sensor stuck on its last value for
+# 0.9 s, a gap of 0.27 s inside that. The seven repeats after the gap came in as a level,
+# since a quiet sensor's repeats on a still sled are news: a rep in the rest.
+QUIET_NOISE_MM = 1.2
+QUIET_REST_MM = 11.0
+BURST_STUCK_MM = (260.0, 251.0, 251.0, *(248.0,) * 12)
+STUCK_AFTER_GAP_MM = (248.0,) * 18
+GAP_S = 0.27
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_burst_a_quiet_sensor_sticks_on_is_no_level(seed: int) -> None:
+    rng = random.Random(seed)
+
+    def at_rest(n: int, t0: float) -> list[tuple[float, float]]:
+        return [
+            (t0 + 0.02 * i, QUIET_REST_MM + round(rng.gauss(0.0, QUIET_NOISE_MM))) for i in range(n)
+        ]
+
+    out = at_rest(150, 0.0)
+    t = out[-1][0]
+    for x in BURST_STUCK_MM:
+        t += 0.02
+        out.append((t, x))
+    t += GAP_S
+    for x in STUCK_AFTER_GAP_MM:
+        t += 0.02
+        out.append((t, x))
+    out += at_rest(60, t + 0.02)
+    got = filter_outputs(RobustFilter(gate_base_mm=62.0), out)  # 12 % of a 516 mm ROM
+    assert max(y for _, y in got) < QUIET_REST_MM + 10.0
