@@ -696,9 +696,7 @@ class RobustFilter:
             n = 1
         if n < REACQUIRE_N:
             return
-        stuck = self.repeats_are_stuck or (
-            self._repeats >= self._stuck_n and t_s - self._same_t < STUCK_MAX_S
-        )
+        stuck = self.repeats_are_stuck or (self.stuck and t_s - self.stuck_since < STUCK_MAX_S)
         if stuck and 1 + sum(a != b for a, b in pairwise(hx)) < REACQUIRE_N:
             # A noisy sensor's repeats are no news: held readings persist only as readings
             # that say something new (accuracy seed 1042902, 20 Hz: a burst of five 150 mm
