@@ -25,6 +25,9 @@ GAP_FLAT_N: Final = 4  # ... or within this many samples after the extreme
 # (three at least): the smoother starts again after a gap and its first outputs lag the
 # way, or miss it.
 GAP_WAY_OUT_S: Final = 0.15
+# ... and the way into a bounce the line through the raw readings of the last GAP_WAY_OUT_S
+# before it, if they lie within this many deviations of the readings' noise of it.
+WAY_IN_NOISE: Final = 3.0
 
 
 def gap_at_turn(track: Track, n: int, k_ext: int) -> int | None:
@@ -54,15 +57,18 @@ def turn_in_gap(
     band: float,
     raw_way_out: bool,
     slowing: bool = False,
+    noise: float = 0.0,
 ) -> tuple[float, float, float] | None:
     """A turnaround the `d` way hidden in a gap: (level, arrival, departure) where the lines
     before and after it meet, if it is beyond the smoothed extreme `ext`.
 
     The turn is placed no further than the start side's stops (level 0). `raw_way_out`:
     the way out is the line through the raw readings after the gap (in glare the smoothed
-    samples say more). `slowing`: the turn is at lockout, where a sled slows to a stop and
-    does not bounce: it is placed on the cubic through the gap's ends (`slowing_turn`)
-    where that turns short of the lines.
+    samples say more), and so is the way in unless `slowing`: the turn is at lockout,
+    where a sled slows to a stop and does not bounce: it is placed on the cubic through
+    the gap's ends (`slowing_turn`) where that turns short of the lines, and a line
+    through its last readings is faster than the sled was at the gap. `noise`: the raw
+    readings' (mm; 0 when unknown, and the smoothed way in).
     """
     bt, by = track.t, track.y
     a = gap_at_turn(track, n, k_ext)
@@ -87,6 +93,18 @@ def turn_in_gap(
         if d * v > 2.0 * d * v1:
             v1 = v
     v2 = (y3 - y2) / (t3 - t2)
+    if raw_way_out and not slowing and noise > 0.0:
+        # The way into a bounce likewise: the smoother's last samples before a gap lag the
+        # readings (its windows close on them, and slow), and the turn's depth with them.
+        ts, xs = track.readings_between(t1 - GAP_WAY_OUT_S, t1)
+        # (up to the gap's edge, and no stuck sensor's repeats there: they are no way)
+        if len(ts) >= 3 and ts[-1] == t1 and xs[-1] != xs[-2]:
+            mt, mx, slope = line_fit(ts, xs)
+            # (on one line in the readings' noise: a burst at the gap's edge is no way in)
+            off = max(abs(x - mx - slope * (t - mt)) for t, x in zip(ts, xs, strict=True))
+            if d * slope > 0.0 and off <= WAY_IN_NOISE * noise:
+                v1 = slope
+                y1 = mx + slope * (t1 - mt)
     way = track.accepted_after(t1) if raw_way_out else []
     if len(way) >= 3:
         n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)

@@ -756,6 +756,7 @@ class Segmenter:
             band=self._band,
             raw_way_out=not self._in_glare(),
             slowing=(d > 0) == self._lockout_out,
+            noise=self._filter.reading_noise_mm,
         )
         if hidden is None and fitted is None:
             ext = first_after_gap(self._track, self._n_ext, d, ext, stop)

@@ -269,3 +269,47 @@ def test_noise_climbing_into_a_gap_is_not_surely_a_turn_beyond_it() -> None:
     # they scatter about their line (with three, 157 mm).
     sure = surely_reached_in_gap(track, n, d=1, k_ext=11, noise=13.4)
     assert sure is None or sure < 153.0
+
+
+def _down_slowed_gap_up(edge: list[float] | None = None) -> tuple[Track, int]:
+    """Down at 512 mm/s to 64 mm at 0.5 s, nothing until 1 s, up at 512 mm/s as from a
+    V at 32 mm at 0.5625 s. The smoothed samples slow to 128 mm/s over the last 0.09 s
+    before the gap, as a smoother's windows closing on the last readings do (at 100 mm
+    at 0.5 s); `edge` replaces the last raw readings before it."""
+    raw = [(DT * i, 320.0 - 512.0 * DT * i) for i in range(33)]
+    if edge is not None:
+        raw[-len(edge) :] = [(t, x) for (t, _), x in zip(raw[-len(edge) :], edge, strict=True)]
+    t_slow, x_slow = DT * 26, 320.0 - 512.0 * DT * 26
+    smoothed = [(t, x if t <= t_slow else x_slow - 128.0 * (t - t_slow)) for t, x in raw]
+    way_up = [(1.0 + DT * i, 32.0 + 512.0 * (1.0 + DT * i - 0.5625)) for i in range(12)]
+    track = track_of(smoothed + way_up, raw + way_up)
+    return track, track.n - 1
+
+
+def test_the_way_into_a_bounce_hidden_in_a_gap_is_read_on_the_raw_readings() -> None:
+    # Accuracy seed 1051478 (30 Hz): a touch-and-go at the bottom hidden by 0.37 s without
+    # readings; the smoothed way in slowed before the gap and ended 17 mm short of the
+    # last reading, the lines met at its end and the next rep's ROM came out 0.78 of the
+    # range, partial, for 0.90.
+    track, n = _down_slowed_gap_up()
+    kw = {"d": -1, "k_ext": 32, "ext": 100.0, "band": BAND, "raw_way_out": True}
+    got = turn_in_gap(track, n, 0, **kw, noise=3.0)  # type: ignore[arg-type]
+    assert got == pytest.approx((32.0, 0.5625 - BAND / 512.0, 0.5625 + BAND / 512.0))
+    # without the readings' noise (as in glare) the smoothed way in: the lines meet
+    # 48 mm short of the turn
+    smoothed = turn_in_gap(track, n, 0, **kw)  # type: ignore[arg-type]
+    assert smoothed is not None and smoothed[0] == pytest.approx(80.0)
+
+
+def test_the_raw_way_in_is_not_taken_at_lockout_or_through_a_burst() -> None:
+    # A sled slowing into lockout keeps the smoothed way in (the line through its last
+    # readings is faster than it was at the gap, and the cubic overshoots) ...
+    track, n = _down_slowed_gap_up()
+    kw = {"d": -1, "k_ext": 32, "ext": 100.0, "band": BAND, "raw_way_out": True}
+    slow = turn_in_gap(track, n, 0, **kw, slowing=True, noise=3.0)  # type: ignore[arg-type]
+    assert slow == turn_in_gap(track, n, 0, **kw, slowing=True)  # type: ignore[arg-type]
+    # ... and a burst at the gap's edge, off the line of the readings before it, is no way in
+    track, n = _down_slowed_gap_up(edge=[140.0, 150.0])
+    burst = turn_in_gap(track, n, 0, **kw, noise=3.0)  # type: ignore[arg-type]
+    assert burst == turn_in_gap(track, n, 0, **kw)  # type: ignore[arg-type]
+    assert burst is not None and burst[0] == pytest.approx(80.0)
