@@ -447,7 +447,9 @@ class RobustFilter:
             self._hold(t_s, x_mm, rest)
             return None
         if self._held_t:
-            if self._continues_held(t_s, x_mm, gate, r):
+            if self._continues_held(t_s, x_mm, gate, r) or self._nearer_held_than_stale(
+                t_s, x_mm, trk_t, r
+            ):
                 self._hold(t_s, x_mm, gate)
                 return None
             self._held_t.clear()
@@ -537,6 +539,32 @@ class RobustFilter:
             )
             return on_line and abs(x_mm - (mx + slope * (t_s - mt))) <= tol
         return False
+
+    def _nearer_held_than_stale(self, t_s: float, x_mm: float, trk_t: float, off: float) -> bool:
+        """Whether a reading the gate would accept lies nearer the way the held readings
+        go (the line through the newest HELD_WAY_N of them; one is a level) than the
+        track's prediction (`off` from it), the track having gone stale before the first
+        of them (no reading accepted for longer than its speed is trusted ahead): then it
+        is one of them.
+
+        After a stuck sensor or a gap the held readings are the freshest news of the sled;
+        a stale track's gate is wide and a reading of the sled's own way may land in it
+        (accuracy seed 1051507, 30 Hz: the sensor stuck 0.8 s over the end of a lowering,
+        then six readings of the bottom turn and the way up held, the seventh inside the
+        gate of where the track was before the sensor stuck: the six were thrown away and
+        the next rep started 0.14 s late and 40 mm high, a full rep read partial). A
+        burst's first reading after a stale track lands nearer the track than the sled's
+        held readings, and is judged as before (1043682: a burst 130 mm off a sled at rest).
+        """
+        ht, hx = self._held_t, self._held_x
+        if ht[0] - trk_t <= EXTRAPOLATE_MAX_S:
+            return False
+        if len(ht) == 1:
+            way = hx[0]
+        else:
+            mt, mx, slope = line_fit(ht[-HELD_WAY_N:], hx[-HELD_WAY_N:])
+            way = mx + slope * (t_s - mt)
+        return abs(x_mm - way) < abs(off)
 
     def _one_of_a_lost_run(self, x_mm: float) -> bool:
         """Whether the held readings (more than any burst has) are the sled the track lost
