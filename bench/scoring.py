@@ -119,6 +119,21 @@ def _precision_recall(tp: int, fp: int, fn: int) -> str:
     )
 
 
+def phases_run_backwards(rep: Rep, start: str) -> bool:
+    """Whether a rep's phases run backwards or leave gaps in its span: the three inside it
+    (from `start`, the start side) must be non-negative and add up to t_end - t_start, and
+    the pause before it non-negative. A boundary taken from another rep's turn breaks it
+    while its lockout and its count may still come out right."""
+    if start == "bottom":
+        inside = (rep.concentric_s, rep.top_pause_s, rep.eccentric_s)
+        before = rep.bottom_pause_s
+    else:
+        inside = (rep.eccentric_s, rep.bottom_pause_s, rep.concentric_s)
+        before = rep.top_pause_s
+    span = rep.t_end - rep.t_start
+    return min(*inside, before) < 0.0 or abs(sum(inside) - span) > 1e-6
+
+
 class Scoreboard:
     """Tallies sessions of either sensor model the same way and prints the same figures."""
 
@@ -134,6 +149,7 @@ class Scoreboard:
         self.clear_ok = self.clear_n = 0  # reps whose truth is clear of the verdict thresholds
         self.drift_clear_ok = self.drift_clear_n = 0  # ... and of the sensor's drift
         self.unknown = 0  # reps the engine flagged times_unknown (a sensor fault during them)
+        self.backwards = 0  # engine reps whose phases run backwards (`phases_run_backwards`)
         # flag verdicts, where the truth has them: true positives, false positives, misses
         self.flags: dict[str, list[int]] = {FAST_ECCENTRIC: [0, 0, 0], BOUNCE: [0, 0, 0]}
         self.fast_clear = [0, 0, 0]  # the same for eccentrics CLEAR_FAST_S from the limit
@@ -162,6 +178,8 @@ class Scoreboard:
         self.got_total += len(reps)
         self.exact += len(reps) == len(truth)
         self.sets_exact += [s.reps for s in sets] == true_set_reps
+        if start is not None:
+            self.backwards += sum(phases_run_backwards(r, start) for r in reps)
         for tr, r in match(truth, reps):
             known = TIMES_UNKNOWN not in r.flags
             self.unknown += not known
@@ -210,6 +228,7 @@ class Scoreboard:
         print(f"set split exact:        {self.sets_exact}/{n} traces")
         print(f"reps true/counted:      {self.true_total}/{self.got_total}")
         print(f"reps flagged times_unknown (a sensor fault hid a boundary): {self.unknown}")
+        print(f"reps whose phases run backwards (an engine bug): {self.backwards}")
         print("phase time error |engine - truth| in ms (median / 95th pct):")
         print("            every rep        reps with known times")
         for k in TIMES:

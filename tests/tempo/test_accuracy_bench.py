@@ -58,6 +58,7 @@ def test_the_bench_prints_the_flags(monkeypatch, capsys) -> None:
     assert "phase durations (concentric, top pause, eccentric)" in out
     assert "after it stopped, 50 Hz only:" in out
     assert "of those, known times:" in out
+    assert "reps whose phases run backwards (an engine bug): 0" in out
 
 
 def test_phase_durations_are_scored_signed_by_start_side(monkeypatch, capsys) -> None:
@@ -140,3 +141,20 @@ def test_the_bench_refuses_an_upside_down_range(monkeypatch, capsys) -> None:
     assert stopped.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].endswith("--eccentric: LO and HI must be seconds, 0 < LO <= HI")
+
+
+def test_reps_whose_phases_run_backwards_are_counted(monkeypatch, capsys) -> None:
+    scoring = _scoring(monkeypatch)
+    backwards = scoring["phases_run_backwards"]
+    good = make_rep()  # 0.9 s up, 0.3 s at the top, 3 s down: its span
+    assert not backwards(good, "bottom")
+    # its top taken from the rep before: the way up runs backwards, the span is not filled
+    bad = replace(good, t_top=good.t_start - 2.0, concentric_s=-2.0, top_pause_s=3.2)
+    assert backwards(bad, "bottom")
+    # from the top the phases inside are eccentric, bottom pause, concentric
+    top = replace(good, eccentric_s=0.9, bottom_pause_s=0.3, concentric_s=3.0, top_pause_s=1.0)
+    assert not backwards(top, "top")
+    assert backwards(replace(top, top_pause_s=-0.1), "top")
+    board = scoring["Scoreboard"]()
+    board.add([], [], [good, bad], [], 50.0, start="bottom")
+    assert board.backwards == 1
