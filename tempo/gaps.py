@@ -93,18 +93,28 @@ def turn_in_gap(
         if d * v > 2.0 * d * v1:
             v1 = v
     v2 = (y3 - y2) / (t3 - t2)
+    t_in, y_in = t1, y1  # a point of the way in
     if raw_way_out and not slowing and noise > 0.0:
         # The way into a bounce likewise: the smoother's last samples before a gap lag the
         # readings (its windows close on them, and slow), and the turn's depth with them.
-        ts, xs = track.readings_between(t1 - GAP_WAY_OUT_S, t1)
-        # (up to the gap's edge, and no stuck sensor's repeats there: they are no way)
-        if len(ts) >= 3 and ts[-1] == t1 and xs[-1] != xs[-2]:
+        ts, xs = track.readings_between(t1 - GAP_SLOPE_MAX_S, t1)
+        # A stuck sensor's repeats at the gap's edge are no way: it ends at the first.
+        k = len(xs)
+        while k >= 2 and xs[k - 1] == xs[k - 2]:
+            k -= 1
+        t_edge = ts[k - 1] if k else t1
+        i = k
+        while i > 0 and ts[i - 1] >= t_edge - GAP_WAY_OUT_S:
+            i -= 1
+        ts, xs = ts[i:k], xs[i:k]
+        if len(ts) >= 3:
             mt, mx, slope = line_fit(ts, xs)
             # (on one line in the readings' noise: a burst at the gap's edge is no way in)
             off = max(abs(x - mx - slope * (t - mt)) for t, x in zip(ts, xs, strict=True))
             if d * slope > 0.0 and off <= WAY_IN_NOISE * noise:
                 v1 = slope
-                y1 = mx + slope * (t1 - mt)
+                t_in = t_edge
+                y_in = mx + slope * (t_edge - mt)
     way = track.accepted_after(t1) if raw_way_out else []
     if len(way) >= 3:
         n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
@@ -115,9 +125,9 @@ def turn_in_gap(
         y2 = mx + slope * (t2 - mt)
     if d * v1 <= 0.0 or d * v2 >= 0.0:
         return None
-    t_turn = (y2 - y1 + v1 * t1 - v2 * t2) / (v1 - v2)
-    t_turn = min(max(t_turn, t1), t2)
-    level = y1 + v1 * (t_turn - t1)
+    t_turn = (y2 - y_in + v1 * t_in - v2 * t2) / (v1 - v2)
+    t_turn = min(max(t_turn, t_in), t2)
+    level = y_in + v1 * (t_turn - t_in)
     if slowing:
         smooth = slowing_turn(t1, y1, v1, t2, y2, v2, d, band)
         # (short of the lines, and not beyond the start side's stops either)
@@ -129,7 +139,7 @@ def turn_in_gap(
     if d * (level - ext) <= 0.0:
         return None
     edge = level - d * band
-    t_arrive = min(max(t1 + (edge - y1) / v1, t1), t_turn)
+    t_arrive = min(max(t_in + (edge - y_in) / v1, t_in), t_turn)
     t_depart = max(min(t2 + (edge - y2) / v2, t2), t_turn)
     return level, t_arrive, t_depart
 

@@ -313,3 +313,15 @@ def test_the_raw_way_in_is_not_taken_at_lockout_or_through_a_burst() -> None:
     burst = turn_in_gap(track, n, 0, **kw, noise=3.0)  # type: ignore[arg-type]
     assert burst == turn_in_gap(track, n, 0, **kw)  # type: ignore[arg-type]
     assert burst is not None and burst[0] == pytest.approx(80.0)
+
+
+def test_the_raw_way_into_a_gap_ends_where_the_sensor_stuck() -> None:
+    # The sensor stuck on its reading at 0.469 s (80 mm) and repeated it to the gap: the
+    # repeats are no way (the sled went on down meanwhile), and the way in is the line
+    # through the readings up to the first of them. On accuracy 1051200-1051599 and
+    # 1052000-1052799 a sensor stuck over the low turn was most of the full reps read
+    # partial (19 of 33), the smoothed way in flattened by its repeats.
+    track, n = _down_slowed_gap_up(edge=[80.0, 80.0, 80.0])
+    kw = {"d": -1, "k_ext": 32, "ext": 100.0, "band": BAND, "raw_way_out": True}
+    got = turn_in_gap(track, n, 0, **kw, noise=3.0)  # type: ignore[arg-type]
+    assert got == pytest.approx((32.0, 0.5625 - BAND / 512.0, 0.5625 + BAND / 512.0))
