@@ -26,7 +26,8 @@ GAP_FLAT_N: Final = 4  # ... or within this many samples after the extreme
 # way, or miss it.
 GAP_WAY_OUT_S: Final = 0.15
 # ... and the way into a bounce the line through the raw readings of the last GAP_WAY_OUT_S
-# before it, if they lie within this many deviations of the readings' noise of it.
+# before it (before the first repeat, where a stuck sensor's repeats end the readings), if
+# they lie within this many deviations of the readings' noise of it.
 WAY_IN_NOISE: Final = 3.0
 
 
