@@ -12,6 +12,7 @@ back.
 from __future__ import annotations
 
 import math
+from itertools import dropwhile
 from typing import Final
 
 from tempo.crossings import line_fit
@@ -26,8 +27,9 @@ GAP_FLAT_N: Final = 4  # ... or within this many samples after the extreme
 # way, or miss it.
 GAP_WAY_OUT_S: Final = 0.15
 # ... and the way into a bounce the line through the raw readings of the last GAP_WAY_OUT_S
-# before it (before the first repeat, where a stuck sensor's repeats end the readings), if
-# they lie within this many deviations of the readings' noise of it.
+# before it (before the first repeat, where a stuck sensor's repeats end the readings, and
+# the way out then begins after the repeats of that value), if they lie within this many
+# deviations of the readings' noise of it.
 WAY_IN_NOISE: Final = 3.0
 
 
@@ -95,6 +97,7 @@ def turn_in_gap(
             v1 = v
     v2 = (y3 - y2) / (t3 - t2)
     t_in, y_in = t1, y1  # a point of the way in
+    stuck_at: float | None = None  # the value a sensor stuck on at the gap's edge
     if raw_way_out and not slowing and noise > 0.0:
         # The way into a bounce likewise: the smoother's last samples before a gap lag the
         # readings (its windows close on them, and slow), and the turn's depth with them.
@@ -103,6 +106,8 @@ def turn_in_gap(
         k = len(xs)
         while k >= 2 and xs[k - 1] == xs[k - 2]:
             k -= 1
+        if k < len(xs):
+            stuck_at = xs[-1]
         t_edge = ts[k - 1] if k else t1
         i = k
         while i > 0 and ts[i - 1] >= t_edge - GAP_WAY_OUT_S:
@@ -117,6 +122,9 @@ def turn_in_gap(
                 t_in = t_edge
                 y_in = mx + slope * (t_edge - mt)
     way = track.accepted_after(t1) if raw_way_out else []
+    if way and stuck_at is not None:
+        # ... nor the way out: the sensor may still repeat the value after the gap
+        way = list(dropwhile(lambda r: r[1] == stuck_at, way))
     if len(way) >= 3:
         n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
         way = way[: max(n_way, 3)]

@@ -325,3 +325,19 @@ def test_the_raw_way_into_a_gap_ends_where_the_sensor_stuck() -> None:
     kw = {"d": -1, "k_ext": 32, "ext": 100.0, "band": BAND, "raw_way_out": True}
     got = turn_in_gap(track, n, 0, **kw, noise=3.0)  # type: ignore[arg-type]
     assert got == pytest.approx((32.0, 0.5625 - BAND / 512.0, 0.5625 + BAND / 512.0))
+
+
+def test_a_stuck_sensors_repeats_after_the_gap_are_no_way_out_either() -> None:
+    # Stuck on 80 mm from 0.469 s, the sensor repeats it twice more after the gap (a run
+    # longer than a second counts again: a quiet sensor on a still sled), then reads the
+    # way up. Those repeats would bend the way out
+    # (accuracy 1051458, 40 Hz: the sensor stuck 1 s over a whole lowering, its repeats
+    # after the gap made the way out rise, no turn was placed, and a full rep read 0.70).
+    track, n = _down_slowed_gap_up(edge=[80.0, 80.0, 80.0])
+    stuck = [(1.0 - 2.0 * DT, 80.0), (1.0 - DT, 80.0)]
+    raw = list(track.accepted)
+    i = next(k for k, (t, _) in enumerate(raw) if t >= 1.0)
+    track = track_of([(track.t[k], track.y[k]) for k in range(track.n)], raw[:i] + stuck + raw[i:])
+    kw = {"d": -1, "k_ext": 32, "ext": 100.0, "band": BAND, "raw_way_out": True}
+    got = turn_in_gap(track, n, 0, **kw, noise=3.0)  # type: ignore[arg-type]
+    assert got == pytest.approx((32.0, 0.5625 - BAND / 512.0, 0.5625 + BAND / 512.0))
