@@ -330,9 +330,9 @@ def test_the_raw_way_into_a_gap_ends_where_the_sensor_stuck() -> None:
 def test_a_stuck_sensors_repeats_after_the_gap_are_no_way_out_either() -> None:
     # Stuck on 80 mm from 0.469 s, the sensor repeats it twice more after the gap (a run
     # longer than a second counts again: a quiet sensor on a still sled), then reads the
-    # way up. Those repeats would bend the way out
-    # (accuracy 1051458, 40 Hz: the sensor stuck 1 s over a whole lowering, its repeats
-    # after the gap made the way out rise, no turn was placed, and a full rep read 0.70).
+    # way up. Those repeats would bend the way out (accuracy 1051458, 40 Hz: the sensor
+    # stuck 1 s over a whole lowering, its repeats after the gap made the way out rise, no
+    # turn was placed, and a full rep read 0.70).
     track, n = _down_slowed_gap_up(edge=[80.0, 80.0, 80.0])
     stuck = [(1.0 - 2.0 * DT, 80.0), (1.0 - DT, 80.0)]
     raw = list(track.accepted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sensor.synthetic import generate
+from tempo.engine import MIN_VALID_MM, OUT_OF_RANGE_MM
 from tempo.filters import RobustFilter
 from tests.tempo.helpers import as_settings, reps_of, run
 
@@ -27,7 +28,7 @@ def _excursions(t_to: float) -> tuple[list[tuple[float, float]], float]:
     out = [
         (t, sign * (d - s.bottom_mm))
         for t, d in trace.samples
-        if t <= t_to and d is not None and 20 <= d < 8000
+        if t <= t_to and d is not None and MIN_VALID_MM <= d < OUT_OF_RANGE_MM
     ]
     return out, abs(s.lockout_mm - s.bottom_mm)
 
