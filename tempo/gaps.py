@@ -12,6 +12,7 @@ back.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import dropwhile
 from typing import Final
 
@@ -31,6 +32,14 @@ GAP_WAY_OUT_S: Final = 0.15
 # the way out then begins after the repeats of that value), if they lie within this many
 # deviations of the readings' noise of it.
 WAY_IN_NOISE: Final = 3.0
+
+
+def before_repeats(xs: Sequence[float], end: int) -> int:
+    """`end` (an index past the readings of a way into a gap) moved back over a stuck
+    sensor's repeats: the way ends at the first of them, where the sensor stuck."""
+    while end >= 2 and xs[end - 1] == xs[end - 2]:
+        end -= 1
+    return end
 
 
 def gap_at_turn(track: Track, n: int, k_ext: int) -> int | None:
@@ -103,9 +112,7 @@ def turn_in_gap(
         # readings (its windows close on them, and slow), and the turn's depth with them.
         ts, xs = track.readings_between(t1 - GAP_SLOPE_MAX_S, t1)
         # A stuck sensor's repeats at the gap's edge are no way: it ends at the first.
-        k = len(xs)
-        while k >= 2 and xs[k - 1] == xs[k - 2]:
-            k -= 1
+        k = before_repeats(xs, len(xs))
         if k < len(xs):
             stuck_at = xs[-1]
         t_edge = ts[k - 1] if k else t1
@@ -380,9 +387,9 @@ def surely_reached_in_gap(
         return None
     # A stuck sensor's repeats before the gap are not the sled: the way in ends at the
     # first of them.
-    while j - 2 >= 0 and xs[j - 1] == xs[j - 2]:
-        del ts[j - 1], xs[j - 1]
-        j -= 1
+    first = before_repeats(xs, j)
+    del ts[first:j], xs[first:j]
+    j = first
     t1, t2 = ts[j - 1], ts[j]
     # each way: the readings of GAP_WAY_OUT_S beside the gap, REACH_MIN_READINGS at least,
     # and none across another gap
