@@ -32,6 +32,10 @@ GAP_WAY_OUT_S: Final = 0.15
 # the way out then begins after the repeats of that value), if they lie within this many
 # deviations of the readings' noise of it.
 WAY_IN_NOISE: Final = 3.0
+# A sled whose readings into a gap at lockout move the way out by no more than this many
+# standard errors of their line's slope had stopped: it slowed into lockout and held, and
+# the cubic leaving at the smoothed track's lagging speed would turn beyond the hold.
+STOPPED_ERRORS: Final = 2.0
 
 
 def before_repeats(xs: Sequence[float], end: int) -> int:
@@ -78,9 +82,12 @@ def turn_in_gap(
     the way out is the line through the raw readings after the gap (in glare the smoothed
     samples say more), and so is the way in unless `slowing`: the turn is at lockout,
     where a sled slows to a stop and does not bounce: it is placed on the cubic through
-    the gap's ends (`slowing_turn`) where that turns short of the lines, and a line
-    through its last readings is faster than the sled was at the gap. `noise`: the raw
-    readings' (mm; 0 when unknown, and the smoothed way in).
+    the gap's ends (`slowing_turn`) where that turns short of the lines, from the smoothed
+    way in (a line through the last readings is faster than a sled slowing into its stop
+    was at the gap) at the slower of its speed and the readings'; and nowhere when the
+    readings say the sled had stopped before the gap (their line's slope within
+    STOPPED_ERRORS standard errors of none). `noise`: the raw readings' (mm; 0 when
+    unknown, and the smoothed way in).
     """
     bt, by = track.t, track.y
     a = gap_at_turn(track, n, k_ext)
@@ -107,9 +114,11 @@ def turn_in_gap(
     v2 = (y3 - y2) / (t3 - t2)
     t_in, y_in = t1, y1  # a point of the way in
     stuck_at: float | None = None  # the value a sensor stuck on at the gap's edge
-    if raw_way_out and not slowing and noise > 0.0:
+    if raw_way_out and noise > 0.0:
         # The way into a bounce likewise: the smoother's last samples before a gap lag the
         # readings (its windows close on them, and slow), and the turn's depth with them.
+        # Into lockout, only the speed: a sled that slowed or stopped before the gap goes
+        # into it no faster than its readings say.
         ts, xs = track.readings_between(t1 - GAP_SLOPE_MAX_S, t1)
         # A stuck sensor's repeats at the gap's edge are no way: it ends at the first.
         k = before_repeats(xs, len(xs))
@@ -124,7 +133,13 @@ def turn_in_gap(
             mt, mx, slope = line_fit(ts, xs)
             # (on one line in the readings' noise: a burst at the gap's edge is no way in)
             off = max(abs(x - mx - slope * (t - mt)) for t, x in zip(ts, xs, strict=True))
-            if d * slope > 0.0 and off <= WAY_IN_NOISE * noise:
+            on_line = off <= WAY_IN_NOISE * noise
+            if on_line and slowing:
+                spread = math.sqrt(sum((t - mt) * (t - mt) for t in ts))
+                if d * slope * spread <= STOPPED_ERRORS * noise:
+                    return None  # stopped before the gap: no further out inside it
+                v1 = min(v1, slope) if d > 0 else max(v1, slope)
+            elif on_line and d * slope > 0.0:
                 v1 = slope
                 t_in = t_edge
                 y_in = mx + slope * (t_edge - mt)

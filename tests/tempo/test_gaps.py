@@ -303,7 +303,8 @@ def test_the_way_into_a_bounce_hidden_in_a_gap_is_read_on_the_raw_readings() -> 
 
 def test_the_raw_way_in_is_not_taken_at_lockout_or_through_a_burst() -> None:
     # A sled slowing into lockout keeps the smoothed way in (the line through its last
-    # readings is faster than it was at the gap, and the cubic overshoots) ...
+    # readings is faster than it was at the gap, and the cubic overshoots; its speed is
+    # the slower of the two) ...
     track, n = _down_slowed_gap_up()
     kw = {"d": -1, "k_ext": 32, "ext": 100.0, "band": BAND, "raw_way_out": True}
     slow = turn_in_gap(track, n, 0, **kw, slowing=True, noise=3.0)  # type: ignore[arg-type]
@@ -341,3 +342,32 @@ def test_a_stuck_sensors_repeats_after_the_gap_are_no_way_out_either() -> None:
     kw = {"d": -1, "k_ext": 32, "ext": 100.0, "band": BAND, "raw_way_out": True}
     got = turn_in_gap(track, n, 0, **kw, noise=3.0)  # type: ignore[arg-type]
     assert got == pytest.approx((32.0, 0.5625 - BAND / 512.0, 0.5625 + BAND / 512.0))
+
+
+def _stopped_gap_down() -> tuple[Track, int]:
+    """Up at 512 mm/s to 192 mm at 0.375 s and held there (readings 1 mm apart, not a
+    stuck sensor's repeats); nothing from 0.5 s to 1 s; down
+    at 512 mm/s from 192 mm. The smoothed samples lag the stop: 24 mm short at 0.375 s,
+    closing at 176 mm/s to 1 mm short at 0.5 s, as a smoother's windows filling with the
+    held readings do."""
+    raw = [(DT * i, 512.0 * DT * i if i <= 24 else 192.0 + (-0.5) ** (i % 2)) for i in range(33)]
+    smoothed = [(t, x if t <= 0.25 else x - 16.0) for t, x in raw[:25]]
+    smoothed[24] = (DT * 24, 168.0)
+    smoothed += [(DT * i, 191.0 - 176.0 * DT * (32 - i)) for i in range(25, 33)]
+    way_down = [(1.0 + DT * i, 192.0 - 512.0 * DT * i) for i in range(12)]
+    track = track_of(smoothed + way_down, raw + way_down)
+    return track, track.n - 1
+
+
+def test_a_sled_stopped_before_a_gap_at_lockout_goes_into_it_no_faster_than_its_readings() -> None:
+    # Accuracy seed 1052880 (30 Hz, ROM 461 mm): the sled arrived at lockout (563 mm,
+    # 0.94 of the ROM) and held; its readings were flat for 0.1 s before a gap of 0.37 s,
+    # but the smoothed samples into it still rose, and the cubic leaving at their speed
+    # turned 16 mm beyond the hold: a full rep read locked.
+    track, n = _stopped_gap_down()
+    kw = {"d": 1, "k_ext": 32, "ext": 191.0, "band": BAND, "raw_way_out": True, "slowing": True}
+    got = turn_in_gap(track, n, 0, **kw, noise=3.0)  # type: ignore[arg-type]
+    assert got is None or got[0] <= 192.0 + 0.5 * BAND
+    # without the readings' noise (in glare) the smoothed speed: the cubic overshoots
+    smoothed = turn_in_gap(track, n, 0, **kw)  # type: ignore[arg-type]
+    assert smoothed is not None and smoothed[0] > 192.0 + BAND
