@@ -79,6 +79,7 @@ class TempoEngine:
             self._filter.reach_without_burst,
             at_burst=self._filter.at_burst,
             readings_reached=self._filter.readings_reached,
+            readings_about=self._filter.readings_about,
         )
         self._seg.listener = self._machine
         self._step = self._seg.step

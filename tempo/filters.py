@@ -61,6 +61,7 @@ DISOWNED_KEPT: Final = 8  # recent bursts taken out, remembered (bounded memory)
 # Every valid reading (held back or not, stuck repeats aside) kept for `readings_reached`:
 # 10 s at 50 Hz, longer than any rep that noise and a burst could make ...
 READINGS_KEPT: Final = 512
+READINGS_ABOUT_N: Final = 5  # readings at least for `readings_about` (three second differences)
 # ... whose running median over this many readings no burst moves.
 BURST_MEDIAN_N: Final = 2 * BURST_MAX_N + 1
 # A smoothed sample holds readings up to three either side (a median of five, a mean of
@@ -932,6 +933,26 @@ class RobustFilter:
                 if len(xs) == BURST_MEDIAN_N:
                     return sorted(xs)[BURST_MEDIAN_N // 2]
         return None
+
+    def readings_about(self, t_lo: float, t_hi: float) -> tuple[float, float, int] | None:
+        """The median, deviation (`_noise_of`) and number of the valid readings from `t_lo`
+        to `t_hi`, gated or not; None when fewer than READINGS_ABOUT_N. The deviation is
+        the noise where they are, which the running estimates follow only some readings
+        after glare begins."""
+        ts: list[float] = []
+        xs: list[float] = []
+        for t, x in reversed(self._readings):
+            if t < t_lo:
+                break
+            if t <= t_hi:
+                ts.append(t)
+                xs.append(x)
+        n = len(ts)
+        if n < READINGS_ABOUT_N:
+            return None
+        ts.reverse()
+        xs.reverse()
+        return sorted(xs)[n // 2], _noise_of(ts, xs, 0, n), n
 
     def readings_reached(
         self, level: float, t_from: float, t_turn: float, t_to: float, *, deviations: float

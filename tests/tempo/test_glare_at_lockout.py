@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
+from tempo.filters import RobustFilter
 from tests.tempo.helpers import BOTTOM, piecewise, reps_of, run
 
 GLARE_MM = 40.0  # a reading's deviation in the glare (about ten times the usual)
@@ -31,6 +34,21 @@ def test_glare_beginning_at_a_lockout_hold_leaves_the_rep_full() -> None:
     ]
     assert all(len(v) == 1 for v in verdicts)
     # Before: 21 of these 40 read "locked" (a swing of the glare above the hold taken
-    # for the top); the ones left are swings beyond twice the noise estimate, which lags
-    # as the glare begins.
-    assert sum(v == ("full",) for v in verdicts) >= 32
+    # for the top); then 2, swings beyond twice the noise estimate, which lags as the
+    # glare begins; none since the readings since the sled left the hold judge them.
+    assert all(v == ("full",) for v in verdicts)
+
+
+def test_the_readings_about_a_span_are_its_median_spread_and_count_gated_or_not() -> None:
+    f = RobustFilter(gate_base_mm=40.0)
+    # a sled rising at 200 mm/s, readings alternately 3 mm either side (steady motion
+    # cancels in the second differences), then a spike the gate holds back
+    for i in range(20):
+        f.push(i * 0.02, 100.0 + 4.0 * i + (3.0 if i % 2 else -3.0))
+    f.push(0.40, 400.0)
+    median, deviation, n = f.readings_about(0.1, 0.40) or (0.0, 0.0, 0)
+    # 15 of the sled's readings (121-179 mm) and the spike: the median is the ninth
+    # smallest, 153 mm
+    assert (median, n) == (153.0, 16)
+    assert deviation == pytest.approx(1.2 * 6.0)  # second differences of +-6 mm, scaled
+    assert f.readings_about(0.31, 0.38) is None  # four readings: too few to tell

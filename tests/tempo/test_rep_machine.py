@@ -31,19 +31,27 @@ class Sled:
         settings: EngineSettings = SETTINGS,
         faults: Sequence[tuple[float, float]] = (),
         bursts: Sequence[tuple[float, float]] = (),
+        readings: tuple[float, float, int] | None = None,
     ) -> None:
         self.watch: tuple[str, float, float] | None = None  # rise/fall, ref, margin
         self.noise = NOISE_MM  # a reading's deviation, as the filter would tell it
+        self.asked: list[tuple[float, float]] = []  # the spans `readings_about` was asked
+        self.readings = readings  # what it tells: median, deviation, count (None: too few)
         self.machine = RepMachine(
             settings,
             self,
             lambda now: faults,
             lambda: self.noise,
             at_burst=lambda t: any(a <= t <= b for a, b in bursts),
+            readings_about=self.readings_about,
         )
         self.events: list[Event] = []
         self.machine.events = self.events
         self.level = 0.0
+
+    def readings_about(self, t_lo: float, t_hi: float) -> tuple[float, float, int] | None:
+        self.asked.append((t_lo, t_hi))
+        return self.readings
 
     def watch_rise(self, ref: float, margin_mm: float, margin_noise: float) -> None:
         self.watch = ("rise", ref, margin_mm + margin_noise * NOISE_MM)
@@ -410,6 +418,23 @@ def test_a_hold_beyond_a_far_hold_is_the_far_point_however_noisy():
 def test_on_a_quiet_sensor_a_turn_just_beyond_the_far_hold_is_the_far_point():
     got = _hold_at_the_top_then_beyond(Sled(), 30.0, noise_mm=1.0, dip=True)
     assert (got.t_top, got.rom_mm, got.lockout) == (3.5, 390.0, "locked")
+
+
+def test_a_turn_the_readings_since_the_far_hold_do_not_show_is_no_farther_turn():
+    # Glare just begun: the running noise estimate still 10 mm, so a turn 30 mm beyond the
+    # hold passes two deviations of it; the readings since the sled left the hold lie
+    # around it (their median 2 mm beyond, 25 mm apart, 11 of them): a turn of the noise
+    # (accuracy seed 1052980: a 0.6 s hold at lockout, glare from its end, a full rep
+    # read locked).
+    sled = Sled(readings=(362.0, 25.0, 11))
+    got = _hold_at_the_top_then_beyond(sled, 30.0, noise_mm=10.0)
+    assert (got.t_top, got.rom_mm, got.lockout) == (2.5, 360.0, "full")
+    assert sled.asked == [(3.375, 3.5 + CONFIRM_S)]  # from leaving the hold to now
+    # Readings that went out with the turn (median 15 mm beyond, more than two standard
+    # errors of it) make it the far point; so do too few to tell.
+    for readings in ((375.0, 5.0, 11), None):
+        got = _hold_at_the_top_then_beyond(Sled(readings=readings), 30.0, noise_mm=10.0)
+        assert (got.t_top, got.rom_mm, got.lockout) == (3.5, 390.0, "locked")
 
 
 def test_ending_the_set_finishes_a_rep_on_its_way_back_at_its_extreme():
