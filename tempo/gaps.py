@@ -74,6 +74,7 @@ def turn_in_gap(
     raw_way_out: bool,
     slowing: bool = False,
     noise: float = 0.0,
+    moving_in: float | None = None,
 ) -> tuple[float, float, float] | None:
     """A turnaround the `d` way hidden in a gap: (level, arrival, departure) where the lines
     before and after it meet, if it is beyond the smoothed extreme `ext`.
@@ -87,7 +88,10 @@ def turn_in_gap(
     was at the gap) at the slower of its speed and the readings'; and nowhere when the
     readings say the sled had stopped before the gap (their line's slope within
     STOPPED_ERRORS standard errors of none). `noise`: the raw readings' (mm; 0 when
-    unknown, and the smoothed way in).
+    unknown, and the smoothed way in). `moving_in` (the gap ends a hold that arrived
+    then): no turn unless the raw way in, its readings from then on if that is longer,
+    shows the sled moving the `d` way by more than that: the sled went on into the gap
+    only if all of the hold's readings say so, not its noise at the edge.
     """
     bt, by = track.t, track.y
     a = gap_at_turn(track, n, k_ext)
@@ -114,29 +118,37 @@ def turn_in_gap(
     v2 = (y3 - y2) / (t3 - t2)
     t_in, y_in = t1, y1  # a point of the way in
     stuck_at: float | None = None  # the value a sensor stuck on at the gap's edge
+    since = math.inf if moving_in is None else moving_in
+    if moving_in is not None and not (raw_way_out and noise > 0.0):
+        return None  # (no raw way in to show it)
     if raw_way_out and noise > 0.0:
         # The way into a bounce likewise: the smoother's last samples before a gap lag the
         # readings (its windows close on them, and slow), and the turn's depth with them.
         # Into lockout, only the speed: a sled that slowed or stopped before the gap goes
         # into it no faster than its readings say.
-        ts, xs = track.readings_between(t1 - GAP_SLOPE_MAX_S, t1)
+        ts, xs = track.readings_between(min(t1 - GAP_SLOPE_MAX_S, since), t1)
         # A stuck sensor's repeats at the gap's edge are no way: it ends at the first.
         k = before_repeats(xs, len(xs))
         if k < len(xs):
             stuck_at = xs[-1]
         t_edge = ts[k - 1] if k else t1
         i = k
-        while i > 0 and ts[i - 1] >= t_edge - GAP_WAY_OUT_S:
+        while i > 0 and ts[i - 1] >= min(t_edge - GAP_WAY_OUT_S, since):
             i -= 1
         ts, xs = ts[i:k], xs[i:k]
+        if len(ts) < 3 and moving_in is not None:
+            return None
         if len(ts) >= 3:
             mt, mx, slope = line_fit(ts, xs)
             # (on one line in the readings' noise: a burst at the gap's edge is no way in)
             off = max(abs(x - mx - slope * (t - mt)) for t, x in zip(ts, xs, strict=True))
             on_line = off <= WAY_IN_NOISE * noise
+            spread = math.sqrt(sum((t - mt) * (t - mt) for t in ts))
+            moving = on_line and d * slope * spread > STOPPED_ERRORS * noise
+            if moving_in is not None and not moving:
+                return None
             if on_line and slowing:
-                spread = math.sqrt(sum((t - mt) * (t - mt) for t in ts))
-                if d * slope * spread <= STOPPED_ERRORS * noise:
+                if not moving:
                     return None  # stopped before the gap: no further out inside it
                 v1 = min(v1, slope) if d > 0 else max(v1, slope)
             elif on_line and d * slope > 0.0:
@@ -320,6 +332,7 @@ def turn_behind_hold(
     band: float,
     noise: float,
     slowing: bool = False,
+    arrived: float = -math.inf,
 ) -> tuple[float, float] | None:
     """(level, departure) of a turn the `d` way hidden in a gap at the end of a hold at
     `level` that the sled, at sample `n`, leaves the other way; or None.
@@ -329,7 +342,11 @@ def turn_behind_hold(
     starting again after the gap, hides where it was seen first. The turn is where the
     lines before and after the gap meet (`turn_in_gap`), or, when the way in was a pause,
     at least where the readings after the gap were seen (`seen_after_gap`), leaving from
-    the first of them. `noise`: the raw readings' noise, mm.
+    the first of them. When none after the gap is seen beyond the hold (the sled came
+    back past it before the readings began again), the lines still place it if the
+    hold's raw readings since it `arrived` show the sled moving on into the gap (not at
+    lockout: `slowing`).
+    `noise`: the raw readings' noise, mm.
     """
     bt = track.t
     for k in range(n, max(stop, n - HOLD_GAP_BACK_N), -1):  # the first sample after it
@@ -339,7 +356,28 @@ def turn_behind_hold(
         return None
     seen = seen_after_gap(track, k, d, level, stop=stop, noise=noise)
     if d * (seen - level) <= SEEN_BEYOND_NOISE * noise:
-        return None
+        # Nothing seen beyond the hold after the gap: the sled may still have gone on into
+        # it, if its last readings before the gap (a stuck sensor's repeats dropped)
+        # were on their way there, and come back past the hold before the readings began
+        # again: where the lines meet, beyond the hold by as much. Not at lockout, where
+        # a sled slows into its stop and a hold is where it stopped (a creep of a few
+        # millimetres over a hold there made a lockout of it, independent seed 79086).
+        if slowing:
+            return None
+        beyond = level + d * SEEN_BEYOND_NOISE * noise
+        hidden = turn_in_gap(
+            track,
+            n,
+            stop,
+            d=d,
+            k_ext=k - 1,
+            ext=beyond,
+            band=band,
+            raw_way_out=True,
+            noise=noise,
+            moving_in=arrived,
+        )
+        return None if hidden is None else (hidden[0], hidden[2])
     hidden = turn_in_gap(
         track, n, stop, d=d, k_ext=k - 1, ext=seen, band=band, raw_way_out=True, slowing=slowing
     )

@@ -917,6 +917,7 @@ class Segmenter:
                 band=self._band,
                 noise=self._filter.reading_noise_mm,
                 slowing=(-d > 0) == self._lockout_out,
+                arrived=held[1],
             )
             if hidden is not None:
                 level, t_depart = hidden

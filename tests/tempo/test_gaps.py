@@ -371,3 +371,49 @@ def test_a_sled_stopped_before_a_gap_at_lockout_goes_into_it_no_faster_than_its_
     # without the readings' noise (in glare) the smoothed speed: the cubic overshoots
     smoothed = turn_in_gap(track, n, 0, **kw)  # type: ignore[arg-type]
     assert smoothed is not None and smoothed[0] > 192.0 + BAND
+
+
+def _stuck_into_gap_back_past() -> Track:
+    """Raw readings down at 512 mm/s to 256 mm at 0.5 s, then three repeats of 256 mm (a
+    stuck sensor; the smoothed samples flat there, a hold), nothing until 1 s, then up at
+    512 mm/s from 300 mm: back past the hold before the readings began again (the lines
+    meet at 724/1024 s, 150 mm)."""
+    raw = [(DT * i, 256.0 + 512.0 * (0.5 - DT * i)) for i in range(33)]
+    raw += [(0.5 + DT * i, 256.0) for i in range(1, 4)]
+    after = [(1.0 + DT * i, 300.0 + 512.0 * DT * i) for i in range(12)]
+    return track_of(raw + after[:4], raw + after)
+
+
+def _rest_ending_in_a_creep() -> Track:
+    """The same, but the readings came to rest at 256 mm (0.5 mm either side) at 0.25 s
+    and only their last four crept down 2 mm each before the sensor stuck."""
+    raw = [(DT * i, 256.0 + 512.0 * (0.5 - DT * i)) for i in range(16)]
+    raw += [
+        (DT * i, 256.0 - 2.0 * max(0, i - 28) + (0.5 if i % 2 else -0.5)) for i in range(16, 33)
+    ]
+    raw += [(0.5 + DT * i, raw[-1][1]) for i in range(1, 4)]
+    after = [(1.0 + DT * i, 300.0 + 512.0 * DT * i) for i in range(12)]
+    return track_of(raw + after[:4], raw + after)
+
+
+def test_a_turn_behind_a_stuck_hold_the_sled_came_back_past_is_where_the_lines_meet() -> None:
+    # Accuracy seed 1053756 (40 Hz, a reverse press): the sensor stuck on a slow lowering
+    # and the repeats made a hold; the sled turned at the bottom and came back past it
+    # before the readings began again. Nothing after the gap was beyond the hold, and
+    # the rep read 0.56 of the ROM for 0.94 (partial); the lines place the turn.
+    track = _stuck_into_gap_back_past()
+    kw = {"d": -1, "level": 256.0, "band": BAND, "noise": 1.0, "arrived": 0.5}
+    got = turn_behind_hold(track, track.n - 1, 0, **kw)  # type: ignore[arg-type]
+    assert got == pytest.approx((150.0, 724.0 / 1024.0 + BAND / 512.0))
+    # not at lockout, where a sled slows into its stop: the hold is where it stopped
+    assert turn_behind_hold(track, track.n - 1, 0, **kw, slowing=True) is None  # type: ignore[arg-type]
+
+
+def test_a_hold_at_rest_whose_last_readings_crept_hides_no_turn() -> None:
+    # The last 0.15 s alone (arrived 0.5 s) show the sled moving on; its readings since it
+    # came to rest (0.25 s) do not lie on that way (independent seed 79236: a bottom pause
+    # ending in a gap, its last readings' noise read as a way on, the ROM 0.09 deeper).
+    track = _rest_ending_in_a_creep()
+    kw = {"d": -1, "level": 250.0, "band": BAND, "noise": 1.0}
+    assert turn_behind_hold(track, track.n - 1, 0, **kw, arrived=0.5) is not None  # type: ignore[arg-type]
+    assert turn_behind_hold(track, track.n - 1, 0, **kw, arrived=0.25) is None  # type: ignore[arg-type]
