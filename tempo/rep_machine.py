@@ -274,6 +274,7 @@ class RepMachine:
             ):
                 band = (t_depart - t_arrive) if t_depart is not None else 1e9
                 self._far = (level, t_arrive, kind, band)
+                self._far_left = t_arrive  # (until the sled leaves it, if a hold)
                 self._out_stall = stall
                 self._at_far = True
             elif far[1] != t_arrive:  # (the same hold again: its departure was noise)
