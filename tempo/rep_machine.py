@@ -281,6 +281,14 @@ class RepMachine:
                 self._at_far = False
             self._set_phase(far_pause, t_arrive)
         elif st == _BACK:
+            if kind == TURN and self._at_burst(t_arrive):
+                # The way back turned at a burst the gate took out late, beyond where the
+                # sled came back to: its level is the sled's own readings' since then
+                # (their median, which a burst of up to BURST_MAX_N does not move).
+                about = self._readings_about(t_arrive, self.now)
+                if about is not None and about[0] > level:
+                    level = about[0]
+                    stop = stop._replace(level=level)
             back = self._high - level
             if (
                 kind == HOLD

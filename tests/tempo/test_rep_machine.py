@@ -619,3 +619,25 @@ def test_from_the_bottom_the_hold_after_the_rep_reads_no_lockout() -> None:
     sled.move(3.0, 0.0, 4.0)
     sled.machine.arrival_placed(4.0, 4.0, 30.0)
     assert not [e for e in sled.events if isinstance(e, RepRevised)]
+
+
+def test_from_the_top_an_end_turned_at_a_burst_is_where_the_readings_came_back_to() -> None:
+    # Accuracy seed 1053728 (25 Hz): the concentric came out of 0.3 s out of range, and a
+    # burst of four 120 mm beyond lockout came in with its first readings; the way back
+    # turned there, 37 mm beyond the top (1.09 of the ROM: locked). The gate took the
+    # burst out after the smoothed track had carried it; the readings since the turn have
+    # their median 36 mm short of the top (0.91: a full rep, as the sled did).
+    sled = Sled(TOP, bursts=[(5.0, 5.5)], readings=(36.0, 5.0, 20))
+    sled.found(0.0)
+    sled.move(1.0, 400.0, 4.0)
+    sled.move(4.5, -37.0, 5.25, turn_until=5.375)
+    (rep,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert (rep.t_end, rep.rom_mm, rep.lockout) == (5.25, 364.0, "full")
+    assert sled.asked == [(5.25, 5.25 + CONFIRM_S)]
+    # without a burst there, the turn is the sled's: beyond the top, locked
+    sled = Sled(TOP, readings=(36.0, 5.0, 20))
+    sled.found(0.0)
+    sled.move(1.0, 400.0, 4.0)
+    sled.move(4.5, -37.0, 5.25, turn_until=5.375)
+    (rep,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert (rep.rom_mm, rep.lockout) == (437.0, "locked")
