@@ -936,15 +936,16 @@ class RobustFilter:
 
     def readings_about(self, t_lo: float, t_hi: float) -> tuple[float, float, int] | None:
         """The median, deviation (`_noise_of`) and number of the valid readings from `t_lo`
-        to `t_hi`, gated or not; None when fewer than READINGS_ABOUT_N. The deviation is
-        the noise where they are, which the running estimates follow only some readings
-        after glare begins."""
+        to `t_hi`, gated or not but for bursts the gate took out (`disowned`); None when
+        fewer than READINGS_ABOUT_N. The deviation is the noise where they are, which the
+        running estimates follow only some readings after glare begins."""
         ts: list[float] = []
         xs: list[float] = []
+        bursts = [(a, b) for a, b in self.disowned if b > t_lo and a <= t_hi]
         for t, x in reversed(self._readings):
             if t < t_lo:
                 break
-            if t <= t_hi:
+            if t <= t_hi and not any(a <= t < b for a, b in bursts):
                 ts.append(t)
                 xs.append(x)
         n = len(ts)

@@ -96,8 +96,8 @@ AtBurst = Callable[[float], bool]
 (`RobustFilter.at_burst`)."""
 
 ReadingsAbout = Callable[[float, float], "tuple[float, float, int] | None"]
-"""The median, deviation and number of the valid readings between two times
-(`RobustFilter.readings_about`); None when too few."""
+"""The median, deviation and number of the valid readings between two times, bursts the
+gate took out left out (`RobustFilter.readings_about`); None when too few."""
 
 
 class ExcursionWatch(Protocol):
@@ -283,8 +283,8 @@ class RepMachine:
         elif st == _BACK:
             if kind == TURN and self._at_burst(t_arrive):
                 # The way back turned at a burst the gate took out late, beyond where the
-                # sled came back to: its level is the sled's own readings' since then
-                # (their median, which a burst of up to BURST_MAX_N does not move).
+                # sled came back to: its level is the sled's own readings' since then (their
+                # median, the burst's left out).
                 about = self._readings_about(t_arrive, self.now)
                 if about is not None and about[0] > level:
                     level = about[0]

@@ -39,7 +39,7 @@ def test_glare_beginning_at_a_lockout_hold_leaves_the_rep_full() -> None:
     assert all(v == ("full",) for v in verdicts)
 
 
-def test_the_readings_about_a_span_are_its_median_spread_and_count_gated_or_not() -> None:
+def test_the_readings_about_a_span_are_its_median_spread_and_count_bursts_left_out() -> None:
     f = RobustFilter(gate_base_mm=40.0)
     # a sled rising at 200 mm/s, readings alternately 3 mm either side (steady motion
     # cancels in the second differences), then a spike the gate holds back
@@ -52,3 +52,9 @@ def test_the_readings_about_a_span_are_its_median_spread_and_count_gated_or_not(
     assert (median, n) == (153.0, 16)
     assert deviation == pytest.approx(1.2 * 6.0)  # second differences of +-6 mm, scaled
     assert f.readings_about(0.31, 0.38) is None  # four readings: too few to tell
+    # A burst the gate took out (from 0.1 s up to the reading that showed it, 0.2 s) is no
+    # reading of the sled: the five of it are left out, the median of the other eleven is
+    # their sixth smallest.
+    f.disowned.append((0.1, 0.2))
+    about = f.readings_about(0.1, 0.40)
+    assert about is not None and (about[0], about[2]) == (161.0, 11)
