@@ -6,6 +6,8 @@ by time and scored. Prints figures; asserts nothing. `--seeds N` (default 200), 
 `--clean` for a perfect sensor, `--eccentric LO HI` to draw every lowering's duration
 from LO-HI s (default 0.8-5; 6 10 for smooth slow negatives), `-v` to list each
 miscounted session (the reps lost and the reps too many) and each wrong lockout verdict.
+The lockout verdict is also printed for the reps out of glare (none within GLARE_CLEAR_S of
+their lockout-side turn).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from sensor.synthetic import Faults, Plan, generate
 from tempo import EngineSettings
 
 FIRST_SEED = 900_000  # far from the seeds the tests use (0-10 000)
+# A lockout verdict is out of glare when no glare lies this close to the lockout-side turn
+# (the hold or turn it is read on, and the way into it).
+GLARE_CLEAR_S = 1.0
 
 
 def main() -> None:
@@ -47,6 +52,7 @@ def main() -> None:
             parser.error("--eccentric: LO and HI must be seconds, 0 < LO <= HI")
         plan = Plan(eccentric_s=(lo, hi))
     board = Scoreboard()
+    clear = [0, 0]  # lockout verdicts right, and made, out of glare
     for seed in range(args.first, args.first + args.seeds):
         trace = generate(seed, faults=faults, plan=plan)
         settings = EngineSettings(**asdict(trace.settings))
@@ -61,6 +67,12 @@ def main() -> None:
             fast_below_s,
             start=settings.start,
         )
+        for tr, r in match(trace.reps, reps):
+            if not any(
+                g0 - GLARE_CLEAR_S <= tr.t_top <= g1 + GLARE_CLEAR_S for g0, g1 in trace.glare
+            ):
+                clear[0] += r.lockout == tr.lockout
+                clear[1] += 1
         if args.verbose:
             where = f"start {settings.start}, rom {settings.rom_mm:.0f}, {trace.rate_hz:.0f} Hz"
             print_miscount(f"seed {seed} ({where})", trace.reps, reps)
@@ -77,6 +89,11 @@ def main() -> None:
         kind += f", lowerings of {args.eccentric[0]:g}-{args.eccentric[1]:g} s"
     last = args.first + board.sessions - 1
     board.report(f"{board.sessions} fresh synthetic sessions ({kind}), seeds {args.first}..{last}")
+    if clear[1]:
+        print(
+            f"lockout verdict, reps with no glare within {GLARE_CLEAR_S:g} s of their "
+            f"lockout-side turn: {clear[0]}/{clear[1]} ({100.0 * clear[0] / clear[1]:.1f} %)"
+        )
 
 
 if __name__ == "__main__":

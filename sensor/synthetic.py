@@ -205,6 +205,9 @@ class SyntheticTrace:
     sets: list[TrueSet]
     segments: list[Segment] = field(repr=False)
     faults: Faults = field(default_factory=Faults)
+    # spans (start, end) of glare: the sensor's noise several times its own (the benches
+    # tell the lockout verdicts made in it apart)
+    glare: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
     @property
     def duration_s(self) -> float:
@@ -442,8 +445,9 @@ def _sensor(
     segments: Sequence[Segment],
     rate_hz: float,
     faults: Faults,
-) -> list[tuple[float, int | None]]:
-    """Sample the trajectory like a VL53L0X in continuous mode would."""
+) -> tuple[list[tuple[float, int | None]], list[tuple[float, float]]]:
+    """Sample the trajectory like a VL53L0X in continuous mode would; also the spans of
+    glare."""
     end = segments[-1].t1
     dt = 1.0 / rate_hz
     drift_amp = rng.uniform(2.0, 6.0) if faults.drift else 0.0
@@ -517,7 +521,7 @@ def _sensor(
         if faults.gaps and rng.random() < 0.002:
             step += rng.uniform(0.1, 0.6)
         t += step
-    return out
+    return out, [(g0, g1) for g0, g1, _ in glare]
 
 
 def generate(
@@ -540,7 +544,7 @@ def generate(
     faults = Faults() if faults is None else faults
     lifter = _Lifter(rng, settings, plan)
     lifter.session()
-    samples = _sensor(rng, settings, lifter.segments, rate_hz, faults)
+    samples, glare = _sensor(rng, settings, lifter.segments, rate_hz, faults)
     return SyntheticTrace(
         settings=settings,
         seed=seed,
@@ -550,6 +554,7 @@ def generate(
         sets=lifter.sets,
         segments=lifter.segments,
         faults=faults,
+        glare=glare,
     )
 
 

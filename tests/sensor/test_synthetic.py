@@ -59,6 +59,24 @@ def test_noise_grows_with_distance():
     assert spreads[1] > 2 * spreads[0]
 
 
+def test_the_trace_tells_where_the_glare_was():
+    # Glare multiplies the noise several times over its spans; the benches score the
+    # lockout verdicts out of it apart. Without the fault there is none.
+    trace = generate(3, faults=Faults.only("noise", "glare"), rate_hz=50.0)
+    assert 1 <= len(trace.glare) <= 2 and all(g0 < g1 for g0, g1 in trace.glare)
+
+    def spread(inside: bool) -> float:
+        res = [
+            d - trace.position_mm(t)
+            for t, d in trace.samples
+            if d is not None and any(g0 <= t < g1 for g0, g1 in trace.glare) == inside
+        ]
+        return (sum(r * r for r in res) / len(res)) ** 0.5
+
+    assert spread(inside=True) > 2.5 * spread(inside=False)
+    assert generate(3, faults=Faults.only("noise")).glare == []
+
+
 def test_unknown_fault_name_is_an_error():
     with pytest.raises(ValueError, match="unknown fault 'sparks'"):
         Faults.only("sparks")

@@ -59,6 +59,7 @@ def test_the_bench_prints_the_flags(monkeypatch, capsys) -> None:
     assert "after it stopped, 50 Hz only:" in out
     assert "of those, known times:" in out
     assert "reps whose phases run backwards (an engine bug): 0" in out
+    assert "lockout verdict, reps with no glare within 1 s of their lockout-side turn:" in out
 
 
 def test_phase_durations_are_scored_signed_by_start_side(monkeypatch, capsys) -> None:
