@@ -44,6 +44,7 @@ from tempo import EngineSettings
 FIRST_SEED = 31_000
 BAND = 0.02  # the boundary convention, fraction of the calibrated range of motion
 CLEAR_MARGIN = 0.015  # a verdict this close to its threshold (fraction of the ROM) is a toss
+GLARE_CLEAR_S = 1.0  # a lockout verdict is out of glare with none this close to its turn
 TABLE = 256  # resolution of a motion profile's position table
 
 
@@ -133,6 +134,8 @@ class Truth:
     # drift at that moment too (set once the sensor is drawn): nothing in the readings
     # shows that drift, so a verdict within it is the sensor's, not the engine's
     drift_clear: bool = False
+    # ... and no glare within GLARE_CLEAR_S of when the sled was there (set with the sensor)
+    glare_clear: bool = False
     # the phase durations by the 2 % convention (tempo.events.Rep); a rep that starts at
     # the top has its top pause before it (set once the sets are known: `phase_durations`)
     concentric_s: float = 0.0
@@ -337,8 +340,8 @@ def sensor(
     s: EngineSettings,
     rate: float,
     clean: bool,
-) -> tuple[list[tuple[float, int | None]], Callable[[float], float]]:
-    """The readings, and the sensor's drift (mm) at any time."""
+) -> tuple[list[tuple[float, int | None]], Callable[[float], float], list[tuple[float, float]]]:
+    """The readings, the sensor's drift (mm) at any time, and the spans of glare."""
     end = moves[-1].t1
     dt = 1.0 / rate
     kind = rng.choice(("gauss", "laplace", "square"))
@@ -423,7 +426,7 @@ def sensor(
         if not clean and rng.random() < p_gap:
             step += rng.uniform(0.1, 0.6)
         t += step
-    return out, drift
+    return out, drift, [] if clean else [(g0, g1) for g0, g1, _ in glare]
 
 
 @dataclass(slots=True)
@@ -475,12 +478,15 @@ def make(seed: int, clean: bool = False) -> Session:
     rate = 50.0 if rng.random() < 0.35 else rng.uniform(20.0, 50.0)
     lifter = Lifter(rng, start == "top", settings)
     lifter.session()
-    samples, drift = sensor(rng, lifter.moves, settings, rate, clean)
+    samples, drift, glare = sensor(rng, lifter.moves, settings, rate, clean)
     for rep in lifter.reps:
         rep.drift_clear = (
             rep.clear
             and rep.lock_margin * settings.rom_mm
             > CLEAR_MARGIN * settings.rom_mm + abs(drift(rep.t_lock))
+        )
+        rep.glare_clear = not any(
+            g0 - GLARE_CLEAR_S <= rep.t_lock <= g1 + GLARE_CLEAR_S for g0, g1 in glare
         )
     sets = contract_sets(lifter.reps, settings.rest_s)
     phase_durations(lifter.reps, start == "top", settings.rest_s)
@@ -499,11 +505,16 @@ def main() -> None:
     args = parser.parse_args()
     board = Scoreboard()
     model_split = 0  # sessions split as the model grouped the reps
+    out_of_glare = [0, 0]  # lockout verdicts right, and made, clear of the drift and glare
     for seed in range(args.first, args.first + args.seeds):
         sess = make(seed, args.clean)
         reps, sets = engine_events(sess.settings, sess.samples)
         board.add(sess.reps, sess.sets, reps, sets, sess.rate, start=sess.settings.start)
         model_split += [s.reps for s in sets] == sess.model_sets
+        for tr, r in match(sess.reps, reps):
+            if tr.drift_clear and tr.glare_clear:
+                out_of_glare[0] += r.lockout == tr.lockout
+                out_of_glare[1] += 1
         if args.verbose:
             s = sess.settings
             where = f"{s.start}, rom {s.rom_mm:.0f}, {sess.rate:.0f} Hz"
@@ -522,6 +533,12 @@ def main() -> None:
         f"{board.sessions} independent-model sessions ({kind}), seeds {args.first}..{last}",
         with_clear=True,
     )
+    if out_of_glare[1]:
+        ok, n = out_of_glare
+        print(
+            f"  ... and with no glare within {GLARE_CLEAR_S:g} s of their lockout-side turn: "
+            f"{ok}/{n} ({100.0 * ok / n:.1f} %)"
+        )
     print(
         f"set split as the model grouped the reps: {model_split}/{board.sessions} traces "
         f"(its pauses inside a set may pass the {EngineSettings().rest_s:.0f} s rest)"

@@ -37,6 +37,7 @@ def test_the_bench_prints_both_set_splits(monkeypatch, capsys):
     assert "set split exact:" in out
     assert "set split as the model grouped the reps:" in out
     assert "clear of thresholds by more than the sensor's drift:" in out
+    assert "... and with no glare within 1 s of their lockout-side turn:" in out
 
 
 def test_a_verdict_within_the_sensor_drift_of_its_threshold_is_not_drift_clear(monkeypatch):
@@ -52,6 +53,9 @@ def test_a_verdict_within_the_sensor_drift_of_its_threshold_is_not_drift_clear(m
     assert rep.clear and not rep.drift_clear
     assert abs(rep.lock_margin - 0.015) < 1e-3
     assert all(r.clear for r in faulty.reps if r.drift_clear)
+    # A perfect sensor has no glare; 31010's lies within a second of two reps' lockout
+    assert all(r.glare_clear for r in clean.reps)
+    assert sum(not r.glare_clear for r in make(31010).reps) == 2
 
 
 def test_verbose_lists_wrong_lockout_verdicts(monkeypatch, capsys):
