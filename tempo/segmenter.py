@@ -742,10 +742,11 @@ class Segmenter:
         t_arrive = min(t_arrive, t_ext)
         t_depart = max(t_depart, t_ext)
         fitted = self._fitted_turn(d, t_ext, ext)
+        rest_from: float | None = None
         if fitted is not None:
             ext, t_arrive, t_depart = fitted
         else:
-            t_arrive = self._paused_arrival(k, t_arrive, ext, d)
+            t_arrive, rest_from = self._paused_arrival(k, t_arrive, ext, d)
         hidden = turn_in_gap(
             self._track,
             n,
@@ -814,11 +815,17 @@ class Segmenter:
         self._peak_v = 0.0
         self._mv_t0 = t_depart
         self._mv_from = ext
+        if hidden is None and rest_from is not None:
+            # A turn that paused: its departure too is placed on a knee through the pause
+            # and the way out, once the way out has gone far enough (_settle_start).
+            self._start_fit = (ext, -d, t_depart, rest_from, rest_from)
         listener = self.listener
         listener.stopped(Stop(TURN, d, t_arrive, ext, t_depart, peak, stall))
         listener.started(-d, t_depart, ext)
 
-    def _paused_arrival(self, k_out: int, t_arrive: float, ext: float, d: int) -> float:
+    def _paused_arrival(
+        self, k_out: int, t_arrive: float, ext: float, d: int
+    ) -> tuple[float, float | None]:
         """The arrival of a turn that paused, placed on a knee through the move and the
         pause (smoothed samples up to `k_out`, the last in the band before the way back).
 
@@ -831,7 +838,7 @@ class Segmenter:
         placed = self._place.arrival(
             k_out, t_arrive, ext, d, noise, t_from=self._mv_t0, settled=True
         )
-        return t_arrive if placed is None else placed[0]
+        return (t_arrive, None) if placed is None else (placed[0], placed[1])
 
     def _fitted_turn(
         self, d: int, t_ext: float, ext: float, growing: bool = False
