@@ -10,6 +10,7 @@ hold, so its crossing averages them all.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from tempo.crossings import Knee, knee_fit, parabola_crossing
@@ -47,6 +48,10 @@ KNEE_RAW_STOP_S: Final = 0.4
 # ... and the knee is used when its residuals are those of noise: a knee whose readings are
 # off it by more than twice the raw deviation is the wrong shape.
 KNEE_FIT_NOISE: Final = 2.0
+# The sensor reports whole millimetres: a reading is off the true distance by up to half a
+# millimetre however quiet the sensor, a deviation of 1 / sqrt(12) mm that the noise
+# estimates (from differences of neighbouring readings, equal on a slow move) do not see.
+ROUNDING_NOISE_MM: Final = 1.0 / math.sqrt(12.0)
 # On the start side the sled often creeps the last millimetres onto the stops as the hold is
 # confirmed, and the knee's level is then that of the creep, short of the stop: there the
 # knee is used only when it came to rest at least this long before the newest sample.
@@ -234,6 +239,6 @@ def _knee(ts: list[float], ys: list[float], d: int, t_near: float, sigma: float)
     """The knee through these readings (`sigma`: their noise), if its residuals are those
     of noise."""
     knee = knee_fit(ts, ys, d, t_near)
-    if knee is None or knee.sse > len(ts) * (KNEE_FIT_NOISE * sigma) ** 2:
+    if knee is None or knee.sse > len(ts) * KNEE_FIT_NOISE**2 * (sigma**2 + ROUNDING_NOISE_MM**2):
         return None
     return knee
