@@ -83,6 +83,22 @@ KNEE_RAMPS_S: Final = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 
 # deceleration), or to its square or cube (a smooth stop: the deceleration eases off, as
 # at the ends of a minimum-jerk move)
 KNEE_SHAPES: Final = (1, 2, 3)
+# ... or as over the second half of a minimum-jerk move, the way people move a load from
+# one rest to another (the ramp is that half): over the fifth of the ROM a knee fits, the
+# end of a smooth 8 s lowering slows as the time left to about the power 1.5, which no
+# power follows (such ends came out 17-35 ms early at the median in 3 mm of noise).
+MINIMUM_JERK: Final = 0  # the `Knee.shape` of that ramp
+# Its speed, as a fraction of the line's, with x the time left over the ramp: x^2 (2 - x)^2;
+# the distance left, over the ramp times the speed, x^3 (4/3 - x + x^2 / 5): 8/15 at the
+# ramp's start, so the knee (the line's meeting with the level) lies 7/15 of it before the
+# stop.
+MINIMUM_JERK_LAG: Final = 7.0 / 15.0
+# Its lengths: a shorter one is much like a power's ramp; a 15 s lowering slows over 7.5 s.
+MINIMUM_JERK_RAMPS_S: Final = (1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+# ... tried only where the powers found a slow stop (their best ramp at least this long): a
+# sharper stop is theirs, and each length costs a dozen residuals over its whole ramp
+MINIMUM_JERK_FROM_S: Final = 1.0
+MINIMUM_JERK_STEPS: Final = 4  # halvings of the step, from a quarter of the ramp, placing each
 # A ramp may begin before the first reading: a minimum-jerk start speeds up over a third
 # of the travel, and knees whose ramps had to fit inside the fifth of the ROM they are
 # fitted to placed such departures 11 ms late at 30 Hz.
@@ -97,20 +113,31 @@ class Knee(NamedTuple):
     t_knee: float  # where the line of the movement meets the level
     speed: float  # of the movement, mm/s, > 0
     ramp_s: float  # the slowing down, ending at the stop
-    shape: int  # the speed falls as the time left to the stop to this power
+    shape: int  # the speed falls as the time left to the stop to this power (MINIMUM_JERK)
     sse: float  # residual sum of squares
 
     @property
     def t_stop(self) -> float:
         """When the sled came to rest: the end of the ramp."""
-        return self.t_knee + self.ramp_s * self.shape / (self.shape + 1)
+        return self.t_knee + _lag(self.ramp_s, self.shape)
 
     def arrival(self, band: float) -> float:
         """When the sled came within `band` of the level."""
         q = self.shape
         r = self.ramp_s
-        if self.speed * r / (q + 1) <= band:
+        if self.speed * (r - _lag(r, q)) <= band:
             return self.t_knee - band / self.speed
+        if q == MINIMUM_JERK:
+            # the distance left falls monotonically over the ramp: halve to the band
+            target = band / (self.speed * r)
+            lo, hi = 0.0, 1.0
+            for _ in range(40):
+                x = 0.5 * (lo + hi)
+                if x * x * x * (4.0 / 3.0 - x + 0.2 * x * x) < target:
+                    lo = x
+                else:
+                    hi = x
+            return self.t_stop - 0.5 * (lo + hi) * r
         w = ((q + 1) * r**q * band / self.speed) ** (1.0 / (q + 1))
         return self.t_stop - w
 
@@ -125,8 +152,16 @@ def line_fit(ts: Sequence[float], xs: Sequence[float]) -> tuple[float, float, fl
     return mt, mx, (sxy / sxx if sxx else 0.0)
 
 
+def _lag(ramp: float, q: int) -> float:
+    """How long before the stop a ramp's knee lies."""
+    return ramp * MINIMUM_JERK_LAG if q == MINIMUM_JERK else ramp * q / (q + 1.0)
+
+
 def _ramp_shape(ramp: float, q: int) -> tuple[float, float, float]:
-    """The ramp's lag (from the knee to the stop), power and scale of g."""
+    """The ramp's lag (from the knee to the stop), power and scale of g (power 0: the
+    minimum-jerk ramp, scale 1 / ramp)."""
+    if q == MINIMUM_JERK:
+        return ramp * MINIMUM_JERK_LAG, 0.0, (1.0 / ramp if ramp else 0.0)
     p = q + 1.0  # a float power: the same value as an int's, a little faster
     return ramp * q / p, p, (1.0 / (p * ramp**q) if ramp else 0.0)
 
@@ -186,12 +221,20 @@ class _KneeSums:
         sgg = a * tk * tk - 2.0 * tk * p1_a + self.p2[a]
         szg = tk * self.pz[a] - self.pzu[a]
         zs = self.zs
-        for i in range(a, b):
-            # math.pow: the same value as **, which a compiled build cannot do unboxed
-            g = math.pow(end - us[i], p) * scale
-            sg += g
-            sgg += g * g
-            szg += zs[i] * g
+        if p > 0.0:
+            for i in range(a, b):
+                # math.pow: the same value as **, which a compiled build cannot do unboxed
+                g = math.pow(end - us[i], p) * scale
+                sg += g
+                sgg += g * g
+                szg += zs[i] * g
+        else:  # the minimum-jerk ramp
+            for i in range(a, b):
+                x = (end - us[i]) * scale
+                g = ramp * x * x * x * (4.0 / 3.0 - x + 0.2 * x * x)
+                sg += g
+                sgg += g * g
+                szg += zs[i] * g
         cgg = sgg - sg * sg / n
         czg = szg - self.z_sum * sg / n
         if cgg <= 0.0 or czg >= 0.0:
@@ -292,10 +335,33 @@ def knee_fit(
                 f_q, t_stop = f, x + lag
             if f < inf:
                 tried.append((f, x, ramp, q))
-            if ramp >= (q + 1) * tk0:
+            if ramp - lag >= tk0:
                 # This ramp begins before the first reading (a ramp begins ramp / (q+1)
                 # before its knee), so the readings see a longer one as the same curve.
                 break
+    # A minimum-jerk ramp is not the same curve at every length (a power is: a longer ramp
+    # begun before the first reading looks like a shorter one), and the readings it fits
+    # may begin inside it, where no other shape stops where it does: each length is placed
+    # by halvings of its own step, from where the best fit so far stops.
+    f_rough, x_rough, ramp_rough, q = min(tried)
+    t_stop = x_rough + _lag(ramp_rough, q)
+    f_q = inf
+    for ramp in MINIMUM_JERK_RAMPS_S if ramp_rough >= MINIMUM_JERK_FROM_S else ():
+        lag = _lag(ramp, MINIMUM_JERK)
+        x = t_stop - lag
+        f = inf
+        step = 0.25 * ramp
+        for _ in range(MINIMUM_JERK_STEPS):
+            f_new, x_new = sums.vertex(x, step, ramp, MINIMUM_JERK, None if f == inf else f)
+            if f_new < f:
+                f, x = f_new, x_new
+            step *= 0.5
+        if f < inf:
+            tried.append((f, x, ramp, MINIMUM_JERK))
+        if f < f_q:
+            f_q, t_stop = f, x + lag
+        elif f_q < inf:
+            break  # past the best length: the residual only grows from here
     # One parabola through three residuals a half-ramp apart places the knee only roughly
     # (a ramp at 20 Hz came out 10 ms off, and the wrong shape looked better): the best
     # few are narrowed in on before one is chosen.

@@ -8,8 +8,15 @@ import statistics
 
 import pytest
 
-from tempo.crossings import Knee, _KneeSums, _ramp_shape, knee_fit, parabola_crossing
-from tests.tempo.helpers import BOTTOM, reps_of, run
+from tempo.crossings import (
+    MINIMUM_JERK,
+    Knee,
+    _KneeSums,
+    _ramp_shape,
+    knee_fit,
+    parabola_crossing,
+)
+from tests.tempo.helpers import BOTTOM, minimum_jerk, minimum_jerk_time_at, reps_of, run
 
 
 def test_a_ramp_out_of_a_stop_is_crossed_where_it_really_is():
@@ -278,3 +285,29 @@ def test_the_sharp_corner_scan_scores_each_sample_as_a_knee_with_no_ramp_does() 
         assert got_f == f
         if f < float("inf"):
             assert got_j == j
+
+
+def test_a_minimum_jerk_knee_arrival_follows_its_shape() -> None:
+    # speed 100 mm/s falling over the last 1.5 s as x^2 (2 - x)^2 of the time left x
+    knee = Knee(level=0.0, t_knee=1.0, speed=100.0, ramp_s=1.5, shape=MINIMUM_JERK, sse=0.0)
+    assert knee.t_stop == pytest.approx(1.0 + 1.5 * 7.0 / 15.0)
+    # inside the ramp the distance left is 150 x^3 (4/3 - x + x^2/5) mm
+    x = (knee.t_stop - knee.arrival(10.0)) / 1.5
+    assert 150.0 * x**3 * (4.0 / 3.0 - x + 0.2 * x * x) == pytest.approx(10.0, abs=1e-6)
+    # beyond the ramp's 80 mm the line: 0.9 s before the knee
+    assert knee.arrival(90.0) == pytest.approx(0.1, abs=1e-9)
+
+
+def test_the_end_of_a_smooth_slow_lowering_is_fitted_by_a_minimum_jerk_ramp() -> None:
+    # The last fifth of an 8 s minimum-jerk lowering of 350 mm (2.4 s) and 1 s at rest, at
+    # 50 Hz without noise: its ramp is the move's second half, 4 s, begun before the first
+    # reading, and it comes within 7 mm of the stop 1.082 s before it (the powers' best
+    # knee placed that 15 ms early, and in noise by 17-35 ms at the median).
+    ts = [-2.4 + i / 50.0 for i in range(170)]
+    ys = [-350.0 * (1.0 - minimum_jerk(min(1.0 + t / 8.0, 1.0))) for t in ts]
+    knee = knee_fit(ts, ys, 1)
+    assert knee is not None
+    assert (knee.shape, knee.ramp_s) == (MINIMUM_JERK, 4.0)
+    assert knee.t_stop == pytest.approx(0.0, abs=0.01)
+    truth = -8.0 * (1.0 - minimum_jerk_time_at(0.98))
+    assert knee.arrival(7.0) == pytest.approx(truth, abs=0.003)
