@@ -113,7 +113,9 @@ class Knee(NamedTuple):
     t_knee: float  # where the line of the movement meets the level
     speed: float  # of the movement, mm/s, > 0
     ramp_s: float  # the slowing down, ending at the stop
-    shape: int  # the speed falls as the time left to the stop to this power (MINIMUM_JERK)
+    # the speed falls as the time left to the stop to this power (MINIMUM_JERK: as over the
+    # second half of a minimum-jerk move)
+    shape: int
     sse: float  # residual sum of squares
 
     @property

@@ -827,7 +827,8 @@ class Segmenter:
         self, k_out: int, t_arrive: float, ext: float, d: int
     ) -> tuple[float, float | None]:
         """The arrival of a turn that paused, placed on a knee through the move and the
-        pause (smoothed samples up to `k_out`, the last in the band before the way back).
+        pause (smoothed samples up to `k_out`, the last in the band before the way back),
+        and when the sled came to rest in the pause (None where no knee fits).
 
         After a slow move the still test needs a window as long as two seconds, and a
         shorter pause (a breath at the bottom after a slow negative) ends in a turn, not a
