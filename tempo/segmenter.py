@@ -1019,6 +1019,10 @@ class Segmenter:
                 n, level, d, t_hold=t_sure, t_start=self._mv_t0, noise=noise
             )
         if placed is None:
+            # No knee says where the ramp out began: the hold it left is still placed
+            # again, up to where the track left its band (the first 2 % of a ramp out
+            # moves its level by a fraction of a millimetre).
+            self._place_arrival_again(t_depart, level)
             return
         t_start, t_left = placed
         if t_start is not None:
