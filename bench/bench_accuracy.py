@@ -19,15 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import Scoreboard, engine_events, match, print_miscount
+from scoring import GLARE_CLEAR_S, Scoreboard, engine_events, match, out_of_glare, print_miscount
 
 from sensor.synthetic import Faults, Plan, generate
 from tempo import EngineSettings
 
 FIRST_SEED = 900_000  # far from the seeds the tests use (0-10 000)
-# A lockout verdict is out of glare when no glare lies this close to the lockout-side turn
-# (the hold or turn it is read on, and the way into it).
-GLARE_CLEAR_S = 1.0
 
 
 def main() -> None:
@@ -68,9 +65,7 @@ def main() -> None:
             start=settings.start,
         )
         for tr, r in match(trace.reps, reps):
-            if not any(
-                g0 - GLARE_CLEAR_S <= tr.t_top <= g1 + GLARE_CLEAR_S for g0, g1 in trace.glare
-            ):
+            if out_of_glare(tr.t_top, trace.glare):
                 clear[0] += r.lockout == tr.lockout
                 clear[1] += 1
         if args.verbose:

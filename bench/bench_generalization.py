@@ -37,14 +37,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring import Scoreboard, engine_events, match, print_miscount
+from scoring import GLARE_CLEAR_S, Scoreboard, engine_events, match, out_of_glare, print_miscount
 
 from tempo import EngineSettings
 
 FIRST_SEED = 31_000
 BAND = 0.02  # the boundary convention, fraction of the calibrated range of motion
 CLEAR_MARGIN = 0.015  # a verdict this close to its threshold (fraction of the ROM) is a toss
-GLARE_CLEAR_S = 1.0  # a lockout verdict is out of glare with none this close to its turn
 TABLE = 256  # resolution of a motion profile's position table
 
 
@@ -485,9 +484,7 @@ def make(seed: int, clean: bool = False) -> Session:
             and rep.lock_margin * settings.rom_mm
             > CLEAR_MARGIN * settings.rom_mm + abs(drift(rep.t_lock))
         )
-        rep.glare_clear = not any(
-            g0 - GLARE_CLEAR_S <= rep.t_lock <= g1 + GLARE_CLEAR_S for g0, g1 in glare
-        )
+        rep.glare_clear = out_of_glare(rep.t_lock, glare)
     sets = contract_sets(lifter.reps, settings.rest_s)
     phase_durations(lifter.reps, start == "top", settings.rest_s)
     return Session(settings, rate, samples, lifter.reps, sets, lifter.sets)

@@ -103,6 +103,14 @@ TIMES = ("t_start", "t_top", "t_ecc", "t_end")
 DURATIONS = ("concentric_s", "top_pause_s", "eccentric_s")
 STARTS = ("all", "bottom", "top")
 CLEAR_FAST_S = 0.1  # a true eccentric this far from the fast_eccentric limit is clear of it
+# A lockout verdict is out of glare when no glare lies this close to the lockout-side turn
+# (the hold or turn it is read on, and the way into it).
+GLARE_CLEAR_S = 1.0
+
+
+def out_of_glare(t: float, glare: Iterable[tuple[float, float]]) -> bool:
+    """Whether no span of glare lies within GLARE_CLEAR_S of time `t`."""
+    return not any(g0 - GLARE_CLEAR_S <= t <= g1 + GLARE_CLEAR_S for g0, g1 in glare)
 
 
 def _tally(tally: list[int], got: bool, want: bool) -> None:
