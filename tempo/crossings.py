@@ -135,7 +135,7 @@ class Knee(NamedTuple):
             lo, hi = 0.0, 1.0
             for _ in range(40):
                 x = 0.5 * (lo + hi)
-                if x * x * x * (4.0 / 3.0 - x + 0.2 * x * x) < target:
+                if _minimum_jerk_left(x) < target:
                     lo = x
                 else:
                     hi = x
@@ -154,6 +154,12 @@ def line_fit(ts: Sequence[float], xs: Sequence[float]) -> tuple[float, float, fl
     return mt, mx, (sxy / sxx if sxx else 0.0)
 
 
+def _minimum_jerk_left(x: float) -> float:
+    """The distance a minimum-jerk ramp has left with `x` of it to go, over the ramp times
+    the line's speed (MINIMUM_JERK_LAG)."""
+    return x * x * x * (4.0 / 3.0 - x + 0.2 * x * x)
+
+
 def _lag(ramp: float, q: int) -> float:
     """How long before the stop a ramp's knee lies."""
     return ramp * MINIMUM_JERK_LAG if q == MINIMUM_JERK else ramp * q / (q + 1.0)
@@ -163,9 +169,9 @@ def _ramp_shape(ramp: float, q: int) -> tuple[float, float, float]:
     """The ramp's lag (from the knee to the stop), power and scale of g (power 0: the
     minimum-jerk ramp, scale 1 / ramp)."""
     if q == MINIMUM_JERK:
-        return ramp * MINIMUM_JERK_LAG, 0.0, (1.0 / ramp if ramp else 0.0)
+        return _lag(ramp, q), 0.0, (1.0 / ramp if ramp else 0.0)
     p = q + 1.0  # a float power: the same value as an int's, a little faster
-    return ramp * q / p, p, (1.0 / (p * ramp**q) if ramp else 0.0)
+    return _lag(ramp, q), p, (1.0 / (p * ramp**q) if ramp else 0.0)
 
 
 class _KneeSums:
@@ -232,8 +238,7 @@ class _KneeSums:
                 szg += zs[i] * g
         else:  # the minimum-jerk ramp
             for i in range(a, b):
-                x = (end - us[i]) * scale
-                g = ramp * x * x * x * (4.0 / 3.0 - x + 0.2 * x * x)
+                g = ramp * _minimum_jerk_left((end - us[i]) * scale)
                 sg += g
                 sgg += g * g
                 szg += zs[i] * g
@@ -331,7 +336,7 @@ def knee_fit(
         # half-ramp steps about the sharp corner's knee reached.
         t_stop, f_q = tk0, inf
         for ramp in KNEE_RAMPS_S:
-            lag = _ramp_shape(ramp, q)[0]
+            lag = _lag(ramp, q)
             f, x = sums.vertex(t_stop - lag, 0.5 * ramp, ramp, q)
             if f < f_q:
                 f_q, t_stop = f, x + lag
