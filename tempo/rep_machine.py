@@ -336,6 +336,19 @@ class RepMachine:
             if last.t_end == t_was and TIMES_UNKNOWN not in last.flags:
                 self._revise_end(last, t_now, level)
 
+    def hold_was_turn(self, t_was: float, level: float, t_arrive: float, t_depart: float) -> None:
+        """A hold at the bottom was a bounce after all: from the top the far one, whose band
+        decides the flag when the rep ends; from the bottom the end of the rep just
+        emitted, which is revised with the flag (the buzzer stays silent: it was sent)."""
+        far = self._far
+        if self._state == _OUT and far is not None and far[1] == t_was and far[2] == HOLD:
+            self._far = (level, t_arrive, TURN, t_depart - t_arrive)
+            self._far_left = t_arrive
+        elif self._state == _LOW and self._set_reps:
+            last = self._set_reps[-1]
+            if last.t_end == t_was and TIMES_UNKNOWN not in last.flags:
+                self._revise_end(last, t_arrive, level, bounce=t_depart - t_arrive < BOUNCE_MAX_S)
+
     def rose(self, move: Movement, y: float) -> None:
         """30 % out: a rep is under way, from the start of the movement that got there."""
         self._state = _OUT
@@ -575,7 +588,7 @@ class RepMachine:
         if kind == HOLD:
             self._watch.watch_arrival(stop.t_arrive)  # for `arrival_placed`: a revision
 
-    def _revise_end(self, rep: Rep, t_end: float, level: float) -> None:
+    def _revise_end(self, rep: Rep, t_end: float, level: float, *, bounce: bool = False) -> None:
         """The rep just emitted, with its end at `t_end` (`arrival_placed`).
 
         A lowering (or, from the top, a push) that creeps onto the stops is confirmed
@@ -585,21 +598,24 @@ class RepMachine:
         from it. From the top the rep ends at lockout, and the hold's `level` over those
         readings also reads the lockout verdict and the ROM again (the still window's
         median put them a few per cent off in glare): a revision even if the end did not
-        move, when the verdict changes.
+        move, when the verdict changes. From the bottom a rep whose end was found to be a
+        bounce (`hold_was_turn`) is revised with the flag, whether its end moved or not.
         """
         s = self._s
         moved = abs(t_end - rep.t_end) >= REVISION_MIN_S
         if s.start == "bottom":
-            if not moved:
+            was_bounce = BOUNCE in rep.flags
+            bounce = bounce or was_bounce
+            if not moved and bounce == was_bounce:
                 return
-            t_end = max(t_end, rep.t_ecc)
+            t_end = max(t_end, rep.t_ecc) if moved else rep.t_end
             eccentric_s = t_end - rep.t_ecc
             revised = replace(
                 rep,
                 t_end=t_end,
                 eccentric_s=eccentric_s,
                 eccentric_score=eccentric_score(eccentric_s, s.target_eccentric_s),
-                flags=rep_flags(s, rep.lockout, eccentric_s, BOUNCE in rep.flags),
+                flags=rep_flags(s, rep.lockout, eccentric_s, bounce),
             )
         else:
             rom = self._rom

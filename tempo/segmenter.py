@@ -32,11 +32,13 @@ of the next `started` (or from `hold_lasted`), so the live phase is not held bac
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Final, Literal, NamedTuple, Protocol
 
 from tempo.boundaries import KNEE_HOLD_S, Boundaries
 from tempo.filters import RobustFilter
 from tempo.gaps import (
+    GAP_TURN_S,
     first_after_gap,
     gap_at_turn,
     seen_after_gap,
@@ -122,6 +124,10 @@ TURN_FIT_FRACTION: Final = 0.1
 # newest readings then are already this far back from the extreme: no hold.
 BOUNCE_BACK_BANDS: Final = 2.0
 BOUNCE_BACK_NOISE: Final = 3.0
+# A hold at the bottom the sled went back from sooner than this after reaching it may have
+# been a bounce the still test took for one (`Segmenter._turn_in_hold`): the turn fit's
+# whole window.
+HOLD_TURN_MAX_S: Final = 2.0 * TURN_FIT_S
 TRAIL_MAX: Final = 512  # the current movement's track, thinned to every other sample when full
 
 StopKind = Literal["turn", "hold", "forced"]
@@ -181,6 +187,11 @@ class Listener(Protocol):
         hold seen, that arrival is placed at `t_now`, and the hold's level read on the same
         readings is `level` (`stopped` had only the still window's)."""
 
+    def hold_was_turn(self, t_was: float, level: float, t_arrive: float, t_depart: float) -> None:
+        """The hold that `stopped` said the sled reached at `t_was` was a turn at `level`:
+        within 2 % of it from `t_arrive` to `t_depart` (the raw readings around it fit a
+        rounded V, seen outside the band either side)."""
+
     def rose(self, move: Movement, y: float) -> None:
         """The track, moving away, passed the rise watch; it is at `y` now."""
 
@@ -204,6 +215,9 @@ class _Nobody:
         pass
 
     def arrival_placed(self, t_was: float, t_now: float, level: float) -> None:
+        pass
+
+    def hold_was_turn(self, t_was: float, level: float, t_arrive: float, t_depart: float) -> None:
         pass
 
     def rose(self, move: Movement, y: float) -> None:
@@ -248,9 +262,10 @@ class Segmenter:
         self._mv_from = 0.0
         self._peak_v = 0.0
         # a departure from a hold whose time is placed again once the movement has gone far
-        # enough to fit its line: (hold level, way, when it left the hold by 2 %, and when
-        # the hold side may begin at the earliest, and surely does)
-        self._start_fit: tuple[float, int, float, float, float] | None = None
+        # enough to fit its line: (hold level, way, when it left the hold by 2 %, when the
+        # hold side may begin at the earliest, and surely does, and when the sled reached
+        # a hold it went back from soon: a turn, perhaps)
+        self._start_fit: tuple[float, int, float, float, float, float | None] | None = None
         self._held_move: HeldMove | None = None
         self._hold_since: float | None = None  # arrival of the current hold, until it lasted
         # when the sled came to rest in the last hold (the end of its arrival's knee, else
@@ -818,7 +833,7 @@ class Segmenter:
         if hidden is None and rest_from is not None:
             # A turn that paused: its departure too is placed on a knee through the pause
             # and the way out, once the way out has gone far enough (_settle_start).
-            self._start_fit = (ext, -d, t_depart, rest_from, rest_from)
+            self._start_fit = (ext, -d, t_depart, rest_from, rest_from, None)
         listener = self.listener
         listener.stopped(Stop(TURN, d, t_arrive, ext, t_depart, peak, stall))
         listener.started(-d, t_depart, ext)
@@ -842,15 +857,32 @@ class Segmenter:
         return (t_arrive, None) if placed is None else (placed[0], placed[1])
 
     def _fitted_turn(
-        self, d: int, t_ext: float, ext: float, growing: bool = False
+        self, d: int, t_ext: float, ext: float, growing: bool = False, covered: bool = False
     ) -> tuple[float, float, float] | None:
-        """The turn placed on the raw readings around it (tempo.turns), if that fits
-        (`growing`: the readings after it are still arriving)."""
+        """The turn placed on the raw readings around it (tempo.turns), if that fits.
+
+        At a reversal the smoothed track saw the turn, and one hidden in a gap of
+        GAP_TURN_S is the gap logic's (`turn_in_gap`, which overrides this): the fit takes
+        the readings there are, a gap beside them or not (it wants the sled seen outside
+        the band either side). Accuracy seed 900391: readings missing for 0.15 s up to
+        0.05 s before a bounce's apex, the fit refused, the flag lost. While the readings
+        after the turn still arrive (`growing`), they must reach half the window before
+        it; where the turn itself is in question (`covered`: a hold that may have been
+        one), half the window either side, with no gap of GAP_TURN_S among them.
+        """
         ts, ys = self._track.readings_between(t_ext - TURN_FIT_S, t_ext + TURN_FIT_S)
-        if ts and (
-            ts[0] > t_ext - 0.5 * TURN_FIT_S or (ts[-1] < t_ext + 0.5 * TURN_FIT_S and not growing)
-        ):
-            return None  # a gap beside the turn: the gap logic places it
+        if not ts:
+            return None
+        way_in_seen = ts[0] <= t_ext - 0.5 * TURN_FIT_S
+        if covered:
+            if (
+                not way_in_seen
+                or ts[-1] < t_ext + 0.5 * TURN_FIT_S
+                or any(b - a >= GAP_TURN_S for a, b in pairwise(ts))
+            ):
+                return None
+        elif growing and not way_in_seen:
+            return None
         got = fit_turn(ts, ys, d, self._band)
         if got is None:
             return None
@@ -978,11 +1010,20 @@ class Segmenter:
             self._restart_trail(t_depart)
             # placed again on a knee once the movement has gone far enough (_settle_start)
             rest_from = sure_from = -math.inf
+            turn_from = None
             if held is not None:
                 # not the readings of the way in: from where it came to rest
                 rest_from, sure_from = self._at_rest_since, self._confirmed_at
+                if (
+                    held[0] == -d
+                    and (held[0] > 0) != self._lockout_out
+                    and t_depart - held[1] < HOLD_TURN_MAX_S
+                ):
+                    turn_from = held[1]
             # (a turn in a gap has no hold to fit a knee through: its times are unknown)
-            self._start_fit = None if turned_unseen else (level, d, t_depart, rest_from, sure_from)
+            self._start_fit = (
+                None if turned_unseen else (level, d, t_depart, rest_from, sure_from, turn_from)
+            )
         self.listener.started(d, t_depart, level)
 
     def _restart_trail(self, t_from: float) -> None:
@@ -1003,7 +1044,9 @@ class Segmenter:
         if fit is None:
             return
         self._start_fit = None
-        level, d, t_depart, rest_from, sure_from = fit
+        level, d, t_depart, rest_from, sure_from, turn_from = fit
+        if turn_from is not None and self._turn_in_hold(turn_from, t_depart, level, -d):
+            return
         n = self._track.n - 1
         # the hold side at least as long as the move side
         hold_from = t_depart - max(KNEE_HOLD_S, self._bt[n % BUFFER] - t_depart)
@@ -1028,6 +1071,31 @@ class Segmenter:
         if t_start is not None:
             self._mv_t0 = t_start
         self._place_arrival_again(t_left, level)
+
+    def _turn_in_hold(self, t_arrive: float, t_depart: float, level: float, d: int) -> bool:
+        """Whether the hold at the bottom the sled reached (the `d` way) at `t_arrive` and
+        went back from at `t_depart` was a bounce: the raw readings around it, now that the
+        way back has gone far enough, fit a rounded V seen outside the band either side
+        that spends less than BOUNCE_MAX_S in it. The listener is told, and the movement
+        under way starts where the V left the band.
+
+        The still test confirms a hold on the smoothed track, which flattens a bounce for
+        a few samples, and a burst or a gap at the apex flattens it for longer: a bounce
+        read as a bottom pause of 0.15-0.3 s (accuracy seeds 900059, 900389). A V through
+        a real pause of 0.2-0.5 s places its ends worse than the hold's knees do (kinds
+        seed 70062: a pause at lockout 22 ms off came out 129 ms short), so holds at the
+        top, and any the V says lasted BOUNCE_MAX_S or more, keep their knees.
+        """
+        fitted = self._fitted_turn(d, 0.5 * (t_arrive + t_depart), level, covered=True)
+        if fitted is None or fitted[2] - fitted[1] >= BOUNCE_MAX_S:
+            return False
+        turn, t_in, t_out = fitted
+        self._arrival_to_place = None
+        self._place_again_at = math.inf
+        self._mv_t0 = t_out
+        self._mv_from = turn
+        self.listener.hold_was_turn(t_arrive, turn, t_in, t_out)
+        return True
 
     def _place_arrival_again(self, t_left: float, level: float) -> None:
         """The arrival of the hold at `level` the sled left at `t_left` (where its ramp out
