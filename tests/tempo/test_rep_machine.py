@@ -641,3 +641,58 @@ def test_from_the_top_an_end_turned_at_a_burst_is_where_the_readings_came_back_t
     sled.move(4.5, -37.0, 5.25, turn_until=5.375)
     (rep,) = [e for e in sled.events if isinstance(e, Rep)]
     assert (rep.rom_mm, rep.lockout) == (437.0, "locked")
+
+
+def test_from_the_bottom_an_end_hold_that_was_a_bounce_revises_the_rep_with_the_flag() -> None:
+    """The segmenter found the hold a rep ended in to be a bounce (`hold_was_turn`): the rep
+    is revised with its end at the bounce's arrival and the flag; the next rep's start-side
+    pause counts from there."""
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 392.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 0.0, 4.0)
+    (first,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert "bounce" not in first.flags
+    sled.machine.now = 4.5
+    sled.machine.hold_was_turn(4.0, -2.0, 4.0625, 4.1875)
+    (revised,) = [e.rep for e in sled.events if isinstance(e, RepRevised)]
+    assert (revised.t_end, revised.eccentric_s) == (4.0625, first.eccentric_s + 0.0625)
+    assert "bounce" in revised.flags
+    sled.move(4.1875, 392.0, 4.6875, turn_until=4.8125)
+    sled.move(4.8125, 0.0, 6.0)
+    second = [e for e in sled.events if isinstance(e, Rep)][-1]
+    assert second.bottom_pause_s == 4.1875 - 4.0625
+
+
+def test_from_the_bottom_a_bounce_where_the_end_did_not_move_is_still_a_revision() -> None:
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 392.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 0.0, 4.0)
+    sled.machine.hold_was_turn(4.0, 0.0, 4.0 + 0.5 * REVISION_MIN_S, 4.125)
+    (revised,) = [e.rep for e in sled.events if isinstance(e, RepRevised)]
+    assert (revised.t_end, "bounce" in revised.flags) == (4.0, True)
+
+
+def test_a_hold_that_was_a_bounce_of_no_rep_changes_nothing() -> None:
+    # (no rep ended at that hold: the stop that arrived then was not the end of one)
+    sled = Sled()
+    sled.found(0.0)
+    sled.move(2.0, 392.0, 2.5, turn_until=2.625)
+    sled.move(2.625, 0.0, 4.0)
+    before = list(sled.events)
+    sled.machine.hold_was_turn(3.5, 0.0, 3.5625, 3.625)
+    assert sled.events == before
+
+
+def test_from_the_top_a_far_hold_that_was_a_bounce_is_the_reps_bottom_turn() -> None:
+    """The far hold at the bottom was a bounce: the rep's bottom pause is the bounce's time
+    in the band, and it is flagged."""
+    sled = Sled(TOP)
+    sled.found(0.0)
+    sled.move(1.0, 400.0, 4.0)  # a 3 s lowering into a hold at the bottom
+    sled.machine.hold_was_turn(4.0, 402.0, 4.0625, 4.1875)
+    sled.move(4.1875, 0.0, 5.25)
+    (got,) = [e for e in sled.events if isinstance(e, Rep)]
+    assert (got.eccentric_s, got.bottom_pause_s) == (3.0625, 0.125)
+    assert (got.rom_mm, "bounce" in got.flags) == (402.0, True)
