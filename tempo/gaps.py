@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import dropwhile
-from typing import Final
+from typing import Final, NamedTuple
 
 from tempo.crossings import line_fit
 from tempo.track import BUFFER, Track
@@ -62,6 +62,14 @@ def gap_at_turn(track: Track, n: int, k_ext: int) -> int | None:
     return None
 
 
+class _Line(NamedTuple):
+    """A way into or out of a gap: a point of it and its speed."""
+
+    t: float
+    y: float
+    v: float  # mm/s
+
+
 def turn_in_gap(
     track: Track,
     n: int,
@@ -103,9 +111,52 @@ def turn_in_gap(
     t3, y3 = bt[b % BUFFER], by[b % BUFFER]
     if t3 <= t2:
         return None
+    way_in = _Line(t1, y1, _slope_into_gap(track, a, stop, d))
+    way_out = _Line(t2, y2, (y3 - y2) / (t3 - t2))
+    stuck_at: float | None = None  # the value a sensor stuck on at the gap's edge
+    if moving_in is not None and not (raw_way_out and noise > 0.0):
+        return None  # (no raw way in to show it)
+    if raw_way_out and noise > 0.0:
+        # The way into a bounce likewise: the smoother's last samples before a gap lag the
+        # readings (its windows close on them, and slow), and the turn's depth with them.
+        # Into lockout, only the speed: a sled that slowed or stopped before the gap goes
+        # into it no faster than its readings say.
+        since = math.inf if moving_in is None else moving_in
+        ts, xs, t_edge, stuck_at = _way_in_readings(track, t1, since)
+        raw_in = _raw_way_in(
+            ts,
+            xs,
+            t_edge,
+            way_in,
+            d=d,
+            noise=noise,
+            slowing=slowing,
+            ends_hold=moving_in is not None,
+        )
+        if raw_in is None:
+            return None
+        way_in = raw_in
+    if raw_way_out:
+        raw_out = _raw_way_out(track, t1, stuck_at)
+        if raw_out is not None:
+            way_out = raw_out
+    if d * way_in.v <= 0.0 or d * way_out.v >= 0.0:
+        return None
+    t_turn, level = _where_lines_meet(way_in, way_out)
+    if slowing:
+        smooth = _slowing_turn_short(_Line(t1, y1, way_in.v), way_out, level, d=d, band=band)
+        if smooth is not None:
+            return smooth if d * (smooth[0] - ext) > 0.0 else None
+    return _turn_within_stops(way_in, way_out, t_turn, level, d=d, ext=ext, band=band)
+
+
+def _slope_into_gap(track: Track, a: int, stop: int, d: int) -> float:
+    """The smoothed track's slope into the gap after sample `a` (0.0 unless one goes the `d`
+    way): a sensor that stuck before going silent flattens the last samples, so look a
+    little further back and take the steepest."""
+    bt, by = track.t, track.y
+    t1, y1 = bt[a % BUFFER], by[a % BUFFER]
     v1 = 0.0
-    # The slope into the gap; a sensor that stuck before going silent flattens the
-    # last samples, so look a little further back and take the steepest.
     for back in GAP_SLOPE_BACK:
         if a - back < stop:
             break
@@ -115,67 +166,118 @@ def turn_in_gap(
         v = (y1 - y0) / (t1 - t0)
         if d * v > 2.0 * d * v1:
             v1 = v
-    v2 = (y3 - y2) / (t3 - t2)
-    t_in, y_in = t1, y1  # a point of the way in
-    stuck_at: float | None = None  # the value a sensor stuck on at the gap's edge
-    since = math.inf if moving_in is None else moving_in
-    if moving_in is not None and not (raw_way_out and noise > 0.0):
-        return None  # (no raw way in to show it)
-    if raw_way_out and noise > 0.0:
-        # The way into a bounce likewise: the smoother's last samples before a gap lag the
-        # readings (its windows close on them, and slow), and the turn's depth with them.
-        # Into lockout, only the speed: a sled that slowed or stopped before the gap goes
-        # into it no faster than its readings say.
-        ts, xs = track.readings_between(min(t1 - GAP_SLOPE_MAX_S, since), t1)
-        # A stuck sensor's repeats at the gap's edge are no way: it ends at the first.
-        k = before_repeats(xs, len(xs))
-        if k < len(xs):
-            stuck_at = xs[-1]
-        t_edge = ts[k - 1] if k else t1
-        i = k
-        while i > 0 and ts[i - 1] >= min(t_edge - GAP_WAY_OUT_S, since):
-            i -= 1
-        ts, xs = ts[i:k], xs[i:k]
-        if len(ts) < 3 and moving_in is not None:
-            return None
-        if len(ts) >= 3:
-            mt, mx, slope = line_fit(ts, xs)
-            # (on one line in the readings' noise: a burst at the gap's edge is no way in)
-            off = max(abs(x - mx - slope * (t - mt)) for t, x in zip(ts, xs, strict=True))
-            on_line = off <= WAY_IN_NOISE * noise
-            spread = math.sqrt(sum((t - mt) * (t - mt) for t in ts))
-            moving = on_line and d * slope * spread > STOPPED_ERRORS * noise
-            if moving_in is not None and not moving:
-                return None
-            if on_line and slowing:
-                if not moving:
-                    return None  # stopped before the gap: no further out inside it
-                v1 = min(v1, slope) if d > 0 else max(v1, slope)
-            elif on_line and d * slope > 0.0:
-                v1 = slope
-                t_in = t_edge
-                y_in = mx + slope * (t_edge - mt)
-    way = track.accepted_after(t1) if raw_way_out else []
-    if way and stuck_at is not None:
-        # ... nor the way out: the sensor may still repeat the value after the gap
-        way = list(dropwhile(lambda r: r[1] == stuck_at, way))
-    if len(way) >= 3:
-        n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
-        way = way[: max(n_way, 3)]
-        t2 = way[0][0]
-        mt, mx, slope = line_fit([t_r for t_r, _ in way], [x_r for _, x_r in way])
-        v2 = slope
-        y2 = mx + slope * (t2 - mt)
-    if d * v1 <= 0.0 or d * v2 >= 0.0:
+    return v1
+
+
+def _way_in_readings(
+    track: Track, t1: float, since: float
+) -> tuple[list[float], list[float], float, float | None]:
+    """The raw readings of the way into a gap after `t1`, those of its last GAP_WAY_OUT_S
+    or from `since` if that is longer: their times and values, the last one's time (`t1`
+    when none), and the value a sensor stuck on at the gap's edge (None when it did not),
+    which the way out may still repeat."""
+    ts, xs = track.readings_between(min(t1 - GAP_SLOPE_MAX_S, since), t1)
+    # A stuck sensor's repeats at the gap's edge are no way: it ends at the first.
+    k = before_repeats(xs, len(xs))
+    stuck_at: float | None = None
+    if k < len(xs):
+        stuck_at = xs[-1]
+    t_edge = ts[k - 1] if k else t1
+    i = k
+    while i > 0 and ts[i - 1] >= min(t_edge - GAP_WAY_OUT_S, since):
+        i -= 1
+    return ts[i:k], xs[i:k], t_edge, stuck_at
+
+
+def _raw_way_in(
+    ts: list[float],
+    xs: list[float],
+    t_edge: float,
+    smoothed: _Line,
+    *,
+    d: int,
+    noise: float,
+    slowing: bool,
+    ends_hold: bool,
+) -> _Line | None:
+    """The way into a gap as its raw readings (`ts`, `xs`, the last at `t_edge`) show it,
+    or None, no turn: they show a sled that had stopped before a gap at lockout
+    (`slowing`), or one not moving on into a gap that ends a hold (`ends_hold`). Where they
+    lie on no line going the `d` way the `smoothed` way in stays; at lockout only its speed
+    goes, to the slower of the two: a sled slowing into its stop was no faster at the gap."""
+    if len(ts) < 3:
+        return None if ends_hold else smoothed
+    mt, mx, slope = line_fit(ts, xs)
+    # (on one line in the readings' noise: a burst at the gap's edge is no way in)
+    off = max(abs(x - mx - slope * (t - mt)) for t, x in zip(ts, xs, strict=True))
+    on_line = off <= WAY_IN_NOISE * noise
+    spread = math.sqrt(sum((t - mt) * (t - mt) for t in ts))
+    moving = on_line and d * slope * spread > STOPPED_ERRORS * noise
+    if ends_hold and not moving:
         return None
+    if on_line and slowing:
+        if not moving:
+            return None  # stopped before the gap: no further out inside it
+        v1 = min(smoothed.v, slope) if d > 0 else max(smoothed.v, slope)
+        return _Line(smoothed.t, smoothed.y, v1)
+    if on_line and d * slope > 0.0:
+        return _Line(t_edge, mx + slope * (t_edge - mt), slope)
+    return smoothed
+
+
+def _raw_way_out(track: Track, t1: float, stuck_at: float | None) -> _Line | None:
+    """The way out of a gap after `t1` as the line through the raw readings of its first
+    GAP_WAY_OUT_S (three at least; None when there are fewer), from the first of them:
+    the smoother starts again after a gap and its first outputs lag the way, or miss it.
+    `stuck_at`: the value a sensor stuck on at the gap's edge, if it did."""
+    way = track.accepted_after(t1)
+    if way and stuck_at is not None:
+        # A stuck value's repeats are no way out either: the sensor may still repeat the
+        # value after the gap.
+        way = list(dropwhile(lambda r: r[1] == stuck_at, way))
+    if len(way) < 3:
+        return None
+    n_way = sum(1 for t_r, _ in way if t_r <= way[0][0] + GAP_WAY_OUT_S)
+    way = way[: max(n_way, 3)]
+    t2 = way[0][0]
+    mt, mx, slope = line_fit([t_r for t_r, _ in way], [x_r for _, x_r in way])
+    return _Line(t2, mx + slope * (t2 - mt), slope)
+
+
+def _where_lines_meet(way_in: _Line, way_out: _Line) -> tuple[float, float]:
+    """(time, level) where the ways into and out of a gap meet, the time kept between
+    their points: a sled that turned in the gap turned after the one and before the
+    other."""
+    t_in, y_in, v1 = way_in
+    t2, y2, v2 = way_out
     t_turn = (y2 - y_in + v1 * t_in - v2 * t2) / (v1 - v2)
     t_turn = min(max(t_turn, t_in), t2)
-    level = y_in + v1 * (t_turn - t_in)
-    if slowing:
-        smooth = slowing_turn(t1, y1, v1, t2, y2, v2, d, band)
-        # (short of the lines, and not beyond the start side's stops either)
-        if smooth is not None and d * (smooth[0] - level) < 0.0 and smooth[0] >= 0.0:
-            return smooth if d * (smooth[0] - ext) > 0.0 else None
+    return t_turn, y_in + v1 * (t_turn - t_in)
+
+
+def _slowing_turn_short(
+    way_in: _Line, way_out: _Line, level: float, *, d: int, band: float
+) -> tuple[float, float, float] | None:
+    """The turn at lockout on the cubic through the gap's ends (`slowing_turn`; `way_in`
+    from the last smoothed sample), where that turns short of the lines' `level`: a sled
+    slowing into its stop does not get as far as the lines, which keep their speed."""
+    t1, y1, v1 = way_in
+    t2, y2, v2 = way_out
+    smooth = slowing_turn(t1, y1, v1, t2, y2, v2, d, band)
+    # (short of the lines, and not beyond the start side's stops either)
+    if smooth is not None and d * (smooth[0] - level) < 0.0 and smooth[0] >= 0.0:
+        return smooth
+    return None
+
+
+def _turn_within_stops(
+    way_in: _Line, way_out: _Line, t_turn: float, level: float, *, d: int, ext: float, band: float
+) -> tuple[float, float, float] | None:
+    """(level, arrival, departure) of the turn where the lines meet (at `t_turn`, `level`),
+    if beyond the smoothed extreme `ext`: arriving where the way in enters its `band`, and
+    departing where the way out leaves it, neither beyond the turn."""
+    t_in, y_in, v1 = way_in
+    t2, y2, v2 = way_out
     # No further than the start side's stops: lines that meet beyond them say only
     # that the sled got there (it may have rested there through the gap).
     level = max(level, 0.0)
