@@ -80,8 +80,11 @@ class Recorder:
     def hold_lasted(self) -> None:
         self.calls.append(("hold_lasted", self.now))
 
-    def arrival_placed(self, t_was: float, t_now: float) -> None:
+    def arrival_placed(self, t_was: float, t_now: float, level: float) -> None:
         self.calls.append(("arrival_placed", t_was, t_now))
+
+    def hold_was_turn(self, t_was: float, level: float, t_arrive: float, t_depart: float) -> None:
+        self.calls.append(("hold_was_turn", t_was, t_arrive, t_depart))
 
     def rose(self, move: Movement, y: float) -> None:
         self.calls.append(("rose", move, y))
