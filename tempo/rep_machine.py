@@ -331,10 +331,8 @@ class RepMachine:
         far = self._far
         if self._state == _OUT and far is not None and far[1] == t_was:
             self._far = (far[0], t_now, far[2], far[3])
-        elif self._state == _LOW and self._set_reps:
-            last = self._set_reps[-1]
-            if last.t_end == t_was and TIMES_UNKNOWN not in last.flags:
-                self._revise_end(last, t_now, level)
+        elif (last := self._rep_ended_at(t_was)) is not None:
+            self._revise_end(last, t_now, level)
 
     def hold_was_turn(self, t_was: float, level: float, t_arrive: float, t_depart: float) -> None:
         """A hold at the bottom was a bounce after all: from the top the far one, whose band
@@ -344,10 +342,16 @@ class RepMachine:
         if self._state == _OUT and far is not None and far[1] == t_was and far[2] == HOLD:
             self._far = (level, t_arrive, TURN, t_depart - t_arrive)
             self._far_left = t_arrive
-        elif self._state == _LOW and self._set_reps:
-            last = self._set_reps[-1]
-            if last.t_end == t_was and TIMES_UNKNOWN not in last.flags:
-                self._revise_end(last, t_arrive, level, bounce=t_depart - t_arrive < BOUNCE_MAX_S)
+        elif (last := self._rep_ended_at(t_was)) is not None:
+            self._revise_end(last, t_arrive, level, bounce=t_depart - t_arrive < BOUNCE_MAX_S)
+
+    def _rep_ended_at(self, t_was: float) -> Rep | None:
+        """The rep just emitted, if it ended at the stop the sled reached at `t_was` and may
+        still be revised: the latest, its times known, the sled not yet 30 % out again."""
+        if self._state != _LOW or not self._set_reps:
+            return None
+        last = self._set_reps[-1]
+        return last if last.t_end == t_was and TIMES_UNKNOWN not in last.flags else None
 
     def rose(self, move: Movement, y: float) -> None:
         """30 % out: a rep is under way, from the start of the movement that got there."""
