@@ -771,7 +771,7 @@ class Segmenter:
             ext=self._ext,
             band=self._band,
             raw_way_out=not self._in_glare(),
-            slowing=(d > 0) == self._lockout_out,
+            slowing=self._into_lockout(d),
             noise=self._filter.reading_noise_mm,
         )
         if hidden is None and fitted is None:
@@ -925,6 +925,11 @@ class Segmenter:
         self._risen_in_readings = reached is True
         return self._risen_in_readings
 
+    def _into_lockout(self, way: int) -> bool:
+        """Whether a movement the `way` way ends at lockout (where a sled slows into its
+        stop) rather than at the bottom (where it may bounce)."""
+        return (way > 0) == self._lockout_out
+
     def _in_glare(self) -> bool:
         """Whether the raw readings are so noisy that they say less than the smoothed
         track (then turns are not placed on them)."""
@@ -956,7 +961,7 @@ class Segmenter:
                 level=level,
                 band=self._band,
                 noise=self._filter.reading_noise_mm,
-                slowing=(-d > 0) == self._lockout_out,
+                slowing=self._into_lockout(-d),
                 arrived=held[1],
             )
             if hidden is not None:
@@ -1016,7 +1021,7 @@ class Segmenter:
                 rest_from, sure_from = self._at_rest_since, self._confirmed_at
                 if (
                     held[0] == -d
-                    and (held[0] > 0) != self._lockout_out
+                    and not self._into_lockout(held[0])
                     and t_depart - held[1] < HOLD_TURN_MAX_S
                 ):
                     turn_from = held[1]
