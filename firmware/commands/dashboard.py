@@ -6,12 +6,12 @@ The page connects to the broker's WebSockets listener itself; this command only 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
+
+from firmware.commands.stop_signal import stop_on_signal
 
 DEFAULT_PORT = 8080
 
@@ -110,19 +110,14 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"cannot listen on {args.bind}:{args.port}: {exc.strerror or exc}")
 
     stop = threading.Event()
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        # Ctrl-C and systemd's SIGTERM both just set the flag, installed before the URL is
-        # printed: a signal can never land between two statements and escape as a traceback.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
-    try:
-        print(server.url, flush=True)
-        if args.bind not in ("127.0.0.1", "localhost", "::1"):
-            print(f"listening on {args.bind}:{server.port} (open to the network)", flush=True)
-        stop.wait()
-    finally:
-        server.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    # Ctrl-C and systemd's SIGTERM both just set the flag, installed before the URL is
+    # printed: a signal can never land between two statements and escape as a traceback.
+    with stop_on_signal(stop, "dashboard"):
+        try:
+            print(server.url, flush=True)
+            if args.bind not in ("127.0.0.1", "localhost", "::1"):
+                print(f"listening on {args.bind}:{server.port} (open to the network)", flush=True)
+            stop.wait()
+        finally:
+            server.stop()
     return 0

@@ -69,7 +69,6 @@ class _Prefixed:
 
 def run(args: argparse.Namespace) -> int:
     import logging
-    import signal
     import tempfile
     import threading
     import tomllib
@@ -77,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from firmware.commands.run import setup_logging
+    from firmware.commands.stop_signal import stop_on_signal
     from firmware.config import MAX_TCP_PORT, ConfigError, parse
     from firmware.hub.server import Hub, HubOptions
     from firmware.publishing.broker import EmbeddedBroker
@@ -99,14 +99,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
     log = logging.getLogger("repsled")
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    with tempfile.TemporaryDirectory(prefix="repsled-demo-") as tmp:
+    with stop_on_signal(stop, "demo"), tempfile.TemporaryDirectory(prefix="repsled-demo-") as tmp:
         work = Path(tmp)
         broker = EmbeddedBroker().start()
         hub_options = HubOptions(

@@ -7,12 +7,13 @@ rest. Runs until Ctrl-C or SIGTERM (systemd/repsled-hub.service).
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from firmware.commands.stop_signal import stop_on_signal
 
 DEFAULT_MQTT_PORT = 1883
 
@@ -133,32 +134,29 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
 
     stop = threading.Event()
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
     failures: list[str] = []
 
     def on_failure(message: str) -> None:
         failures.append(message)
         stop.set()
 
-    hub = Hub(options, on_failure=on_failure)
-    try:
+    with stop_on_signal(stop, "hub"):
+        hub = Hub(options, on_failure=on_failure)
         try:
-            hub.start()
-        except HubDatabaseError as exc:
-            return fail(str(exc))
-        except OSError as exc:
-            return fail(f"cannot listen on {options.bind}:{options.port}: {exc.strerror or exc}")
-        print(hub.url, flush=True)
-        if options.bind not in ("127.0.0.1", "localhost", "::1"):
-            print(f"listening on {options.bind}:{hub.port} (open to the network)", flush=True)
-        stop.wait()
-        if failures:
-            return fail(failures[0])  # exit 2: systemd's Restart=on-failure starts it again
-    finally:
-        hub.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            try:
+                hub.start()
+            except HubDatabaseError as exc:
+                return fail(str(exc))
+            except OSError as exc:
+                return fail(
+                    f"cannot listen on {options.bind}:{options.port}: {exc.strerror or exc}"
+                )
+            print(hub.url, flush=True)
+            if options.bind not in ("127.0.0.1", "localhost", "::1"):
+                print(f"listening on {options.bind}:{hub.port} (open to the network)", flush=True)
+            stop.wait()
+            if failures:
+                return fail(failures[0])  # exit 2: systemd's Restart=on-failure starts it again
+        finally:
+            hub.stop()
     return 0
