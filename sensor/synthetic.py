@@ -42,6 +42,11 @@ from typing import Any, Literal
 
 BOUNDARY_FRACTION = 0.02
 BOUNCE_MAX_S = 0.15  # same definition as the engine's bounce flag
+# The sensor's noise: a deviation of NOISE_FLOOR_MM plus NOISE_PER_MM of the distance, and
+# GLARE_NOISE_TIMES as much in glare.
+NOISE_FLOOR_MM = 1.0
+NOISE_PER_MM = 0.008
+GLARE_NOISE_TIMES = (3.0, 6.0)
 
 Shape = Literal["hold", "smooth", "fast_end", "fast_start"]
 
@@ -457,7 +462,7 @@ def _sensor(
     if faults.glare:
         for _ in range(rng.randint(1, 2)):
             g0 = rng.uniform(0.0, max(end - 4.0, 0.0))
-            glare.append((g0, g0 + rng.uniform(1.0, 4.0), rng.uniform(3.0, 6.0)))
+            glare.append((g0, g0 + rng.uniform(1.0, 4.0), rng.uniform(*GLARE_NOISE_TIMES)))
     out: list[tuple[float, int | None]] = []
     t = rng.uniform(0.0, dt)
     stuck_until = -1.0
@@ -477,7 +482,7 @@ def _sensor(
             if faults.drift:
                 reading += drift_amp * math.sin(2 * math.pi * t / drift_period + drift_phase)
             if faults.noise:
-                sigma = 1.0 + 0.008 * reading
+                sigma = NOISE_FLOOR_MM + NOISE_PER_MM * reading
                 for g0, g1, k in glare:
                     if g0 <= t < g1:
                         sigma *= k

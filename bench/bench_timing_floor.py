@@ -1,0 +1,235 @@
+"""How well could any engine time the phases? A reference the engine's durations are held to.
+
+The accuracy model (sensor/synthetic.py) is sampled with every sensor fault, and each 2 %
+boundary of each true rep is placed again by an estimator that is given what no engine
+has: the exact noise-free trajectory, the sensor's noise law, and where glare is. All it
+does not know is when: it slides the true trajectory in time over the raw readings within
+WINDOW_S of the boundary and keeps the shift that fits them best (a level offset, which
+drift makes, fitted too; every reading's misfit capped at OUTLIER_DEVIATIONS so spikes,
+bursts and stuck values cannot pull it). Its duration errors are what the sensor's noise
+and faults leave when the shape of every movement is known, so they are a floor, in
+practice, under any estimator that must also find the shape.
+
+Prints, for the reps the engine gave known times (the contract's figures), the median and
+95th percentile of |duration error| for this reference and for the engine on the same
+rows, overall, per phase, per rate and per start side, with how many rows of each exceed
+100 ms; then the same for the time of each kind of boundary. `--seeds N` (default 100),
+`--first S` (default 900000, the tuning draws of bench_accuracy.py), `--eccentric LO HI`
+as in bench_accuracy.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scoring import engine_events, match, pct
+
+from sensor.synthetic import (
+    GLARE_NOISE_TIMES,
+    NOISE_FLOOR_MM,
+    NOISE_PER_MM,
+    Plan,
+    SyntheticTrace,
+    TrueRep,
+    generate,
+)
+from tempo import TIMES_UNKNOWN, EngineSettings, Rep
+
+FIRST_SEED = 900_000
+WINDOW_S = 0.5  # readings this far either side of a boundary are fitted
+SHIFT_MAX_S = 0.3  # the reference looks for the boundary this far either side of the truth
+STEP_S = 0.002  # ... in steps of this (then between steps by a parabola through the best)
+OUTLIER_DEVIATIONS = 3.0  # a reading's misfit counts at most this many noise deviations
+VALID_MM = (16, 8000)  # near-zero and out-of-range codes are no readings
+GOAL_MS = 100.0
+PHASES = ("concentric_s", "top_pause_s", "eccentric_s")
+
+
+def boundaries(rep: TrueRep, previous: TrueRep | None, top: bool) -> dict[str, tuple[float, float]]:
+    """Each phase duration of `rep` as the two 2 % boundaries it runs between.
+
+    From the bottom: start, top, eccentric start, end. From the top a rep lowers first:
+    its start leaves the top, its eccentric ends `eccentric_s` later, its concentric runs
+    from `bottom_pause_s` after that to its end; its top pause is the rest since the
+    previous rep's end in the set (none for the first)."""
+    if not top:
+        return {
+            "concentric_s": (rep.t_start, rep.t_top),
+            "top_pause_s": (rep.t_top, rep.t_ecc),
+            "eccentric_s": (rep.t_ecc, rep.t_end),
+        }
+    arrive_bottom = rep.t_start + rep.eccentric_s
+    got = {
+        "eccentric_s": (rep.t_start, arrive_bottom),
+        "concentric_s": (arrive_bottom + rep.bottom_pause_s, rep.t_end),
+    }
+    if previous is not None and previous.set == rep.set:
+        got["top_pause_s"] = (previous.t_end, rep.t_start)
+    return got
+
+
+def turns(rep: TrueRep | Rep, top: bool) -> dict[str, float]:
+    """A rep's four 2 % boundaries by what the sled does there (its times from the top are
+    its start and end; the bottom's follow from its durations)."""
+    if not top:
+        return {
+            "leaves bottom": rep.t_start,
+            "reaches top": rep.t_top,
+            "leaves top": rep.t_ecc,
+            "reaches bottom": rep.t_end,
+        }
+    return {
+        "leaves top": rep.t_start,
+        "reaches bottom": rep.t_start + rep.eccentric_s,
+        "leaves bottom": rep.t_end - rep.concentric_s,
+        "reaches top": rep.t_end,
+    }
+
+
+class ShiftFit:
+    """The time shift of the true trajectory that best fits the readings near a boundary."""
+
+    def __init__(self, trace: SyntheticTrace) -> None:
+        self.trace = trace
+        self.ts: list[float] = []
+        self.ys: list[float] = []
+        self.sds: list[float] = []
+        times_glare = 0.5 * (GLARE_NOISE_TIMES[0] + GLARE_NOISE_TIMES[1])
+        for t, v in trace.samples:
+            if v is None or not VALID_MM[0] <= v < VALID_MM[1]:
+                continue
+            sd = NOISE_FLOOR_MM + NOISE_PER_MM * v
+            if any(g0 <= t < g1 for g0, g1 in trace.glare):
+                sd *= times_glare
+            self.ts.append(t)
+            self.ys.append(float(v))
+            self.sds.append(sd)
+        self.steps = round(SHIFT_MAX_S / STEP_S)
+
+    def error_s(self, t_true: float) -> float:
+        """Where the reference places the boundary at `t_true`, minus `t_true`."""
+        i0 = bisect_left(self.ts, t_true - WINDOW_S)
+        i1 = bisect_right(self.ts, t_true + WINDOW_S)
+        ts, ys, sds = self.ts[i0:i1], self.ys[i0:i1], self.sds[i0:i1]
+        if len(ts) < 4:
+            return float("nan")
+        # The true track on a grid of STEP_S, wide enough for every reading at every shift.
+        g0 = ts[0] - SHIFT_MAX_S - STEP_S
+        n_grid = int((ts[-1] + SHIFT_MAX_S + STEP_S - g0) / STEP_S) + 2
+        pos = self.trace.position_mm
+        grid = [pos(g0 + k * STEP_S) for k in range(n_grid)]
+        # reading i at shift s = -SHIFT_MAX_S + k STEP_S sees the track at t_i - s, which
+        # is grid index (t_i - g0 + SHIFT_MAX_S) / STEP_S - k
+        where = []
+        for t in ts:
+            x = (t - g0 + SHIFT_MAX_S) / STEP_S
+            j = int(x)
+            where.append((j, x - j))
+        costs = [self._cost(grid, where, ys, sds, k) for k in range(2 * self.steps + 1)]
+        k = min(range(len(costs)), key=costs.__getitem__)
+        shift = -SHIFT_MAX_S + k * STEP_S
+        if 0 < k < len(costs) - 1:
+            den = costs[k - 1] - 2.0 * costs[k] + costs[k + 1]
+            if den > 0.0:
+                shift += 0.5 * STEP_S * (costs[k - 1] - costs[k + 1]) / den
+        return shift
+
+    @staticmethod
+    def _cost(
+        grid: Sequence[float],
+        where: Sequence[tuple[int, float]],
+        ys: Sequence[float],
+        sds: Sequence[float],
+        k: int,
+    ) -> float:
+        resid = []
+        for (j, f), y in zip(where, ys, strict=True):
+            a = grid[j - k]
+            resid.append(y - a - f * (grid[j - k + 1] - a))
+        offset = sorted(resid)[len(resid) // 2]  # drift: a level offset, robustly
+        cap = OUTLIER_DEVIATIONS * OUTLIER_DEVIATIONS
+        total = 0.0
+        for r, sd in zip(resid, sds, strict=True):
+            z = (r - offset) / sd
+            total += min(z * z, cap)
+        return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--first", type=int, default=FIRST_SEED)
+    parser.add_argument("--eccentric", nargs=2, type=float, metavar=("LO", "HI"))
+    args = parser.parse_args()
+    plan = None if args.eccentric is None else Plan(eccentric_s=tuple(args.eccentric))
+    rows: dict[str, list[tuple[float, float]]] = defaultdict(list)  # (reference, engine) ms
+    at: dict[str, list[tuple[float, float]]] = defaultdict(list)  # the same, per boundary
+    for n, seed in enumerate(range(args.first, args.first + args.seeds), 1):
+        trace = generate(seed, plan=plan)
+        settings = EngineSettings(**asdict(trace.settings))
+        top = settings.start == "top"
+        reps, _sets = engine_events(settings, trace.samples)
+        fit = ShiftFit(trace)
+        placed: dict[float, float] = {}
+        previous: dict[int, TrueRep] = {}
+        for i, rep in enumerate(trace.reps):
+            if i:
+                previous[id(rep)] = trace.reps[i - 1]
+        for truth, got in match(trace.reps, reps):
+            if TIMES_UNKNOWN in got.flags:
+                continue
+            for phase, (b0, b1) in boundaries(truth, previous.get(id(truth)), top).items():
+                for b in (b0, b1):
+                    if b not in placed:
+                        placed[b] = fit.error_s(b)
+                ref_ms = 1000.0 * abs(placed[b1] - placed[b0])
+                if math.isnan(ref_ms):  # too few readings near a boundary
+                    continue
+                eng_ms = 1000.0 * abs(getattr(got, phase) - getattr(truth, phase))
+                for key in ("all", phase, f"{trace.rate_hz:.0f} Hz", f"start {settings.start}"):
+                    rows[key].append((ref_ms, eng_ms))
+            engine_at = turns(got, top)
+            for what, t in turns(truth, top).items():
+                if t not in placed:
+                    placed[t] = fit.error_s(t)
+                if not math.isnan(placed[t]):
+                    at[what].append((1000.0 * abs(placed[t]), 1000.0 * abs(engine_at[what] - t)))
+        if n % 25 == 0:
+            print(f"  {n}/{args.seeds} sessions", file=sys.stderr, flush=True)
+    last = args.first + args.seeds - 1
+    print(f"phase durations on {args.seeds} accuracy-model sessions, seeds {args.first}..{last},")
+    print("reps with known times; |error| in ms, median / 95th pct, and rows over 100 ms:")
+    print(f"  {'':21s} {'rows':>6s}   {'reference':>18s}   {'engine':>18s}")
+
+    def order(key: str) -> tuple[int, float, str]:
+        if key == "all":
+            return (0, 0.0, key)
+        if key in PHASES:
+            return (1, PHASES.index(key), key)
+        if key.endswith("Hz"):
+            return (2, float(key.split(maxsplit=1)[0]), key)
+        return (3, 0.0, key)
+
+    table = [(key, rows[key]) for key in sorted(rows, key=order)]
+    table += [(f"{what} (time)", at[what]) for what in sorted(at)]
+    for key, pairs in table:
+        ref = [r for r, _ in pairs]
+        eng = [e for _, e in pairs]
+        over_r = sum(r > GOAL_MS for r in ref)
+        over_e = sum(e > GOAL_MS for e in eng)
+        ref_fig = f"{pct(ref, 0.5):4.0f} / {pct(ref, 0.95):4.0f} ({over_r:4d})"
+        eng_fig = f"{pct(eng, 0.5):4.0f} / {pct(eng, 0.95):4.0f} ({over_e:4d})"
+        print(f"  {key:21s} {len(pairs):6d}   {ref_fig}   {eng_fig}")
+
+
+if __name__ == "__main__":
+    main()
