@@ -1,0 +1,72 @@
+"""The timing reference (bench/bench_timing_floor.py) must itself be right before its figures
+say anything about the engine: it finds a known shift, its boundaries span the model's own
+durations, and the bench runs."""
+
+from __future__ import annotations
+
+import math
+import runpy
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sensor.synthetic import Faults, generate
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+PHASES = ("concentric_s", "top_pause_s", "eccentric_s")
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setattr(sys, "path", [str(BENCH), *sys.path])
+    return runpy.run_path(str(BENCH / "bench_timing_floor.py"), run_name="timing_floor")
+
+
+@pytest.mark.parametrize("shift_s", [0.0, 0.04, -0.07])
+def test_the_reference_finds_a_whole_trajectory_shifted_in_time(
+    bench: dict[str, Any], shift_s: float
+) -> None:
+    trace = generate(900_000, faults=Faults.none())
+    late = [(t, round(trace.position_mm(t - shift_s))) for t, _ in trace.samples]
+    fit = bench["ShiftFit"](replace(trace, samples=late, glare=[]))
+    for rep in trace.reps[:6]:
+        for t in (rep.t_start, rep.t_top, rep.t_ecc, rep.t_end):
+            assert fit.error_s(t) == pytest.approx(shift_s, abs=0.004)
+
+
+@pytest.mark.parametrize("seed", [900_000, 900_003])  # one from each start side
+def test_the_boundaries_span_the_models_durations(bench: dict[str, Any], seed: int) -> None:
+    trace = generate(seed)
+    top = trace.settings.start == "top"
+    assert top == (seed == 900_003)
+    for i, rep in enumerate(trace.reps):
+        previous = trace.reps[i - 1] if i else None
+        spans = bench["boundaries"](rep, previous, top)
+        for phase, (b0, b1) in spans.items():
+            assert b1 - b0 == pytest.approx(getattr(rep, phase), abs=1e-9), phase
+        first_of_set = previous is None or previous.set != rep.set
+        assert set(spans) == (
+            set(PHASES) - {"top_pause_s"} if top and first_of_set else set(PHASES)
+        )
+        times = list(bench["turns"](rep, top).values())
+        assert times == sorted(times)  # in the order the sled does them
+
+
+def test_the_bench_prints_both_columns(
+    bench: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["bench_timing_floor.py", "--seeds", "2"])
+    runpy.run_path(str(BENCH / "bench_timing_floor.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "reference" in out and "engine" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("  all ")]
+    assert len(rows) == 1
+    count = int(rows[0][1])
+    assert count > 0
+    ref_median, ref_95 = float(rows[0][2]), float(rows[0][4])
+    assert not math.isnan(ref_median) and ref_median <= ref_95
+    for name in ("leaves bottom (time)", "reaches top (time)"):
+        assert name in out
