@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from firmware.commands.run import setup_logging
-    from firmware.commands.stop_signal import stop_on_signal
+    from firmware.commands.stop_signal import DEMO_STOP_GRACE_S, stop_on_signal
     from firmware.config import MAX_TCP_PORT, ConfigError, parse
     from firmware.hub.server import Hub, HubOptions
     from firmware.publishing.broker import EmbeddedBroker
@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
     log = logging.getLogger("repsled")
     stop = threading.Event()
-    with stop_on_signal(stop, "demo"), tempfile.TemporaryDirectory(prefix="repsled-demo-") as tmp:
+    with (
+        stop_on_signal(stop, "demo", grace_s=DEMO_STOP_GRACE_S),
+        tempfile.TemporaryDirectory(prefix="repsled-demo-") as tmp,
+    ):
         work = Path(tmp)
         broker = EmbeddedBroker().start()
         hub_options = HubOptions(

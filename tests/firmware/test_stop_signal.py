@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -52,3 +53,64 @@ def test_off_the_main_thread_it_installs_nothing() -> None:
     worker.start()
     worker.join()
     assert seen == [before]
+
+
+class _FakeTimer:
+    """Stands for threading.Timer: the test fires it by hand."""
+
+    def __init__(self, delay_s: float, action: Callable[[], None]) -> None:
+        self.delay_s = delay_s
+        self.action = action
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def test_a_stop_still_hanging_after_the_grace_period_exits(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`timeout 60 repsled demo` sends one SIGTERM and nobody presses Ctrl-C again."""
+    stop = threading.Event()
+    exits: list[int] = []
+    timers: list[_FakeTimer] = []
+
+    def start_timer(delay_s: float, action: Callable[[], None]) -> _FakeTimer:
+        timers.append(_FakeTimer(delay_s, action))
+        return timers[-1]
+
+    with stop_on_signal(
+        stop, "demo", grace_s=30.0, force_exit=exits.append, start_timer=start_timer
+    ):
+        signal.raise_signal(signal.SIGTERM)
+        assert [t.delay_s for t in timers] == [30.0]
+        assert exits == []
+        timers[0].action()  # the clean stop is still under way 30 s on
+    assert exits == [FORCED_EXIT_CODE]
+    err = capsys.readouterr().err.strip()
+    assert err == "demo: still stopping 30 s after SIGTERM: exiting without waiting"
+
+
+def test_a_clean_stop_within_the_grace_period_cancels_it() -> None:
+    timers: list[_FakeTimer] = []
+
+    def start_timer(delay_s: float, action: Callable[[], None]) -> _FakeTimer:
+        timers.append(_FakeTimer(delay_s, action))
+        return timers[-1]
+
+    with stop_on_signal(threading.Event(), "demo", grace_s=30.0, start_timer=start_timer):
+        signal.raise_signal(signal.SIGINT)
+    assert len(timers) == 1 and timers[0].cancelled
+
+
+def test_without_a_grace_period_no_timer_runs() -> None:
+    started: list[float] = []
+
+    def start_timer(delay_s: float, action: Callable[[], None]) -> _FakeTimer:
+        started.append(delay_s)
+        return _FakeTimer(delay_s, action)
+
+    stop = threading.Event()
+    with stop_on_signal(stop, "hub", start_timer=start_timer):
+        signal.raise_signal(signal.SIGTERM)
+    assert stop.is_set() and started == []
