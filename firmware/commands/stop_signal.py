@@ -62,7 +62,7 @@ def stop_on_signal(
     def on_signal(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
         if stop.is_set():
-            give_up(f"second {name} while stopping")
+            give_up(f"{name} while stopping")
             return
         stop.set()
         if grace_s is not None:

@@ -30,7 +30,7 @@ def test_a_second_signal_while_stopping_exits_at_once(capsys: pytest.CaptureFixt
         signal.raise_signal(signal.SIGINT)  # the user's Ctrl-C while the clean stop hangs
     assert exits == [FORCED_EXIT_CODE]
     err = capsys.readouterr().err.strip()
-    assert err == "hub: second SIGINT while stopping: exiting without waiting"
+    assert err == "hub: SIGINT while stopping: exiting without waiting"
 
 
 def test_the_previous_handlers_come_back() -> None:
