@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -21,6 +22,10 @@ FORCED_EXIT_CODE = 130  # what a shell reports for a process ended by Ctrl-C
 # The demo's clean stop takes a few seconds at most (station threads are joined for 5 s
 # each, publishers flush for a few); past this it is stuck somewhere.
 DEMO_STOP_GRACE_S = 30.0
+# A signal this soon after the first is the same request delivered twice, not a second
+# one: `timeout 60 make demo` signals make's whole process group and make passes SIGTERM
+# on to its child as it dies, so the demo gets two within milliseconds.
+ECHO_S = 1.0
 
 
 class _Timer(Protocol):
@@ -42,9 +47,10 @@ def stop_on_signal(
     grace_s: float | None = None,
     force_exit: Callable[[int], Any] = os._exit,
     start_timer: Callable[[float, Callable[[], None]], _Timer] = _daemon_timer,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[None]:
-    """Set `stop` on SIGINT or SIGTERM; on a second one, or `grace_s` after the first when
-    given, say so and call `force_exit`.
+    """Set `stop` on SIGINT or SIGTERM; on another one while stopping (ECHO_S or more after
+    the first), or `grace_s` after the first when given, say so and call `force_exit`.
 
     Handlers can only be installed from the main thread (tests run commands from others);
     there the block runs without them. The previous handlers are restored on the way out.
@@ -53,6 +59,7 @@ def stop_on_signal(
         yield
         return
     timers: list[_Timer] = []
+    first_at: list[float] = []
 
     def give_up(why: str) -> None:
         print(f"{command}: {why}: exiting without waiting", file=sys.stderr)
@@ -61,10 +68,13 @@ def stop_on_signal(
 
     def on_signal(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
+        now = clock()
         if stop.is_set():
-            give_up(f"{name} while stopping")
+            if not first_at or now - first_at[0] >= ECHO_S:
+                give_up(f"{name} while stopping")
             return
         stop.set()
+        first_at.append(now)
         if grace_s is not None:
             overdue = f"still stopping {grace_s:g} s after {name}"
             timers.append(start_timer(grace_s, lambda: give_up(overdue)))

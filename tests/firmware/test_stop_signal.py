@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from firmware.commands.stop_signal import FORCED_EXIT_CODE, stop_on_signal
+from firmware.commands.stop_signal import ECHO_S, FORCED_EXIT_CODE, stop_on_signal
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -24,13 +24,38 @@ def test_the_first_signal_only_asks_to_stop(signum: signal.Signals) -> None:
 def test_a_second_signal_while_stopping_exits_at_once(capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
     exits: list[int] = []
-    with stop_on_signal(stop, "hub", force_exit=exits.append):
+    now = [100.0]
+    with stop_on_signal(stop, "hub", force_exit=exits.append, clock=lambda: now[0]):
         signal.raise_signal(signal.SIGTERM)
         assert exits == []
+        now[0] += ECHO_S
         signal.raise_signal(signal.SIGINT)  # the user's Ctrl-C while the clean stop hangs
     assert exits == [FORCED_EXIT_CODE]
     err = capsys.readouterr().err.strip()
     assert err == "hub: SIGINT while stopping: exiting without waiting"
+
+
+def test_the_same_request_delivered_twice_is_one() -> None:
+    """`timeout 60 make demo`: timeout signals make's process group, and make passes its
+    SIGTERM on to the demo as it dies, a few milliseconds later."""
+    stop = threading.Event()
+    exits: list[int] = []
+    now = [100.0]
+    with stop_on_signal(stop, "demo", force_exit=exits.append, clock=lambda: now[0]):
+        signal.raise_signal(signal.SIGTERM)
+        now[0] += 0.004
+        signal.raise_signal(signal.SIGTERM)
+    assert stop.is_set() and exits == []
+
+
+def test_a_signal_after_a_stop_for_another_reason_exits_at_once() -> None:
+    """The hub stops by itself when storing fails; Ctrl-C while it does ends it."""
+    stop = threading.Event()
+    exits: list[int] = []
+    with stop_on_signal(stop, "hub", force_exit=exits.append):
+        stop.set()
+        signal.raise_signal(signal.SIGINT)
+    assert exits == [FORCED_EXIT_CODE]
 
 
 def test_the_previous_handlers_come_back() -> None:
