@@ -31,8 +31,9 @@ import argparse
 import math
 import random
 import sys
+from bisect import bisect_left
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -333,14 +334,20 @@ def position(moves: list[Move], t: float, hint: list[int]) -> float:
     return moves[i].at(t)
 
 
+NoiseSd = Callable[[float, float], float]  # (time, true distance) -> deviation, mm
+
+
 def sensor(
     rng: random.Random,
     moves: list[Move],
     s: EngineSettings,
     rate: float,
     clean: bool,
-) -> tuple[list[tuple[float, int | None]], Callable[[float], float], list[tuple[float, float]]]:
-    """The readings, the sensor's drift (mm) at any time, and the spans of glare."""
+) -> tuple[
+    list[tuple[float, int | None]], Callable[[float], float], list[tuple[float, float]], NoiseSd
+]:
+    """The readings, the sensor's drift (mm) at any time, the spans of glare, and the
+    noise's deviation at any time and distance (for bench_timing_floor.py's reference)."""
     end = moves[-1].t1
     dt = 1.0 / rate
     kind = rng.choice(("gauss", "laplace", "square"))
@@ -359,6 +366,12 @@ def sensor(
     for _ in range(rng.randint(0, 3)):
         g0 = rng.uniform(0.0, end)
         glare.append((g0, g0 + rng.uniform(1.0, 5.0), rng.uniform(5.0, 10.0)))
+
+    def noise_sd(t: float, true_mm: float) -> float:
+        scale = true_mm / 500.0
+        sd = s0 + s1 * (scale * scale if kind == "square" else scale)
+        return sd * max([k for g0, g1, k in glare if g0 <= t < g1], default=1.0)
+
     p_spike = rng.uniform(0.003, 0.015)
     p_burst = rng.uniform(0.001, 0.006)
     p_zero = rng.uniform(0.001, 0.01)
@@ -384,9 +397,7 @@ def sensor(
             value = stuck
         else:
             x = true_mm + drift(t)
-            scale = true_mm / 500.0
-            sd = s0 + s1 * (scale * scale if kind == "square" else scale)
-            sd *= max([k for g0, g1, k in glare if g0 <= t < g1], default=1.0)
+            sd = noise_sd(t, true_mm)
             if kind == "laplace":
                 e = rng.expovariate(1.0) - rng.expovariate(1.0)
                 x += e * sd / math.sqrt(2.0)
@@ -425,7 +436,7 @@ def sensor(
         if not clean and rng.random() < p_gap:
             step += rng.uniform(0.1, 0.6)
         t += step
-    return out, drift, [] if clean else [(g0, g1) for g0, g1, _ in glare]
+    return out, drift, [] if clean else [(g0, g1) for g0, g1, _ in glare], noise_sd
 
 
 @dataclass(slots=True)
@@ -436,6 +447,21 @@ class Session:
     reps: list[Truth]
     sets: list[int]  # reps per set, as docs/engine.md ("Sets") groups them
     model_sets: list[int]  # reps per set, as the model meant them
+    # what really happened, for bench_timing_floor.py's reference
+    moves: list[Move] = field(default_factory=list, repr=False)
+    glare: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    noise_sd: NoiseSd | None = field(default=None, repr=False)
+    move_ends: list[float] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self.move_ends = [m.t1 for m in self.moves]
+
+    def position_mm(self, t: float) -> float:
+        """The sled's true distance from the sensor (no noise, no drift), at any time
+        (`position` from the first move on whose end is not before it)."""
+        s = self.settings
+        i = min(bisect_left(self.move_ends, t), len(self.moves) - 1)
+        return s.bottom_mm + self.moves[i].at(t) * (s.lockout_mm - s.bottom_mm)
 
 
 def contract_sets(reps: list[Truth], rest_s: float) -> list[int]:
@@ -477,7 +503,7 @@ def make(seed: int, clean: bool = False) -> Session:
     rate = 50.0 if rng.random() < 0.35 else rng.uniform(20.0, 50.0)
     lifter = Lifter(rng, start == "top", settings)
     lifter.session()
-    samples, drift, glare = sensor(rng, lifter.moves, settings, rate, clean)
+    samples, drift, glare, noise_sd = sensor(rng, lifter.moves, settings, rate, clean)
     for rep in lifter.reps:
         rep.drift_clear = (
             rep.clear
@@ -487,7 +513,9 @@ def make(seed: int, clean: bool = False) -> Session:
         rep.glare_clear = out_of_glare(rep.t_lock, glare)
     sets = contract_sets(lifter.reps, settings.rest_s)
     phase_durations(lifter.reps, start == "top", settings.rest_s)
-    return Session(settings, rate, samples, lifter.reps, sets, lifter.sets)
+    return Session(
+        settings, rate, samples, lifter.reps, sets, lifter.sets, lifter.moves, glare, noise_sd
+    )
 
 
 # ---------------------------------------------------------------------- scoring

@@ -1,21 +1,22 @@
 """How well could any engine time the phases? A reference the engine's durations are held to.
 
-The accuracy model (sensor/synthetic.py) is sampled with every sensor fault, and each 2 %
-boundary of each true rep is placed again by an estimator that is given what no engine
-has: the exact noise-free trajectory, the sensor's noise law, and where glare is. All it
-does not know is when: it slides the true trajectory in time over the raw readings within
-WINDOW_S of the boundary and keeps the shift that fits them best (a level offset, which
-drift makes, fitted too; every reading's misfit capped at OUTLIER_DEVIATIONS so spikes,
-bursts and stuck values cannot pull it). Its duration errors are what the sensor's noise
-and faults leave when the shape of every movement is known, so they are a floor, in
-practice, under any estimator that must also find the shape.
+A sensor model is sampled with every sensor fault, and each 2 % boundary of each true rep
+is placed again by an estimator that is given what no engine has: the exact noise-free
+trajectory, the model's noise law, and where glare is. All it does not know is when: it
+slides the true trajectory in time over the raw readings within WINDOW_S of the boundary
+and keeps the shift that fits them best (a level offset, which drift makes, fitted too;
+every reading's misfit capped at OUTLIER_DEVIATIONS so spikes, bursts and stuck values
+cannot pull it). Its duration errors are what the sensor's noise and faults leave when
+the shape of every movement is known, so they are a floor, in practice, under any
+estimator that must also find the shape.
 
 Prints, for the reps the engine gave known times (the contract's figures), the median and
 95th percentile of |duration error| for this reference and for the engine on the same
 rows, overall, per phase, per rate and per start side, with how many rows of each exceed
-100 ms; then the same for the time of each kind of boundary. `--seeds N` (default 100),
-`--first S` (default 900000, the tuning draws of bench_accuracy.py), `--eccentric LO HI`
-as in bench_accuracy.py.
+100 ms; then the same for the time of each kind of boundary. `--model accuracy` (the
+default: sensor/synthetic.py, as bench_accuracy.py) or `independent`
+(bench_generalization.py); `--seeds N` (default 100), `--first S` (default: the model's
+tuning draws, 900000 and 31000), `--eccentric LO HI` as in bench_accuracy.py.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ import math
 import sys
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import bench_generalization as independent
 from scoring import engine_events, match, pct
 
 from sensor.synthetic import (
@@ -39,10 +42,9 @@ from sensor.synthetic import (
     NOISE_PER_MM,
     Plan,
     SyntheticTrace,
-    TrueRep,
     generate,
 )
-from tempo import TIMES_UNKNOWN, EngineSettings, Rep
+from tempo import TIMES_UNKNOWN, EngineSettings
 
 FIRST_SEED = 900_000
 WINDOW_S = 0.5  # readings this far either side of a boundary are fitted
@@ -54,30 +56,33 @@ GOAL_MS = 100.0
 PHASES = ("concentric_s", "top_pause_s", "eccentric_s")
 
 
-def boundaries(rep: TrueRep, previous: TrueRep | None, top: bool) -> dict[str, tuple[float, float]]:
+def boundaries(rep: Any, previous: Any, top: bool) -> dict[str, tuple[float, float]]:
     """Each phase duration of `rep` as the two 2 % boundaries it runs between.
 
     From the bottom: start, top, eccentric start, end. From the top a rep lowers first:
-    its start leaves the top, its eccentric ends `eccentric_s` later, its concentric runs
-    from `bottom_pause_s` after that to its end; its top pause is the rest since the
-    previous rep's end in the set (none for the first)."""
+    its start leaves the top, its eccentric ends `eccentric_s` later, its concentric ends
+    at its end; its top pause is the rest since the previous rep's end in the set, where
+    the model counts that rest as one (none for the first)."""
     if not top:
         return {
             "concentric_s": (rep.t_start, rep.t_top),
             "top_pause_s": (rep.t_top, rep.t_ecc),
             "eccentric_s": (rep.t_ecc, rep.t_end),
         }
-    arrive_bottom = rep.t_start + rep.eccentric_s
     got = {
-        "eccentric_s": (rep.t_start, arrive_bottom),
-        "concentric_s": (arrive_bottom + rep.bottom_pause_s, rep.t_end),
+        "eccentric_s": (rep.t_start, rep.t_start + rep.eccentric_s),
+        "concentric_s": (rep.t_end - rep.concentric_s, rep.t_end),
     }
-    if previous is not None and previous.set == rep.set:
+    if (
+        previous is not None
+        and previous.set == rep.set
+        and math.isclose(rep.t_start - previous.t_end, rep.top_pause_s)
+    ):
         got["top_pause_s"] = (previous.t_end, rep.t_start)
     return got
 
 
-def turns(rep: TrueRep | Rep, top: bool) -> dict[str, float]:
+def turns(rep: Any, top: bool) -> dict[str, float]:
     """A rep's four 2 % boundaries by what the sled does there (its times from the top are
     its start and end; the bottom's follow from its durations)."""
     if not top:
@@ -98,22 +103,36 @@ def turns(rep: TrueRep | Rep, top: bool) -> dict[str, float]:
 class ShiftFit:
     """The time shift of the true trajectory that best fits the readings near a boundary."""
 
-    def __init__(self, trace: SyntheticTrace) -> None:
-        self.trace = trace
+    def __init__(
+        self,
+        samples: Sequence[tuple[float, int | None]],
+        position_mm: Callable[[float], float],
+        noise_sd: Callable[[float, float], float],
+    ) -> None:
+        """`position_mm(t)`: the true distance; `noise_sd(t, mm)`: the noise's deviation."""
+        self.position_mm = position_mm
         self.ts: list[float] = []
         self.ys: list[float] = []
         self.sds: list[float] = []
-        times_glare = 0.5 * (GLARE_NOISE_TIMES[0] + GLARE_NOISE_TIMES[1])
-        for t, v in trace.samples:
+        for t, v in samples:
             if v is None or not VALID_MM[0] <= v < VALID_MM[1]:
                 continue
-            sd = NOISE_FLOOR_MM + NOISE_PER_MM * v
-            if any(g0 <= t < g1 for g0, g1 in trace.glare):
-                sd *= times_glare
             self.ts.append(t)
             self.ys.append(float(v))
-            self.sds.append(sd)
+            self.sds.append(noise_sd(t, v))
         self.steps = round(SHIFT_MAX_S / STEP_S)
+
+    @classmethod
+    def of_accuracy_trace(cls, trace: SyntheticTrace) -> ShiftFit:
+        """For the accuracy model, whose glare multiplies the noise 3 to 6 times (the
+        reference takes the middle)."""
+        times_glare = 0.5 * (GLARE_NOISE_TIMES[0] + GLARE_NOISE_TIMES[1])
+
+        def noise_sd(t: float, mm: float) -> float:
+            sd = NOISE_FLOOR_MM + NOISE_PER_MM * mm
+            return sd * times_glare if any(a <= t < b for a, b in trace.glare) else sd
+
+        return cls(trace.samples, trace.position_mm, noise_sd)
 
     def error_s(self, t_true: float) -> float:
         """Where the reference places the boundary at `t_true`, minus `t_true`."""
@@ -125,7 +144,7 @@ class ShiftFit:
         # The true track on a grid of STEP_S, wide enough for every reading at every shift.
         g0 = ts[0] - SHIFT_MAX_S - STEP_S
         n_grid = int((ts[-1] + SHIFT_MAX_S + STEP_S - g0) / STEP_S) + 2
-        pos = self.trace.position_mm
+        pos = self.position_mm
         grid = [pos(g0 + k * STEP_S) for k in range(n_grid)]
         # reading i at shift s = -SHIFT_MAX_S + k STEP_S sees the track at t_i - s, which
         # is grid index (t_i - g0 + SHIFT_MAX_S) / STEP_S - k
@@ -164,27 +183,71 @@ class ShiftFit:
         return total
 
 
+def rate_label(rate: float) -> str:
+    """The accuracy model's rates as they are; the independent model's, drawn from 20 to
+    50 Hz, by tens (50 Hz on its own: a third of its sessions run at exactly that)."""
+    if rate in (20.0, 25.0, 30.0, 40.0, 50.0):
+        return f"{rate:.0f} Hz"
+    tens = int(rate // 10) * 10
+    return f"{tens}-{tens + 9} Hz"
+
+
+class Session(NamedTuple):
+    """What the reference and the engine are scored on, whichever model drew it."""
+
+    settings: EngineSettings
+    rate: float
+    samples: list[tuple[float, int | None]]
+    reps: list[Any]  # the model's true reps
+    fit: ShiftFit
+
+
+def accuracy_session(seed: int, plan: Plan | None) -> Session:
+    trace = generate(seed, plan=plan)
+    settings = EngineSettings(**asdict(trace.settings))
+    fit = ShiftFit.of_accuracy_trace(trace)
+    return Session(settings, trace.rate_hz, trace.samples, trace.reps, fit)
+
+
+def independent_session(seed: int, _plan: Plan | None) -> Session:
+    sess = independent.make(seed)
+    assert sess.noise_sd is not None
+    fit = ShiftFit(sess.samples, sess.position_mm, sess.noise_sd)
+    return Session(sess.settings, sess.rate, sess.samples, sess.reps, fit)
+
+
+MODELS = {
+    "accuracy": (accuracy_session, FIRST_SEED),
+    "independent": (independent_session, independent.FIRST_SEED),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="accuracy")
     parser.add_argument("--seeds", type=int, default=100)
-    parser.add_argument("--first", type=int, default=FIRST_SEED)
+    parser.add_argument("--first", type=int)
     parser.add_argument("--eccentric", nargs=2, type=float, metavar=("LO", "HI"))
     args = parser.parse_args()
+    if args.eccentric is not None and args.model != "accuracy":
+        parser.error("--eccentric: only the accuracy model draws lowerings from a range")
     plan = None if args.eccentric is None else Plan(eccentric_s=tuple(args.eccentric))
+    make_session, first = MODELS[args.model]
+    if args.first is not None:
+        first = args.first
     rows: dict[str, list[tuple[float, float]]] = defaultdict(list)  # (reference, engine) ms
     at: dict[str, list[tuple[float, float]]] = defaultdict(list)  # the same, per boundary
-    for n, seed in enumerate(range(args.first, args.first + args.seeds), 1):
-        trace = generate(seed, plan=plan)
-        settings = EngineSettings(**asdict(trace.settings))
+    for n, seed in enumerate(range(first, first + args.seeds), 1):
+        sess = make_session(seed, plan)
+        settings, fit = sess.settings, sess.fit
         top = settings.start == "top"
-        reps, _sets = engine_events(settings, trace.samples)
-        fit = ShiftFit(trace)
+        reps, _sets = engine_events(settings, sess.samples)
         placed: dict[float, float] = {}
-        previous: dict[int, TrueRep] = {}
-        for i, rep in enumerate(trace.reps):
+        previous: dict[int, Any] = {}
+        for i, rep in enumerate(sess.reps):
             if i:
-                previous[id(rep)] = trace.reps[i - 1]
-        for truth, got in match(trace.reps, reps):
+                previous[id(rep)] = sess.reps[i - 1]
+        for truth, got in match(sess.reps, reps):
             if TIMES_UNKNOWN in got.flags:
                 continue
             for phase, (b0, b1) in boundaries(truth, previous.get(id(truth)), top).items():
@@ -195,7 +258,7 @@ def main() -> None:
                 if math.isnan(ref_ms):  # too few readings near a boundary
                     continue
                 eng_ms = 1000.0 * abs(getattr(got, phase) - getattr(truth, phase))
-                for key in ("all", phase, f"{trace.rate_hz:.0f} Hz", f"start {settings.start}"):
+                for key in ("all", phase, rate_label(sess.rate), f"start {settings.start}"):
                     rows[key].append((ref_ms, eng_ms))
             engine_at = turns(got, top)
             for what, t in turns(truth, top).items():
@@ -205,8 +268,8 @@ def main() -> None:
                     at[what].append((1000.0 * abs(placed[t]), 1000.0 * abs(engine_at[what] - t)))
         if n % 25 == 0:
             print(f"  {n}/{args.seeds} sessions", file=sys.stderr, flush=True)
-    last = args.first + args.seeds - 1
-    print(f"phase durations on {args.seeds} accuracy-model sessions, seeds {args.first}..{last},")
+    last = first + args.seeds - 1
+    print(f"phase durations on {args.seeds} {args.model}-model sessions, seeds {first}..{last},")
     print("reps with known times; |error| in ms, median / 95th pct, and rows over 100 ms:")
     print(f"  {'':21s} {'rows':>6s}   {'reference':>18s}   {'engine':>18s}")
 
@@ -216,7 +279,7 @@ def main() -> None:
         if key in PHASES:
             return (1, PHASES.index(key), key)
         if key.endswith("Hz"):
-            return (2, float(key.split(maxsplit=1)[0]), key)
+            return (2, float(key.split(maxsplit=1)[0].split("-", maxsplit=1)[0]), key)
         return (3, 0.0, key)
 
     table = [(key, rows[key]) for key in sorted(rows, key=order)]

@@ -31,28 +31,50 @@ def test_the_reference_finds_a_whole_trajectory_shifted_in_time(
 ) -> None:
     trace = generate(900_000, faults=Faults.none())
     late = [(t, round(trace.position_mm(t - shift_s))) for t, _ in trace.samples]
-    fit = bench["ShiftFit"](replace(trace, samples=late, glare=[]))
+    fit = bench["ShiftFit"].of_accuracy_trace(replace(trace, samples=late, glare=[]))
     for rep in trace.reps[:6]:
         for t in (rep.t_start, rep.t_top, rep.t_ecc, rep.t_end):
             assert fit.error_s(t) == pytest.approx(shift_s, abs=0.004)
 
 
-@pytest.mark.parametrize("seed", [900_000, 900_003])  # one from each start side
-def test_the_boundaries_span_the_models_durations(bench: dict[str, Any], seed: int) -> None:
-    trace = generate(seed)
-    top = trace.settings.start == "top"
-    assert top == (seed == 900_003)
-    for i, rep in enumerate(trace.reps):
-        previous = trace.reps[i - 1] if i else None
+@pytest.mark.parametrize(
+    ("model", "seed", "top"),
+    [
+        ("accuracy", 900_000, False),
+        ("accuracy", 900_003, True),
+        ("independent", 31_001, False),
+        ("independent", 31_000, True),
+    ],
+)
+def test_the_boundaries_span_the_models_durations(
+    bench: dict[str, Any], model: str, seed: int, top: bool
+) -> None:
+    make_session, _first = bench["MODELS"][model]
+    sess = make_session(seed, None)
+    assert (sess.settings.start == "top") == top
+    with_top_pause = 0
+    for i, rep in enumerate(sess.reps):
+        previous = sess.reps[i - 1] if i else None
         spans = bench["boundaries"](rep, previous, top)
         for phase, (b0, b1) in spans.items():
             assert b1 - b0 == pytest.approx(getattr(rep, phase), abs=1e-9), phase
-        first_of_set = previous is None or previous.set != rep.set
-        assert set(spans) == (
-            set(PHASES) - {"top_pause_s"} if top and first_of_set else set(PHASES)
-        )
+        assert set(spans) >= {"concentric_s", "eccentric_s"}
+        if "top_pause_s" not in spans:
+            assert top and rep.top_pause_s == 0.0  # the first of a set, from the top
+        with_top_pause += "top_pause_s" in spans
         times = list(bench["turns"](rep, top).values())
         assert times == sorted(times)  # in the order the sled does them
+    assert with_top_pause > len(sess.reps) // 2
+
+
+def test_the_independent_models_truth_is_its_own_trajectory(bench: dict[str, Any]) -> None:
+    """The reference slides the model's own trajectory: at a rep's start the sled is 2 %
+    of the ROM from where it rested before it."""
+    sess = bench["MODELS"]["independent"][0](31_001, None)
+    rom = sess.settings.rom_mm
+    for rep in sess.reps[:5]:
+        rest = sess.fit.position_mm(rep.t_start - 0.5)
+        assert abs(sess.fit.position_mm(rep.t_start) - rest) == pytest.approx(0.02 * rom, abs=1.0)
 
 
 def test_the_bench_prints_both_columns(
