@@ -335,6 +335,7 @@ def position(moves: list[Move], t: float, hint: list[int]) -> float:
 
 
 NoiseSd = Callable[[float, float], float]  # (time, true distance) -> deviation, mm
+ROUNDING_SD_MM = 1.0 / math.sqrt(12.0)  # a perfect sensor's readings: whole millimetres
 
 
 def sensor(
@@ -368,6 +369,8 @@ def sensor(
         glare.append((g0, g0 + rng.uniform(1.0, 5.0), rng.uniform(5.0, 10.0)))
 
     def noise_sd(t: float, true_mm: float) -> float:
+        if clean:
+            return ROUNDING_SD_MM
         scale = true_mm / 500.0
         sd = s0 + s1 * (scale * scale if kind == "square" else scale)
         return sd * max([k for g0, g1, k in glare if g0 <= t < g1], default=1.0)

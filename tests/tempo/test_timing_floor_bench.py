@@ -92,3 +92,15 @@ def test_the_bench_prints_both_columns(
     assert not math.isnan(ref_median) and ref_median <= ref_95
     for name in ("leaves bottom (time)", "reaches top (time)"):
         assert name in out
+
+
+def test_a_perfect_sensor_of_the_independent_model_has_only_rounding_noise(
+    bench: dict[str, Any],
+) -> None:
+    """`--clean` sessions report whole millimetres of the truth: the reference must not
+    weigh their readings as if they were noisy."""
+    noisy = bench["independent"].make(31_000)
+    clean = bench["independent"].make(31_000, clean=True)
+    assert clean.noise_sd is not None and noisy.noise_sd is not None
+    assert clean.noise_sd(10.0, 300.0) == pytest.approx(1.0 / math.sqrt(12.0))
+    assert noisy.noise_sd(10.0, 300.0) > 0.6  # at least the model's floor of 0.6 mm
