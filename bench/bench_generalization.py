@@ -454,7 +454,7 @@ class Session:
     moves: list[Move] = field(default_factory=list, repr=False)
     glare: list[tuple[float, float]] = field(default_factory=list, repr=False)
     noise_sd: NoiseSd | None = field(default=None, repr=False)
-    move_ends: list[float] = field(default_factory=list, repr=False)
+    move_ends: list[float] = field(init=False, repr=False)  # of `moves`, to search
 
     def __post_init__(self) -> None:
         self.move_ends = [m.t1 for m in self.moves]

@@ -38,11 +38,10 @@ from scoring import engine_events, match, pct
 
 from sensor.synthetic import (
     GLARE_NOISE_TIMES,
-    NOISE_FLOOR_MM,
-    NOISE_PER_MM,
     Plan,
     SyntheticTrace,
     generate,
+    noise_deviation_mm,
 )
 from tempo import TIMES_UNKNOWN, EngineSettings
 
@@ -54,32 +53,6 @@ OUTLIER_DEVIATIONS = 3.0  # a reading's misfit counts at most this many noise de
 VALID_MM = (16, 8000)  # near-zero and out-of-range codes are no readings
 GOAL_MS = 100.0
 PHASES = ("concentric_s", "top_pause_s", "eccentric_s")
-
-
-def boundaries(rep: Any, previous: Any, top: bool) -> dict[str, tuple[float, float]]:
-    """Each phase duration of `rep` as the two 2 % boundaries it runs between.
-
-    From the bottom: start, top, eccentric start, end. From the top a rep lowers first:
-    its start leaves the top, its eccentric ends `eccentric_s` later, its concentric ends
-    at its end; its top pause is the rest since the previous rep's end in the set, where
-    the model counts that rest as one (none for the first)."""
-    if not top:
-        return {
-            "concentric_s": (rep.t_start, rep.t_top),
-            "top_pause_s": (rep.t_top, rep.t_ecc),
-            "eccentric_s": (rep.t_ecc, rep.t_end),
-        }
-    got = {
-        "eccentric_s": (rep.t_start, rep.t_start + rep.eccentric_s),
-        "concentric_s": (rep.t_end - rep.concentric_s, rep.t_end),
-    }
-    if (
-        previous is not None
-        and previous.set == rep.set
-        and math.isclose(rep.t_start - previous.t_end, rep.top_pause_s)
-    ):
-        got["top_pause_s"] = (previous.t_end, rep.t_start)
-    return got
 
 
 def turns(rep: Any, top: bool) -> dict[str, float]:
@@ -98,6 +71,26 @@ def turns(rep: Any, top: bool) -> dict[str, float]:
         "leaves bottom": rep.t_end - rep.concentric_s,
         "reaches top": rep.t_end,
     }
+
+
+def boundaries(rep: Any, previous: Any, top: bool) -> dict[str, tuple[float, float]]:
+    """Each phase duration of `rep` as the two of its `turns` it runs between; from the
+    top a rep's top pause is the rest since the previous rep's end in the set, where the
+    model counts that rest as one (none for the first)."""
+    at = turns(rep, top)
+    got = {
+        "concentric_s": (at["leaves bottom"], at["reaches top"]),
+        "eccentric_s": (at["leaves top"], at["reaches bottom"]),
+    }
+    if not top:
+        got["top_pause_s"] = (at["reaches top"], at["leaves top"])
+    elif (
+        previous is not None
+        and previous.set == rep.set
+        and math.isclose(rep.t_start - previous.t_end, rep.top_pause_s)
+    ):
+        got["top_pause_s"] = (previous.t_end, rep.t_start)
+    return got
 
 
 class ShiftFit:
@@ -129,7 +122,7 @@ class ShiftFit:
         times_glare = 0.5 * (GLARE_NOISE_TIMES[0] + GLARE_NOISE_TIMES[1])
 
         def noise_sd(t: float, mm: float) -> float:
-            sd = NOISE_FLOOR_MM + NOISE_PER_MM * mm
+            sd = noise_deviation_mm(mm)
             return sd * times_glare if any(a <= t < b for a, b in trace.glare) else sd
 
         return cls(trace.samples, trace.position_mm, noise_sd)

@@ -48,6 +48,12 @@ NOISE_FLOOR_MM = 1.0
 NOISE_PER_MM = 0.008
 GLARE_NOISE_TIMES = (3.0, 6.0)
 
+
+def noise_deviation_mm(distance_mm: float) -> float:
+    """The sensor's noise at `distance_mm`, out of glare (one standard deviation)."""
+    return NOISE_FLOOR_MM + NOISE_PER_MM * distance_mm
+
+
 Shape = Literal["hold", "smooth", "fast_end", "fast_start"]
 
 
@@ -482,7 +488,7 @@ def _sensor(
             if faults.drift:
                 reading += drift_amp * math.sin(2 * math.pi * t / drift_period + drift_phase)
             if faults.noise:
-                sigma = NOISE_FLOOR_MM + NOISE_PER_MM * reading
+                sigma = noise_deviation_mm(reading)
                 for g0, g1, k in glare:
                     if g0 <= t < g1:
                         sigma *= k
