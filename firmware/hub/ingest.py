@@ -41,6 +41,9 @@ RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 KEEPALIVE_S = 30
 IDLE_POLL_S = 0.5  # the writer checks for stop this often when nothing arrives
+# A stop waits this long for a writer inside a database call (a PostgreSQL host gone from
+# the network answers nothing until TCP gives up, which takes minutes), then leaves it.
+STOP_WAIT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +133,25 @@ class Ingestor:
         """True once connected and the broker has confirmed the subscriptions."""
         return self._connected.wait(timeout)
 
-    def stop(self) -> None:
-        """Stop taking messages; those not yet committed stay unacknowledged with the broker."""
+    def stop(self, timeout: float = STOP_WAIT_S) -> bool:
+        """Stop taking messages; those not yet committed stay unacknowledged with the broker.
+
+        False when the writer was still inside a database call after `timeout`: it is left
+        behind (a daemon thread) rather than waited for. Nothing is lost by that, since a
+        message is acknowledged only after its commit: the broker delivers it again.
+        """
         self._stop.set()
         self.client.disconnect()
         self.client.loop_stop()
-        self._writer.join()
+        self._writer.join(timeout)
+        if self._writer.is_alive():
+            log.warning(
+                "hub: the database has not answered for %.0f s; stopping without it "
+                "(what was being stored is not acknowledged: the broker delivers it again)",
+                timeout,
+            )
+            return False
+        return True
 
     # --- paho callbacks (network thread) ---------------------------------------------------
 

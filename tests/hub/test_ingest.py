@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -24,7 +25,7 @@ from tests.hub.helpers import (
     wait_until,
 )
 from tests.hub.postgres import Postgres
-from tests.mosquitto import Mosquitto
+from tests.mosquitto import WAIT_S, Mosquitto
 
 pytestmark = pytest.mark.broker
 
@@ -247,3 +248,35 @@ def test_a_hub_started_before_the_broker_connects_when_it_comes(store, broker):
         wait_until(lambda: store.count("rep") == 2, "stored")
     finally:
         ingestor.stop()
+
+
+def test_a_stop_leaves_behind_a_database_call_that_hangs_and_loses_nothing(
+    store, broker, monkeypatch, caplog
+):
+    messages = session_messages("legpress-10", sets=1, reps_per_set=2)
+    real_write = store.write
+    inside, release = threading.Event(), threading.Event()
+
+    def hanging_write(*args, **kwargs):
+        inside.set()
+        release.wait()  # a database host gone from the network: no answer until released
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write", hanging_write)
+    ingestor = start_ingestor(store, broker)
+    with publisher(broker) as pub:
+        pub.publish(messages)
+    assert inside.wait(WAIT_S), "the writer never began to store"
+    with caplog.at_level(logging.WARNING, logger="repsled.hub"):
+        assert ingestor.stop(timeout=0.0) is False
+    assert "the database has not answered" in caplog.text
+    # The abandoned write completes after the hub let go of the broker: its late
+    # acknowledgements go nowhere, so the broker delivers the messages again.
+    monkeypatch.setattr(store, "write", real_write)
+    release.set()
+    ingestor = start_ingestor(store, broker)
+    try:
+        wait_until(lambda: store.count("rep") == 2 and store.count("set") == 1, "stored")
+    finally:
+        assert ingestor.stop() is True
+    assert store.ids("rep") == sorted(ids_of(messages))
