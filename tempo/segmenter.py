@@ -70,7 +70,10 @@ TREND_NOISE: Final = 0.8
 # Clearly outside the 2 % band: two deviations of the smoothed track beyond it (the
 # smoothed track has 0.47 of the raw deviation).
 ARRIVAL_NOISE: Final = 1.0
-STILL_WINDOW_S: Final = 0.15  # the window grows with the noise (NOISE_REF_MM) up to the max
+# The still window: 0.15 s, growing with the noise (NOISE_REF_MM) up to the max; on the
+# start side, out of glare, as long as it takes to tell the movement that came in from a
+# stop instead (`_check_still`).
+STILL_WINDOW_S: Final = 0.15
 STILL_WINDOW_MAX_S: Final = 0.6
 NOISE_REF_MM: Final = 4.0
 # ... and with the slowness of the movement that came in: the window is long enough for
@@ -539,6 +542,15 @@ class Segmenter:
                     slow_window = max(slow_window, self._noisy_window(n, t, noise, trend, speed))
                 window = min(slow_window, STILL_WINDOW_SLOW_MAX_S)
                 slow = True
+            elif by[n % BUFFER] < self._home_mm and not self._in_glare():
+                # Ending on the start side, where the rep goes out once the hold is
+                # confirmed: as long as the line through it needs to tell the movement that
+                # came in, kept up, from a stop (SLOW_MOVE_SHIFT_ERRORS standard errors of
+                # its shift), rather than in proportion to the noise. Not in glare, where the
+                # hold's level (the lockout verdict of a rep from the top) is read from the
+                # readings of the longer window.
+                told = self._noisy_window(n, t, noise, 0.0, speed)
+                window = min(max(told, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
         t_from = t - window
         stop = max(n - BUFFER + 1, 0)
         while k >= stop:
