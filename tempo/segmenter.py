@@ -548,9 +548,13 @@ class Segmenter:
                 # came in, kept up, from a stop (SLOW_MOVE_SHIFT_ERRORS standard errors of
                 # its shift), rather than in proportion to the noise. Not in glare, where the
                 # hold's level (the lockout verdict of a rep from the top) is read from the
-                # readings of the longer window.
+                # readings of the longer window. A rep from the bottom ends where a hold is
+                # told from a bounce, which takes BOUNCE_MAX_S; a rep from the top ends at the
+                # top, where no bounce is flagged, and the still test's own four samples are
+                # the least it takes.
                 told = self._noisy_window(n, t, noise, 0.0, speed)
-                window = min(max(told, STILL_WINDOW_S), STILL_WINDOW_MAX_S)
+                shortest = BOUNCE_MAX_S if self._lockout_out else 0.0
+                window = min(max(told, shortest), STILL_WINDOW_MAX_S)
         t_from = t - window
         stop = max(n - BUFFER + 1, 0)
         while k >= stop:

@@ -59,12 +59,13 @@ def test_a_verdict_within_the_sensor_drift_of_its_threshold_is_not_drift_clear(m
 
 
 def test_verbose_lists_wrong_lockout_verdicts(monkeypatch, capsys):
-    # 31016's seventh rep: a full rep at the model's cap read locked with +7 mm of drift,
-    # which no rule can see (the line says so)
-    monkeypatch.setattr(sys, "argv", [str(BENCH), "--seeds", "1", "--first", "31016", "-v"])
+    # 31027's eighth rep: a full rep 0.015 of the ROM under the lockout threshold (the
+    # model's cap) read locked with the sensor's drift on top, which no rule can see (the
+    # line says so)
+    monkeypatch.setattr(sys, "argv", [str(BENCH), "--seeds", "1", "--first", "31027", "-v"])
     _bench(monkeypatch, "__main__")
     out = capsys.readouterr().out
-    line = next(x for x in out.splitlines() if x.startswith("  seed 31016 rep 7 "))
+    line = next(x for x in out.splitlines() if x.startswith("  seed 31027 rep 8 "))
     assert "lockout full read locked" in line
     assert "within the drift" in line
 

@@ -48,3 +48,13 @@ def test_in_glare_the_window_that_ends_a_rep_stays_long(start: str) -> None:
     runs = [_dead_stop(start, 25.0, seed) for seed in SEEDS]
     assert all(count == 1 for _, _, count in runs)
     assert statistics.median(delay for delay, _, _ in runs) >= 0.5
+
+
+def test_only_a_rep_from_the_bottom_waits_for_the_bounce_limit() -> None:
+    # 2 mm of noise: a stop is told from a 355 mm/s move in a few readings. A rep from the
+    # bottom ends where its hold must be told from a bounce (0.15 s within 2 %); a rep from
+    # the top ends at the top, where no bounce is flagged.
+    top = statistics.median(_dead_stop("top", 2.0, seed)[0] for seed in SEEDS)
+    bottom = statistics.median(_dead_stop("bottom", 2.0, seed)[0] for seed in SEEDS)
+    assert top <= 0.15
+    assert bottom >= 0.18
