@@ -205,7 +205,7 @@ def test_a_lockout_read_early_is_read_again_on_the_hold() -> None:
     # Accuracy seed 900290 (the bench's tuning range; start = "top", 40 Hz): rep 2.3 is
     # pushed to 0.993 of the ROM (locked knees) and held there for 0.6 s. The hold is
     # confirmed once a stop is told from the push, while the push still creeps its last
-    # millimetres: the still window's median is 0.964 of the ROM out, under the 0.97 of
+    # millimetres: the still window's median is 0.967 of the ROM out, under the 0.97 of
     # `locked_above`, and the rep goes out full. The knee through the hold's readings puts
     # the level at 0.982, and the rep is revised with its verdict. (Seed 900235, this
     # test's rep before, a full rep held in glare that went out locked, is now confirmed
