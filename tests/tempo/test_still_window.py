@@ -13,7 +13,7 @@ from tests.tempo.helpers import BOTTOM, TOP, piecewise, reps_of, run
 SEEDS = range(20)
 
 
-def _dead_stop(start: str, noise_mm: float, seed: int) -> tuple[float, float, float]:
+def _dead_stop(start: str, noise_mm: float, seed: int) -> tuple[float, float, int]:
     """A rep whose last move (a 1 s push to the top, or a 1 s lowering to the bottom) stops
     dead at 5.0 s, read at 50 Hz with Gaussian noise: (delay after the stop, error of
     `t_end`, reps counted)."""
