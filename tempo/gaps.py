@@ -303,8 +303,8 @@ def slowing_turn(  # noqa: PLR0917 (two ends of a gap, each a time, place and sp
     speeding up; one that slows into lockout (a minimum-jerk arrival, a hold) stops short
     of it, and the lines placed such turns 15-70 mm out, beyond the lockout threshold.
     The cubic slows the way the readings either side say. A bounce is a V, so the turns
-    at the bottom of the press keep the lines (docs/engine.md, "A lockout hidden in a
-    gap").
+    at the bottom of the press keep the lines (docs/engine-history.md, "A lockout hidden
+    in a gap").
     """
     span = t2 - t1
     if span <= 0.0 or d * v1 <= 0.0 or d * v2 >= 0.0:
@@ -525,8 +525,8 @@ def surely_reached_in_gap(
     A stuck sensor over a partial rep's far turn hides the part of the rep that makes it
     count; but lines whose speed or place was noise meet far beyond where the sled went.
     Sure as far as the readings' noise goes: a sled that stopped in the gap and came back
-    looks the same either side of it as one that went on and turned (docs/engine.md, "A
-    far turn hidden in a gap counted where the sled surely went").
+    looks the same either side of it as one that went on and turned (docs/engine-history.md,
+    "A far turn hidden in a gap counted where the sled surely went").
     """
     a = gap_at_turn(track, n, k_ext)
     if a is None or noise <= 0.0:
