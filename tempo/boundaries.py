@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from tempo.crossings import Knee, knee_fit, parabola_crossing
+from tempo.crossings import Knee, knee_fit, noise_weights, parabola_crossing
 from tempo.smoother import SMOOTHED_NOISE
 from tempo.track import BUFFER, Track
 
@@ -111,7 +111,7 @@ class Boundaries:
         ts, ys, sigma, raw = self._readings(k, n, noise, bt[n % BUFFER] - t_near)
         if raw_only and not raw:
             return None
-        knee = _knee(ts, ys, d, t_near, sigma)
+        knee = _knee(ts, ys, d, t_near, sigma, raw=raw)
         if knee is None:
             return None
         home = level < self._home
@@ -171,10 +171,10 @@ class Boundaries:
         while m < n and d * (by[m % BUFFER] - level) < reach:
             m += 1
         # Time reversed, a departure is an arrival of the sled moving the other way.
-        ts, ys, sigma, _ = self._readings(k, m, noise, t_start - bt[k % BUFFER])
+        ts, ys, sigma, raw = self._readings(k, m, noise, t_start - bt[k % BUFFER])
         ts = [-t for t in reversed(ts)]
         ys.reverse()
-        knee = _knee(ts, ys, -d, -t_start, sigma)
+        knee = _knee(ts, ys, -d, -t_start, sigma, raw=raw)
         if knee is None:
             return None
         t = knee.arrival(self._band)
@@ -235,10 +235,13 @@ class Boundaries:
         return ts, [by[j % BUFFER] for j in range(k, m + 1)], SMOOTHED_NOISE * noise, False
 
 
-def _knee(ts: list[float], ys: list[float], d: int, t_near: float, sigma: float) -> Knee | None:
+def _knee(
+    ts: list[float], ys: list[float], d: int, t_near: float, sigma: float, *, raw: bool
+) -> Knee | None:
     """The knee through these readings (`sigma`: their noise), if its residuals are those
-    of noise."""
-    knee = knee_fit(ts, ys, d, t_near)
+    of noise. Raw readings that glare made noisier over part of them are weighed down
+    (`noise_weights`); the residuals are then in units of `sigma` all the same."""
+    knee = knee_fit(ts, ys, d, t_near, noise_weights(ys, sigma) if raw else None)
     if knee is None or knee.sse > len(ts) * KNEE_FIT_NOISE**2 * (sigma**2 + ROUNDING_NOISE_MM**2):
         return None
     return knee

@@ -106,6 +106,54 @@ KNEE_REFINED: Final = 3  # the best ramps and shapes placed precisely before one
 KNEE_REFINE_STEPS: Final = 3  # halvings of the step in placing each
 
 
+# Glare raises a sensor's noise three to ten times for seconds, often over part of the
+# readings a knee is fitted to; there the quiet readings say more, and each reading is
+# weighed by the inverse of its own noise's variance where that is over this many times
+# the engine's estimate (below it the noise varies as much over a window by chance).
+GLARE_NOISE_RATIO: Final = 2.5
+# A reading's own noise is the median size of the 2 LOCAL_NOISE_READINGS + 1 third
+# differences about it: a third difference is blind to a constant acceleration, so a ramp
+# into a stop is not taken for noise, and the three or four large ones a sharp corner
+# makes are not the median.
+LOCAL_NOISE_READINGS: Final = 8
+# The median size of a third difference of readings in white noise, in deviations: it
+# sums four readings with weights 1, 3, 3, 1 (a deviation of sqrt(20)), and a normal
+# variable's median size is 0.6745 deviations.
+THIRD_DIFFERENCE_MEDIAN: Final = 0.6745 * math.sqrt(20.0)
+
+
+def noise_weights(ys: Sequence[float], sigma: float) -> list[float] | None:
+    """Each reading's weight in a fit, `(sigma / its noise)^2` where its local noise is
+    over `sigma` (the engine's estimate of a reading's noise), 1 elsewhere; None where no
+    stretch of the readings is GLARE_NOISE_RATIO times as noisy as `sigma`.
+
+    (Where the local noise is over `sigma` by chance the reading weighs a little less: a
+    weight of 1 up to the glare ratio did worse on both models.)"""
+    n = len(ys)
+    k = LOCAL_NOISE_READINGS
+    m = n - 3  # third differences
+    if m < 2 * k + 1 or sigma <= 0.0:
+        return None
+    d3 = [abs(ys[j + 2] - 3.0 * ys[j + 1] + 3.0 * ys[j] - ys[j - 1]) for j in range(1, n - 2)]
+    loud = GLARE_NOISE_RATIO * sigma * THIRD_DIFFERENCE_MEDIAN
+    if sum(1 for v in d3 if v > loud) <= k:
+        return None  # too few loud differences to make any median loud
+    local = []
+    for j in range(m):
+        lo = min(max(j - k, 0), m - 2 * k - 1)  # a whole window at the ends too
+        window = sorted(d3[lo : lo + 2 * k + 1])
+        local.append(window[k] / THIRD_DIFFERENCE_MEDIAN)
+    glare = GLARE_NOISE_RATIO * sigma
+    if max(local) < glare:
+        return None
+    weights = []
+    for i in range(n):
+        # reading i is the third of the four the difference local[i - 2] sums
+        noise = local[min(max(i - 2, 0), m - 1)]
+        weights.append(1.0 if noise <= sigma else (sigma / noise) ** 2)
+    return weights
+
+
 class Knee(NamedTuple):
     """A movement at constant speed that slows down over `ramp_s` and stops at `level`."""
 
@@ -182,36 +230,45 @@ class _KneeSums:
     methods directly (docs/engine.md, "Throughput").
     """
 
-    __slots__ = ("n", "p1", "p2", "pz", "pzu", "szz", "us", "z_sum", "zs")
+    __slots__ = ("n", "p0", "p1", "p2", "pz", "pzu", "szz", "us", "w_sum", "ws", "z_sum", "zs")
 
-    def __init__(self, us: list[float], zs: list[float]) -> None:
+    def __init__(self, us: list[float], zs: list[float], ws: list[float] | None = None) -> None:
+        """`ws`: each reading's weight (the inverse of its noise's variance, 1 at the
+        quietest), or None when all weigh the same."""
         n = len(us)
         self.n = n
         self.us = us
         self.zs = zs
-        z_sum = sum(zs)
-        self.z_sum = z_sum
-        self.szz = sum(z * z for z in zs) - z_sum * z_sum / n
-        # prefix sums over the samples of the move at constant speed
+        self.ws = ws
+        # prefix sums over the samples of the move at constant speed (p0: their weight)
+        p0 = [0.0] * (n + 1)
         p1 = [0.0] * (n + 1)
         p2 = [0.0] * (n + 1)
         pz = [0.0] * (n + 1)
         pzu = [0.0] * (n + 1)
-        a1 = a2 = az = azu = 0.0
+        a0 = a1 = a2 = az = azu = azz = 0.0
         for i in range(n):
             u, z = us[i], zs[i]
-            a1 += u
-            a2 += u * u
-            az += z
-            azu += z * u
+            w = 1.0 if ws is None else ws[i]
+            a0 += w
+            a1 += w * u
+            a2 += w * u * u
+            az += w * z
+            azu += w * z * u
+            azz += w * z * z
+            p0[i + 1] = a0
             p1[i + 1] = a1
             p2[i + 1] = a2
             pz[i + 1] = az
             pzu[i + 1] = azu
+        self.p0 = p0
         self.p1 = p1
         self.p2 = p2
         self.pz = pz
         self.pzu = pzu
+        self.w_sum = a0
+        self.z_sum = az
+        self.szz = azz - az * az / a0
 
     def sse(
         self, tk: float, ramp: float, lag: float, p: float, scale: float
@@ -225,11 +282,23 @@ class _KneeSums:
         if b < KNEE_MIN_SIDE or n - b < KNEE_MIN_SIDE:
             return math.inf, 0.0, 0.0
         p1_a = self.p1[a]
-        sg = a * tk - p1_a
-        sgg = a * tk * tk - 2.0 * tk * p1_a + self.p2[a]
+        w_a = self.p0[a]
+        sg = w_a * tk - p1_a
+        sgg = w_a * tk * tk - 2.0 * tk * p1_a + self.p2[a]
         szg = tk * self.pz[a] - self.pzu[a]
         zs = self.zs
-        if p > 0.0:
+        ws = self.ws
+        if ws is not None:
+            for i in range(a, b):
+                if p > 0.0:
+                    g = math.pow(end - us[i], p) * scale
+                else:
+                    g = ramp * _minimum_jerk_left((end - us[i]) * scale)
+                wg = ws[i] * g
+                sg += wg
+                sgg += wg * g
+                szg += zs[i] * wg
+        elif p > 0.0:
             for i in range(a, b):
                 # math.pow: the same value as **, which a compiled build cannot do unboxed
                 g = math.pow(end - us[i], p) * scale
@@ -242,8 +311,9 @@ class _KneeSums:
                 sg += g
                 sgg += g * g
                 szg += zs[i] * g
-        cgg = sgg - sg * sg / n
-        czg = szg - self.z_sum * sg / n
+        w_sum = self.w_sum
+        cgg = sgg - sg * sg / w_sum
+        czg = szg - self.z_sum * sg / w_sum
         if cgg <= 0.0 or czg >= 0.0:
             return math.inf, 0.0, 0.0
         return self.szz - czg * czg / cgg, czg / cgg, sg
@@ -257,8 +327,8 @@ class _KneeSums:
         """
         us = self.us
         n = self.n
-        p1, p2, pz, pzu = self.p1, self.p2, self.pz, self.pzu
-        z_sum, szz = self.z_sum, self.szz
+        p0, p1, p2, pz, pzu = self.p0, self.p1, self.p2, self.pz, self.pzu
+        z_sum, szz, w_sum = self.z_sum, self.szz, self.w_sum
         f_best, j_best = math.inf, j_lo
         for j in range(j_lo, j_hi):
             tk = us[j]
@@ -266,11 +336,12 @@ class _KneeSums:
             if a < KNEE_MIN_SIDE or n - a < KNEE_MIN_SIDE:
                 continue
             p1_a = p1[a]
-            sg = a * tk - p1_a
-            sgg = a * tk * tk - 2.0 * tk * p1_a + p2[a]
+            w_a = p0[a]
+            sg = w_a * tk - p1_a
+            sgg = w_a * tk * tk - 2.0 * tk * p1_a + p2[a]
             szg = tk * pz[a] - pzu[a]
-            cgg = sgg - sg * sg / n
-            czg = szg - z_sum * sg / n
+            cgg = sgg - sg * sg / w_sum
+            czg = szg - z_sum * sg / w_sum
             if cgg <= 0.0 or czg >= 0.0:
                 continue
             f = szz - czg * czg / cgg
@@ -300,9 +371,14 @@ class _KneeSums:
 
 
 def knee_fit(
-    ts: Sequence[float], ys: Sequence[float], d: int, t_near: float | None = None
+    ts: Sequence[float],
+    ys: Sequence[float],
+    d: int,
+    t_near: float | None = None,
+    weights: list[float] | None = None,
 ) -> Knee | None:
-    """The least-squares `Knee` of readings moving in direction `d` into a stop.
+    """The least-squares `Knee` of readings moving in direction `d` into a stop
+    (`weights`: each reading's, as `noise_weights` gives them; None: all the same).
 
     Over a slow move the readings near a 2 % crossing span less than their noise, and a
     parabola through ten of them says little; the knee uses every sample of the move and
@@ -315,7 +391,7 @@ def knee_fit(
         return None
     t0 = ts[0]
     us = [t - t0 for t in ts]
-    sums = _KneeSums(us, [d * y for y in ys])
+    sums = _KneeSums(us, [d * y for y in ys], weights)
     inf = math.inf
 
     # The sharp corner: the best sample, then between its neighbours.
@@ -387,5 +463,5 @@ def knee_fit(
     if f_best == inf:
         return None
     sse, slope, sg = sums.sse(x_best, ramp_best, *_ramp_shape(ramp_best, q_best))
-    level = (sums.z_sum - slope * sg) / n * d
+    level = (sums.z_sum - slope * sg) / sums.w_sum * d
     return Knee(level, t0 + x_best, -slope, ramp_best, q_best, sse)
