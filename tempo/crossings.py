@@ -108,9 +108,13 @@ KNEE_REFINE_STEPS: Final = 3  # halvings of the step in placing each
 
 # Glare raises a sensor's noise three to ten times for seconds, often over part of the
 # readings a knee is fitted to; there the quiet readings say more, and each reading is
-# weighed by the inverse of its own noise's variance where that is over this many times
-# the engine's estimate (below it the noise varies as much over a window by chance).
-GLARE_NOISE_RATIO: Final = 2.5
+# weighed by the inverse of its own noise's variance where some stretch of them is this
+# many times as noisy as the engine's estimate. Below that the local estimate strays
+# too far for other reasons: it is off by a factor of 1.5-2 where the noise is not white
+# (a chip sampling at its own rate, not the engine's), the noise grows with distance over
+# a knee's reach, and the engine's estimate lags; at 2.5 a live station's far hold,
+# resampled at 30 Hz, weighed an eighth of its move and its departure moved 70 ms.
+GLARE_NOISE_RATIO: Final = 3.5
 # A reading's own noise is the median size of the 2 LOCAL_NOISE_READINGS + 1 third
 # differences about it: a third difference is blind to a constant acceleration, so a ramp
 # into a stop is not taken for noise, and the three or four large ones a sharp corner

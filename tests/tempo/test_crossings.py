@@ -316,7 +316,7 @@ def test_the_end_of_a_smooth_slow_lowering_is_fitted_by_a_minimum_jerk_ramp() ->
 
 def test_readings_in_the_noise_the_engine_expects_are_not_weighed() -> None:
     """White noise at the engine's own estimate, on a ramp into a stop: the local noise
-    varies by chance, rarely to 2.5 times the estimate (GLARE_NOISE_RATIO)."""
+    varies by chance, never near 3.5 times the estimate (GLARE_NOISE_RATIO)."""
     weighed = 0
     for seed in range(200):
         rng = random.Random(seed)
