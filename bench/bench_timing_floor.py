@@ -13,7 +13,10 @@ estimator that must also find the shape.
 Prints, for the reps the engine gave known times (the contract's figures), the median and
 95th percentile of |duration error| for this reference and for the engine on the same
 rows, overall, per phase, per rate and per start side, with how many rows of each exceed
-100 ms; then the same for the time of each kind of boundary. `--model accuracy` (the
+100 ms; then the same for the time of each kind of boundary, and for each kind split by
+what was near it (`context`): glare, another sensor fault, or neither, with the share of
+the engine's boundaries over 100 ms that each holds (where the durations' tail comes
+from, beside what the reference leaves there). `--model accuracy` (the
 default: sensor/synthetic.py, as bench_accuracy.py) or `independent`
 (bench_generalization.py); `--seeds N` (default 100), `--first S` (default: the model's
 tuning draws, 900000 and 31000), `--eccentric LO HI` as in bench_accuracy.py.
@@ -53,6 +56,44 @@ OUTLIER_DEVIATIONS = 3.0  # a reading's misfit counts at most this many noise de
 VALID_MM = (16, 8000)  # near-zero and out-of-range codes are no readings
 GOAL_MS = 100.0
 PHASES = ("concentric_s", "top_pause_s", "eccentric_s")
+# A boundary is "in glare" when glare covers any of the time from GLARE_BEFORE_S before it
+# to NEAR_AFTER_S after it: a boundary is placed on the readings of the hold or move that
+# led to it (a knee's hold side reaches back seconds, its still window half of one) and on
+# the first few after it.
+GLARE_BEFORE_S = 1.0
+NEAR_AFTER_S = 0.3
+# ... and "near a fault" when, from FAULT_BEFORE_S before it to NEAR_AFTER_S after, a
+# reading is missing or out of range, readings are GAP_PERIODS sample periods apart or
+# more, or STUCK_READINGS in a row read the same (a stuck sensor; a quiet sensor at rest
+# repeats a value two or three times by chance).
+FAULT_BEFORE_S = 0.8
+GAP_PERIODS = 2.5
+STUCK_READINGS = 4
+CONTEXTS = ("glare", "fault", "clean")
+
+
+def context(
+    t: float,
+    samples: Sequence[tuple[float, int | None]],
+    glare: Sequence[tuple[float, float]],
+    rate_hz: float,
+) -> str:
+    """What was near the boundary at `t`: "glare", "fault" or "clean"."""
+    if any(g0 <= t + NEAR_AFTER_S and g1 >= t - GLARE_BEFORE_S for g0, g1 in glare):
+        return "glare"
+    i0 = bisect_left(samples, t - FAULT_BEFORE_S, key=lambda s: s[0])
+    near = samples[i0 : bisect_right(samples, t + NEAR_AFTER_S, key=lambda s: s[0])]
+    run, last = 0, None
+    for k, (ts, v) in enumerate(near):
+        if v is None or not VALID_MM[0] <= v < VALID_MM[1]:
+            return "fault"
+        if k and ts - near[k - 1][0] >= GAP_PERIODS / rate_hz:
+            return "fault"
+        run = run + 1 if v == last else 1
+        last = v
+        if run >= STUCK_READINGS:
+            return "fault"
+    return "clean"
 
 
 def turns(rep: Any, top: bool) -> dict[str, float]:
@@ -193,20 +234,21 @@ class Session(NamedTuple):
     samples: list[tuple[float, int | None]]
     reps: list[Any]  # the model's true reps
     fit: ShiftFit
+    glare: list[tuple[float, float]]  # spans of glare
 
 
 def accuracy_session(seed: int, plan: Plan | None) -> Session:
     trace = generate(seed, plan=plan)
     settings = EngineSettings(**asdict(trace.settings))
     fit = ShiftFit.of_accuracy_trace(trace)
-    return Session(settings, trace.rate_hz, trace.samples, trace.reps, fit)
+    return Session(settings, trace.rate_hz, trace.samples, trace.reps, fit, trace.glare)
 
 
 def independent_session(seed: int, _plan: Plan | None) -> Session:
     sess = independent.make(seed)
     assert sess.noise_sd is not None
     fit = ShiftFit(sess.samples, sess.position_mm, sess.noise_sd)
-    return Session(sess.settings, sess.rate, sess.samples, sess.reps, fit)
+    return Session(sess.settings, sess.rate, sess.samples, sess.reps, fit, sess.glare)
 
 
 MODELS = {
@@ -230,6 +272,7 @@ def main() -> None:
         first = args.first
     rows: dict[str, list[tuple[float, float]]] = defaultdict(list)  # (reference, engine) ms
     at: dict[str, list[tuple[float, float]]] = defaultdict(list)  # the same, per boundary
+    near: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)  # ... and context
     for n, seed in enumerate(range(first, first + args.seeds), 1):
         sess = make_session(seed, plan)
         settings, fit = sess.settings, sess.fit
@@ -258,7 +301,9 @@ def main() -> None:
                 if t not in placed:
                     placed[t] = fit.error_s(t)
                 if not math.isnan(placed[t]):
-                    at[what].append((1000.0 * abs(placed[t]), 1000.0 * abs(engine_at[what] - t)))
+                    pair = (1000.0 * abs(placed[t]), 1000.0 * abs(engine_at[what] - t))
+                    at[what].append(pair)
+                    near[what, context(t, sess.samples, sess.glare, sess.rate)].append(pair)
         if n % 25 == 0:
             print(f"  {n}/{args.seeds} sessions", file=sys.stderr, flush=True)
     last = first + args.seeds - 1
@@ -285,6 +330,27 @@ def main() -> None:
         ref_fig = f"{pct(ref, 0.5):4.0f} / {pct(ref, 0.95):4.0f} ({over_r:4d})"
         eng_fig = f"{pct(eng, 0.5):4.0f} / {pct(eng, 0.95):4.0f} ({over_e:4d})"
         print(f"  {key:21s} {len(pairs):6d}   {ref_fig}   {eng_fig}")
+    print_contexts(near)
+
+
+def print_contexts(near: dict[tuple[str, str], list[tuple[float, float]]]) -> None:
+    """Each kind of boundary by what was near it: how many, the share of each column's
+    over 100 ms, and the share of all the engine's boundaries over 100 ms it holds."""
+    over_all = sum(e > GOAL_MS for pairs in near.values() for _, e in pairs) or 1
+    print("each boundary by what was near it (glare from 1 s before to 0.3 s after; a")
+    print("missing, out-of-range or stuck reading or a gap from 0.8 s before): boundaries,")
+    print("share over 100 ms for the reference and the engine, share of the engine's tail:")
+    for what in sorted({w for w, _ in near}):
+        for ctx in CONTEXTS:
+            pairs = near.get((what, ctx), [])
+            if not pairs:
+                continue
+            ref = 100.0 * sum(r > GOAL_MS for r, _ in pairs) / len(pairs)
+            over = sum(e > GOAL_MS for _, e in pairs)
+            eng = 100.0 * over / len(pairs)
+            tail = 100.0 * over / over_all
+            label = f"{what}, {ctx}"
+            print(f"  {label:27s} {len(pairs):6d}   {ref:5.1f} %   {eng:5.1f} %   {tail:5.1f} %")
 
 
 if __name__ == "__main__":

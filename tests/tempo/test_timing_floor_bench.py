@@ -88,6 +88,9 @@ def test_the_bench_prints_both_columns(
     assert len(rows) == 1
     count = int(rows[0][1])
     assert count > 0
+    by_context = [line for line in out.splitlines() if line.startswith("  leaves top, ")]
+    assert by_context
+    assert all(line.split(",")[1].split()[0] in {"glare", "fault", "clean"} for line in by_context)
     ref_median, ref_95 = float(rows[0][2]), float(rows[0][4])
     assert not math.isnan(ref_median) and ref_median <= ref_95
     for name in ("leaves bottom (time)", "reaches top (time)"):
@@ -104,3 +107,21 @@ def test_a_perfect_sensor_of_the_independent_model_has_only_rounding_noise(
     assert clean.noise_sd is not None and noisy.noise_sd is not None
     assert clean.noise_sd(10.0, 300.0) == pytest.approx(1.0 / math.sqrt(12.0))
     assert noisy.noise_sd(10.0, 300.0) > 0.6  # at least the model's floor of 0.6 mm
+
+
+def test_a_boundary_is_told_by_what_was_near_it(bench: dict[str, Any]) -> None:
+    context = bench["context"]
+    quiet = [(0.02 * i, 300 + i % 3) for i in range(200)]  # 50 Hz, no fault
+    assert context(2.0, quiet, [], 50.0) == "clean"
+    assert context(2.0, quiet, [(2.9, 3.5)], 50.0) == "clean"  # glare after the reach
+    assert context(2.0, quiet, [(2.2, 3.5)], 50.0) == "glare"  # begins 0.2 s after
+    assert context(2.0, quiet, [(0.5, 1.1)], 50.0) == "glare"  # ended 0.9 s before
+    missing = [(t, None if 1.5 < t < 1.53 else v) for t, v in quiet]
+    assert context(2.0, missing, [], 50.0) == "fault"
+    assert context(2.5, missing, [], 50.0) == "clean"  # 0.97 s before: out of reach
+    gap = [(t, v) for t, v in quiet if not 1.9 < t < 1.99]
+    assert context(2.0, gap, [], 50.0) == "fault"
+    stuck = [(t, 333 if 2.1 < t < 2.19 else v) for t, v in quiet]
+    assert context(2.0, stuck, [], 50.0) == "fault"
+    out_of_range = [(t, 8190 if 1.8 < t < 1.83 else v) for t, v in quiet]
+    assert context(2.0, out_of_range, [], 50.0) == "fault"
