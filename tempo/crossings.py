@@ -112,8 +112,9 @@ KNEE_REFINE_STEPS: Final = 3  # halvings of the step in placing each
 # many times as noisy as the engine's estimate. Below that the local estimate strays
 # too far for other reasons: it is off by a factor of 1.5-2 where the noise is not white
 # (a chip sampling at its own rate, not the engine's), the noise grows with distance over
-# a knee's reach, and the engine's estimate lags; at 2.5 a live station's far hold,
-# resampled at 30 Hz, weighed an eighth of its move and its departure moved 70 ms.
+# a knee's reach, and the engine's estimate lags; at 2.5 the readings of a live station's
+# far hold, resampled at 30 Hz, weighed an eighth of its move's, and the departure from
+# it moved 70 ms (docs/engine.md, "Knees weighed by their readings' own noise").
 GLARE_NOISE_RATIO: Final = 3.5
 # A reading's own noise is the median size of the 2 LOCAL_NOISE_READINGS + 1 third
 # differences about it: a third difference is blind to a constant acceleration, so a ramp
@@ -237,8 +238,8 @@ class _KneeSums:
     __slots__ = ("n", "p0", "p1", "p2", "pz", "pzu", "szz", "us", "w_sum", "ws", "z_sum", "zs")
 
     def __init__(self, us: list[float], zs: list[float], ws: list[float] | None = None) -> None:
-        """`ws`: each reading's weight (the inverse of its noise's variance, 1 at the
-        quietest), or None when all weigh the same."""
+        """`ws`: each reading's weight (`noise_weights`: the inverse of its noise's
+        variance, 1 where that is the engine's estimate), or None when all weigh the same."""
         n = len(us)
         self.n = n
         self.us = us
